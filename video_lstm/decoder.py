@@ -1,0 +1,198 @@
+"""The decoder: unrolls frames from the encoder's final states.
+
+One class serves both roles of the paper: the reconstruction decoder (whose
+targets are the input frames in reverse order) and the future decoder (whose
+targets are the frames that follow). Which frames it is asked for is the
+model's business; the decoder only knows how to emit `num_steps` frames.
+
+A *conditional* decoder reads, at step t, a frame for step t-1 (zeros at the
+first step). During training that frame is chosen by `feed`:
+
+- `"teacher"`: the ground-truth frame (teacher forcing, as the official code);
+- `"own"`: the decoder's own previous output, as at test time;
+- `"scheduled"`: ground truth with probability `k / (k + exp(step / k))`,
+  `k = schedule_decay`, else its own output (scheduled sampling, Bengio et al.
+  2015), so training moves from teacher forcing to free running.
+
+Outside training a conditional decoder always feeds back its own output.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from video_lstm.lstm import LSTMStack
+
+FEEDS = ("teacher", "own", "scheduled")
+ACTIVATIONS = ("sigmoid", "linear")
+
+
+def shift_right(frames):
+    """(batch, time, D) -> the same with a zero frame first and the last dropped."""
+    return ops.concatenate([ops.zeros_like(frames[:, :1]), frames[:, :-1]], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="video_lstm")
+class FrameDecoder(keras.layers.Layer):
+    """An LSTM stack with a linear read-out to frames.
+
+    Args:
+        units: int, hidden units per layer (must match the encoder).
+        num_layers: int (must match the encoder).
+        conditional: bool, whether each step reads the previous frame.
+        feed: str, one of "teacher", "own", "scheduled" (training only).
+        schedule_decay: float, k of the scheduled-sampling decay, in steps.
+        output_activation: "sigmoid" (binary-ish frames) or "linear".
+        init_scale: float, see `LSTMStack`.
+        seed: int or None, seed of the initializers and of the sampling.
+
+    Call args:
+        initial_states: list of `num_layers` `[h, c]`, each `(batch, units)`.
+        num_steps: int, how many frames to emit.
+        teacher_frames: optional float `(batch, num_steps, *frame_shape)`, the
+            ground truth for each emitted step (used as inputs in training
+            when `conditional` and `feed != "own"`).
+        training: bool.
+
+    Returns:
+        float `(batch, num_steps, *frame_shape)`: logits (pre-activation
+        outputs). `activate()` turns them into frames.
+    """
+
+    def __init__(
+        self,
+        units,
+        num_layers=1,
+        conditional=True,
+        feed="teacher",
+        schedule_decay=1000.0,
+        output_activation="sigmoid",
+        init_scale=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if feed not in FEEDS:
+            raise ValueError(f"feed={feed!r}; expected one of {FEEDS}")
+        if output_activation not in ACTIVATIONS:
+            raise ValueError(f"output_activation={output_activation!r}; expected one of {ACTIVATIONS}")
+        self.units = units
+        self.num_layers = num_layers
+        self.conditional = conditional
+        self.feed = feed
+        self.schedule_decay = schedule_decay
+        self.output_activation = output_activation
+        self.init_scale = init_scale
+        self.seed = seed
+        self.lstm = LSTMStack(
+            units, num_layers, has_input=conditional, init_scale=init_scale, seed=seed, name="lstm"
+        )
+        if feed == "scheduled":
+            self.sampling_seed = keras.random.SeedGenerator(seed)
+
+    def build(self, frame_shape):
+        """frame_shape: the shape of one frame, e.g. (64, 64, 1) or (4096,)."""
+        self.frame_shape = tuple(frame_shape)
+        frame_dim = math.prod(self.frame_shape)
+        self.lstm.build((None, None, frame_dim))
+        initializer = (
+            keras.initializers.RandomUniform(-self.init_scale, self.init_scale, seed=self.seed)
+            if self.init_scale
+            else keras.initializers.GlorotUniform(seed=self.seed)
+        )
+        self.output_kernel = self.add_weight(
+            shape=(self.units, frame_dim), initializer=initializer, name="output_kernel"
+        )
+        self.output_bias = self.add_weight(
+            shape=(frame_dim,),
+            initializer=initializer if self.init_scale else "zeros",
+            name="output_bias",
+        )
+        if self.feed == "scheduled":
+            self.iterations = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, name="iterations"
+            )
+
+    # -- read-out -------------------------------------------------------------
+
+    def readout(self, hidden):
+        """float (..., units) -> logits (..., frame_dim)."""
+        return ops.matmul(hidden, self.output_kernel) + self.output_bias
+
+    def activate(self, logits):
+        """Logits -> frames (sigmoid or identity)."""
+        return ops.sigmoid(logits) if self.output_activation == "sigmoid" else logits
+
+    def step(self, previous_frame, states):
+        """One decoding step.
+
+        Args:
+            previous_frame: float (batch, frame_dim), or None if unconditioned.
+            states: list of [h, c].
+        Returns:
+            logits: float (batch, frame_dim), and the new states.
+        """
+        top, states = self.lstm.step(previous_frame if self.conditional else None, states)
+        return self.readout(top), states
+
+    # -- decoding -------------------------------------------------------------
+
+    def call(self, initial_states, num_steps, teacher_frames=None, training=False):
+        batch = ops.shape(initial_states[0][0])[0]
+        teacher = None
+        if teacher_frames is not None:
+            teacher = ops.reshape(teacher_frames, (batch, num_steps, -1))  # (B, K, D)
+        uses_teacher = training and self.conditional and self.feed != "own"
+        if uses_teacher and teacher is None:
+            raise ValueError(
+                f"{self.name}: feed={self.feed!r} needs the ground-truth frames in training"
+            )
+        if not self.conditional:
+            hidden, _ = self.lstm(None, initial_states, num_steps=num_steps)  # (B, K, u)
+            logits = self.readout(hidden)
+        elif uses_teacher and self.feed == "teacher":
+            # All inputs are known: the whole stack runs layer by layer with
+            # the input projections hoisted out of the time loop.
+            hidden, _ = self.lstm(shift_right(teacher), initial_states)
+            logits = self.readout(hidden)
+        else:
+            logits = self._free_run(initial_states, num_steps, teacher if uses_teacher else None)
+        return ops.reshape(logits, (batch, num_steps) + self.frame_shape)
+
+    def _free_run(self, states, num_steps, teacher):
+        """Feeds back its own outputs (mixed with `teacher` when scheduled)."""
+        batch = ops.shape(states[0][0])[0]
+        frame_dim = math.prod(self.frame_shape)
+        previous = ops.zeros((batch, frame_dim), dtype=self.compute_dtype)
+        teacher_prob = self._teacher_probability() if teacher is not None else None
+        all_logits = []
+        for t in range(num_steps):
+            logits, states = self.step(previous, states)
+            all_logits.append(logits)
+            previous = self.activate(logits)
+            if teacher is not None:
+                coin = keras.random.uniform((batch, 1), seed=self.sampling_seed)
+                previous = ops.where(coin < teacher_prob, teacher[:, t], previous)
+        return ops.stack(all_logits, axis=1)  # (B, K, D)
+
+    def _teacher_probability(self):
+        """Inverse-sigmoid decay of the teacher-forcing probability; counts calls."""
+        k = self.schedule_decay
+        step = self.iterations
+        self.iterations.assign(step + 1.0)
+        return k / (k + ops.exp(ops.minimum(step / k, 50.0)))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            num_layers=self.num_layers,
+            conditional=self.conditional,
+            feed=self.feed,
+            schedule_decay=self.schedule_decay,
+            output_activation=self.output_activation,
+            init_scale=self.init_scale,
+            seed=self.seed,
+        )
+        return config
