@@ -1,0 +1,41 @@
+r"""Evaluates the newest checkpoint of a training run on the test set.
+
+    python -m video_lstm.evaluate --log_dir=runs/quickstart [--eval_sequences=1000]
+
+Writes <log_dir>/metrics.json and samples.png and prints the metrics table.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+flags.DEFINE_string("log_dir", None, "Run directory written by video_lstm.train.")
+flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.")
+flags.DEFINE_enum("test_set", None, ["generated", "npy", "tfds"], "Override the run's test set.")
+flags.DEFINE_string("test_npy_path", None, "mnist_test_seq.npy for --test_set=npy.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if not FLAGS.log_dir:
+        raise app.UsageError("--log_dir is required")
+    from video_lstm import evaluate_lib
+
+    overrides = {
+        name: FLAGS[name].value
+        for name in ("eval_sequences", "test_set", "test_npy_path")
+        if FLAGS[name].value is not None
+    }
+    try:
+        result = evaluate_lib.evaluate_log_dir(FLAGS.log_dir, **overrides)
+    except (FileNotFoundError, ValueError) as error:
+        raise app.UsageError(str(error))
+    print(evaluate_lib.format_table(result))
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,87 @@
+"""Evaluation on the fixed test set: `evaluate(model, config, log_dir, step)`.
+
+Decoders run free (each conditional decoder feeds back its own output), as at
+test time in the paper. Writes `metrics.json` and `samples.png` into log_dir.
+"""
+
+import json
+import os
+
+import numpy as np
+from absl import logging
+
+from pipelines import experiment_data
+from video_lstm import callbacks as callbacks_lib
+from video_lstm import checkpoint
+from video_lstm import config as config_lib
+from video_lstm import figures
+from video_lstm.metrics import FrameMetrics
+
+EVAL_BATCH_SIZE = 50
+
+
+def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE):
+    """Metrics of `model` on the test set described by `config`.
+
+    Returns:
+        dict: the headline metrics of the future decoder (of the
+        reconstruction decoder for an autoencoder) at the top level,
+        `cross_entropy_per_frame`, `mse_per_frame`, `mae_per_frame`,
+        `mse_per_pixel`, `ssim`, `num_sequences`, `by_frame`; the other
+        decoder's under `reconstruction`; and `step`, `digits`, `test_set`.
+    """
+    test = experiment_data.test_set(config)
+    per_decoder = {"future": FrameMetrics(), "reconstruction": FrameMetrics()}
+    for inputs in experiment_data.test_batches(config, test.clips, batch_size):
+        outputs = model.predict_on_batch({"frames": inputs["frames"]})
+        if "future" in outputs:
+            per_decoder["future"].update(inputs["future_frames"], outputs["future"], config.loss)
+        if "reconstruction" in outputs:
+            target = np.flip(inputs["frames"], axis=1)
+            per_decoder["reconstruction"].update(target, outputs["reconstruction"], config.loss)
+    primary = "future" if per_decoder["future"].num_sequences else "reconstruction"
+    result = per_decoder[primary].result()
+    result.update(
+        decoder=primary,
+        step=step,
+        model=config.model,
+        digits=test.digits,
+        test_set=test.name,
+    )
+    if primary == "future" and per_decoder["reconstruction"].num_sequences:
+        result["reconstruction"] = per_decoder["reconstruction"].result()
+    if log_dir:
+        write_json(os.path.join(log_dir, "metrics.json"), result)
+        sample = experiment_data.split(config, test.clips[:4])
+        strip = np.concatenate(callbacks_lib.sample_strips(model, sample), axis=0)
+        figures.write_png(os.path.join(log_dir, "samples.png"), strip)
+    logging.info("\n%s", format_table(result))
+    return result
+
+
+def evaluate_log_dir(log_dir, **overrides):
+    """Evaluates the newest checkpoint of a training run."""
+    config = config_lib.load(log_dir)
+    if overrides:
+        config = config_lib.Config(**{**config.__dict__, **overrides})
+    step, model = checkpoint.load_latest(log_dir)
+    return evaluate(model, config, log_dir, step)
+
+
+def write_json(path, value):
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+    os.replace(temporary, path)
+
+
+def format_table(result):
+    """The headline metrics as an aligned text table."""
+    rows = [("decoder", result["decoder"]), ("sequences", result["num_sequences"])]
+    names = ("cross_entropy_per_frame", "mse_per_frame", "mae_per_frame", "mse_per_pixel", "ssim")
+    rows += [(name, "n/a" if result[name] is None else f"{result[name]:.4f}") for name in names]
+    if "reconstruction" in result:
+        ce = result["reconstruction"]["cross_entropy_per_frame"]
+        rows.append(("reconstruction cross_entropy_per_frame", "n/a" if ce is None else f"{ce:.4f}"))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

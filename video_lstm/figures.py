@@ -1,0 +1,89 @@
+"""Pictures of sequences: strips of frames as uint8 images, PNG and GIF files.
+
+Everything here is numpy in, numpy or files out, so training, evaluation and
+visualisation share one way of drawing.
+"""
+
+import os
+import tempfile
+
+import cv2
+import numpy as np
+
+ROW_LABELS = ("input", "reconstruction", "ground truth", "prediction")
+
+
+def to_uint8(frames):
+    """float [0, 1] or uint8 frames -> uint8, same shape."""
+    frames = np.asarray(frames)
+    if frames.dtype == np.uint8:
+        return frames
+    return (np.clip(np.nan_to_num(frames), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def frame_row(frames, length, gap=2):
+    """(time, H, W, C) -> (H, length * (W + gap), C) uint8; missing frames left black."""
+    frames = to_uint8(frames)
+    _, height, width, channels = frames.shape
+    row = np.zeros((height, length * (width + gap), channels), np.uint8)
+    for t, frame in enumerate(frames[:length]):
+        row[:, t * (width + gap) : t * (width + gap) + width] = frame
+    return row
+
+
+def sequence_strip(rows, gap=2):
+    """Stacks sequences as rows of one image.
+
+    Args:
+        rows: list of arrays (time_i, H, W, C), float in [0, 1] or uint8;
+            None entries are skipped.
+    Returns:
+        uint8 (num_rows * (H + gap), max_time * (W + gap), C).
+    """
+    rows = [r for r in rows if r is not None]
+    length = max(len(r) for r in rows)
+    lines = []
+    for r in rows:
+        line = frame_row(r, length, gap)
+        lines.append(np.pad(line, ((0, gap), (0, 0), (0, 0)), constant_values=40))
+    return np.concatenate(lines, axis=0)
+
+
+def comparison_strip(inputs, reconstruction=None, truth=None, prediction=None, gap=2):
+    """input | reconstruction | ground truth | prediction, one sequence, as rows."""
+    return sequence_strip([inputs, reconstruction, truth, prediction], gap)
+
+
+def _atomic_path(path):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=os.path.splitext(path)[1])
+    os.close(handle)
+    return temporary
+
+
+def write_png(path, image):
+    """Writes a uint8 (H, W) or (H, W, 1|3) image atomically."""
+    temporary = _atomic_path(path)
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        image = image[..., ::-1]  # RGB -> BGR for OpenCV
+    if not cv2.imwrite(temporary, image):
+        os.remove(temporary)
+        raise OSError(f"could not write PNG {path}")
+    os.replace(temporary, path)
+    return path
+
+
+def write_gif(path, frames, duration_ms=100):
+    """Writes (time, H, W, C) frames as a looping GIF, atomically."""
+    from PIL import Image
+
+    frames = to_uint8(frames)
+    images = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames]
+    temporary = _atomic_path(path)
+    images[0].save(
+        temporary, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
+    )
+    os.replace(temporary, path)
+    return path

@@ -1,0 +1,86 @@
+"""absl flags for every `Config` field, plus `--log_dir`.
+
+Flags are generated from the dataclass so the two cannot drift apart; each
+field's help text lives here. Experiments are flagfiles in `configs/`.
+"""
+
+import dataclasses
+
+from absl import flags
+
+from video_lstm import config as config_lib
+
+HELP = {
+    "model": "Which decoders: composite (both), autoencoder (reconstruction), future (prediction).",
+    "units": "Hidden units of every LSTM layer (2048 in the paper).",
+    "num_layers": "LSTM layers in the encoder and in each decoder.",
+    "conditional_reconstruction": "The reconstruction decoder reads its previous frame.",
+    "conditional_future": "The future decoder reads its previous frame.",
+    "feed": "Training input of conditional decoders: teacher (ground truth, as the official "
+    "code), own (its own output, as at test time) or scheduled (teacher, decaying to own).",
+    "schedule_decay": "k of scheduled sampling: P(teacher) = k / (k + exp(step / k)).",
+    "loss": "cross_entropy (sigmoid outputs; binary-ish frames) or squared_error (linear outputs).",
+    "init_scale": "Weights uniform in +-init_scale (0.01 in the official code); 0 for Keras defaults.",
+    "digits": "auto: MNIST if found or downloadable, else digits rendered with OpenCV fonts; "
+    "mnist: MNIST or fail; rendered: always rendered.",
+    "mnist_path": "mnist.npz to use; default $VIDEO_LSTM_DATA_DIR/mnist.npz, then the Keras cache.",
+    "num_digits": "Digits per Moving MNIST sequence.",
+    "frame_size": "Frame height and width in pixels (64 in the paper).",
+    "input_length": "Input frames the encoder reads.",
+    "future_length": "Frames the future decoder predicts.",
+    "step_length": "Digit speed, as a fraction of the free range per frame.",
+    "test_set": "generated (10,000 sequences made from MNIST test digits), npy "
+    "(the canonical mnist_test_seq.npy) or tfds (TFDS moving_mnist, test split).",
+    "test_npy_path": "Path of mnist_test_seq.npy for --test_set=npy.",
+    "eval_sequences": "How many test sequences to evaluate.",
+    "optimizer": "sgd (with momentum, as the official code), rmsprop or adam.",
+    "learning_rate": "Initial learning rate.",
+    "momentum": "Momentum of sgd (and rmsprop).",
+    "lr_decay_rate": "Learning rate is multiplied by this every --lr_decay_steps steps.",
+    "lr_decay_steps": "Steps between learning-rate decays.",
+    "weight_decay": "Weight decay (L2) coefficient; 1e-4 in the official code.",
+    "clip_norm": "Clip gradients to this global norm; 0 for no clipping.",
+    "batch_size": "Sequences per training step.",
+    "steps": "Total training steps.",
+    "seed": "Seed of initialisation, data and sampling.",
+    "jit_compile": "Compile the training step with XLA.",
+    "checkpoint_every": "Steps between checkpoints (and resume points).",
+    "keep_checkpoints": "How many recent checkpoints to keep.",
+    "log_every": "Steps between TensorBoard scalars.",
+    "image_every": "Steps between TensorBoard image strips.",
+}
+
+CHOICES = {
+    "model": config_lib.KINDS,
+    "feed": config_lib.FEEDS,
+    "loss": config_lib.LOSSES,
+    "digits": config_lib.DIGIT_SOURCES,
+    "test_set": config_lib.TEST_SETS,
+    "optimizer": config_lib.OPTIMIZERS,
+}
+
+
+def define_flags():
+    """Defines one flag per Config field (once per process) and --log_dir."""
+    if "log_dir" in flags.FLAGS:
+        return
+    flags.DEFINE_string("log_dir", None, "Run directory: checkpoints, TensorBoard logs, metrics.")
+    for field in dataclasses.fields(config_lib.Config):
+        name, default = field.name, field.default
+        help_text = HELP[name]
+        if name in CHOICES:
+            flags.DEFINE_enum(name, default, list(CHOICES[name]), help_text)
+        elif field.type in (bool, "bool"):
+            flags.DEFINE_bool(name, default, help_text)
+        elif field.type in (int, "int"):
+            flags.DEFINE_integer(name, default, help_text)
+        elif field.type in (float, "float"):
+            flags.DEFINE_float(name, default, help_text)
+        else:
+            flags.DEFINE_string(name, default, help_text)
+
+
+def config_from_flags():
+    """The Config the parsed flags describe (validated)."""
+    values = {f.name: flags.FLAGS[f.name].value for f in dataclasses.fields(config_lib.Config)}
+    return config_lib.Config(**values)

@@ -1,0 +1,119 @@
+"""Training: `train_and_evaluate(config, log_dir)`.
+
+One plain loop over checkpoint intervals. Each interval is one `fit` call on a
+dataset that starts at the current step: Moving MNIST batch i is a pure
+function of (seed, i), so a restarted job sees exactly the batches it would
+have seen, and resuming is the same code path as starting.
+"""
+
+import os
+import sys
+
+import keras
+from absl import logging
+
+from pipelines import experiment_data
+from video_lstm import callbacks as callbacks_lib
+from video_lstm import checkpoint
+from video_lstm import config as config_lib
+from video_lstm import evaluate_lib
+from video_lstm.models import build_model
+
+
+# -- model and optimizer ------------------------------------------------------
+
+
+def make_optimizer(config):
+    """The optimizer the config names, with the step-decayed learning rate."""
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate, config.lr_decay_steps, config.lr_decay_rate, staircase=True
+    )
+    kwargs = {"learning_rate": schedule}
+    if config.clip_norm:
+        kwargs["global_clipnorm"] = config.clip_norm
+    if config.weight_decay:
+        kwargs["weight_decay"] = config.weight_decay
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(momentum=config.momentum, **kwargs)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(**kwargs)
+    return keras.optimizers.Adam(**kwargs)
+
+
+def new_model(config, sample_inputs):
+    """A built, compiled model for `config`."""
+    model = build_model(**config.model_kwargs())
+    model(sample_inputs)  # builds every variable from the input shapes
+    model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+    return model
+
+
+def restore_or_create(config, log_dir, sample_inputs):
+    """(step, model): the newest checkpoint in log_dir, or a fresh model at 0."""
+    found = checkpoint.latest(log_dir)
+    if found is None:
+        return 0, new_model(config, sample_inputs)
+    step, path = found
+    model = checkpoint.load(path)
+    # Recompile to apply this run's jit setting; the optimizer object, with
+    # its restored state, is kept.
+    model.compile(optimizer=model.optimizer, jit_compile=config.jit_compile)
+    logging.info("Resuming from %s (step %d)", path, step)
+    return step, model
+
+
+def prepare_log_dir(config, log_dir):
+    """Checks a log_dir's earlier config against this one, then records this one."""
+    os.makedirs(log_dir, exist_ok=True)
+    path = os.path.join(log_dir, "config.json")
+    if os.path.exists(path):
+        config_lib.check_same_model(config_lib.load(log_dir), config, log_dir)
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        f.write(config.to_json())
+    os.replace(temporary, path)
+
+
+# -- train loop ---------------------------------------------------------------
+
+
+def train(config, log_dir, verbose=None):
+    """Trains (or resumes) until `config.steps`; returns (model, step)."""
+    prepare_log_dir(config, log_dir)
+    digits = experiment_data.digit_bank(config, "train")
+    sample_inputs = experiment_data.sample_inputs(config, digits, count=3)
+    step, model = restore_or_create(config, log_dir, sample_inputs)
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+
+    def last_checkpoint():
+        found = checkpoint.latest(log_dir)
+        return found and found[1]
+
+    summaries = callbacks_lib.TensorBoardSummaries(
+        log_dir, sample_inputs, config.batch_size, config.log_every, config.image_every
+    )
+    callbacks = [callbacks_lib.NanGuard(last_checkpoint), summaries]
+    num_intervals = -(-config.steps // config.checkpoint_every)
+    while step < config.steps:
+        interval = step // config.checkpoint_every
+        steps_now = min((interval + 1) * config.checkpoint_every, config.steps) - step
+        dataset = experiment_data.train_dataset(config, digits, start_step=step)
+        model.fit(
+            dataset,
+            initial_epoch=interval,
+            epochs=interval + 1,
+            steps_per_epoch=steps_now,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        step += steps_now
+        path = checkpoint.save(model, log_dir, step, keep=config.keep_checkpoints)
+        logging.info("Step %d/%d (interval %d/%d): saved %s", step, config.steps, interval + 1, num_intervals, path)
+    return model, step
+
+
+def train_and_evaluate(config, log_dir, verbose=None):
+    """Trains, then evaluates on the test set; returns the metrics dict."""
+    model, step = train(config, log_dir, verbose)
+    return evaluate_lib.evaluate(model, config, log_dir, step)
