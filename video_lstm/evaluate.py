@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_string("log_dir", None, "Run directory written by video_lstm.train.")
+# --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
 flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.")
 flags.DEFINE_enum("test_set", None, ["generated", "npy", "tfds"], "Override the run's test set.")
 flags.DEFINE_string("test_npy_path", None, "mnist_test_seq.npy for --test_set=npy.")

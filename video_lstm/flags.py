@@ -1,4 +1,5 @@
-"""absl flags for every `Config` field, plus `--log_dir`.
+"""absl flags for every `Config` field, plus `--log_dir`
+(defined by absl.logging, reused as the run directory).
 
 Flags are generated from the dataclass so the two cannot drift apart; each
 field's help text lives here. Experiments are flagfiles in `configs/`.
@@ -61,10 +62,10 @@ CHOICES = {
 
 
 def define_flags():
-    """Defines one flag per Config field (once per process) and --log_dir."""
-    if "log_dir" in flags.FLAGS:
+    """Defines one flag per Config field (once per process)."""
+    if "input_length" in flags.FLAGS:  # already defined in this process
         return
-    flags.DEFINE_string("log_dir", None, "Run directory: checkpoints, TensorBoard logs, metrics.")
+    # --log_dir (the run directory) is absl.logging's own flag, shared.
     for field in dataclasses.fields(config_lib.Config):
         name, default = field.name, field.default
         help_text = HELP[name]

@@ -7,6 +7,7 @@ Restarting with the same --log_dir resumes from its newest checkpoint.
 """
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up noise out
 
@@ -27,12 +28,27 @@ def main(argv):
         config = flags_lib.config_from_flags()
     except ValueError as error:
         raise app.UsageError(str(error))
-    from video_lstm import train_lib  # heavy imports after the flags are checked
+    from video_lstm import evaluate_lib, train_lib  # heavy imports after the flags are checked
+    from video_lstm.callbacks import NonFiniteLossError
 
-    metrics = train_lib.train_and_evaluate(config, FLAGS.log_dir)
+    try:
+        run = train_lib.setup(config, FLAGS.log_dir)
+    except (ValueError, FileNotFoundError) as error:
+        fail(error)
+    try:
+        train_lib.fit(run)
+    except NonFiniteLossError as error:
+        fail(error)
+    metrics = evaluate_lib.evaluate(run.model, config, FLAGS.log_dir, run.step)
+    print(evaluate_lib.format_table(metrics))
     logging.info("Wrote %s", os.path.join(FLAGS.log_dir, "metrics.json"))
-    return metrics
 
+
+def fail(error):
+    """Ends the program with the error's message and no traceback: bad input, not a bug."""
+    logging.error("%s", error)
+    print(f"video_lstm.train: error: {error}", file=sys.stderr)
+    sys.exit(1)
 
 if __name__ == "__main__":
     app.run(main)

@@ -6,6 +6,7 @@ function of (seed, i), so a restarted job sees exactly the batches it would
 have seen, and resuming is the same code path as starting.
 """
 
+import dataclasses
 import os
 import sys
 
@@ -77,12 +78,33 @@ def prepare_log_dir(config, log_dir):
 # -- train loop ---------------------------------------------------------------
 
 
-def train(config, log_dir, verbose=None):
-    """Trains (or resumes) until `config.steps`; returns (model, step)."""
+@dataclasses.dataclass
+class Run:
+    """What a training run needs once its inputs are checked."""
+
+    config: config_lib.Config
+    log_dir: str
+    model: keras.Model
+    step: int
+    digits: object  # pipelines.digits.DigitBank
+    sample_inputs: dict
+
+
+def setup(config, log_dir):
+    """Checks the log_dir and the data, and restores or creates the model.
+
+    Everything that can fail on bad input fails here, before any training.
+    """
     prepare_log_dir(config, log_dir)
     digits = experiment_data.digit_bank(config, "train")
     sample_inputs = experiment_data.sample_inputs(config, digits, count=3)
     step, model = restore_or_create(config, log_dir, sample_inputs)
+    return Run(config, log_dir, model, step, digits, sample_inputs)
+
+
+def fit(run, verbose=None):
+    """Trains `run.model` from `run.step` to `config.steps`; returns the final step."""
+    config, log_dir, model, step = run.config, run.log_dir, run.model, run.step
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
 
@@ -91,14 +113,14 @@ def train(config, log_dir, verbose=None):
         return found and found[1]
 
     summaries = callbacks_lib.TensorBoardSummaries(
-        log_dir, sample_inputs, config.batch_size, config.log_every, config.image_every
+        log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
     )
     callbacks = [callbacks_lib.NanGuard(last_checkpoint), summaries]
     num_intervals = -(-config.steps // config.checkpoint_every)
     while step < config.steps:
         interval = step // config.checkpoint_every
         steps_now = min((interval + 1) * config.checkpoint_every, config.steps) - step
-        dataset = experiment_data.train_dataset(config, digits, start_step=step)
+        dataset = experiment_data.train_dataset(config, run.digits, start_step=step)
         model.fit(
             dataset,
             initial_epoch=interval,
@@ -109,8 +131,18 @@ def train(config, log_dir, verbose=None):
         )
         step += steps_now
         path = checkpoint.save(model, log_dir, step, keep=config.keep_checkpoints)
-        logging.info("Step %d/%d (interval %d/%d): saved %s", step, config.steps, interval + 1, num_intervals, path)
-    return model, step
+        logging.info(
+            "Step %d/%d (interval %d/%d): saved %s", step, config.steps, interval + 1, num_intervals, path
+        )
+    run.step = step
+    return step
+
+
+def train(config, log_dir, verbose=None):
+    """Trains (or resumes) until `config.steps`; returns (model, step)."""
+    run = setup(config, log_dir)
+    fit(run, verbose)
+    return run.model, run.step
 
 
 def train_and_evaluate(config, log_dir, verbose=None):

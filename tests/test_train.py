@@ -1,0 +1,169 @@
+"""The training driver end to end on tiny Moving MNIST runs."""
+
+import dataclasses
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipelines import experiment_data
+from video_lstm import checkpoint
+from video_lstm import config as config_lib
+from video_lstm import train_lib
+from video_lstm.callbacks import NonFiniteLossError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny(**overrides):
+    """A composite model on 32x32 frames of one rendered digit: seconds per run."""
+    values = dict(
+        units=16,
+        frame_size=32,
+        num_digits=1,
+        digits="rendered",
+        input_length=3,
+        future_length=3,
+        batch_size=4,
+        steps=10,
+        checkpoint_every=5,
+        log_every=5,
+        image_every=5,
+        eval_sequences=8,
+        jit_compile=False,
+    )
+    values.update(overrides)
+    return config_lib.Config(**values)
+
+
+def weights(model):
+    return [np.asarray(v) for v in model.weights]
+
+
+def test_short_run_lowers_the_loss(tmp_path):
+    config = tiny(steps=30, checkpoint_every=30, learning_rate=0.01, init_scale=0.1)
+    digits = experiment_data.digit_bank(config, "train")
+    fixed = next(iter(experiment_data.train_dataset(config, digits, start_step=1000, num_steps=1)))
+    model = train_lib.new_model(config, experiment_data.sample_inputs(config, digits))
+    before = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
+    model, step = train_lib.train(config, str(tmp_path), verbose=0)
+    after = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
+    assert step == 30
+    assert after < 0.8 * before, (before, after)
+
+
+def test_train_and_evaluate_writes_metrics_checkpoints_and_logs(tmp_path):
+    log_dir = str(tmp_path)
+    metrics = train_lib.train_and_evaluate(tiny(), log_dir, verbose=0)
+    with open(os.path.join(log_dir, "metrics.json")) as f:
+        written = json.load(f)
+    for key in ("cross_entropy_per_frame", "mse_per_frame", "mae_per_frame", "ssim", "num_sequences", "step"):
+        assert key in written, key
+    assert written["num_sequences"] == 8 and written["step"] == 10
+    assert written["digits"] == "rendered"
+    assert written["cross_entropy_per_frame"] == pytest.approx(metrics["cross_entropy_per_frame"])
+    assert 0 < written["cross_entropy_per_frame"] < 32 * 32 * np.log(2) * 2
+    assert [s for s, _ in checkpoint.list_checkpoints(log_dir)] == [5, 10]
+    assert glob.glob(os.path.join(log_dir, "train", "events.out.tfevents.*"))
+    assert os.path.getsize(os.path.join(log_dir, "samples.png")) > 0
+    assert config_lib.load(log_dir) == tiny()
+
+
+def test_tensorboard_gets_decoder_losses_rates_and_images(tmp_path):
+    import tensorflow as tf
+
+    train_lib.train(tiny(steps=5), str(tmp_path), verbose=0)
+    tags = set()
+    for path in glob.glob(os.path.join(tmp_path, "train", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(v.tag for v in event.summary.value)
+    for tag in ("loss/loss", "loss/reconstruction_loss", "loss/future_loss", "train/learning_rate",
+                "train/sequences_per_s", "train/step_time_s", "samples"):
+        assert tag in tags, (tag, tags)
+
+
+def test_resume_continues_from_the_saved_step_with_equal_weights(tmp_path):
+    straight = str(tmp_path / "straight")
+    model, _ = train_lib.train(tiny(), straight, verbose=0)
+    expected = weights(model)
+
+    interrupted = str(tmp_path / "interrupted")
+    train_lib.train(tiny(steps=5), interrupted, verbose=0)  # "killed" after the first checkpoint
+    restored_step, restored = checkpoint.load_latest(interrupted)
+    assert restored_step == 5
+    assert int(restored.optimizer.iterations) == 5
+    model, step = train_lib.train(tiny(), interrupted, verbose=0)
+    assert step == 10
+    for a, b in zip(expected, weights(model)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_different_model_in_the_log_dir_is_refused(tmp_path):
+    train_lib.train(tiny(steps=5), str(tmp_path), verbose=0)
+    with pytest.raises(ValueError, match=r"different model \(--units: 16 in the log_dir, 32 now"):
+        train_lib.train(tiny(steps=5, units=32), str(tmp_path), verbose=0)
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    original = experiment_data.train_dataset
+
+    def poisoned(config, digits, start_step=0, num_steps=None):
+        dataset = original(config, digits, start_step, num_steps)
+        if start_step < 5:
+            return dataset
+        return dataset.map(lambda x: {**x, "frames": x["frames"] * float("nan")})
+
+    monkeypatch.setattr(experiment_data, "train_dataset", poisoned)
+    with pytest.raises(NonFiniteLossError, match=r"at step 6;.*ckpt-00000005\.keras.*is kept"):
+        train_lib.train(tiny(), str(tmp_path), verbose=0)
+    assert [s for s, _ in checkpoint.list_checkpoints(str(tmp_path))] == [5]
+    _, model = checkpoint.load_latest(str(tmp_path))
+    assert all(np.isfinite(w).all() for w in weights(model))
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(future_length=0), "--future_length=0 with --model=composite"),
+        (dict(frame_size=20), "--frame_size=20 is smaller than a digit"),
+        (dict(feed="bogus"), "--feed='bogus'; expected one of"),
+        (dict(test_set="npy"), "--test_set=npy needs --test_npy_path"),
+    ],
+)
+def test_inconsistent_settings_are_named(overrides, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        tiny(**overrides)
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "video_lstm.train", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_cli_rejects_unknown_and_inconsistent_flags(tmp_path):
+    result = run_cli("--no_such_flag=1", f"--log_dir={tmp_path}")
+    assert result.returncode != 0 and "no_such_flag" in result.stderr
+    result = run_cli("--future_length=0", f"--log_dir={tmp_path}")
+    assert result.returncode != 0 and "--future_length=0 with --model=composite" in result.stderr
+
+
+def test_cli_missing_mnist_is_named(tmp_path):
+    result = run_cli("--digits=mnist", f"--mnist_path={tmp_path}/nowhere/mnist.npz", f"--log_dir={tmp_path}")
+    assert result.returncode != 0
+    assert "mnist.npz" in result.stderr and "nowhere" in result.stderr
+
+
+def test_cli_trains_from_a_flagfile(tmp_path):
+    flagfile = tmp_path / "tiny.flags"
+    values = dataclasses.asdict(tiny(steps=2, checkpoint_every=2, eval_sequences=4))
+    flagfile.write_text("# a comment line\n" + "\n".join(
+        f"--{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items() if v != ""))
+    result = run_cli(f"--flagfile={flagfile}", f"--log_dir={tmp_path}/run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert os.path.exists(tmp_path / "run" / "metrics.json")
