@@ -15,8 +15,10 @@ import tensorflow as tf
 from pipelines import digits as digits_lib
 from pipelines import moving_mnist
 
-# The fixed test set is generated with this seed, whatever the training seed.
+# The fixed test set: always TEST_SET_SIZE sequences generated with TEST_SEED,
+# whatever the training seed; --eval_sequences takes a prefix of it.
 TEST_SEED = 1234
+TEST_SET_SIZE = 10000
 SAMPLE_SEED = 4321
 
 
@@ -71,7 +73,10 @@ def train_dataset(config, digits, start_step=0, num_steps=None):
         start_batch=start_step,
         num_batches=num_steps,
     )
-    return dataset.map(_split_tensor(config), num_parallel_calls=tf.data.AUTOTUNE)
+    # Splitting is cheap; prefetch again so the step never waits on it.
+    return dataset.map(_split_tensor(config), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
 
 
 def sample_inputs(config, digits, count=3):
@@ -98,7 +103,7 @@ def test_set(config):
         bank = digit_bank(config, "test")
         clips = moving_mnist.test_sequences(
             tf.constant(bank.images),
-            num_sequences=config.eval_sequences,
+            num_sequences=max(TEST_SET_SIZE, config.eval_sequences),
             num_frames=config.clip_length,
             num_digits=config.num_digits,
             seed=TEST_SEED,
