@@ -64,13 +64,34 @@ def test_train_and_evaluate_writes_metrics_checkpoints_and_logs(tmp_path):
     for key in ("cross_entropy_per_frame", "mse_per_frame", "mae_per_frame", "ssim", "num_sequences", "step"):
         assert key in written, key
     assert written["num_sequences"] == 8 and written["step"] == 10
-    assert written["digits"] == "rendered"
+    assert written["train_digits"] == written["test_digits"] == "rendered"
     assert written["cross_entropy_per_frame"] == pytest.approx(metrics["cross_entropy_per_frame"])
     assert 0 < written["cross_entropy_per_frame"] < 32 * 32 * np.log(2) * 2
     assert [s for s, _ in checkpoint.list_checkpoints(log_dir)] == [5, 10]
     assert glob.glob(os.path.join(log_dir, "train", "events.out.tfevents.*"))
     assert os.path.getsize(os.path.join(log_dir, "samples.png")) > 0
     assert config_lib.load(log_dir) == tiny()
+
+
+def test_evaluate_cli_rereads_the_run_and_refuses_an_empty_log_dir(tmp_path):
+    log_dir = tmp_path / "run"
+    train_lib.train(tiny(steps=5), str(log_dir), verbose=0)
+    result = subprocess.run(
+        [sys.executable, "-m", "video_lstm.evaluate", f"--log_dir={log_dir}", "--eval_sequences=4"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cross_entropy_per_frame" in result.stdout
+    written = json.loads((log_dir / "metrics.json").read_text())
+    assert written["num_sequences"] == 4 and written["step"] == 5
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "config.json").write_text(tiny().to_json())
+    result = subprocess.run(
+        [sys.executable, "-m", "video_lstm.evaluate", f"--log_dir={empty}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0 and "no checkpoint in" in result.stderr
 
 
 def test_tensorboard_gets_decoder_losses_rates_and_images(tmp_path):

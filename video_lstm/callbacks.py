@@ -1,4 +1,4 @@
-"""Training callbacks: TensorBoard summaries and the NaN guard.
+"""Training callbacks: checkpoints, the step limit, the NaN guard, TensorBoard.
 
 TensorBoard writing uses `tf.summary` (the training driver is TensorFlow's
 side of the project; the models are not).
@@ -9,8 +9,9 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
-from video_lstm import figures
+from video_lstm import checkpoint, figures
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -25,6 +26,36 @@ class StepCounter:
 
     def __call__(self):
         return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves a checkpoint at the end of every epoch (checkpoint interval)."""
+
+    def __init__(self, log_dir, keep=2):
+        super().__init__()
+        self.log_dir = log_dir
+        self.keep = keep
+
+    def last_saved(self):
+        found = checkpoint.latest(self.log_dir)
+        return found and found[1]
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = StepCounter(self.model)()
+        path = checkpoint.save(self.model, self.log_dir, step, keep=self.keep)
+        logging.info("Step %d: saved %s", step, path)
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends training once the global step reaches `last_step`."""
+
+    def __init__(self, last_step):
+        super().__init__()
+        self.last_step = last_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if StepCounter(self.model)() >= self.last_step:
+            self.model.stop_training = True
 
 
 class NanGuard(keras.callbacks.Callback):

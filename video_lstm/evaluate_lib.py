@@ -28,7 +28,9 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE)
         reconstruction decoder for an autoencoder) at the top level,
         `cross_entropy_per_frame`, `mse_per_frame`, `mae_per_frame`,
         `mse_per_pixel`, `ssim`, `num_sequences`, `by_frame`; the other
-        decoder's under `reconstruction`; and `step`, `digits`, `test_set`.
+        decoder's under `reconstruction`; and `step`, `test_set`,
+        `test_digits` and `train_digits` (which digits the sequences were
+        made of: "mnist" or "rendered").
     """
     test = experiment_data.test_set(config)
     per_decoder = {"future": FrameMetrics(), "reconstruction": FrameMetrics()}
@@ -45,7 +47,8 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE)
         decoder=primary,
         step=step,
         model=config.model,
-        digits=test.digits,
+        test_digits=test.digits,
+        train_digits=_train_digits(log_dir),
         test_set=test.name,
     )
     if primary == "future" and per_decoder["reconstruction"].num_sequences:
@@ -66,6 +69,15 @@ def evaluate_log_dir(log_dir, **overrides):
         config = config_lib.Config(**{**config.__dict__, **overrides})
     step, model = checkpoint.load_latest(log_dir)
     return evaluate(model, config, log_dir, step)
+
+
+def _train_digits(log_dir):
+    """What the run was trained on, as train_lib recorded it (None if unknown)."""
+    path = log_dir and os.path.join(log_dir, "data.json")
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f).get("train_digits")
 
 
 def write_json(path, value):

@@ -21,11 +21,22 @@ def _gaussian_kernel(size=11, sigma=1.5):
     return (kernel / kernel.sum()).astype("float32")
 
 
-def _blur(images, kernel):
-    """Separable 'valid' Gaussian filter of (N, H, W, 1) images."""
+def _band_matrix(length, kernel):
+    """(length - size + 1, length) matrix whose rows slide `kernel`: a 'valid' 1-D filter."""
     size = kernel.shape[0]
-    images = ops.conv(images, ops.reshape(kernel, (size, 1, 1, 1)), padding="valid")
-    return ops.conv(images, ops.reshape(kernel, (1, size, 1, 1)), padding="valid")
+    band = np.zeros((length - size + 1, length), np.float32)
+    for row in range(length - size + 1):
+        band[row, row : row + size] = kernel
+    return band
+
+
+def _blur(images, rows, cols):
+    """Separable 'valid' filter of (N, H, W) images as two matmuls: rows @ x @ cols^T.
+
+    Matmuls, rather than a 1-channel convolution, because BLAS is an order of
+    magnitude faster at this on CPUs.
+    """
+    return ops.matmul(ops.matmul(rows, images), ops.transpose(cols))
 
 
 def ssim(truth, predicted, max_value=1.0):
@@ -43,19 +54,22 @@ def ssim(truth, predicted, max_value=1.0):
     # Channels are folded into the batch: each channel is compared on its own.
     def fold(x):
         x = ops.transpose(ops.cast(x, "float32"), (0, 1, 4, 2, 3))
-        return ops.reshape(x, (-1, height, width, 1))
+        return ops.reshape(x, (-1, height, width))
 
     x, y = fold(truth), fold(predicted)
-    kernel = ops.convert_to_tensor(_gaussian_kernel())
+    kernel = _gaussian_kernel()
+    rows = ops.convert_to_tensor(_band_matrix(height, kernel))
+    cols = ops.convert_to_tensor(_band_matrix(width, kernel))
+    blur = lambda images: _blur(images, rows, cols)  # noqa: E731
     c1, c2 = (0.01 * max_value) ** 2, (0.03 * max_value) ** 2
-    mu_x, mu_y = _blur(x, kernel), _blur(y, kernel)
-    var_x = _blur(x * x, kernel) - mu_x**2
-    var_y = _blur(y * y, kernel) - mu_y**2
-    cov = _blur(x * y, kernel) - mu_x * mu_y
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x**2
+    var_y = blur(y * y) - mu_y**2
+    cov = blur(x * y) - mu_x * mu_y
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
     )
-    per_image = ops.mean(ssim_map, axis=(1, 2, 3))
+    per_image = ops.mean(ssim_map, axis=(1, 2))
     return ops.mean(ops.reshape(per_image, (shape[0], shape[1], channels)), axis=-1)
 
 

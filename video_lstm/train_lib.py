@@ -1,9 +1,9 @@
 """Training: `train_and_evaluate(config, log_dir)`.
 
-One plain loop over checkpoint intervals. Each interval is one `fit` call on a
-dataset that starts at the current step: Moving MNIST batch i is a pure
-function of (seed, i), so a restarted job sees exactly the batches it would
-have seen, and resuming is the same code path as starting.
+`setup` checks the inputs and restores or creates the model; `fit` is one
+`model.fit` call whose epochs are checkpoint intervals. Moving MNIST batch i
+is a pure function of (seed, i), so a restarted job reads exactly the batches
+it would have read, and resuming is the same code path as starting.
 """
 
 import dataclasses
@@ -97,45 +97,47 @@ def setup(config, log_dir):
     """
     prepare_log_dir(config, log_dir)
     digits = experiment_data.digit_bank(config, "train")
+    evaluate_lib.write_json(
+        os.path.join(log_dir, "data.json"),
+        {"train_digits": digits.source, "train_digits_origin": digits.origin},
+    )
     sample_inputs = experiment_data.sample_inputs(config, digits, count=3)
     step, model = restore_or_create(config, log_dir, sample_inputs)
     return Run(config, log_dir, model, step, digits, sample_inputs)
 
 
 def fit(run, verbose=None):
-    """Trains `run.model` from `run.step` to `config.steps`; returns the final step."""
-    config, log_dir, model, step = run.config, run.log_dir, run.model, run.step
+    """Trains `run.model` from `run.step` to `config.steps`; returns the final step.
+
+    One `fit` call whose epochs are checkpoint intervals: Keras shows progress
+    per interval, a callback saves a checkpoint at each interval's end and
+    another stops at exactly `config.steps`.
+    """
+    config, log_dir, model = run.config, run.log_dir, run.model
+    if run.step >= config.steps:
+        return run.step
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-
-    def last_checkpoint():
-        found = checkpoint.latest(log_dir)
-        return found and found[1]
-
-    summaries = callbacks_lib.TensorBoardSummaries(
-        log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
+    saver = callbacks_lib.Checkpointer(log_dir, config.keep_checkpoints)
+    callbacks = [
+        callbacks_lib.NanGuard(saver.last_saved),
+        callbacks_lib.StopAtStep(config.steps),
+        callbacks_lib.TensorBoardSummaries(
+            log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
+        ),
+        saver,  # last, so it saves only after the others have passed the step
+    ]
+    model.fit(
+        experiment_data.train_dataset(config, run.digits, start_step=run.step),
+        initial_epoch=run.step // config.checkpoint_every,
+        epochs=-(-config.steps // config.checkpoint_every),
+        steps_per_epoch=config.checkpoint_every,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,  # each batch is freshly generated; nothing to shuffle
     )
-    callbacks = [callbacks_lib.NanGuard(last_checkpoint), summaries]
-    num_intervals = -(-config.steps // config.checkpoint_every)
-    while step < config.steps:
-        interval = step // config.checkpoint_every
-        steps_now = min((interval + 1) * config.checkpoint_every, config.steps) - step
-        dataset = experiment_data.train_dataset(config, run.digits, start_step=step)
-        model.fit(
-            dataset,
-            initial_epoch=interval,
-            epochs=interval + 1,
-            steps_per_epoch=steps_now,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
-        step += steps_now
-        path = checkpoint.save(model, log_dir, step, keep=config.keep_checkpoints)
-        logging.info(
-            "Step %d/%d (interval %d/%d): saved %s", step, config.steps, interval + 1, num_intervals, path
-        )
-    run.step = step
-    return step
+    run.step = callbacks_lib.StepCounter(model)()
+    return run.step
 
 
 def train(config, log_dir, verbose=None):

@@ -1,0 +1,50 @@
+"""The models are backend-agnostic: they train and reload under JAX too.
+
+Runs in a subprocess because Keras picks its backend once per process.
+Skipped where JAX is not installed (`pip install -e '.[test]'` installs it).
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = r"""
+import sys
+import numpy as np
+import keras
+assert keras.backend.backend() == "jax", keras.backend.backend()
+from video_lstm.models import CompositeModel
+
+rng = np.random.default_rng(0)
+x = {"frames": (rng.uniform(size=(8, 3, 6, 6, 1)) > 0.7).astype("float32"),
+     "future_frames": (rng.uniform(size=(8, 2, 6, 6, 1)) > 0.7).astype("float32")}
+for feed in ("teacher", "own", "scheduled"):
+    model = CompositeModel(units=16, num_layers=2, future_length=2, feed=feed, init_scale=0.1, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), jit_compile=True)
+    history = model.fit(x, batch_size=8, epochs=15, verbose=0).history
+    assert history["loss"][-1] < 0.9 * history["loss"][0], (feed, history["loss"])
+    assert set(history) >= {"loss", "reconstruction_loss", "future_loss"}, history.keys()
+model.save(sys.argv[1])
+reloaded = keras.models.load_model(sys.argv[1])
+a = model.generate(x["frames"], future_length=5)["future"]
+b = reloaded.generate(x["frames"], future_length=5)["future"]
+np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+assert "tensorflow" not in sys.modules, "model code imported TensorFlow"
+print("ok")
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
+def test_models_train_and_reload_under_jax(tmp_path):
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "model.keras")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
