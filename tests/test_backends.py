@@ -19,6 +19,8 @@ import numpy as np
 import keras
 assert keras.backend.backend() == "jax", keras.backend.backend()
 from video_lstm.models import CompositeModel
+# (Keras itself may import TensorFlow later, for its data adapters.)
+assert "tensorflow" not in sys.modules, "model code imported TensorFlow"
 
 rng = np.random.default_rng(0)
 x = {"frames": (rng.uniform(size=(8, 3, 6, 6, 1)) > 0.7).astype("float32"),
@@ -34,7 +36,6 @@ reloaded = keras.models.load_model(sys.argv[1])
 a = model.generate(x["frames"], future_length=5)["future"]
 b = reloaded.generate(x["frames"], future_length=5)["future"]
 np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
-assert "tensorflow" not in sys.modules, "model code imported TensorFlow"
 print("ok")
 """
 

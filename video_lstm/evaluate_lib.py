@@ -6,7 +6,9 @@ test time in the paper. Writes `metrics.json` and `samples.png` into log_dir.
 
 import json
 import os
+import sys
 
+import keras
 import numpy as np
 from absl import logging
 
@@ -20,8 +22,12 @@ from video_lstm.metrics import FrameMetrics
 EVAL_BATCH_SIZE = 50
 
 
-def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE):
+def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE, verbose=None):
     """Metrics of `model` on the test set described by `config`.
+
+    Args:
+        verbose: 0 silent, 1 progress bar, 2 one line at the end; None picks
+            1 on a terminal, else 2.
 
     Returns:
         dict: the headline metrics of the future decoder (of the
@@ -34,6 +40,9 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE)
     """
     test = experiment_data.test_set(config)
     per_decoder = {"future": FrameMetrics(), "reconstruction": FrameMetrics()}
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    progress = keras.utils.Progbar(len(test.clips), unit_name="sequence", verbose=verbose)
     for inputs in experiment_data.test_batches(config, test.clips, batch_size):
         outputs = model.predict_on_batch({"frames": inputs["frames"]})
         if "future" in outputs:
@@ -41,6 +50,7 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE)
         if "reconstruction" in outputs:
             target = np.flip(inputs["frames"], axis=1)
             per_decoder["reconstruction"].update(target, outputs["reconstruction"], config.loss)
+        progress.add(len(inputs["frames"]))
     primary = "future" if per_decoder["future"].num_sequences else "reconstruction"
     result = per_decoder[primary].result()
     result.update(
@@ -56,7 +66,11 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE)
     if log_dir:
         write_json(os.path.join(log_dir, "metrics.json"), result)
         sample = experiment_data.split(config, test.clips[:4])
-        strip = np.concatenate(callbacks_lib.sample_strips(model, sample), axis=0)
+        strips = callbacks_lib.sample_strips(model, sample)
+        # A white rule between sequences: rows are input | reconstruction |
+        # ground truth | prediction for each.
+        rule = np.full((4,) + strips[0].shape[1:], 255, np.uint8)
+        strip = np.concatenate([part for s in strips for part in (s, rule)][:-1], axis=0)
         figures.write_png(os.path.join(log_dir, "samples.png"), strip)
     logging.info("\n%s", format_table(result))
     return result

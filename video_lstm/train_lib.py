@@ -150,4 +150,4 @@ def train(config, log_dir, verbose=None):
 def train_and_evaluate(config, log_dir, verbose=None):
     """Trains, then evaluates on the test set; returns the metrics dict."""
     model, step = train(config, log_dir, verbose)
-    return evaluate_lib.evaluate(model, config, log_dir, step)
+    return evaluate_lib.evaluate(model, config, log_dir, step, verbose=verbose)
