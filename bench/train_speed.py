@@ -19,7 +19,7 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
 from absl import app, flags  # noqa: E402
 
@@ -31,13 +31,14 @@ flags.DEFINE_bool("smoke", False, "Tiny model and frames, one repeat: checks the
 flags.DEFINE_string("json", None, "Also write the rows as JSON to this path.")
 FLAGS = flags.FLAGS
 
-CONFIGS = {
-    # configs/quickstart.flags
-    "quickstart": dict(units=256, optimizer="adam", learning_rate=1e-3),
-    # configs/paper_composite_conditional.flags (official lstm_combo_1layer_mnist)
-    "paper": dict(units=2048, optimizer="sgd", learning_rate=1e-4, weight_decay=1e-4),
-    "smoke": dict(units=8, frame_size=32, num_digits=1, input_length=3, future_length=3),
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLAGFILES = {
+    "quickstart": "configs/quickstart.flags",
+    # The official lstm_combo_1layer_mnist: 2048 units, conditional decoders, teacher forcing.
+    "paper": "configs/paper_composite_conditional.flags",
+    "smoke": "configs/quickstart.flags",
 }
+SMOKE = ("--units=8", "--frame_size=32", "--num_digits=1", "--input_length=3", "--future_length=3")
 
 
 def median_rate(run, sequences, repeats):
@@ -51,10 +52,11 @@ def median_rate(run, sequences, repeats):
 
 def measure(name, batch, steps, repeats):
     from pipelines import experiment_data
-    from video_lstm import config as config_lib
+    from video_lstm import flags as flags_lib
     from video_lstm import train_lib
 
-    config = config_lib.Config(digits="rendered", batch_size=batch, **CONFIGS[name])
+    overrides = ["--digits=rendered", f"--batch_size={batch}"] + list(SMOKE if name == "smoke" else ())
+    config = flags_lib.config_from_flagfile(os.path.join(ROOT, FLAGFILES[name]), *overrides)
     digits = experiment_data.digit_bank(config, "train")
 
     dataset = experiment_data.train_dataset(config, digits, num_steps=steps)
@@ -73,6 +75,7 @@ def measure(name, batch, steps, repeats):
         "config": f"{name}_b{batch}",
         "batch": batch,
         "units": config.units,
+        "conditional": config.conditional_future,
         "ours_seq_per_s": round(ours, 2),
         "pipeline_seq_per_s": round(pipeline, 1),
         "peak_rss_mb": round(peak_rss_mb, 1),

@@ -10,7 +10,6 @@ import sys
 
 import keras
 import numpy as np
-from absl import logging
 
 from pipelines import experiment_data
 from video_lstm import callbacks as callbacks_lib
@@ -39,18 +38,7 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         made of: "mnist" or "rendered").
     """
     test = experiment_data.test_set(config)
-    per_decoder = {"future": FrameMetrics(), "reconstruction": FrameMetrics()}
-    if verbose is None:
-        verbose = 1 if sys.stdout.isatty() else 2
-    progress = keras.utils.Progbar(len(test.clips), unit_name="sequence", verbose=verbose)
-    for inputs in experiment_data.test_batches(config, test.clips, batch_size):
-        outputs = model.predict_on_batch({"frames": inputs["frames"]})
-        if "future" in outputs:
-            per_decoder["future"].update(inputs["future_frames"], outputs["future"], config.loss)
-        if "reconstruction" in outputs:
-            target = np.flip(inputs["frames"], axis=1)
-            per_decoder["reconstruction"].update(target, outputs["reconstruction"], config.loss)
-        progress.add(len(inputs["frames"]))
+    per_decoder = _accumulate(model, config, test.clips, batch_size, verbose)
     primary = "future" if per_decoder["future"].num_sequences else "reconstruction"
     result = per_decoder[primary].result()
     result.update(
@@ -65,15 +53,32 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         result["reconstruction"] = per_decoder["reconstruction"].result()
     if log_dir:
         write_json(os.path.join(log_dir, "metrics.json"), result)
-        sample = experiment_data.split(config, test.clips[:4])
-        strips = callbacks_lib.sample_strips(model, sample)
-        # A white rule between sequences: rows are input | reconstruction |
-        # ground truth | prediction for each.
-        rule = np.full((4,) + strips[0].shape[1:], 255, np.uint8)
-        strip = np.concatenate([part for s in strips for part in (s, rule)][:-1], axis=0)
-        figures.write_png(os.path.join(log_dir, "samples.png"), strip)
-    logging.info("\n%s", format_table(result))
+        write_samples(os.path.join(log_dir, "samples.png"), model, config, test.clips[:4])
     return result
+
+
+def _accumulate(model, config, clips, batch_size, verbose):
+    """FrameMetrics of each decoder over `clips`, decoders running free."""
+    per_decoder = {"future": FrameMetrics(), "reconstruction": FrameMetrics()}
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    progress = keras.utils.Progbar(len(clips), unit_name="sequence", verbose=verbose)
+    for inputs in experiment_data.test_batches(config, clips, batch_size):
+        outputs = model.predict_on_batch({"frames": inputs["frames"]})
+        if "future" in outputs:
+            per_decoder["future"].update(inputs["future_frames"], outputs["future"], config.loss)
+        if "reconstruction" in outputs:
+            target = np.flip(inputs["frames"], axis=1)
+            per_decoder["reconstruction"].update(target, outputs["reconstruction"], config.loss)
+        progress.add(len(inputs["frames"]))
+    return per_decoder
+
+
+def write_samples(path, model, config, clips):
+    """A PNG of input | reconstruction | ground truth | prediction rows per clip."""
+    strips = callbacks_lib.sample_strips(model, experiment_data.split(config, clips))
+    rule = np.full((4,) + strips[0].shape[1:], 255, np.uint8)  # white line between clips
+    figures.write_png(path, np.concatenate([p for s in strips for p in (s, rule)][:-1], axis=0))
 
 
 def evaluate_log_dir(log_dir, **overrides):

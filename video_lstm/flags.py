@@ -6,6 +6,7 @@ field's help text lives here. Experiments are flagfiles in `configs/`.
 """
 
 import dataclasses
+import os
 
 from absl import flags
 
@@ -61,27 +62,38 @@ CHOICES = {
 }
 
 
-def define_flags():
-    """Defines one flag per Config field (once per process)."""
-    if "input_length" in flags.FLAGS:  # already defined in this process
+def define_flags(flag_values=flags.FLAGS):
+    """Defines one flag per Config field (once per FlagValues)."""
+    if "input_length" in flag_values:  # already defined
         return
     # --log_dir (the run directory) is absl.logging's own flag, shared.
     for field in dataclasses.fields(config_lib.Config):
         name, default = field.name, field.default
         help_text = HELP[name]
         if name in CHOICES:
-            flags.DEFINE_enum(name, default, list(CHOICES[name]), help_text)
+            flags.DEFINE_enum(name, default, list(CHOICES[name]), help_text, flag_values=flag_values)
         elif field.type in (bool, "bool"):
-            flags.DEFINE_bool(name, default, help_text)
+            flags.DEFINE_bool(name, default, help_text, flag_values=flag_values)
         elif field.type in (int, "int"):
-            flags.DEFINE_integer(name, default, help_text)
+            flags.DEFINE_integer(name, default, help_text, flag_values=flag_values)
         elif field.type in (float, "float"):
-            flags.DEFINE_float(name, default, help_text)
+            flags.DEFINE_float(name, default, help_text, flag_values=flag_values)
         else:
-            flags.DEFINE_string(name, default, help_text)
+            flags.DEFINE_string(name, default, help_text, flag_values=flag_values)
 
 
-def config_from_flags():
+def config_from_flags(flag_values=flags.FLAGS):
     """The Config the parsed flags describe (validated)."""
-    values = {f.name: flags.FLAGS[f.name].value for f in dataclasses.fields(config_lib.Config)}
+    values = {f.name: flag_values[f.name].value for f in dataclasses.fields(config_lib.Config)}
     return config_lib.Config(**values)
+
+
+def config_from_flagfile(path, *overrides):
+    """The Config of a flagfile, e.g. `config_from_flagfile("configs/quickstart.flags",
+    "--steps=10")`, parsed exactly as the command line would be."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"flagfile {path} not found")
+    flag_values = flags.FlagValues()
+    define_flags(flag_values)
+    flag_values(["flagfile", f"--flagfile={path}", *overrides])
+    return config_from_flags(flag_values)

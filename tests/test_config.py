@@ -1,0 +1,63 @@
+"""Config: flagfiles, validation, JSON round trip."""
+
+import glob
+import os
+
+import pytest
+
+from video_lstm import config as config_lib
+from video_lstm import flags as flags_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "configs", "*.flags")))
+
+
+def test_there_is_a_flagfile_per_paper_setting():
+    names = {os.path.basename(p) for p in FLAGFILES}
+    for kind in ("composite", "autoencoder", "future"):
+        for decoder in ("conditional", "unconditioned"):
+            assert f"paper_{kind}_{decoder}.flags" in names
+    assert {"quickstart.flags", "paper_composite_conditional_2layer.flags"} <= names
+
+
+@pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
+def test_every_flagfile_gives_a_valid_config(path):
+    config = flags_lib.config_from_flagfile(path)
+    with open(path) as f:
+        assert f.readline().startswith("#"), "a flagfile starts with a comment giving its command"
+    assert "python -m video_lstm.train --flagfile=configs/" + os.path.basename(path) in open(path).read()
+    if os.path.basename(path).startswith("paper_"):
+        assert config.units == 2048 and config.init_scale == 0.01 and config.optimizer == "sgd"
+        assert (config.input_length, config.future_length) == (10, 10)
+
+
+def test_overrides_follow_the_flagfile():
+    config = flags_lib.config_from_flagfile(os.path.join(ROOT, "configs", "quickstart.flags"), "--units=32")
+    assert config.units == 32
+
+
+def test_paper_setting_matches_the_official_recipe():
+    config = flags_lib.config_from_flagfile(os.path.join(ROOT, "configs", "paper_composite_conditional.flags"))
+    assert config.conditional_reconstruction and config.conditional_future and config.feed == "teacher"
+    assert (config.learning_rate, config.momentum, config.lr_decay_steps, config.lr_decay_rate) == (
+        1e-4, 0.9, 10000, 0.9)
+    assert config.weight_decay == 1e-4 and config.num_layers == 1
+    two_layer = flags_lib.config_from_flagfile(
+        os.path.join(ROOT, "configs", "paper_composite_conditional_2layer.flags"))
+    assert two_layer.num_layers == 2
+
+
+def test_unknown_flags_and_files_are_named(tmp_path):
+    bad = tmp_path / "bad.flags"
+    bad.write_text("--units=8\n--no_such_flag=1\n")
+    with pytest.raises(Exception, match="no_such_flag"):
+        flags_lib.config_from_flagfile(str(bad))
+    with pytest.raises(FileNotFoundError, match="missing.flags"):
+        flags_lib.config_from_flagfile(str(tmp_path / "missing.flags"))
+
+
+def test_json_round_trip_and_unknown_keys():
+    config = config_lib.Config(units=12, feed="scheduled")
+    assert config_lib.Config.from_json(config.to_json()) == config
+    with pytest.raises(ValueError, match=r"unknown keys \['colour'\]"):
+        config_lib.Config.from_json('{"colour": 1}', source="x.json")
