@@ -66,9 +66,11 @@ def measure(name, batch, steps, repeats):
 
     model = train_lib.new_model(config, experiment_data.sample_inputs(config, digits, count=2))
     stream = experiment_data.train_dataset(config, digits).repeat()
-    model.fit(stream, steps_per_epoch=2, epochs=1, verbose=0)  # compile, warm up
+    model.fit(stream, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # compile, warm up
     ours = median_rate(
-        lambda: model.fit(stream, steps_per_epoch=steps, epochs=1, verbose=0), steps * batch, repeats
+        lambda: model.fit(stream, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False),
+        steps * batch,
+        repeats,
     )
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return {
