@@ -133,10 +133,13 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
     original = experiment_data.train_dataset
 
     def poisoned(config, digits, start_step=0, num_steps=None):
-        dataset = original(config, digits, start_step, num_steps)
-        if start_step < 5:
-            return dataset
-        return dataset.map(lambda x: {**x, "frames": x["frames"] * float("nan")})
+        """Batches from index 5 on (the 6th step) are NaN."""
+        import tensorflow as tf
+
+        def maybe_nan(index, x):
+            return {**x, "frames": x["frames"] * tf.where(index >= 5, float("nan"), 1.0)}
+
+        return original(config, digits, start_step, num_steps).enumerate(start_step).map(maybe_nan)
 
     monkeypatch.setattr(experiment_data, "train_dataset", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"at step 6;.*ckpt-00000005\.keras.*is kept"):
