@@ -123,6 +123,40 @@ def test_resume_continues_from_the_saved_step_with_equal_weights(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path):
+    """SIGKILL a real training process after its first checkpoint, restart it."""
+    import signal
+    import time
+
+    config = tiny(steps=200, checkpoint_every=5)
+    flagfile = tmp_path / "tiny.flags"
+    flagfile.write_text("\n".join(
+        f"--{k}={str(v).lower() if isinstance(v, bool) else v}"
+        for k, v in dataclasses.asdict(config).items() if v != ""))
+    log_dir = tmp_path / "killed"
+    command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not checkpoint.list_checkpoints(str(log_dir)) and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    saved = [s for s, _ in checkpoint.list_checkpoints(str(log_dir))]
+    assert saved and saved[-1] < 200, "the job should have been killed mid-run"
+    # Restart with the same log_dir, to a step just past the last checkpoint.
+    target = saved[-1] + 5
+    result = subprocess.run(command + [f"--steps={target}", "--eval_sequences=4"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Resuming from" in result.stderr
+    _, resumed = checkpoint.load_latest(str(log_dir))
+    assert int(resumed.optimizer.iterations) == target
+    straight, _ = train_lib.train(
+        dataclasses.replace(config, steps=target), str(tmp_path / "straight"), verbose=0)
+    for a, b in zip(weights(straight), weights(resumed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_a_different_model_in_the_log_dir_is_refused(tmp_path):
     train_lib.train(tiny(steps=5), str(tmp_path), verbose=0)
     with pytest.raises(ValueError, match=r"different model \(--units: 16 in the log_dir, 32 now"):

@@ -47,6 +47,9 @@ def save(model, log_dir, step, keep=2):
     os.replace(temporary, path)
     for _, old in list_checkpoints(log_dir)[:-keep]:
         os.remove(old)
+    for stale in glob.glob(os.path.join(directory, ".tmp-ckpt-*")):  # left by killed jobs
+        if stale != temporary:
+            os.remove(stale)
     return path
 
 
