@@ -1,0 +1,1 @@
+"""SavedModel export and serving clients (to come)."""

@@ -1,0 +1,1 @@
+"""Data pipelines (TensorFlow side): Moving MNIST, digits, experiment inputs."""

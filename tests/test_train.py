@@ -40,6 +40,17 @@ def tiny(**overrides):
     return config_lib.Config(**values)
 
 
+def write_flagfile(path, config):
+    """A flagfile that gives `config` (with a comment line, as ours have)."""
+    lines = [
+        f"--{name}={str(value).lower() if isinstance(value, bool) else value}"
+        for name, value in dataclasses.asdict(config).items()
+        if value != ""
+    ]
+    path.write_text("# written by a test\n" + "\n".join(lines) + "\n")
+    return path
+
+
 def weights(model):
     return [np.asarray(v) for v in model.weights]
 
@@ -129,10 +140,7 @@ def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path):
     import time
 
     config = tiny(steps=200, checkpoint_every=5)
-    flagfile = tmp_path / "tiny.flags"
-    flagfile.write_text("\n".join(
-        f"--{k}={str(v).lower() if isinstance(v, bool) else v}"
-        for k, v in dataclasses.asdict(config).items() if v != ""))
+    flagfile = write_flagfile(tmp_path / "tiny.flags", config)
     log_dir = tmp_path / "killed"
     command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -218,10 +226,7 @@ def test_cli_missing_mnist_is_named(tmp_path):
 
 
 def test_cli_trains_from_a_flagfile(tmp_path):
-    flagfile = tmp_path / "tiny.flags"
-    values = dataclasses.asdict(tiny(steps=2, checkpoint_every=2, eval_sequences=4))
-    flagfile.write_text("# a comment line\n" + "\n".join(
-        f"--{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in values.items() if v != ""))
+    flagfile = write_flagfile(tmp_path / "tiny.flags", tiny(steps=2, checkpoint_every=2, eval_sequences=4))
     result = run_cli(f"--flagfile={flagfile}", f"--log_dir={tmp_path}/run")
     assert result.returncode == 0, result.stderr[-2000:]
     assert os.path.exists(tmp_path / "run" / "metrics.json")
