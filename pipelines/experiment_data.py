@@ -43,11 +43,11 @@ def digit_bank(config, split):
     )
 
 
-def split(config, clips):
-    """Clips (batch, time, H, W, C), uint8 or float -> model input dict (numpy float32)."""
-    clips = np.asarray(clips)
-    if clips.dtype == np.uint8:
-        clips = clips.astype(np.float32) / 255.0
+def _model_inputs(config, clips):
+    """Clips (batch, time, ...) -> {"frames", "future_frames"} (no future for autoencoders).
+
+    Works on numpy arrays and on tensors inside tf.data.
+    """
     future_length = 0 if config.model == "autoencoder" else config.future_length
     parts = moving_mnist.split_clip(clips, config.input_length, future_length)
     if not future_length:
@@ -55,16 +55,12 @@ def split(config, clips):
     return parts
 
 
-def _split_tensor(config):
-    future_length = 0 if config.model == "autoencoder" else config.future_length
-
-    def fn(clips):
-        parts = moving_mnist.split_clip(clips, config.input_length, future_length)
-        if not future_length:
-            parts.pop("future_frames")
-        return parts
-
-    return fn
+def split(config, clips):
+    """Clips (batch, time, H, W, C), uint8 or float -> model input dict (numpy float32)."""
+    clips = np.asarray(clips)
+    if clips.dtype == np.uint8:
+        clips = clips.astype(np.float32) / 255.0
+    return _model_inputs(config, clips)
 
 
 def train_dataset(config, digits, start_step=0, num_steps=None):
@@ -81,9 +77,8 @@ def train_dataset(config, digits, start_step=0, num_steps=None):
         num_batches=num_steps,
     )
     # Splitting is cheap; prefetch again so the step never waits on it.
-    return dataset.map(_split_tensor(config), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
+    dataset = dataset.map(lambda clips: _model_inputs(config, clips), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def sample_inputs(config, digits, count=3):

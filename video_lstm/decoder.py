@@ -22,7 +22,7 @@ import math
 import keras
 from keras import ops
 
-from video_lstm.lstm import LSTMStack
+from video_lstm.lstm import LSTMStack, initializers
 
 FEEDS = ("teacher", "own", "scheduled")
 ACTIVATIONS = ("sigmoid", "linear")
@@ -96,17 +96,13 @@ class FrameDecoder(keras.layers.Layer):
         self.frame_shape = tuple(frame_shape)
         frame_dim = math.prod(self.frame_shape)
         self.lstm.build((None, None, frame_dim))
-        initializer = (
-            keras.initializers.RandomUniform(-self.init_scale, self.init_scale, seed=self.seed)
-            if self.init_scale
-            else keras.initializers.GlorotUniform(seed=self.seed)
-        )
+        initializer, _, bias_initializer = initializers(self.init_scale, self.seed)
         self.output_kernel = self.add_weight(
             shape=(self.units, frame_dim), initializer=initializer, name="output_kernel"
         )
         self.output_bias = self.add_weight(
             shape=(frame_dim,),
-            initializer=initializer if self.init_scale else "zeros",
+            initializer=bias_initializer,
             name="output_bias",
         )
         if self.feed == "scheduled":

@@ -14,7 +14,7 @@ import keras
 from keras import ops
 
 
-def _initializers(init_scale, seed):
+def initializers(init_scale, seed):
     """(kernel, recurrent, bias) initializers.
 
     `init_scale > 0` reproduces the official code (every weight uniform in
@@ -71,7 +71,7 @@ class LSTMStack(keras.layers.Layer):
         input_dim = input_shape[-1] if (self.has_input and input_shape is not None) else None
         if self.has_input and input_dim is None:
             raise ValueError(f"{self.name}: has_input=True needs a known feature size, got {input_shape}")
-        kernel_init, recurrent_init, bias_init = _initializers(self.init_scale, self.seed)
+        kernel_init, recurrent_init, bias_init = initializers(self.init_scale, self.seed)
         self.kernels, self.recurrent_kernels, self.biases = [], [], []
         for layer in range(self.num_layers):
             in_dim = input_dim if layer == 0 else self.units
