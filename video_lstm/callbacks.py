@@ -18,14 +18,9 @@ class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
 
 
-class StepCounter:
-    """The global step, which survives across `fit` calls and restarts."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def __call__(self):
-        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+def global_step(model):
+    """The optimizer's step count, which survives restarts (it is checkpointed)."""
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -36,12 +31,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.log_dir = log_dir
         self.keep = keep
 
-    def last_saved(self):
-        found = checkpoint.latest(self.log_dir)
-        return found and found[1]
-
     def on_epoch_end(self, epoch, logs=None):
-        step = StepCounter(self.model)()
+        step = global_step(self.model)
         path = checkpoint.save(self.model, self.log_dir, step, keep=self.keep)
         logging.info("Step %d: saved %s", step, path)
 
@@ -54,22 +45,23 @@ class StopAtStep(keras.callbacks.Callback):
         self.last_step = last_step
 
     def on_train_batch_end(self, batch, logs=None):
-        if StepCounter(self.model)() >= self.last_step:
+        if global_step(self.model) >= self.last_step:
             self.model.stop_training = True
 
 
 class NanGuard(keras.callbacks.Callback):
-    """Stops training at the first non-finite loss, naming the step."""
+    """Stops training at the first non-finite loss, naming the step and the kept checkpoint."""
 
-    def __init__(self, last_checkpoint=lambda: None):
+    def __init__(self, log_dir):
         super().__init__()
-        self.last_checkpoint = last_checkpoint
+        self.log_dir = log_dir
 
     def on_train_batch_end(self, batch, logs=None):
         loss = float((logs or {}).get("loss", 0.0))
         if not np.isfinite(loss):
-            step = StepCounter(self.model)()
-            kept = self.last_checkpoint()
+            step = global_step(self.model)
+            found = checkpoint.latest(self.log_dir)
+            kept = found and found[1]
             kept_text = f"the last good checkpoint, {kept}, is kept" if kept else "no checkpoint was saved yet"
             raise NonFiniteLossError(
                 f"loss became {loss} at step {step}; training stopped and {kept_text}. "
@@ -107,7 +99,7 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         self._last_time = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        step = StepCounter(self.model)()
+        step = global_step(self.model)
         if step % self.log_every == 0:
             self._write_scalars(step, batch + 1, logs or {})
         if step % self.image_every == 0:

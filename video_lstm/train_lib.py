@@ -69,10 +69,7 @@ def prepare_log_dir(config, log_dir):
     path = os.path.join(log_dir, "config.json")
     if os.path.exists(path):
         config_lib.check_same_model(config_lib.load(log_dir), config, log_dir)
-    temporary = path + ".tmp"
-    with open(temporary, "w") as f:
-        f.write(config.to_json())
-    os.replace(temporary, path)
+    evaluate_lib.write_json(path, dataclasses.asdict(config))
 
 
 # -- train loop ---------------------------------------------------------------
@@ -118,14 +115,14 @@ def fit(run, verbose=None):
         return run.step
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    saver = callbacks_lib.Checkpointer(log_dir, config.keep_checkpoints)
     callbacks = [
-        callbacks_lib.NanGuard(saver.last_saved),
+        callbacks_lib.NanGuard(log_dir),
         callbacks_lib.StopAtStep(config.steps),
         callbacks_lib.TensorBoardSummaries(
             log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
         ),
-        saver,  # last, so it saves only after the others have passed the step
+        # Last, so it saves only after the others have passed the step.
+        callbacks_lib.Checkpointer(log_dir, config.keep_checkpoints),
     ]
     model.fit(
         experiment_data.train_dataset(config, run.digits, start_step=run.step),
@@ -136,7 +133,7 @@ def fit(run, verbose=None):
         verbose=verbose,
         shuffle=False,  # each batch is freshly generated; nothing to shuffle
     )
-    run.step = callbacks_lib.StepCounter(model)()
+    run.step = callbacks_lib.global_step(model)
     return run.step
 
 
