@@ -1,14 +1,24 @@
-r"""Training speed of video_lstm's real training path, and of its input pipeline.
+r"""Training speed: video_lstm against the baselines a user would pick instead.
 
-    python bench/train_speed.py                      # quickstart and paper-size composite, batch 16
-    python bench/train_speed.py --configs=quickstart --batches=16,64 --json=/tmp/speed.json
-    python bench/train_speed.py --smoke              # tiny, seconds (used by the tests)
+    python bench/train_speed.py                     # quickstart and paper size, batch 16 and 64
+    python bench/train_speed.py --configs=paper --batches=16 --json=/tmp/speed.json
+    python bench/train_speed.py --smoke             # tiny, seconds (run by the tests)
 
-For each configuration it builds the model exactly as `video_lstm.train` does
-(`train_lib.new_model` + `experiment_data.train_dataset` + `model.fit`), warms
-up, then times `--repeats` runs of `--steps` steps and reports the median
-sequences/s; the pipeline alone is timed the same way. All figures come from
-one process, so their ratios are comparable.
+For each configuration, in one process, it times training sequences/s of
+
+- ours: `CompositeModel` through the real training path (`train_lib.new_model`,
+  `experiment_data.train_dataset`, `model.fit`), plus each `--variants` of it
+  (`no_xla`: jit_compile off; `mixed_bfloat16`: that Keras dtype policy);
+- naive: the same composite from stock `keras.layers.LSTM`/`LSTMCell` with a
+  Python decoder loop (bench/naive_keras.py), through the same `model.fit`;
+- peer: the same composite in PyTorch (bench/torch_peer.py), if installed;
+- the input pipeline alone;
+
+and the roofline: the model's analytic training FLOPs per sequence against the
+GFLOP/s of large float32 matmuls on this machine (bench/roofline.py). Every
+contender is warmed up, then the contenders take turns for `--repeats` rounds
+of `--steps` steps, so that a noisy neighbour slows them all alike; the table
+shows medians and the ratios ours/naive, ours/peer and the roofline fraction.
 """
 
 import json
@@ -21,13 +31,16 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
+import keras  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-flags.DEFINE_list("configs", ["quickstart", "paper"], "Which configurations: quickstart, paper.")
-flags.DEFINE_list("batches", ["16"], "Batch sizes.")
-flags.DEFINE_integer("steps", 5, "Timed steps per repeat.")
-flags.DEFINE_integer("repeats", 3, "Timed repeats (the median is reported).")
-flags.DEFINE_bool("smoke", False, "Tiny model and frames, one repeat: checks the script runs.")
+flags.DEFINE_list("configs", ["quickstart", "paper"], "Configurations: quickstart, paper.")
+flags.DEFINE_list("batches", ["16", "64"], "Batch sizes.")
+flags.DEFINE_list("contenders", ["naive", "peer"], "Baselines to run beside ours: naive, peer.")
+flags.DEFINE_list("variants", ["no_xla", "mixed_bfloat16"], "Variants of ours to time as well.")
+flags.DEFINE_integer("steps", 5, "Timed steps per round.")
+flags.DEFINE_integer("repeats", 3, "Timed rounds (the median is reported).")
+flags.DEFINE_bool("smoke", False, "Tiny model and frames, one round: checks the script runs.")
 flags.DEFINE_string("json", None, "Also write the rows as JSON to this path.")
 FLAGS = flags.FLAGS
 
@@ -36,69 +49,200 @@ FLAGFILES = {
     "quickstart": "configs/quickstart.flags",
     # The official lstm_combo_1layer_mnist: 2048 units, conditional decoders, teacher forcing.
     "paper": "configs/paper_composite_conditional.flags",
-    "smoke": "configs/quickstart.flags",
+    "smoke": "configs/paper_composite_conditional.flags",
 }
-SMOKE = ("--units=8", "--frame_size=32", "--num_digits=1", "--input_length=3", "--future_length=3")
+SMOKE = ("--units=8", "--frame_size=28", "--num_digits=1", "--input_length=3", "--future_length=3")
+VARIANTS = {"no_xla": ("--nojit_compile",), "mixed_bfloat16": ("--precision=mixed_bfloat16",)}
 
 
-def median_rate(run, sequences, repeats):
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        rates.append(sequences / (time.perf_counter() - start))
-    return statistics.median(rates)
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def measure(name, batch, steps, repeats):
-    from pipelines import experiment_data
+def load_config(name, batch, *overrides):
     from video_lstm import flags as flags_lib
+
+    args = ["--digits=rendered", f"--batch_size={batch}", *overrides]
+    if name == "smoke":
+        args += SMOKE
+    return flags_lib.config_from_flagfile(os.path.join(ROOT, FLAGFILES[name]), *args)
+
+
+class BatchClock(keras.callbacks.Callback):
+    """Notes the time at the end of every training batch."""
+
+    def on_train_begin(self, logs=None):
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def keras_runner(model, config, digits, steps):
+    """A callable that trains `model` through `model.fit` for `steps` + 1 steps.
+
+    It returns the seconds of the last `steps`, timed batch end to batch end,
+    so that `fit`'s per-call setup (iterators, callbacks) is not counted.
+    """
+    from pipelines import experiment_data
+
+    stream = experiment_data.train_dataset(config, digits).repeat()
+    clock = BatchClock()
+    model.fit(stream, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # compile, warm up
+
+    def run():
+        model.fit(stream, steps_per_epoch=steps + 1, epochs=1, verbose=0, shuffle=False,
+                  callbacks=[clock])
+        return clock.times[-1] - clock.times[0]
+
+    return run
+
+
+def ours_runner(config, digits, steps):
+    from pipelines import experiment_data
     from video_lstm import train_lib
 
-    overrides = ["--digits=rendered", f"--batch_size={batch}"] + list(SMOKE if name == "smoke" else ())
-    config = flags_lib.config_from_flagfile(os.path.join(ROOT, FLAGFILES[name]), *overrides)
-    digits = experiment_data.digit_bank(config, "train")
+    model = train_lib.new_model(config, experiment_data.sample_inputs(config, digits, count=2))
+    return keras_runner(model, config, digits, steps)
+
+
+def naive_runner(config, digits, steps):
+    import naive_keras
+    from pipelines import experiment_data
+    from video_lstm import train_lib
+
+    model = naive_keras.build(config)
+    model(experiment_data.sample_inputs(config, digits, count=2))
+    model.compile(optimizer=train_lib.make_optimizer(config))  # Keras' default jit_compile="auto"
+    return keras_runner(model, config, digits, steps)
+
+
+def peer_runner(config, digits, steps):
+    try:
+        import torch_peer
+    except ImportError:
+        print("(peer skipped: PyTorch is not installed; pip install -e '.[bench]')")
+        return None
+    from pipelines import experiment_data
+
+    trainer = torch_peer.Trainer(config, threads=os.cpu_count())
+    batches = [
+        (batch["frames"].numpy(), batch["future_frames"].numpy())
+        for batch in experiment_data.train_dataset(config, digits, num_steps=steps)
+    ]
+    trainer.step(*batches[0])  # warm up
+
+    def run():
+        start = time.perf_counter()
+        for frames, future in batches:
+            trainer.step(frames, future)
+        return time.perf_counter() - start
+
+    return run
+
+
+def pipeline_runner(config, digits, steps):
+    from pipelines import experiment_data
 
     dataset = experiment_data.train_dataset(config, digits, num_steps=steps)
     for _ in dataset:  # warm-up
         pass
-    pipeline = median_rate(lambda: [None for _ in dataset], steps * batch, repeats)
 
-    model = train_lib.new_model(config, experiment_data.sample_inputs(config, digits, count=2))
-    stream = experiment_data.train_dataset(config, digits).repeat()
-    model.fit(stream, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # compile, warm up
-    ours = median_rate(
-        lambda: model.fit(stream, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False),
-        steps * batch,
-        repeats,
-    )
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {
+    def run():
+        start = time.perf_counter()
+        for _ in dataset:
+            pass
+        return time.perf_counter() - start
+
+    return run
+
+
+def take_turns(runners, sequences, repeats):
+    """Median sequences/s of each runner, the runners taking turns each round.
+
+    A runner does `sequences` sequences of work and returns the seconds it took.
+    """
+    times = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            times[name].append(run())
+    return {name: sequences / statistics.median(t) for name, t in times.items()}
+
+
+def measure(name, batch, steps, repeats, roofline_gflops):
+    import roofline
+    from pipelines import experiment_data
+
+    config = load_config(name, batch)
+    digits = experiment_data.digit_bank(config, "train")
+    runners = {"ours": ours_runner(config, digits, steps)}
+    rss = peak_rss_mb()  # ours, warmed up: the memory a training run needs
+    runners["pipeline"] = pipeline_runner(config, digits, steps)
+    for variant in FLAGS.variants:
+        runners[variant] = ours_runner(load_config(name, batch, *VARIANTS[variant]), digits, steps)
+    if "naive" in FLAGS.contenders:
+        runners["naive"] = naive_runner(config, digits, steps)
+    if "peer" in FLAGS.contenders:
+        runners["peer"] = peer_runner(config, digits, steps)
+    rates = take_turns({k: v for k, v in runners.items() if v is not None}, steps * batch, repeats)
+    gflop = roofline.flops_per_sequence(config) / 1e9
+    row = {
         "config": f"{name}_b{batch}",
         "batch": batch,
-        "units": config.units,
-        "conditional": config.conditional_future,
-        "ours_seq_per_s": round(ours, 2),
-        "pipeline_seq_per_s": round(pipeline, 1),
-        "peak_rss_mb": round(peak_rss_mb, 1),
+        "ours_seq_per_s": rates["ours"],
+        "naive_seq_per_s": rates.get("naive"),
+        "peer_seq_per_s": rates.get("peer"),
+        "pipeline_seq_per_s": rates["pipeline"],
+        "gflop_per_seq": gflop,
+        "roofline_gflops": roofline_gflops,
+        "roofline_fraction": rates["ours"] * gflop / roofline_gflops,
+        "peak_rss_mb": rss,
         "cores": os.cpu_count(),
     }
+    for variant in FLAGS.variants:
+        row[f"ours_{variant}_seq_per_s"] = rates[variant]
+    return row
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def print_table(rows):
+    columns = [
+        ("config", lambda r: r["config"]),
+        ("ours seq/s", lambda r: f"{r['ours_seq_per_s']:.2f}"),
+        ("naive seq/s", lambda r: f"{r['naive_seq_per_s']:.2f}" if r["naive_seq_per_s"] else "-"),
+        ("peer seq/s", lambda r: f"{r['peer_seq_per_s']:.2f}" if r["peer_seq_per_s"] else "-"),
+        ("ours/naive", lambda r: ratio(r["ours_seq_per_s"], r["naive_seq_per_s"])),
+        ("ours/peer", lambda r: ratio(r["ours_seq_per_s"], r["peer_seq_per_s"])),
+        ("GFLOP/seq", lambda r: f"{r['gflop_per_seq']:.3f}"),
+        ("GFLOP/s", lambda r: f"{r['ours_seq_per_s'] * r['gflop_per_seq']:.1f}"),
+        ("roofline", lambda r: f"{100 * r['roofline_fraction']:.0f}%"),
+        ("pipeline seq/s", lambda r: f"{r['pipeline_seq_per_s']:.0f}"),
+        ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}"),
+    ]
+    for variant in FLAGS.variants:
+        key = f"ours_{variant}_seq_per_s"
+        columns.append((f"{variant} seq/s", lambda r, key=key: f"{r[key]:.2f}"))
+    cells = [[name for name, _ in columns]] + [[fn(r) for _, fn in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    for row in cells:
+        print("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))))
 
 
 def main(argv):
     del argv
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import roofline
+
     names = ["smoke"] if FLAGS.smoke else FLAGS.configs
     batches = [2] if FLAGS.smoke else [int(b) for b in FLAGS.batches]
     steps, repeats = (2, 1) if FLAGS.smoke else (FLAGS.steps, FLAGS.repeats)
-    rows = [measure(name, batch, steps, repeats) for name in names for batch in batches]
-    header = f"{'config':<16}{'ours seq/s':>12}{'pipeline seq/s':>16}{'peak RSS MB':>13}"
-    print(header)
-    for row in rows:
-        print(
-            f"{row['config']:<16}{row['ours_seq_per_s']:>12}{row['pipeline_seq_per_s']:>16}"
-            f"{row['peak_rss_mb']:>13}"
-        )
-    print(f"({os.cpu_count()} cores)")
+    peak = roofline.matmul_gflops(sizes=(256,) if FLAGS.smoke else (1024, 2048, 3072))
+    rows = [measure(name, batch, steps, repeats, peak) for name in names for batch in batches]
+    print_table(rows)
+    print(f"({os.cpu_count()} cores; roofline: float32 matmul at {peak:.1f} GFLOP/s)")
     if FLAGS.json:
         with open(FLAGS.json, "w") as f:
             json.dump(rows, f, indent=2)

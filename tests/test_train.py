@@ -15,6 +15,7 @@ from video_lstm import checkpoint
 from video_lstm import config as config_lib
 from video_lstm import train_lib
 from video_lstm.callbacks import NonFiniteLossError
+from video_lstm.models import CompositeModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,6 +66,29 @@ def test_short_run_lowers_the_loss(tmp_path):
     after = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
     assert step == 30
     assert after < 0.8 * before, (before, after)
+
+
+@pytest.mark.parametrize("feed", ["teacher", "scheduled"])
+def test_the_compiled_training_step_is_not_retraced(tmp_path, monkeypatch, feed):
+    """After the first step, three more steps across three epochs (checkpoint
+    boundaries, TensorBoard writes) reuse the same trace."""
+    traces = []
+    original = CompositeModel.call
+
+    def counting_call(self, inputs, training=False):
+        if training:
+            traces.append(1)  # Python runs here only while tracing
+        return original(self, inputs, training=training)
+
+    monkeypatch.setattr(CompositeModel, "call", counting_call)
+    config = tiny(steps=1, checkpoint_every=1, log_every=1, image_every=1, jit_compile=True, feed=feed)
+    run = train_lib.setup(config, str(tmp_path))
+    assert train_lib.fit(run, verbose=0) == 1
+    first = len(traces)
+    assert first >= 1
+    run.config = dataclasses.replace(config, steps=4)
+    assert train_lib.fit(run, verbose=0) == 4
+    assert len(traces) == first
 
 
 def test_train_and_evaluate_writes_metrics_checkpoints_and_logs(tmp_path):

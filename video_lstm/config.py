@@ -16,6 +16,7 @@ TEST_SETS = ("generated", "npy", "tfds")
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 FEEDS = ("teacher", "own", "scheduled")
 LOSSES = ("cross_entropy", "squared_error")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a
 # config that agrees on all of them.
@@ -30,6 +31,7 @@ MODEL_FIELDS = (
     "frame_size",
     "input_length",
     "future_length",
+    "precision",
 )
 
 
@@ -68,6 +70,7 @@ class Config:
     steps: int = 2000
     seed: int = 0
     jit_compile: bool = True
+    precision: str = "float32"
     # Bookkeeping.
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
@@ -95,6 +98,7 @@ class Config:
             loss=self.loss,
             init_scale=self.init_scale,
             seed=self.seed,
+            dtype=self.precision,
         )
 
     def to_json(self):
@@ -130,6 +134,7 @@ def validate(config):
     _choice(config, "digits", DIGIT_SOURCES)
     _choice(config, "test_set", TEST_SETS)
     _choice(config, "optimizer", OPTIMIZERS)
+    _choice(config, "precision", PRECISIONS)
     for name in ("units", "num_layers", "num_digits", "input_length", "batch_size", "steps"):
         _at_least(config, name, 1)
     for name in ("checkpoint_every", "keep_checkpoints", "log_every", "image_every", "eval_sequences"):

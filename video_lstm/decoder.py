@@ -28,11 +28,6 @@ FEEDS = ("teacher", "own", "scheduled")
 ACTIVATIONS = ("sigmoid", "linear")
 
 
-def shift_right(frames):
-    """(batch, time, D) -> the same with a zero frame first and the last dropped."""
-    return ops.concatenate([ops.zeros_like(frames[:, :1]), frames[:, :-1]], axis=1)
-
-
 @keras.saving.register_keras_serializable(package="video_lstm")
 class FrameDecoder(keras.layers.Layer):
     """An LSTM stack with a linear read-out to frames.
@@ -86,7 +81,13 @@ class FrameDecoder(keras.layers.Layer):
         self.init_scale = init_scale
         self.seed = seed
         self.lstm = LSTMStack(
-            units, num_layers, has_input=conditional, init_scale=init_scale, seed=seed, name="lstm"
+            units,
+            num_layers,
+            has_input=conditional,
+            init_scale=init_scale,
+            seed=seed,
+            dtype=self.dtype_policy,
+            name="lstm",
         )
         if feed == "scheduled":
             self.sampling_seed = keras.random.SeedGenerator(seed)
@@ -139,6 +140,7 @@ class FrameDecoder(keras.layers.Layer):
         teacher = None
         if teacher_frames is not None:
             teacher = ops.reshape(teacher_frames, (batch, num_steps, -1))  # (B, K, D)
+            teacher = ops.cast(teacher, self.compute_dtype)
         uses_teacher = training and self.conditional and self.feed != "own"
         if uses_teacher and teacher is None:
             raise ValueError(
@@ -148,9 +150,10 @@ class FrameDecoder(keras.layers.Layer):
             hidden, _ = self.lstm(None, initial_states, num_steps=num_steps)  # (B, K, u)
             logits = self.readout(hidden)
         elif uses_teacher and self.feed == "teacher":
-            # All inputs are known: the whole stack runs layer by layer with
-            # the input projections hoisted out of the time loop.
-            hidden, _ = self.lstm(shift_right(teacher), initial_states)
+            # All inputs are known (step t reads ground truth t-1, step 0 a
+            # zero frame): the whole stack runs layer by layer with the input
+            # projections hoisted out of the time loop.
+            hidden, _ = self.lstm(teacher, initial_states, zero_first_input=True)
             logits = self.readout(hidden)
         else:
             logits = self._free_run(initial_states, num_steps, teacher if uses_teacher else None)
@@ -169,7 +172,7 @@ class FrameDecoder(keras.layers.Layer):
             previous = self.activate(logits)
             if teacher is not None:
                 coin = keras.random.uniform((batch, 1), seed=self.sampling_seed)
-                previous = ops.where(coin < teacher_prob, teacher[:, t], previous)
+                previous = ops.where(coin < ops.cast(teacher_prob, coin.dtype), teacher[:, t], previous)
         return ops.stack(all_logits, axis=1)  # (B, K, D)
 
     def _teacher_probability(self):

@@ -51,7 +51,13 @@ class Encoder(keras.layers.Layer):
         self.init_scale = init_scale
         self.seed = seed
         self.lstm = LSTMStack(
-            units, num_layers, has_input=True, init_scale=init_scale, seed=seed, name="lstm"
+            units,
+            num_layers,
+            has_input=True,
+            init_scale=init_scale,
+            seed=seed,
+            dtype=self.dtype_policy,
+            name="lstm",
         )
 
     def build(self, input_shape):

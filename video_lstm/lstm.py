@@ -30,6 +30,89 @@ def initializers(init_scale, seed):
     )
 
 
+def lstm_sequence(gates_in, h0, c0, recurrent_kernel):
+    """One LSTM layer over a whole sequence, with a hand-written backward pass.
+
+    Autodiff of the time loop would form the recurrent kernel's gradient one
+    step at a time, a `(units, 4 * units)` product and sum per step (at batch
+    16 and 2048 units, 64 MB written ten times per layer); here it is one
+    matmul over all steps, `H_prev^T @ dZ`, as in cuDNN. The forward pass is the
+    same arithmetic as `LSTMStack.cell`.
+
+    Args:
+        gates_in: float (batch, time, 4 * units), the input part of the gates
+            (`x_t @ W + b`) for every step.
+        h0, c0: float (batch, units), the initial state.
+        recurrent_kernel: float (units, 4 * units), a tensor (not a variable).
+    Returns:
+        (outputs (batch, time, units), h_T, c_T).
+    """
+
+    @ops.custom_gradient
+    def run(gates_in, h0, c0, recurrent_kernel):
+        hiddens, cells, gates = _forward(gates_in, h0, c0, recurrent_kernel)
+
+        def grad(*args, upstream=None):
+            # TF passes one upstream gradient per output, JAX one tuple, and
+            # torch a keyword; unconnected outputs may come as None.
+            upstream = keras.tree.flatten(args if upstream is None else upstream)
+            d_outputs, d_h, d_c = (
+                ops.zeros_like(ref) if d is None else d
+                for d, ref in zip(upstream, (hiddens, h0, c0))
+            )
+            return _backward(d_outputs, d_h, d_c, h0, c0, recurrent_kernel, hiddens, cells, gates)
+
+        return (hiddens, hiddens[:, -1], cells[-1]), grad
+
+    return run(gates_in, h0, c0, recurrent_kernel)
+
+
+def _forward(gates_in, h, c, recurrent_kernel):
+    """The time loop; keeps what the backward pass needs."""
+    hs, cells, gates = [], [], []
+    for t in range(gates_in.shape[1]):
+        z = gates_in[:, t] + ops.matmul(h, recurrent_kernel)
+        zi, zf, zg, zo = ops.split(z, 4, axis=-1)
+        i, f, g, o = ops.sigmoid(zi), ops.sigmoid(zf), ops.tanh(zg), ops.sigmoid(zo)
+        c = f * c + i * g
+        h = o * ops.tanh(c)
+        hs.append(h)
+        cells.append(c)
+        gates.append((i, f, g, o))
+    return ops.stack(hs, axis=1), cells, gates
+
+
+def _backward(d_outputs, d_h, d_c, h0, c0, recurrent_kernel, hiddens, cells, gates):
+    """Backpropagation through time; returns grads of (gates_in, h0, c0, kernel)."""
+    kernel_t = ops.transpose(recurrent_kernel)
+    num_steps = len(cells)
+    d_z = [None] * num_steps
+    for t in reversed(range(num_steps)):
+        i, f, g, o = gates[t]
+        c_prev = c0 if t == 0 else cells[t - 1]
+        tanh_c = ops.tanh(cells[t])
+        d_h = d_h + d_outputs[:, t]
+        d_c = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
+        d_z[t] = ops.concatenate(
+            [
+                d_c * g * i * (1.0 - i),
+                d_c * c_prev * f * (1.0 - f),
+                d_c * i * (1.0 - g * g),
+                d_h * tanh_c * o * (1.0 - o),
+            ],
+            axis=-1,
+        )
+        d_c = d_c * f
+        d_h = ops.matmul(d_z[t], kernel_t)
+    d_z = ops.stack(d_z, axis=1)  # (B, T, 4u)
+    units = ops.shape(recurrent_kernel)[0]
+    h_prev = ops.concatenate([h0[:, None], hiddens[:, :-1]], axis=1)  # (B, T, u)
+    d_kernel = ops.matmul(
+        ops.transpose(ops.reshape(h_prev, (-1, units))), ops.reshape(d_z, (-1, 4 * units))
+    )
+    return d_z, d_h, d_c, d_kernel
+
+
 @keras.saving.register_keras_serializable(package="video_lstm")
 class LSTMStack(keras.layers.Layer):
     """`num_layers` LSTM layers of `units` each, run over time or step by step.
@@ -144,17 +227,22 @@ class LSTMStack(keras.layers.Layer):
 
     # -- whole sequences and single steps -------------------------------------
 
-    def call(self, inputs=None, initial_states=None, num_steps=None):
+    def call(self, inputs=None, initial_states=None, num_steps=None, zero_first_input=False):
         """Runs the stack over a sequence, layer by layer.
 
         Each layer's input projection is one matmul over all steps; only the
-        recurrent matmul stays in the time loop.
+        recurrent matmul stays in the time loop, and the backward pass is the
+        hand-written one of `lstm_sequence`.
 
         Args:
             inputs: float (batch, time, input_dim), or None for a stack with no
                 input (then `initial_states` and `num_steps` are required).
             initial_states: optional list of [h, c]; zeros if None.
             num_steps: int, used when inputs is None.
+            zero_first_input: bool. If True, step 0 reads a zero input and step
+                t reads `inputs[:, t - 1]` (a conditional decoder under teacher
+                forcing); `inputs[:, -1]` is not read. The zero step costs no
+                matmul.
         Returns:
             outputs: float (batch, time, units), the top layer's h at each step.
             states: list of `num_layers` final [h, c].
@@ -163,20 +251,29 @@ class LSTMStack(keras.layers.Layer):
             num_steps = inputs.shape[1]
             if num_steps is None:
                 raise ValueError(f"{self.name}: the time dimension must be static, got {inputs.shape}")
+            batch = ops.shape(inputs)[0]
+        else:
+            batch = ops.shape(initial_states[0][0])[0]
         if initial_states is None:
-            initial_states = self.zero_states(ops.shape(inputs)[0], self.compute_dtype)
+            initial_states = self.zero_states(batch, self.compute_dtype)
+        shape = (batch, num_steps, 4 * self.units)
         layer_inputs = inputs
         final_states = []
         for layer in range(self.num_layers):
-            gates_in = self.input_gates(layer_inputs, layer)  # (B, T, 4u) or (4u,)
-            state = initial_states[layer]
-            hiddens = []
-            for t in range(num_steps):
-                step_gates = gates_in if len(gates_in.shape) == 1 else gates_in[:, t]
-                state = self.cell(step_gates, state, layer)
-                hiddens.append(state[0])
-            final_states.append(state)
-            layer_inputs = ops.stack(hiddens, axis=1)  # (B, T, u)
+            if layer == 0 and zero_first_input and inputs is not None:
+                gates_in = ops.concatenate(
+                    [
+                        ops.broadcast_to(self.biases[0], (batch, 1, 4 * self.units)),
+                        self.input_gates(inputs[:, :-1], 0),
+                    ],
+                    axis=1,
+                )
+            else:
+                gates_in = ops.broadcast_to(self.input_gates(layer_inputs, layer), shape)
+            h, c = initial_states[layer]
+            kernel = ops.cast(self.recurrent_kernels[layer], self.compute_dtype)
+            layer_inputs, h, c = lstm_sequence(gates_in, h, c, kernel)
+            final_states.append([h, c])
         return layer_inputs, final_states
 
     def step(self, inputs, states):

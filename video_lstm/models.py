@@ -31,6 +31,11 @@ def _as_inputs(inputs):
     return inputs if isinstance(inputs, dict) else {"frames": inputs}
 
 
+def _float32(logits):
+    """Losses are computed in float32 under a mixed-precision policy."""
+    return ops.cast(logits, "float32")
+
+
 @keras.saving.register_keras_serializable(package="video_lstm")
 class CompositeModel(keras.Model):
     """One shared encoder feeding a reconstruction and a future decoder.
@@ -94,7 +99,9 @@ class CompositeModel(keras.Model):
         self.init_scale = init_scale
         self.seed = seed
 
-        self.encoder = Encoder(units, num_layers, init_scale, seed=seed, name="encoder")
+        self.encoder = Encoder(
+            units, num_layers, init_scale, seed=seed, dtype=self.dtype_policy, name="encoder"
+        )
         decoder_args = dict(
             units=units,
             num_layers=num_layers,
@@ -102,6 +109,7 @@ class CompositeModel(keras.Model):
             schedule_decay=schedule_decay,
             output_activation=losses.ACTIVATIONS[loss],
             init_scale=init_scale,
+            dtype=self.dtype_policy,
         )
         self.reconstruction_decoder = None
         self.future_decoder = None
@@ -228,11 +236,13 @@ class CompositeModel(keras.Model):
         result = {}
         if "reconstruction" in outputs:
             target = ops.flip(inputs["frames"], axis=1)
-            result["reconstruction"] = ops.mean(self.frame_loss(target, outputs["reconstruction"]))
+            result["reconstruction"] = ops.mean(self.frame_loss(target, _float32(outputs["reconstruction"])))
         if "future" in outputs:
             if inputs.get("future_frames") is None:
                 raise ValueError("The future decoder's loss needs inputs['future_frames']")
-            result["future"] = ops.mean(self.frame_loss(inputs["future_frames"], outputs["future"]))
+            result["future"] = ops.mean(
+                self.frame_loss(inputs["future_frames"], _float32(outputs["future"]))
+            )
         return result
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

@@ -1,0 +1,85 @@
+"""The roofline: what this machine's matmuls can do, and what the model needs.
+
+`matmul_gflops` measures the float32 GFLOP/s of large square matmuls (the
+machine's practical peak for this work); `flops_per_sequence` counts the
+model's necessary multiply-adds (2 FLOPs each) for one training sequence,
+forward and backward, from the config alone. Only the matmuls are counted
+(the elementwise gate work is O(units) per step against O(units^2)), and no
+multiplication by a known zero: the encoder's first recurrent step (h0 = 0), a
+teacher-forced decoder's first input (a zero frame), an unconditioned
+decoder's input (none). Gradients are counted only where needed: none with
+respect to the input frames, none into the encoder's zero initial state.
+"""
+
+import statistics
+import time
+
+
+def lstm_flops(steps, units, input_dim, input_steps, state_needs_grad, input_needs_grad):
+    """(forward, backward) FLOPs of one LSTM layer over one sequence.
+
+    Args:
+        steps: time steps.
+        units: hidden units.
+        input_dim: input features (0 for none).
+        input_steps: steps whose input is not known to be zero.
+        state_needs_grad: whether h0 is a real state that needs a gradient (a
+            decoder started by the encoder); if not, h0 is a known zero.
+        input_needs_grad: whether d(loss)/d(input) is needed (a layer below).
+    """
+    gates = 4 * units
+    input_mac = input_dim * gates * input_steps
+    # h_{t-1} @ U for every step whose h_{t-1} is not a known zero, and the
+    # same count of dh_{t-1} = dz_t @ U^T in the backward pass.
+    recurrent_mac = units * gates * (steps if state_needs_grad else steps - 1)
+    forward = 2 * (input_mac + recurrent_mac)
+    weight_grads = forward
+    input_grads = 2 * input_mac if input_needs_grad else 0
+    return forward, weight_grads + input_grads + 2 * recurrent_mac
+
+
+def flops_per_sequence(config):
+    """Training FLOPs (forward + backward) of one sequence for a model `Config`."""
+    frame_dim = config.frame_size * config.frame_size
+    units, layers = config.units, config.num_layers
+    total = 0
+
+    def stack(steps, first_input_dim, first_input_steps, state_needs_grad):
+        flops = 0
+        for layer in range(layers):
+            dim, input_steps = (first_input_dim, first_input_steps) if layer == 0 else (units, steps)
+            fwd, bwd = lstm_flops(steps, units, dim, input_steps, state_needs_grad, layer > 0)
+            flops += fwd + bwd
+        return flops
+
+    t_in = config.input_length
+    total += stack(t_in, frame_dim, t_in, state_needs_grad=False)
+    decoders = []
+    if config.model in ("composite", "autoencoder"):
+        decoders.append((t_in, config.conditional_reconstruction))
+    if config.model in ("composite", "future"):
+        decoders.append((config.future_length, config.conditional_future))
+    for steps, conditional in decoders:
+        dim, input_steps = (frame_dim, steps - 1) if conditional else (0, 0)
+        total += stack(steps, dim, input_steps, state_needs_grad=True)
+        total += 3 * 2 * units * frame_dim * steps  # read-out: forward, dW, dh
+    return total
+
+
+def matmul_gflops(sizes=(1024, 2048, 3072), repeats=3):
+    """Best float32 GFLOP/s of square matmuls under TensorFlow (eager and XLA)."""
+    import tensorflow as tf
+
+    best = 0.0
+    for n in sizes:
+        a = tf.random.uniform((n, n))
+        b = tf.random.uniform((n, n))
+        for fn in (tf.matmul, tf.function(tf.matmul, jit_compile=True)):
+            fn(a, b).numpy()  # warm-up
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn(a, b).numpy()
+                times.append(time.perf_counter() - start)
+            best = max(best, 2 * n**3 / statistics.median(times) / 1e9)
+    return best
