@@ -59,6 +59,7 @@ def _atomic_path(path):
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=os.path.splitext(path)[1])
     os.close(handle)
+    os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; pictures are for everyone
     return temporary
 
 

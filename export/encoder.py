@@ -1,0 +1,310 @@
+r"""Exports a training run's newest checkpoint as a versioned SavedModel for TF Serving.
+
+    python -m export.encoder --log_dir=runs/quickstart --export_dir=exported \
+        [--version=N] [--model_name=NAME]
+
+writes `<export_dir>/<model_name>/<version>/` (model_name defaults to the
+log_dir's name, version to the next free integer), the layout TensorFlow
+Serving watches:
+
+    saved_model.pb, variables/      the graph and the weights
+    assets/config.json              the run's config
+    assets/signatures.json          names, dtypes and shapes of the signatures
+    assets/export.json              where it came from (log_dir, checkpoint, step)
+    assets.extra/tf_serving_warmup_requests   one PredictionLog per signature
+
+Signatures (batch and time are dynamic): `serving_default` = `encode` (uint8
+frames -> final `h_i`, `c_i` of every layer and the top layer's `outputs`),
+`encode_float` (float32 frames in [0, 1]), `reconstruct_and_predict` and
+`reconstruct_and_predict_float` (frames and `future_steps` -> `reconstruction`
+and/or `future` frames, decoders running free); see export/README.md.
+
+The version is written into a temporary sibling directory and renamed into
+place only when complete: an interrupted export leaves no version behind (its
+temporary directory is removed by the next export), and exporting into an
+existing version is refused.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+# Set by tests: seconds to sleep with the export complete but not yet renamed.
+PAUSE_ENV = "VIDEO_LSTM_EXPORT_PAUSE_BEFORE_RENAME"
+TEMP_PREFIX = ".tmp-"
+
+if __name__ == "__main__":
+    # --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
+    flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.")
+    flags.DEFINE_integer("version", None, "Version number (default: the next free one).", lower_bound=1)
+    flags.DEFINE_string("model_name", None, "Model name (default: the log_dir's name).")
+FLAGS = flags.FLAGS
+
+
+class ExportError(Exception):
+    """An export that cannot be done as asked (bad name, existing version)."""
+
+
+# -- the version directory ----------------------------------------------------
+
+
+def versions(model_dir):
+    """The exported version numbers under model_dir, sorted."""
+    if not os.path.isdir(model_dir):
+        return []
+    return sorted(int(name) for name in os.listdir(model_dir) if name.isdigit())
+
+
+def next_version(model_dir):
+    found = versions(model_dir)
+    return found[-1] + 1 if found else 1
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temporaries(model_dir):
+    """Removes temporary directories left by killed exports on this host; returns them."""
+    removed = []
+    if not os.path.isdir(model_dir):
+        return removed
+    host = socket.gethostname()
+    for name in os.listdir(model_dir):
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        # .tmp-<version>-<host>-<pid>
+        parts = name[len(TEMP_PREFIX) :].split("-")
+        try:
+            pid = int(parts[-1])
+        except ValueError:
+            continue
+        if "-".join(parts[1:-1]) != host or (_alive(pid) and pid != os.getpid()):
+            continue
+        shutil.rmtree(os.path.join(model_dir, name), ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def _refuse_existing(model_dir, version):
+    """The version's path; raises if it exists."""
+    final = os.path.join(model_dir, str(version))
+    if os.path.exists(final):
+        raise ExportError(
+            f"{final} exists: version {version} of model {os.path.basename(model_dir)!r} was "
+            f"already exported; pass another --version, or none for the next free one "
+            f"({next_version(model_dir)})"
+        )
+    return final
+
+
+def _check_model_name(name):
+    ok = name and name[0] not in ".-" and all(ch.isalnum() or ch in "._-" for ch in name)
+    if not ok:
+        raise ExportError(
+            f"model name {name!r}: use letters, digits, '.', '_' and '-' (not first); "
+            "pass --model_name"
+        )
+
+
+# -- export -------------------------------------------------------------------
+
+
+def export_model(model, config, export_dir, model_name, version=None, classifier=None, source=None):
+    """Writes `<export_dir>/<model_name>/<version>/` atomically; returns its path.
+
+    Args:
+        model: a built video_lstm model (e.g. from `checkpoint.load_latest`).
+        config: its `video_lstm.config.Config` (written to assets/config.json).
+        version: int >= 1, or None for the next free version.
+        classifier: optional classifier head, see `signatures.ServingGraph`.
+        source: optional dict recorded in assets/export.json (log_dir, step...).
+    """
+    _check_model_name(model_name)
+    model_dir = os.path.join(export_dir, model_name)
+    os.makedirs(model_dir, exist_ok=True)
+    clean_stale_temporaries(model_dir)
+    if version is None:
+        version = next_version(model_dir)
+    if int(version) < 1:
+        raise ExportError(f"version {version}: versions are integers >= 1")
+    version = int(version)
+    final = _refuse_existing(model_dir, version)
+    temporary = os.path.join(model_dir, f"{TEMP_PREFIX}{version}-{socket.gethostname()}-{os.getpid()}")
+    started = time.time()
+    try:
+        graph = write_saved_model(model, temporary, classifier)
+        assets = os.path.join(temporary, "assets")
+        os.makedirs(assets, exist_ok=True)
+        config_dict = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+        _write_json(os.path.join(assets, "config.json"), config_dict)
+        _write_json(
+            os.path.join(assets, "signatures.json"),
+            {
+                "model_name": model_name,
+                "version": version,
+                "frame_shape": list(graph.frame_shape),
+                "signatures": graph.signature_table(),
+            },
+        )
+        import keras
+        import tensorflow as tf
+
+        _write_json(
+            os.path.join(assets, "export.json"),
+            {
+                "model_name": model_name,
+                "version": version,
+                "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "tensorflow": tf.__version__,
+                "keras": keras.__version__,
+                **(source or {}),
+            },
+        )
+        write_warmup_requests(
+            os.path.join(temporary, "assets.extra", "tf_serving_warmup_requests"),
+            warmup_requests(graph, model_name, config_dict),
+        )
+        pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+        if pause:
+            print(f"export complete in {temporary}; pausing {pause}s before the rename", flush=True)
+            time.sleep(pause)
+        if os.path.exists(final):  # another export got there first
+            raise ExportError(f"{final} appeared during the export; version {version} is taken")
+        os.rename(temporary, final)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    print(f"exported {final} in {time.time() - started:.1f}s", flush=True)
+    return final
+
+
+def write_saved_model(model, path, classifier=None):
+    """The SavedModel itself (graph + variables) at path; returns the ServingGraph."""
+    import keras
+
+    from export.signatures import ServingGraph
+
+    graph = ServingGraph(model, classifier)
+    graph.trace_classifier()
+    archive = keras.export.ExportArchive()
+    for name, fn, specs in graph.endpoints():  # the first is also serving_default
+        archive.add_endpoint(name, fn, specs)
+    # The loaded object lists its weights (`.variables`, `.trainable_variables`).
+    # Not with `archive.track(layer)`: that saves the Keras variable wrappers
+    # besides the tf.Variables the endpoints capture, every weight twice on
+    # disk; the tf.Variables themselves are stored once.
+    layers = [model.encoder, *graph.decoders.values()]
+    if isinstance(classifier, keras.layers.Layer):
+        layers.append(classifier)
+    weights = [w for layer in layers for w in layer.weights]
+    archive.add_variable_collection("variables", [w.value for w in weights])
+    archive.add_variable_collection("trainable_variables", [w.value for w in weights if w.trainable])
+    archive.write_out(path, verbose=False)
+    return graph
+
+
+def warmup_requests(graph, model_name, config):
+    """One PredictRequest per signature, batch 1, the trained clip lengths."""
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+
+    time_steps = int(config.get("input_length", 10))
+    future_steps = int(config.get("future_length", 10) or 1)
+    frames = {
+        "uint8": np.zeros((1, time_steps, *graph.frame_shape), np.uint8),
+        "float32": np.zeros((1, time_steps, *graph.frame_shape), np.float32),
+    }
+    requests = []
+    for name, table in graph.signature_table().items():
+        if name == "serving_default":
+            continue  # the same function as encode
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = model_name
+        request.model_spec.signature_name = name
+        for input_name, entry in table["inputs"].items():
+            if input_name == "frames":
+                value = frames[entry["dtype"]]
+            else:
+                value = np.int32(future_steps)
+            request.inputs[input_name].CopyFrom(tf.make_tensor_proto(value))
+        requests.append(request)
+    return requests
+
+
+def write_warmup_requests(path, requests):
+    """assets.extra/tf_serving_warmup_requests: a TFRecord of PredictionLog."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with tf.io.TFRecordWriter(path) as writer:
+        for request in requests:
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+            writer.write(log.SerializeToString())
+
+
+def _write_json(path, value):
+    with open(path, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def export_log_dir(log_dir, export_dir, version=None, model_name=None, classifier=None):
+    """Exports the newest checkpoint of a training run; returns the version's path."""
+    from video_lstm import checkpoint
+    from video_lstm import config as config_lib
+
+    config = config_lib.load(log_dir)
+    if model_name is None:
+        model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
+    _check_model_name(model_name)
+    if version is not None:  # refused before the slow checkpoint load; export_model checks again
+        _refuse_existing(os.path.join(export_dir, model_name), version)
+    step, model = checkpoint.load_latest(log_dir)
+    _, path = checkpoint.latest(log_dir)
+    source = {"log_dir": os.path.abspath(log_dir), "checkpoint": os.path.abspath(path), "step": step}
+    return export_model(model, config, export_dir, model_name, version, classifier, source)
+
+
+# -- command line -------------------------------------------------------------
+
+
+def fail(error):
+    """Ends the program with the error's message and no traceback: bad input, not a bug."""
+    print(f"export.encoder: error: {error}", file=sys.stderr)
+    sys.exit(1)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if not FLAGS.log_dir:
+        raise app.UsageError("--log_dir is required (a run directory written by video_lstm.train)")
+    if not FLAGS.export_dir:
+        raise app.UsageError("--export_dir is required (e.g. exported; TF Serving's model root)")
+    try:
+        export_log_dir(FLAGS.log_dir, FLAGS.export_dir, FLAGS.version, FLAGS.model_name)
+    except (FileNotFoundError, ValueError, ExportError) as error:
+        fail(error)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,335 @@
+"""The serving graph of an exported model: validation, preprocessing, LSTM loops.
+
+`ServingGraph(model)` turns a built `video_lstm` model into plain TensorFlow
+functions with a dynamic batch *and* a dynamic time dimension. The model's own
+`call` unrolls time in Python (it needs a static time length); here every
+LSTM layer runs in a `tf.scan` over time and every decoder in a
+`tf.while_loop`, calling the same layer methods (`LSTMStack.input_gates`,
+`LSTMStack.cell`, `FrameDecoder.step`, `FrameDecoder.activate`) on the same
+weights, so the exported functions compute what the Keras model computes.
+
+Every function validates its request inside the graph (rank, channels, time
+length, NaN and range of float frames, `future_steps`), with messages that
+name the expected shape, and resizes frames of another height and width to the
+trained size. Frames go in as uint8 (scaled by 1/255 in the graph) or as
+float32 in [0, 1]; the computation is float32, whatever precision the model
+was trained in.
+
+`signature_table()` describes the signatures (names, dtypes, shapes, meaning):
+it is written into the SavedModel's assets as `signatures.json`, and the
+outputs of the functions are given exactly these static shapes.
+"""
+
+import math
+
+import tensorflow as tf
+
+MAX_FUTURE_STEPS = 1000
+INPUT_DTYPES = {"uint8": tf.uint8, "float32": tf.float32}
+
+
+class ServingGraph:
+    """The functions behind the signatures of one model.
+
+    Args:
+        model: a built `video_lstm.models.CompositeModel` (or subclass) on
+            image frames `(height, width, channels)`.
+        classifier: optional hook for a fine-tuned classifier (the project has
+            none yet): a callable (a Keras layer or model, whose weights are
+            exported with it) from the encoder representation, the dict that
+            `encode` returns (`h_0`, `c_0`, ..., `outputs`), to logits
+            `(batch, num_classes)`. With one, the export gets a `classify`
+            signature.
+    """
+
+    def __init__(self, model, classifier=None):
+        if not getattr(model, "built", False) or not hasattr(model, "frame_shape"):
+            raise ValueError("the model must be built (load it from a checkpoint, or call it once)")
+        self.model = model
+        self.frame_shape = tuple(int(d) for d in model.frame_shape)
+        if len(self.frame_shape) != 3:
+            raise ValueError(
+                f"only models of image frames (height, width, channels) can be exported; this "
+                f"model was built on frames of shape {self.frame_shape}"
+            )
+        self.height, self.width, self.channels = self.frame_shape
+        self.frame_dim = math.prod(self.frame_shape)
+        self.units = int(model.units)
+        self.num_layers = int(model.num_layers)
+        self.decoders = {}
+        if model.reconstruction_decoder is not None:
+            self.decoders["reconstruction"] = model.reconstruction_decoder
+        if model.future_decoder is not None:
+            self.decoders["future"] = model.future_decoder
+        self.classifier = classifier
+        self.num_classes = None
+
+    # -- request checks and preprocessing -------------------------------------
+
+    def expected(self, dtype):
+        """The one-line description of a valid `frames` input."""
+        h, w, c = self.frame_shape
+        values = " in [0, 1]" if dtype == "float32" else ""
+        return (
+            f"frames must be (batch, time, {h}, {w}, {c}) {dtype}{values}, time >= 1 "
+            f"(other heights and widths are resized to {h}x{w})"
+        )
+
+    def preprocess(self, frames, dtype):
+        """Validated frames, float32 (batch, time, height, width, channels) in [0, 1]."""
+        expected = self.expected(dtype)
+        # Ordered checks: each runs only after the previous passed, so a
+        # wrong-rank request fails on the rank check, never deeper.
+        rank_ok = tf.debugging.assert_rank(frames, 5, message=expected)
+        with tf.control_dependencies([rank_ok]):
+            shape = tf.shape(frames)
+            checks = [
+                tf.debugging.assert_equal(
+                    shape[4], self.channels, message=f"{expected}; wrong number of channels"
+                ),
+                tf.debugging.assert_greater_equal(
+                    shape[1], 1, message=f"{expected}; got no time steps"
+                ),
+                tf.debugging.assert_greater_equal(
+                    tf.reduce_min(shape[2:4]), 1, message=f"{expected}; got an empty frame"
+                ),
+            ]
+        if dtype == "float32":
+            with tf.control_dependencies(checks):
+                checks.append(
+                    tf.debugging.assert_all_finite(frames, message=f"{expected}; got NaN or Inf")
+                )
+            with tf.control_dependencies(checks):
+                checks += [
+                    tf.debugging.assert_greater_equal(
+                        frames, 0.0, message=f"{expected}; got values below 0"
+                    ),
+                    tf.debugging.assert_less_equal(
+                        frames, 1.0, message=f"{expected}; got values above 1"
+                    ),
+                ]
+        with tf.control_dependencies(checks):
+            frames = tf.identity(frames)
+        frames.set_shape([None, None, None, None, self.channels])
+        if dtype == "uint8":
+            frames = tf.cast(frames, tf.float32) / 255.0
+        return self._resize(frames)
+
+    def _resize(self, frames):
+        """Frames of another height and width -> the trained size (bilinear, antialiased)."""
+        shape = tf.shape(frames)
+        batch, time, height, width = shape[0], shape[1], shape[2], shape[3]
+        trained = [batch, time, self.height, self.width, self.channels]
+
+        def same():
+            return tf.reshape(frames, trained)
+
+        def resize():
+            flat = tf.reshape(frames, [-1, height, width, self.channels])
+            flat = tf.image.resize(flat, [self.height, self.width], antialias=True)
+            return tf.reshape(flat, trained)
+
+        fits = tf.logical_and(tf.equal(height, self.height), tf.equal(width, self.width))
+        frames = tf.cond(fits, same, resize)
+        frames.set_shape([None, None, self.height, self.width, self.channels])
+        return frames
+
+    def check_future_steps(self, future_steps):
+        message = f"future_steps must be an int32 scalar in [0, {MAX_FUTURE_STEPS}]"
+        checks = [
+            tf.debugging.assert_greater_equal(future_steps, 0, message=message),
+            tf.debugging.assert_less_equal(future_steps, MAX_FUTURE_STEPS, message=message),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(future_steps)
+
+    # -- the recurrences ------------------------------------------------------
+
+    def encode_frames(self, frames):
+        """float (batch, time, H, W, C) -> dict(h_i, c_i, outputs), as `model.encode`."""
+        lstm = self.model.encoder.lstm
+        shape = tf.shape(frames)
+        batch, time = shape[0], shape[1]
+        layer_inputs = tf.reshape(frames, [batch, time, self.frame_dim])
+        zeros = tf.zeros([batch, self.units], tf.float32)
+        result = {}
+        for layer in range(self.num_layers):
+            # The input projection of all steps at once, as LSTMStack.call does;
+            # only the recurrent part runs in the loop.
+            gates_in = tf.transpose(lstm.input_gates(layer_inputs, layer), [1, 0, 2])  # (T, B, 4u)
+
+            def step(state, gates, layer=layer):
+                return tuple(lstm.cell(gates, list(state), layer))
+
+            hs, cs = tf.scan(step, gates_in, initializer=(zeros, zeros))  # (T, B, u) each
+            layer_inputs = tf.transpose(hs, [1, 0, 2])
+            result[f"h_{layer}"] = hs[-1]
+            result[f"c_{layer}"] = cs[-1]
+        result["outputs"] = layer_inputs
+        return self._shaped(result, self.encode_outputs())
+
+    def states_of(self, representation):
+        return [[representation[f"h_{i}"], representation[f"c_{i}"]] for i in range(self.num_layers)]
+
+    def decode(self, decoder, states, num_steps):
+        """Free-running decoder (it feeds back its own output), as `model.generate`.
+
+        Returns float (batch, num_steps, H, W, C): activated frames.
+        """
+        batch = tf.shape(states[0][0])[0]
+        previous = tf.zeros([batch, self.frame_dim], tf.float32)
+        frames = tf.TensorArray(tf.float32, size=num_steps, element_shape=[None, self.frame_dim])
+
+        def body(t, previous, flat_states, frames):
+            states = [list(flat_states[2 * i : 2 * i + 2]) for i in range(self.num_layers)]
+            logits, states = decoder.step(previous, states)
+            frame = decoder.activate(logits)
+            flat_states = tuple(x for state in states for x in state)
+            return t + 1, frame, flat_states, frames.write(t, frame)
+
+        flat_states = tuple(x for state in states for x in state)
+        _, _, _, frames = tf.while_loop(
+            lambda t, *_: t < num_steps,
+            body,
+            (tf.constant(0), previous, flat_states, frames),
+        )
+        frames = tf.transpose(frames.stack(), [1, 0, 2])  # (B, K, D)
+        return tf.reshape(frames, [batch, num_steps, *self.frame_shape])
+
+    def reconstruct_and_predict_frames(self, frames, future_steps):
+        representation = self.encode_frames(frames)
+        states = self.states_of(representation)
+        result = {}
+        if "reconstruction" in self.decoders:
+            time = tf.shape(frames)[1]
+            reversed_frames = self.decode(self.decoders["reconstruction"], states, time)
+            result["reconstruction"] = tf.reverse(reversed_frames, axis=[1])  # input order
+        if "future" in self.decoders:
+            result["future"] = self.decode(self.decoders["future"], states, future_steps)
+        return self._shaped(result, self.reconstruct_outputs())
+
+    def classify_frames(self, frames):
+        logits = tf.cast(self.classifier(self.encode_frames(frames)), tf.float32)
+        return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
+
+    @staticmethod
+    def _shaped(result, table):
+        return {name: tf.ensure_shape(result[name], table[name]["shape"]) for name in table}
+
+    # -- the signature functions ----------------------------------------------
+
+    def endpoints(self):
+        """[(name, python function, input specs)], the first one is serving_default."""
+        specs = self.input_specs()
+        found = []
+        for dtype in ("uint8", "float32"):
+            suffix = "" if dtype == "uint8" else "_float"
+
+            def encode(frames, dtype=dtype):
+                return self.encode_frames(self.preprocess(frames, dtype))
+
+            found.append((f"encode{suffix}", encode, [specs["frames_" + dtype]]))
+
+            def reconstruct_and_predict(frames, future_steps, dtype=dtype):
+                future_steps = self.check_future_steps(future_steps)
+                return self.reconstruct_and_predict_frames(self.preprocess(frames, dtype), future_steps)
+
+            found.append(
+                (
+                    f"reconstruct_and_predict{suffix}",
+                    reconstruct_and_predict,
+                    [specs["frames_" + dtype], specs["future_steps"]],
+                )
+            )
+        if self.classifier is not None:
+
+            def classify(frames):
+                return self.classify_frames(self.preprocess(frames, "uint8"))
+
+            found.append(("classify", classify, [specs["frames_uint8"]]))
+        return found
+
+    @staticmethod
+    def input_specs():
+        # Unknown rank, so that a wrong-rank request reaches the in-graph
+        # checks (and their message) instead of failing signature matching.
+        return {
+            "frames_uint8": tf.TensorSpec(shape=None, dtype=tf.uint8, name="frames"),
+            "frames_float32": tf.TensorSpec(shape=None, dtype=tf.float32, name="frames"),
+            "future_steps": tf.TensorSpec(shape=(), dtype=tf.int32, name="future_steps"),
+        }
+
+    # -- the description ------------------------------------------------------
+
+    def encode_outputs(self):
+        table = {}
+        for i in range(self.num_layers):
+            table[f"h_{i}"] = _entry("float32", [None, self.units], f"final h of LSTM layer {i}")
+            table[f"c_{i}"] = _entry("float32", [None, self.units], f"final c of LSTM layer {i}")
+        table["outputs"] = _entry(
+            "float32", [None, None, self.units], "top LSTM layer's h at every input step"
+        )
+        return table
+
+    def reconstruct_outputs(self):
+        frames = [None, None, *self.frame_shape]
+        table = {}
+        if "reconstruction" in self.decoders:
+            table["reconstruction"] = _entry(
+                "float32", frames, "the input frames rebuilt, in input order (decoder running free)"
+            )
+        if "future" in self.decoders:
+            table["future"] = _entry(
+                "float32", frames, "future_steps predicted frames (decoder running free)"
+            )
+        return table
+
+    def signature_table(self):
+        """{signature name: {inputs, outputs, description}}, shapes with null = any."""
+        frames_shape = [None, None, *self.frame_shape]
+        table = {}
+        for dtype, suffix in (("uint8", ""), ("float32", "_float")):
+            frames = _entry(dtype, frames_shape, self.expected(dtype))
+            table[f"encode{suffix}"] = {
+                "description": "the encoder's representation of the frames",
+                "inputs": {"frames": frames},
+                "outputs": self.encode_outputs(),
+            }
+            future_note = (
+                "" if "future" in self.decoders else " (ignored: this model has no future decoder)"
+            )
+            table[f"reconstruct_and_predict{suffix}"] = {
+                "description": "reconstruction of the input and future frames, decoders running free",
+                "inputs": {
+                    "frames": frames,
+                    "future_steps": _entry(
+                        "int32", [], f"frames to predict, 0..{MAX_FUTURE_STEPS}{future_note}"
+                    ),
+                },
+                "outputs": self.reconstruct_outputs(),
+            }
+        table["serving_default"] = dict(table["encode"], description="same as encode")
+        if self.classifier is not None:
+            table["classify"] = {
+                "description": "class scores of the fine-tuned classifier head",
+                "inputs": {"frames": _entry("uint8", frames_shape, self.expected("uint8"))},
+                "outputs": {
+                    "logits": _entry("float32", [None, self.num_classes], "class logits"),
+                    "probabilities": _entry("float32", [None, self.num_classes], "softmax of logits"),
+                },
+            }
+        return table
+
+    def trace_classifier(self):
+        """Finds the classifier's number of classes (a hook: no classifier exists yet)."""
+        if self.classifier is None:
+            return
+        probe = self.encode_frames(tf.zeros([1, 1, *self.frame_shape], tf.float32))
+        logits = self.classifier(probe)
+        if len(logits.shape) != 2:
+            raise ValueError(f"the classifier must return (batch, num_classes) logits; got {logits.shape}")
+        self.num_classes = int(logits.shape[-1])
+
+
+def _entry(dtype, shape, description):
+    return {"dtype": dtype, "shape": list(shape), "description": description}

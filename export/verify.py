@@ -1,0 +1,257 @@
+r"""Checks an exported SavedModel against the Keras model it came from.
+
+    python -m export.verify exported/quickstart/1    # or exported/quickstart (newest version)
+        [--checkpoint=PATH | --log_dir=RUN] [--atol=1e-4] [--rtol=1e-4]
+
+Loads the SavedModel in a fresh subprocess that does not import video_lstm
+(`export/_load_check.py`; it fails if the package got imported), runs every
+signature on sample inputs (two batch sizes and time lengths, and frames of
+another size for `encode`), and compares each output with the Keras model's,
+which is loaded from the checkpoint recorded in `assets/export.json` (or the
+one given). Inputs and outputs cross between the processes in a temporary
+.npz. Prints the signatures in `saved_model_cli show --all`'s format and one
+line per output; exits 1 on a mismatch (or a missing output, a wrong shape).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+if __name__ == "__main__":
+    # --log_dir is absl.logging's flag: compare with this run's newest checkpoint.
+    flags.DEFINE_string("checkpoint", None, "Compare with this .keras checkpoint.")
+    flags.DEFINE_float("atol", None, "Absolute tolerance (default 1e-4; 5e-2 for mixed precision).")
+    flags.DEFINE_float("rtol", 1e-4, "Relative tolerance.")
+FLAGS = flags.FLAGS
+
+CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_load_check.py")
+
+
+class VerifyError(Exception):
+    """The SavedModel or its checkpoint cannot be found or read."""
+
+
+def resolve_version_dir(path):
+    """A version directory, or the newest version of a model directory."""
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    if os.path.isdir(path):
+        found = sorted((int(n) for n in os.listdir(path) if n.isdigit()), reverse=True)
+        for version in found:
+            candidate = os.path.join(path, str(version))
+            if os.path.exists(os.path.join(candidate, "saved_model.pb")):
+                return candidate
+    raise VerifyError(f"{path} holds no SavedModel (saved_model.pb) and no numbered version of one")
+
+
+def read_assets(version_dir):
+    assets = {}
+    for name in ("signatures", "config", "export"):
+        path = os.path.join(version_dir, "assets", f"{name}.json")
+        if not os.path.exists(path):
+            raise VerifyError(f"{path} not found: was {version_dir} written by export.encoder?")
+        with open(path) as f:
+            assets[name] = json.load(f)
+    return assets
+
+
+def make_cases(assets, seed=0):
+    """(cases, arrays): every signature on two batch/time shapes, encode also resized."""
+    import numpy as np
+
+    height, width, channels = assets["signatures"]["frame_shape"]
+    config = assets["config"]
+    time = int(config.get("input_length", 4))
+    future = int(config.get("future_length") or 3)
+    rng = np.random.RandomState(seed)
+    shapes = {
+        "a": ((2, time, height, width, channels), future),
+        "b": ((3, time + 2, height, width, channels), future + 3),
+    }
+    cases, arrays = {}, {}
+    for name, table in sorted(assets["signatures"]["signatures"].items()):
+        variants = dict(shapes)
+        if name in ("encode", "encode_float"):
+            variants["resized"] = ((1, time, height + 8, width + 4, channels), future)
+        for variant, (shape, steps) in variants.items():
+            case = f"{name}:{variant}"
+            frames = rng.randint(0, 256, shape).astype(np.uint8)
+            inputs = {}
+            for input_name, entry in table["inputs"].items():
+                key = f"{case}:{input_name}"
+                if input_name == "frames":
+                    arrays[key] = frames if entry["dtype"] == "uint8" else frames.astype(np.float32) / 255
+                else:
+                    arrays[key] = np.int32(steps)
+                inputs[input_name] = key
+            cases[case] = {
+                "signature": name,
+                "inputs": inputs,
+                "frames": f"{case}:frames",
+                "future_steps": steps,
+                "resized": variant == "resized",
+            }
+    return cases, arrays
+
+
+def run_fresh_process(version_dir, cases, arrays, workdir):
+    """Runs the cases in export/_load_check.py; returns (outputs, listing)."""
+    import numpy as np
+
+    inputs_path = os.path.join(workdir, "inputs.npz")
+    cases_path = os.path.join(workdir, "cases.json")
+    outputs_path = os.path.join(workdir, "outputs.npz")
+    np.savez(inputs_path, **arrays)
+    with open(cases_path, "w") as f:
+        json.dump(cases, f)
+    result = subprocess.run(
+        [sys.executable, CHILD, version_dir, inputs_path, cases_path, outputs_path],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+        raise VerifyError(
+            f"the SavedModel failed in a fresh process (exit {result.returncode}):\n{tail}"
+        )
+    with np.load(outputs_path) as outputs:
+        return {key: outputs[key] for key in outputs.files}, result.stdout
+
+
+def load_keras_model(assets, checkpoint_path=None, log_dir=None):
+    from video_lstm import checkpoint
+
+    if log_dir:
+        return checkpoint.load_latest(log_dir)[1]
+    path = checkpoint_path or assets["export"].get("checkpoint")
+    if not path:
+        raise VerifyError("assets/export.json names no checkpoint; pass --checkpoint or --log_dir")
+    if not os.path.exists(path):
+        raise VerifyError(
+            f"checkpoint {path}, which this version was exported from, is gone; pass "
+            "--checkpoint or --log_dir"
+        )
+    return checkpoint.load(path)
+
+
+def keras_reference(model, case, arrays, frame_shape):
+    """The Keras model's outputs for one case (None: no reference, e.g. classify)."""
+    import numpy as np
+    import tensorflow as tf
+
+    frames = arrays[case["frames"]]
+    if frames.dtype == np.uint8:
+        frames = frames.astype(np.float32) / 255
+    if case["resized"]:
+        batch, time = frames.shape[:2]
+        flat = frames.reshape((-1,) + frames.shape[2:])
+        flat = tf.image.resize(flat, frame_shape[:2], antialias=True).numpy()
+        frames = flat.reshape((batch, time) + tuple(frame_shape))
+    signature = case["signature"]
+    if signature in ("encode", "encode_float", "serving_default"):
+        result = model.encode(frames)
+        reference = {"outputs": result["outputs"]}
+        for i, (h, c) in enumerate(result["states"]):
+            reference[f"h_{i}"], reference[f"c_{i}"] = h, c
+    elif signature.startswith("reconstruct_and_predict"):
+        reference = model.generate(frames, future_length=case["future_steps"])
+    else:
+        return None
+    return {name: np.asarray(value, dtype=np.float32) for name, value in reference.items()}
+
+
+def compare(cases, outputs, references, schema, atol, rtol):
+    """Rows (case, output, shape, max |diff|, problem or '')."""
+    import numpy as np
+
+    rows = []
+    for case, spec in cases.items():
+        expected_outputs = schema[spec["signature"]]["outputs"]
+        reference = references[case]
+        for name, entry in expected_outputs.items():
+            key = f"{case}/{name}"
+            if key not in outputs:
+                rows.append((case, name, "-", float("nan"), "missing from the SavedModel's outputs"))
+                continue
+            value = outputs[key]
+            problem = ""
+            declared = entry["shape"]
+            if len(value.shape) != len(declared) or any(
+                d is not None and d != s for d, s in zip(declared, value.shape)
+            ):
+                problem = f"shape {value.shape} does not fit the declared {declared}"
+            elif str(value.dtype) != entry["dtype"]:
+                problem = f"dtype {value.dtype}, declared {entry['dtype']}"
+            diff = float("nan")
+            if reference is not None and not problem:
+                ref = reference[name]
+                if ref.shape != value.shape:
+                    problem = f"shape {value.shape}, Keras gives {ref.shape}"
+                else:
+                    diff = float(np.max(np.abs(value - ref))) if value.size else 0.0
+                    if not np.allclose(value, ref, atol=atol, rtol=rtol):
+                        problem = f"differs from the Keras model (atol={atol}, rtol={rtol})"
+            rows.append((case, name, str(tuple(value.shape)), diff, problem))
+        extra = sorted(k.split("/", 1)[1] for k in outputs if k.startswith(case + "/")
+                       and k.split("/", 1)[1] not in expected_outputs)
+        for name in extra:
+            rows.append((case, name, "-", float("nan"), "not declared in assets/signatures.json"))
+    return rows
+
+
+def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=print):
+    """Runs the check; returns True when every output matches. Raises VerifyError."""
+    version_dir = resolve_version_dir(path)
+    assets = read_assets(version_dir)
+    precision = assets["config"].get("precision", "float32")
+    if atol is None:
+        atol = 1e-4 if precision == "float32" else 5e-2
+    cases, arrays = make_cases(assets)
+    with tempfile.TemporaryDirectory(prefix="export-verify-") as workdir:
+        outputs, listing = run_fresh_process(os.path.abspath(version_dir), cases, arrays, workdir)
+    out(listing)
+    model = load_keras_model(assets, checkpoint_path, log_dir)
+    frame_shape = assets["signatures"]["frame_shape"]
+    references = {case: keras_reference(model, spec, arrays, frame_shape) for case, spec in cases.items()}
+    rows = compare(cases, outputs, references, assets["signatures"]["signatures"], atol, rtol)
+    out("")
+    out(f"{'case':<40} {'output':<16} {'shape':<24} {'max|diff|':>10}")
+    for case, name, shape, diff, problem in rows:
+        out(f"{case:<40} {name:<16} {shape:<24} {diff:>10.2e}" + (f"  MISMATCH: {problem}" if problem else ""))
+    bad = [row for row in rows if row[4]]
+    unchecked = sorted({case for case, ref in references.items() if ref is None})
+    if unchecked:
+        out(f"no Keras reference (shapes and dtypes checked only): {', '.join(unchecked)}")
+    if bad:
+        out(f"MISMATCH: {len(bad)} of {len(rows)} outputs of {version_dir} differ from the Keras model")
+        return False
+    out(f"OK: {len(rows)} outputs of {len(cases)} calls of {version_dir} match the Keras model "
+        f"(atol={atol}, rtol={rtol}; SavedModel loaded without video_lstm)")
+    return True
+
+
+def fail(error):
+    print(f"export.verify: error: {error}", file=sys.stderr)
+    sys.exit(1)
+
+
+def main(argv):
+    if len(argv) != 2:
+        raise app.UsageError("usage: python -m export.verify <version_dir or model_dir>")
+    try:
+        ok = verify(argv[1], FLAGS.checkpoint, FLAGS.log_dir or None, FLAGS.atol, FLAGS.rtol)
+    except (VerifyError, FileNotFoundError, ValueError) as error:
+        fail(error)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    app.run(main)

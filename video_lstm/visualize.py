@@ -1,0 +1,72 @@
+r"""Pictures of the newest checkpoint of a training run.
+
+    python -m video_lstm.visualize --log_dir=runs/quickstart \
+        [--what=samples,rollout,ood,weights] [--num_sequences=4] [--horizon=100]
+
+Writes PNGs, GIFs and rollout metrics (JSON) into <log_dir>/visualize/ and the
+same pictures as TensorBoard images into <log_dir>/visualize/tensorboard
+(`tensorboard --logdir=runs` shows them next to the training curves). What each
+file shows: `video_lstm/visualize_lib.py`. Bad input (no checkpoint, a
+horizon outside 1..10000, a model of feature vectors rather than images,
+unknown --what) ends with one error line and exit status 1.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+# --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
+flags.DEFINE_list(
+    "what", None, "Comma-separated subset of samples,rollout,ood,weights; default: all the "
+    "model supports (no rollouts for an autoencoder)."
+)
+flags.DEFINE_integer("num_sequences", 4, "Sequences per sample and rollout picture (1..64).")
+flags.DEFINE_integer("horizon", 100, "Frames the future decoder predicts in a rollout (1..10000).")
+flags.DEFINE_integer("num_units", 64, "Units (strongest by L2 norm) shown per weight picture.")
+flags.DEFINE_integer("chunk_size", 20, "Decoder steps per compiled call of a rollout.")
+flags.DEFINE_list("ood_digits", ["1", "3"], "Digit counts of the out-of-domain rollouts (--what=ood).")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if not FLAGS.log_dir:
+        raise app.UsageError("--log_dir is required (the directory video_lstm.train wrote)")
+    from video_lstm import visualize_lib  # heavy imports after the flags are read
+
+    try:
+        options = visualize_lib.Options(
+            what=tuple(FLAGS.what) if FLAGS.what is not None else None,
+            num_sequences=FLAGS.num_sequences,
+            horizon=FLAGS.horizon,
+            num_units=FLAGS.num_units,
+            chunk_size=FLAGS.chunk_size,
+            ood_digits=_counts(FLAGS.ood_digits),
+        )
+        written = visualize_lib.visualize_log_dir(FLAGS.log_dir, options)
+    except (FileNotFoundError, ValueError) as error:
+        fail(error)
+    for path in written:
+        print(path)
+    logging.info("Wrote %d files to %s", len(written), os.path.join(FLAGS.log_dir, visualize_lib.OUTPUT_DIR))
+
+
+def _counts(values):
+    try:
+        return tuple(int(v) for v in values)
+    except ValueError:
+        raise ValueError(f"--ood_digits={','.join(values)}; expected comma-separated digit counts") from None
+
+
+def fail(error):
+    """Ends the program with the error's message, one line, no traceback: bad input, not a bug."""
+    print(f"video_lstm.visualize: error: {error}", file=sys.stderr)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,351 @@
+"""Pictures of a trained model: samples, long rollouts, out-of-domain digit counts, weights.
+
+`visualize_log_dir(log_dir, Options(...))` loads the newest checkpoint and
+writes into `<log_dir>/visualize/` (file stems in brackets):
+
+- samples: test sequences (the run's fixed test set, first N): a grid of
+  input | reconstruction | prediction | ground truth rows per sequence
+  [samples], and a GIF per sequence [samples_<i>], each frame the truth (left:
+  input, then the future) beside the model (right: reconstruction, then
+  prediction), under a band naming the frame ("in 2", "out 5").
+- rollout: the future decoder run free for `horizon` frames (see
+  `rollout.py`) on fresh sequences of the trained number of digits, made from
+  the *test* digits with a fixed seed: a GIF whose frames hold the truth (top
+  row) over the prediction (bottom row) for every sequence, under a band
+  naming the predicted frame ("+37") [rollout]; a strip of at most 20 frames,
+  evenly spaced, truth over prediction per sequence [rollout]; the per-frame
+  curves [rollout_curves]; and the metrics [rollout_metrics.json]: one row per
+  predicted frame with `frame` (1 = first predicted), `intensity_ratio`,
+  `centre_error_px` and `mse`, rewritten after every chunk so a long rollout
+  shows its progress (`frames_done`).
+- ood: the same for sequences of other digit counts (1 and 3 by default)
+  [rollout_1digit, rollout_3digits, ...].
+- weights: the encoder's first-layer input weights, one picture per gate
+  [encoder_{input,forget,cell,output}_gate_weights]: tile k is the k-th unit by
+  the L2 norm of its input weights over all four gates (the same unit at the
+  same place in every gate's picture), its kernel column reshaped to a frame;
+  and each decoder's read-out rows reshaped to frames, by L2 norm
+  [<decoder>_output_weights]. Each tile is scaled to [0, 1] on its own.
+
+Every PNG also goes to TensorBoard as an image summary (tag = file stem, step =
+the checkpoint's step) in `<log_dir>/visualize/tensorboard`, apart from the
+training curves in `<log_dir>/train`; the GIFs' content is there as the
+samples grid and the rollout strips. GIFs are at most MAX_GIF_FRAMES frames
+(every k-th frame of longer rollouts).
+"""
+
+import dataclasses
+import math
+import os
+
+import cv2
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from pipelines import experiment_data
+from video_lstm import checkpoint
+from video_lstm import config as config_lib
+from video_lstm import evaluate_lib, figures, plots, rollout
+
+WHATS = ("samples", "rollout", "ood", "weights")
+OUTPUT_DIR = "visualize"
+MAX_SEQUENCES = 64
+MAX_GIF_FRAMES = 200
+MAX_STRIP_FRAMES = 20
+ROLLOUT_SEED = 2468
+GATES = ("input", "forget", "cell", "output")  # the order of LSTMStack's kernel columns
+GAP = 2  # pixels between frames, as in figures.py
+RULE = 4  # white pixels between sequences, as in evaluate_lib.write_samples
+LABEL_HEIGHT = 12  # the band above each GIF frame naming it
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What to draw and how much.
+
+    Attributes:
+        what: entries of WHATS; None for everything the model has decoders for.
+        num_sequences: sequences per picture, 1..MAX_SEQUENCES.
+        horizon: frames of a rollout, 1..rollout.MAX_HORIZON.
+        num_units: tiles per weight picture (the strongest units).
+        chunk_size: decoder steps per compiled call of a rollout.
+        ood_digits: digit counts of the out-of-domain rollouts.
+    """
+
+    what: tuple | None = None
+    num_sequences: int = 4
+    horizon: int = 100
+    num_units: int = 64
+    chunk_size: int = rollout.DEFAULT_CHUNK_SIZE
+    ood_digits: tuple = (1, 3)
+
+    def __post_init__(self):
+        check_options(self)
+
+
+def check_options(options):
+    """Raises ValueError naming the first option out of range."""
+    if options.what is not None:
+        unknown = [w for w in options.what if w not in WHATS]
+        if not options.what:
+            raise ValueError(f"--what is empty; expected a comma-separated subset of {','.join(WHATS)}")
+        if unknown:
+            raise ValueError(
+                f"--what={','.join(options.what)}: unknown entries {unknown}; expected a "
+                f"comma-separated subset of {','.join(WHATS)}"
+            )
+    if not 1 <= options.num_sequences <= MAX_SEQUENCES:
+        raise ValueError(f"--num_sequences={options.num_sequences}; expected 1..{MAX_SEQUENCES}")
+    rollout.check_horizon(options.horizon)
+    if options.num_units < 1:
+        raise ValueError(f"--num_units={options.num_units}; expected >= 1")
+    if options.chunk_size < 1:
+        raise ValueError(f"--chunk_size={options.chunk_size}; expected >= 1")
+    if not options.ood_digits or any(n < 1 for n in options.ood_digits):
+        raise ValueError(f"--ood_digits={options.ood_digits}; expected digit counts >= 1")
+
+
+def visualize_log_dir(log_dir, options=None):
+    """Draws the newest checkpoint of a training run; returns the paths written."""
+    options = options or Options()
+    config = config_lib.load(log_dir)
+    step, model = checkpoint.load_latest(log_dir)
+    return visualize(model, config, os.path.join(log_dir, OUTPUT_DIR), options, step)
+
+
+def visualize(model, config, out_dir, options=None, step=0):
+    """Draws `options.what` for `model` (trained as `config`) into out_dir."""
+    options = options or Options()
+    what = options.what or applicable(model)
+    check_model(model, config, what)
+    writer = Writer(out_dir, step)
+    try:
+        for name in what:
+            if name == "samples":
+                draw_samples(model, config, writer, options)
+            elif name == "rollout":
+                draw_rollout(model, config, writer, options, config.num_digits, "rollout")
+            elif name == "ood":
+                for count in options.ood_digits:
+                    suffix = "digit" if count == 1 else "digits"
+                    draw_rollout(model, config, writer, options, count, f"rollout_{count}{suffix}")
+            else:
+                draw_weights(model, writer, options)
+    finally:
+        writer.close()
+    return writer.written
+
+
+def applicable(model):
+    """Every entry of WHATS the model can be drawn with (no rollouts without a future decoder)."""
+    return tuple(w for w in WHATS if model.future_decoder is not None or w not in ("rollout", "ood"))
+
+
+def check_model(model, config, what):
+    """Raises ValueError if the model cannot be drawn as `what` asks."""
+    shape = tuple(model.frame_shape)
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise ValueError(
+            f"--what={','.join(what)} draws pixel pictures, but the model reads frames of shape "
+            f"{shape} (feature vectors such as percepts); expected (height, width, 1 or 3) images"
+        )
+    if shape[:2] != (config.frame_size, config.frame_size):
+        raise ValueError(
+            f"the checkpoint's model reads {shape[0]}x{shape[1]} frames but config.json says "
+            f"--frame_size={config.frame_size}"
+        )
+    if model.future_decoder is None and {"rollout", "ood"} & set(what):
+        raise ValueError(
+            "--what=rollout and --what=ood need a future decoder; this model is an autoencoder "
+            "(expected --what=samples,weights)"
+        )
+
+
+class Writer:
+    """PNG, GIF and JSON files in `out_dir`; every PNG also as a TensorBoard image."""
+
+    def __init__(self, out_dir, step):
+        self.out_dir = out_dir
+        self.step = step
+        self.written = []
+        os.makedirs(out_dir, exist_ok=True)
+        self.summaries = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
+
+    def _path(self, name, extension):
+        path = os.path.join(self.out_dir, f"{name}.{extension}")
+        if path not in self.written:
+            self.written.append(path)
+        return path
+
+    def png(self, name, image):
+        """uint8 (H, W) or (H, W, 1|3)."""
+        image = image if image.ndim == 3 else image[..., None]
+        figures.write_png(self._path(name, "png"), image)
+        with self.summaries.as_default(step=self.step):
+            tf.summary.image(name, image[None])
+
+    def gif(self, name, frames):
+        """uint8 (time, H, W, 1|3) frames."""
+        figures.write_gif(self._path(name, "gif"), frames)
+
+    def json(self, name, value):
+        evaluate_lib.write_json(self._path(name, "json"), value)
+
+    def close(self):
+        self.summaries.flush()
+        self.summaries.close()
+
+
+# -- pictures -----------------------------------------------------------------
+
+
+def labelled(image, text):
+    """uint8 (H, W, C) -> (LABEL_HEIGHT + H, W, C) under a black band with white `text`."""
+    band = np.zeros((LABEL_HEIGHT, image.shape[1]), np.uint8)
+    cv2.putText(band, text, (1, LABEL_HEIGHT - 2), cv2.FONT_HERSHEY_PLAIN, 0.7, 255, 1, cv2.LINE_AA)
+    band = np.repeat(band[..., None], image.shape[-1], axis=-1)
+    return np.concatenate([band, image], axis=0)
+
+
+def stack_sequences(pictures):
+    """Pictures of equal width, one per sequence, with white rules between them."""
+    rule = np.full((RULE,) + pictures[0].shape[1:], 255, np.uint8)
+    return np.concatenate([p for picture in pictures for p in (picture, rule)][:-1], axis=0)
+
+
+def tile_grid(vectors, frame_shape, gap=GAP):
+    """Weight vectors as frame-shaped tiles, each scaled to [0, 1], in a square-ish grid.
+
+    Args:
+        vectors: float (n, prod(frame_shape)).
+        frame_shape: (H, W, C).
+    Returns:
+        uint8 (rows * (H + gap), columns * (W + gap), C), columns =
+        ceil(sqrt(n)), rows = ceil(n / columns); tiles row by row.
+    """
+    tiles = np.asarray(vectors, np.float64).reshape((-1,) + tuple(frame_shape))
+    low = tiles.min(axis=(1, 2, 3), keepdims=True)
+    high = tiles.max(axis=(1, 2, 3), keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tiles = np.where(high > low, (tiles - low) / (high - low), 0.5)
+    tiles = figures.to_uint8(tiles)
+    count, height, width, channels = tiles.shape
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    grid = np.full((rows * (height + gap), columns * (width + gap), channels), 40, np.uint8)
+    for k, tile in enumerate(tiles):
+        top, left = (k // columns) * (height + gap), (k % columns) * (width + gap)
+        grid[top : top + height, left : left + width] = tile
+    return grid
+
+
+def _numpy(x):
+    return None if x is None else np.asarray(ops.convert_to_numpy(ops.cast(x, "float32")))
+
+
+def draw_samples(model, config, writer, options):
+    """The samples grid and one GIF per sequence (see the module docstring)."""
+    count = options.num_sequences
+    test = experiment_data.test_set(dataclasses.replace(config, eval_sequences=count))
+    inputs = experiment_data.split(config, test.clips[:count])
+    outputs = {k: _numpy(v) for k, v in model.generate(inputs["frames"]).items()}
+    frames, truth = inputs["frames"], inputs.get("future_frames")
+    reconstruction, future = outputs.get("reconstruction"), outputs.get("future")
+    pick = lambda array, i: None if array is None else array[i]  # noqa: E731
+    rows = [
+        (frames[i], pick(reconstruction, i), pick(future, i), pick(truth, i)) for i in range(len(frames))
+    ]
+    writer.png("samples", stack_sequences([figures.sequence_strip(list(r)) for r in rows]))
+    for i, r in enumerate(rows):
+        writer.gif(f"samples_{i}", sample_gif_frames(*r))
+
+
+def sample_gif_frames(frames, reconstruction, future, truth):
+    """uint8 (time, LABEL_HEIGHT + H, 2 * (W + GAP), C): truth | model, frame by frame.
+
+    During the input frames the model's side is the reconstruction (black for
+    a model without one), then the prediction beside the true future.
+    """
+    model_side = reconstruction if reconstruction is not None else np.zeros_like(frames)
+    pairs = [(frames[t], model_side[t], f"in {t + 1}") for t in range(len(frames))]
+    if future is not None and truth is not None:
+        pairs += [(truth[t], future[t], f"out {t + 1}") for t in range(len(future))]
+    return np.stack(
+        [labelled(figures.frame_row(np.stack([left, right]), 2, GAP), text) for left, right, text in pairs]
+    )
+
+
+def rollout_frames(horizon):
+    """(gif_every, strip_frames): the predicted frames kept for the GIF and the strip."""
+    gif_every = math.ceil(horizon / MAX_GIF_FRAMES)
+    strip = np.unique(np.linspace(0, horizon - 1, min(horizon, MAX_STRIP_FRAMES)).round().astype(int))
+    return gif_every, [int(t) for t in strip]
+
+
+def draw_rollout(model, config, writer, options, num_digits, name):
+    """GIF, strip, curves and metrics of a `horizon`-frame rollout with `num_digits` digits."""
+    horizon, length = options.horizon, config.input_length
+    digits = experiment_data.digit_bank(config, "test").images
+    truth_source = rollout.tracked_sequences(
+        digits,
+        options.num_sequences,
+        length + horizon,
+        num_digits,
+        seed=(ROLLOUT_SEED, num_digits),
+        frame_size=config.frame_size,
+        step_length=config.step_length,
+    )
+    gif_every, strip_frames = rollout_frames(horizon)
+    report = dict(
+        horizon=horizon,
+        num_digits=num_digits,
+        trained_num_digits=config.num_digits,
+        num_sequences=options.num_sequences,
+        step=writer.step,
+        chunk_size=options.chunk_size,
+        strip_frames=[t + 1 for t in strip_frames],
+        gif_every=gif_every,
+        frames_done=0,
+        rows=[],
+    )
+    gif, strip = [], []
+    chunks = rollout.rollout_chunks(model, truth_source.frames(0, length), horizon, options.chunk_size)
+    for start, predicted in chunks:
+        stop = start + predicted.shape[1]
+        truth = truth_source.frames(length + start, length + stop)
+        centres = truth_source.centres(length + start, length + stop)
+        report["rows"] += rollout.persistence_rows(truth, predicted, centres, first_frame=start + 1)
+        report["frames_done"] = stop
+        writer.json(f"{name}_metrics", report)
+        for t in range(start, stop):
+            pair = (figures.to_uint8(truth[:, t - start]), figures.to_uint8(predicted[:, t - start]))
+            if t % gif_every == 0:
+                gif.append(labelled(figures.sequence_strip(list(pair)), f"+{t + 1}"))
+            if t in strip_frames:
+                strip.append(pair)
+    writer.gif(name, np.stack(gif))
+    truth_strip, predicted_strip = (np.stack([s[k] for s in strip], axis=1) for k in (0, 1))
+    writer.png(
+        name,
+        stack_sequences(
+            [figures.sequence_strip([truth_strip[i], predicted_strip[i]]) for i in range(len(truth_strip))]
+        ),
+    )
+    curves = {key: [row[key] for row in report["rows"]] for key in rollout.METRIC_KEYS[1:]}
+    writer.png(f"{name}_curves", plots.line_panels(curves))
+
+
+def draw_weights(model, writer, options):
+    """The encoder's input-to-gate weights and the decoders' read-out weights, as frames."""
+    frame_shape = tuple(model.frame_shape)
+    kernel = _numpy(model.encoder.lstm.kernels[0])  # (frame_dim, 4 * units), gates i, f, g, o
+    units = kernel.shape[1] // 4
+    columns = kernel.T.reshape(len(GATES), units, -1)  # (gate, unit, frame_dim)
+    order = np.argsort(-np.sqrt(np.square(columns).sum(axis=(0, 2))), kind="stable")[: options.num_units]
+    for g, gate in enumerate(GATES):
+        writer.png(f"encoder_{gate}_gate_weights", tile_grid(columns[g, order], frame_shape))
+    for decoder in model.decoders:
+        rows = _numpy(decoder.output_kernel)  # (units, frame_dim)
+        order = np.argsort(-np.linalg.norm(rows, axis=1), kind="stable")[: options.num_units]
+        writer.png(f"{decoder.name}_output_weights", tile_grid(rows[order], frame_shape))
