@@ -111,18 +111,26 @@ def model_step_seconds(batch, units):
     return seconds(forward, x), seconds(forward_backward, x), seconds(update, x)
 
 
+def part(name, count, m, k, n, sec, repeat=1, extra_flops=0):
+    """A profile row: (name, shape text, count per step, seconds each, FLOPs each)."""
+    shape = f"{f'{repeat}x' if repeat > 1 else ''}({m},{k})@({k},{n})"
+    return name, shape, count, sec, 2 * m * k * n * repeat + extra_flops
+
+
 def rows(batch, units):
-    """(name, shape, count per step, seconds each)."""
+    """The profile rows of the paper-size step, see `part`."""
     bt, g = batch * T, 4 * units
     return [
-        ("input projection (enc)", f"({bt},{PIXELS})@({PIXELS},{g})", 1, single(bt, PIXELS, g)),
-        ("input projection (dec)", f"({bt - batch},{PIXELS})@({PIXELS},{g})", 2, single(bt - batch, PIXELS, g)),
-        ("time loop, forward", f"{T}x({batch},{units})@({units},{g})", 3, time_loop(batch, units, False)),
-        ("BPTT incl. grad rec. kernel", f"{T}x({batch},{g})@({g},{units})", 3, time_loop(batch, units, True)),
-        ("grad input kernel", f"({PIXELS},{bt})@({bt},{g})", 3, single(PIXELS, bt, g, transpose_a=True)),
-        ("read-out, forward", f"({bt},{units})@({units},{PIXELS})", 2, single(bt, units, PIXELS)),
-        ("read-out, grad kernel", f"({units},{bt})@({bt},{PIXELS})", 2, single(units, bt, PIXELS, transpose_a=True)),
-        ("read-out, backward dh", f"({bt},{PIXELS})@({PIXELS},{units})", 2, single(bt, PIXELS, units)),
+        part("input projection (enc)", 1, bt, PIXELS, g, single(bt, PIXELS, g)),
+        part("input projection (dec)", 2, bt - batch, PIXELS, g, single(bt - batch, PIXELS, g)),
+        part("time loop, forward", 3, batch, units, g, time_loop(batch, units, False), repeat=T),
+        # BPTT also forms the recurrent-kernel gradient, (units, B*T) @ (B*T, 4 units).
+        part("BPTT incl. grad rec. kernel", 3, batch, g, units, time_loop(batch, units, True),
+             repeat=T, extra_flops=2 * units * bt * g),
+        part("grad input kernel", 3, PIXELS, bt, g, single(PIXELS, bt, g, transpose_a=True)),
+        part("read-out, forward", 2, bt, units, PIXELS, single(bt, units, PIXELS)),
+        part("read-out, grad kernel", 2, units, bt, PIXELS, single(units, bt, PIXELS, transpose_a=True)),
+        part("read-out, backward dh", 2, bt, PIXELS, units, single(bt, PIXELS, units)),
     ]
 
 
@@ -137,12 +145,7 @@ def main(argv):
     table = rows(batch, units)
     total = 0.0
     print(f"{'part':<28}{'shape':>30}{'per step':>9}{'ms each':>9}{'ms/step':>9}{'GFLOP/s':>9}")
-    for name, shape, count, sec in table:
-        repeat, _, dims = shape.rpartition("x(")
-        dims = [int(v) for v in dims.replace(")", "").replace("(", "").replace("@", ",").split(",")]
-        flops = 2 * dims[0] * dims[1] * dims[3] * int(repeat or 1)
-        if name.startswith("BPTT"):
-            flops *= 2  # and the recurrent-kernel gradient, (units, B*T) @ (B*T, 4 units)
+    for name, shape, count, sec, flops in table:
         total += count * sec
         print(f"{name:<28}{shape:>30}{count:>9}{1e3 * sec:>9.1f}{1e3 * count * sec:>9.0f}"
               f"{flops / sec / 1e9:>9.1f}")

@@ -26,7 +26,6 @@ existing version is refused.
 """
 
 import dataclasses
-import json
 import os
 import shutil
 import socket
@@ -146,13 +145,15 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
     final = _refuse_existing(model_dir, version)
     temporary = os.path.join(model_dir, f"{TEMP_PREFIX}{version}-{socket.gethostname()}-{os.getpid()}")
     started = time.time()
+    from video_lstm.evaluate_lib import write_json
+
     try:
         graph = write_saved_model(model, temporary, classifier)
         assets = os.path.join(temporary, "assets")
         os.makedirs(assets, exist_ok=True)
         config_dict = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
-        _write_json(os.path.join(assets, "config.json"), config_dict)
-        _write_json(
+        write_json(os.path.join(assets, "config.json"), config_dict)
+        write_json(
             os.path.join(assets, "signatures.json"),
             {
                 "model_name": model_name,
@@ -164,7 +165,7 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
         import keras
         import tensorflow as tf
 
-        _write_json(
+        write_json(
             os.path.join(assets, "export.json"),
             {
                 "model_name": model_name,
@@ -259,12 +260,6 @@ def write_warmup_requests(path, requests):
                 predict_log=prediction_log_pb2.PredictLog(request=request)
             )
             writer.write(log.SerializeToString())
-
-
-def _write_json(path, value):
-    with open(path, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
 
 
 def export_log_dir(log_dir, export_dir, version=None, model_name=None, classifier=None):

@@ -52,10 +52,10 @@ def tiny_config(conditional):
 
 def clip(config, seed=0):
     rng = np.random.default_rng(seed)
-    shape = (2, None, config.frame_size, config.frame_size, 1)
+    frame = (config.frame_size, config.frame_size, 1)
     return {
-        "frames": rng.uniform(size=(2, config.input_length) + shape[2:]).astype("float32"),
-        "future_frames": rng.uniform(size=(2, config.future_length) + shape[2:]).astype("float32"),
+        "frames": rng.uniform(size=(2, config.input_length) + frame).astype("float32"),
+        "future_frames": rng.uniform(size=(2, config.future_length) + frame).astype("float32"),
     }
 
 
