@@ -148,9 +148,8 @@ class ServingGraph:
     def encode_frames(self, frames):
         """float (batch, time, H, W, C) -> dict(h_i, c_i, outputs), as `model.encode`."""
         lstm = self.model.encoder.lstm
-        shape = tf.shape(frames)
-        batch, time = shape[0], shape[1]
-        layer_inputs = tf.reshape(frames, [batch, time, self.frame_dim])
+        batch = tf.shape(frames)[0]
+        layer_inputs = self.model.encoder.read(frames)  # (B, T, features): pixels or conv features
         zeros = tf.zeros([batch, self.units], tf.float32)
         result = {}
         for layer in range(self.num_layers):

@@ -206,6 +206,26 @@ def test_an_autoencoder_with_an_unconditioned_decoder(tmp_path):
     assert_close(got, model.generate(frames))
 
 
+def test_conv_reader_and_readout_with_conditional_decoders(tmp_path):
+    """The conv layers run inside the exported loops and give the Keras outputs."""
+    size = 32
+    values = dict(
+        units=UNITS, num_layers=1, frame_size=size, num_digits=1, digits="rendered", input_length=3,
+        future_length=2, reader="conv", readout="conv", reader_filters=8, readout_filters=8,
+        jit_compile=False,
+    )
+    config = config_lib.Config(**values)
+    model = build_model(**config.model_kwargs())
+    frames = np.random.default_rng(0).uniform(size=(2, 4, size, size, 1)).astype(np.float32)
+    model({"frames": frames, "future_frames": frames[:, :2]})
+    train_lib.prepare_log_dir(config, str(tmp_path / "run"))
+    checkpoint.save(model, str(tmp_path / "run"), 1)
+    loaded = tf.saved_model.load(export_encoder.export_log_dir(str(tmp_path / "run"), str(tmp_path / "out")))
+    got = loaded.signatures["reconstruct_and_predict_float"](frames=tf.constant(frames), future_steps=tf.constant(3))
+    assert_close(got, model.generate(frames, future_length=3))
+    assert_close(loaded.signatures["encode_float"](frames=tf.constant(frames)), keras_encode(model, frames))
+
+
 # -- bad input ----------------------------------------------------------------
 
 

@@ -146,6 +146,22 @@ def test_weights_are_sorted_by_norm_and_reshaped_to_frames(tmp_path):
         assert tile.min() == 0
 
 
+def test_unit_drawings_are_the_weight_rows_of_a_linear_readout_and_shown_for_conv(tmp_path):
+    linear = CompositeModel(units=4, future_length=2, seed=0)
+    linear(np.zeros((1, 2, 8, 8, 1), np.float32))
+    decoder = linear.future_decoder
+    np.testing.assert_allclose(visualize_lib.unit_drawings(decoder, scale=2.0),
+                               2.0 * np.asarray(decoder.output_kernel), atol=1e-5)
+    conv = CompositeModel(units=4, future_length=2, seed=0, readout="conv", reader="conv", readout_filters=8)
+    conv(np.zeros((1, 2, 16, 16, 1), np.float32))
+    writer = visualize_lib.Writer(str(tmp_path), step=0)
+    visualize_lib.draw_weights(conv, writer, visualize_lib.Options(num_units=4))
+    writer.close()
+    assert sorted(os.listdir(tmp_path / "tensorboard")) and not list(tmp_path.glob("encoder_*"))
+    grid = cv2.imread(str(tmp_path / "future_decoder_output_weights.png"), cv2.IMREAD_UNCHANGED)
+    assert grid.shape == (2 * 18, 2 * 18) and grid.max() == 255  # 4 tiles of 16x16
+
+
 # -- persistence metrics on hand-made sequences ------------------------------
 
 

@@ -17,6 +17,8 @@ OPTIMIZERS = ("sgd", "rmsprop", "adam")
 FEEDS = ("teacher", "own", "scheduled")
 LOSSES = ("cross_entropy", "squared_error")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+READOUTS = ("linear", "conv")
+READERS = ("linear", "conv")
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a
 # config that agrees on all of them.
@@ -28,6 +30,10 @@ MODEL_FIELDS = (
     "conditional_future",
     "feed",
     "loss",
+    "readout",
+    "readout_filters",
+    "reader",
+    "reader_filters",
     "frame_size",
     "input_length",
     "future_length",
@@ -46,6 +52,10 @@ class Config:
     feed: str = "teacher"
     schedule_decay: float = 1000.0
     loss: str = "cross_entropy"
+    readout: str = "linear"
+    readout_filters: int = 32
+    reader: str = "linear"
+    reader_filters: int = 32
     init_scale: float = 0.01
     # Data.
     digits: str = "auto"
@@ -96,6 +106,10 @@ class Config:
             feed=self.feed,
             schedule_decay=self.schedule_decay,
             loss=self.loss,
+            readout=self.readout,
+            readout_filters=self.readout_filters,
+            reader=self.reader,
+            reader_filters=self.reader_filters,
             init_scale=self.init_scale,
             seed=self.seed,
             dtype=self.precision,
@@ -135,7 +149,9 @@ def validate(config):
     _choice(config, "test_set", TEST_SETS)
     _choice(config, "optimizer", OPTIMIZERS)
     _choice(config, "precision", PRECISIONS)
-    for name in ("units", "num_layers", "num_digits", "input_length", "batch_size", "steps"):
+    _choice(config, "readout", READOUTS)
+    _choice(config, "reader", READERS)
+    for name in ("units", "readout_filters", "reader_filters", "num_layers", "num_digits", "input_length", "batch_size", "steps"):
         _at_least(config, name, 1)
     for name in ("checkpoint_every", "keep_checkpoints", "log_every", "image_every", "eval_sequences"):
         _at_least(config, name, 1)
@@ -151,6 +167,12 @@ def validate(config):
             f"--frame_size={config.frame_size} is smaller than a digit (28 pixels); "
             "expected --frame_size >= 28"
         )
+    for name in ("readout", "reader"):
+        if getattr(config, name) == "conv" and config.frame_size % 8:
+            raise ValueError(
+                f"--{name}=conv works on an 8x smaller grid; --frame_size="
+                f"{config.frame_size} is not divisible by 8"
+            )
     if config.test_set == "npy" and not config.test_npy_path:
         raise ValueError("--test_set=npy needs --test_npy_path (the mnist_test_seq.npy file)")
     if config.test_set != "generated" and (config.frame_size, config.num_digits) != (64, 2):

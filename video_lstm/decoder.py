@@ -22,15 +22,18 @@ import math
 import keras
 from keras import ops
 
+from video_lstm.encoder import READERS, make_reader
 from video_lstm.lstm import LSTMStack, initializers
+from video_lstm.readout import ConvReadout, check_frame_shape
 
 FEEDS = ("teacher", "own", "scheduled")
 ACTIVATIONS = ("sigmoid", "linear")
+READOUTS = ("linear", "conv")
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
 class FrameDecoder(keras.layers.Layer):
-    """An LSTM stack with a linear read-out to frames.
+    """An LSTM stack with a read-out to frames (linear, or convolutional).
 
     Args:
         units: int, hidden units per layer (must match the encoder).
@@ -39,6 +42,13 @@ class FrameDecoder(keras.layers.Layer):
         feed: str, one of "teacher", "own", "scheduled" (training only).
         schedule_decay: float, k of the scheduled-sampling decay, in steps.
         output_activation: "sigmoid" (binary-ish frames) or "linear".
+        readout: "linear" (the paper: one matrix from hidden state to
+            pixels) or "conv" (`readout.ConvReadout`: a coarse grid and
+            transposed convolutions; image frames only).
+        readout_filters: int, channels of the conv read-out's coarse grid.
+        reader: how a conditional decoder reads its previous frame: "linear"
+            (raw pixels) or "conv" (`reader.ConvReader`).
+        reader_filters: int, channels of the conv reader's last stage.
         init_scale: float, see `LSTMStack`.
         seed: int or None, seed of the initializers and of the sampling.
 
@@ -63,6 +73,10 @@ class FrameDecoder(keras.layers.Layer):
         feed="teacher",
         schedule_decay=1000.0,
         output_activation="sigmoid",
+        readout="linear",
+        readout_filters=32,
+        reader="linear",
+        reader_filters=32,
         init_scale=0.0,
         seed=None,
         **kwargs,
@@ -72,12 +86,20 @@ class FrameDecoder(keras.layers.Layer):
             raise ValueError(f"feed={feed!r}; expected one of {FEEDS}")
         if output_activation not in ACTIVATIONS:
             raise ValueError(f"output_activation={output_activation!r}; expected one of {ACTIVATIONS}")
+        if readout not in READOUTS:
+            raise ValueError(f"readout={readout!r}; expected one of {READOUTS}")
+        if reader not in READERS:
+            raise ValueError(f"reader={reader!r}; expected one of {READERS}")
         self.units = units
         self.num_layers = num_layers
         self.conditional = conditional
         self.feed = feed
         self.schedule_decay = schedule_decay
         self.output_activation = output_activation
+        self.readout_kind = readout
+        self.readout_filters = readout_filters
+        self.reader = reader
+        self.reader_filters = reader_filters
         self.init_scale = init_scale
         self.seed = seed
         self.lstm = LSTMStack(
@@ -96,16 +118,29 @@ class FrameDecoder(keras.layers.Layer):
         """frame_shape: the shape of one frame, e.g. (64, 64, 1) or (4096,)."""
         self.frame_shape = tuple(frame_shape)
         frame_dim = math.prod(self.frame_shape)
-        self.lstm.build((None, None, frame_dim))
-        initializer, _, bias_initializer = initializers(self.init_scale, self.seed)
-        self.output_kernel = self.add_weight(
-            shape=(self.units, frame_dim), initializer=initializer, name="output_kernel"
-        )
-        self.output_bias = self.add_weight(
-            shape=(frame_dim,),
-            initializer=bias_initializer,
-            name="output_bias",
-        )
+        # Only a conditional decoder reads frames.
+        self.conv_reader = make_reader(self, self.frame_shape) if self.conditional else None
+        self.lstm.build((None, None, self.conv_reader.output_dim if self.conv_reader else frame_dim))
+        if self.readout_kind == "conv":
+            check_frame_shape(self.frame_shape)
+            self.conv_readout = ConvReadout(
+                self.frame_shape,
+                filters=self.readout_filters,
+                seed=self.seed,
+                dtype=self.dtype_policy,
+                name="conv_readout",
+            )
+            self.conv_readout.build((None, self.units))
+        else:
+            initializer, _, bias_initializer = initializers(self.init_scale, self.seed)
+            self.output_kernel = self.add_weight(
+                shape=(self.units, frame_dim), initializer=initializer, name="output_kernel"
+            )
+            self.output_bias = self.add_weight(
+                shape=(frame_dim,),
+                initializer=bias_initializer,
+                name="output_bias",
+            )
         if self.feed == "scheduled":
             self.iterations = self.add_weight(
                 shape=(), initializer="zeros", trainable=False, name="iterations"
@@ -115,7 +150,15 @@ class FrameDecoder(keras.layers.Layer):
 
     def readout(self, hidden):
         """float (..., units) -> logits (..., frame_dim)."""
+        if self.readout_kind == "conv":
+            return self.conv_readout(hidden)
         return ops.matmul(hidden, self.output_kernel) + self.output_bias
+
+    def read(self, frames):
+        """Flat frames float (..., frame_dim) -> what the LSTM reads, (..., features)."""
+        if self.conv_reader is None:
+            return frames
+        return self.conv_reader(ops.reshape(frames, ops.shape(frames)[:-1] + self.frame_shape))
 
     def activate(self, logits):
         """Logits -> frames (sigmoid or identity)."""
@@ -130,7 +173,7 @@ class FrameDecoder(keras.layers.Layer):
         Returns:
             logits: float (batch, frame_dim), and the new states.
         """
-        top, states = self.lstm.step(previous_frame if self.conditional else None, states)
+        top, states = self.lstm.step(self.read(previous_frame) if self.conditional else None, states)
         return self.readout(top), states
 
     # -- decoding -------------------------------------------------------------
@@ -153,7 +196,7 @@ class FrameDecoder(keras.layers.Layer):
             # All inputs are known (step t reads ground truth t-1, step 0 a
             # zero frame): the whole stack runs layer by layer with the input
             # projections hoisted out of the time loop.
-            hidden, _ = self.lstm(teacher, initial_states, zero_first_input=True)
+            hidden, _ = self.lstm(self.read(teacher), initial_states, zero_first_input=True)
             logits = self.readout(hidden)
         else:
             logits = self._free_run(initial_states, num_steps, teacher if uses_teacher else None)
@@ -191,6 +234,10 @@ class FrameDecoder(keras.layers.Layer):
             feed=self.feed,
             schedule_decay=self.schedule_decay,
             output_activation=self.output_activation,
+            readout=self.readout_kind,
+            readout_filters=self.readout_filters,
+            reader=self.reader,
+            reader_filters=self.reader_filters,
             init_scale=self.init_scale,
             seed=self.seed,
         )

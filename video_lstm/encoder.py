@@ -6,6 +6,9 @@ import keras
 from keras import ops
 
 from video_lstm.lstm import LSTMStack
+from video_lstm.reader import ConvReader
+
+READERS = ("linear", "conv")
 
 
 def flatten_frames(frames):
@@ -25,6 +28,9 @@ class Encoder(keras.layers.Layer):
         units: int, hidden units per layer.
         num_layers: int, number of stacked LSTM layers.
         init_scale: float, see `LSTMStack`.
+        reader: "linear" (the paper: the LSTM reads raw pixels) or "conv"
+            (`reader.ConvReader` in front; image frames only).
+        reader_filters: int, channels of the conv reader's last stage.
         seed: int or None, initializer seed.
 
     Call args:
@@ -44,9 +50,15 @@ class Encoder(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, units, num_layers=1, init_scale=0.0, seed=None, **kwargs):
+    def __init__(
+        self, units, num_layers=1, init_scale=0.0, reader="linear", reader_filters=32, seed=None, **kwargs
+    ):
         super().__init__(**kwargs)
+        if reader not in READERS:
+            raise ValueError(f"reader={reader!r}; expected one of {READERS}")
         self.units = units
+        self.reader = reader
+        self.reader_filters = reader_filters
         self.num_layers = num_layers
         self.init_scale = init_scale
         self.seed = seed
@@ -61,15 +73,37 @@ class Encoder(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        self.lstm.build((None, None, math.prod(input_shape[2:])))
+        self.conv_reader = make_reader(self, input_shape[2:])
+        feature_dim = self.conv_reader.output_dim if self.conv_reader else math.prod(input_shape[2:])
+        self.lstm.build((None, None, feature_dim))
+
+    def read(self, frames):
+        """float (batch, time, *frame_shape) -> (batch, time, features): what the LSTM reads."""
+        return self.conv_reader(frames) if self.conv_reader else flatten_frames(frames)
 
     def call(self, inputs):
-        outputs, states = self.lstm(flatten_frames(inputs))
+        outputs, states = self.lstm(self.read(inputs))
         return {"outputs": outputs, "states": states}
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            units=self.units, num_layers=self.num_layers, init_scale=self.init_scale, seed=self.seed
+            units=self.units,
+            num_layers=self.num_layers,
+            init_scale=self.init_scale,
+            reader=self.reader,
+            reader_filters=self.reader_filters,
+            seed=self.seed,
         )
         return config
+
+
+def make_reader(layer, frame_shape):
+    """The built `ConvReader` of a layer with `reader="conv"`, else None."""
+    if layer.reader != "conv":
+        return None
+    reader = ConvReader(
+        frame_shape, filters=layer.reader_filters, seed=layer.seed, dtype=layer.dtype_policy, name="conv_reader"
+    )
+    reader.build((None,) + tuple(frame_shape))
+    return reader

@@ -22,6 +22,14 @@ HELP = {
     "code), own (its own output, as at test time) or scheduled (teacher, decaying to own).",
     "schedule_decay": "k of scheduled sampling: P(teacher) = k / (k + exp(step / k)).",
     "loss": "cross_entropy (sigmoid outputs; binary-ish frames) or squared_error (linear outputs).",
+    "readout": "How decoders draw frames: linear (the paper: one matrix from hidden state to "
+    "pixels) or conv (a coarse grid and transposed convolutions that share the drawing across "
+    "positions; sharp digits from small models, see README 'Results').",
+    "readout_filters": "Channels of the conv read-out's coarse grid (halved at each x2 stage).",
+    "reader": "How the encoder (and conditional decoders) read frames: linear (the paper: the "
+    "LSTM's input weights see raw pixels) or conv (a small strided convnet first, shared across "
+    "positions).",
+    "reader_filters": "Channels of the conv reader's last stage (earlier stages have half as many).",
     "init_scale": "Weights uniform in +-init_scale (0.01 in the official code); 0 for Keras defaults.",
     "digits": "auto: MNIST if found or downloadable, else digits rendered with OpenCV fonts; "
     "mnist: MNIST or fail; rendered: always rendered.",
@@ -61,6 +69,8 @@ CHOICES = {
     "digits": config_lib.DIGIT_SOURCES,
     "test_set": config_lib.TEST_SETS,
     "precision": config_lib.PRECISIONS,
+    "readout": config_lib.READOUTS,
+    "reader": config_lib.READERS,
     "optimizer": config_lib.OPTIMIZERS,
 }
 

@@ -54,6 +54,12 @@ class CompositeModel(keras.Model):
         schedule_decay: float, k of scheduled sampling.
         loss: "cross_entropy" (sigmoid outputs, for binary-ish frames) or
             "squared_error" (linear outputs, for patches and percepts).
+        readout: "linear" (the paper) or "conv" (see `readout.py`), for
+            both decoders.
+        readout_filters: int, channels of the conv read-out's coarse grid.
+        reader: how the encoder and conditional decoders read frames:
+            "linear" (raw pixels, the paper) or "conv" (see `reader.py`).
+        reader_filters: int, channels of the conv reader's last stage.
         init_scale: float, uniform init range (0.01 in the paper); 0 for
             Keras' LSTM defaults.
         seed: int or None.
@@ -79,6 +85,10 @@ class CompositeModel(keras.Model):
         feed="teacher",
         schedule_decay=1000.0,
         loss="cross_entropy",
+        readout="linear",
+        readout_filters=32,
+        reader="linear",
+        reader_filters=32,
         init_scale=0.0,
         seed=None,
         **kwargs,
@@ -96,11 +106,22 @@ class CompositeModel(keras.Model):
         self.schedule_decay = schedule_decay
         self.loss_name = loss
         self.frame_loss = losses.get(loss)
+        self.readout = readout
+        self.readout_filters = readout_filters
+        self.reader = reader
+        self.reader_filters = reader_filters
         self.init_scale = init_scale
         self.seed = seed
 
         self.encoder = Encoder(
-            units, num_layers, init_scale, seed=seed, dtype=self.dtype_policy, name="encoder"
+            units,
+            num_layers,
+            init_scale,
+            reader=reader,
+            reader_filters=reader_filters,
+            seed=seed,
+            dtype=self.dtype_policy,
+            name="encoder",
         )
         decoder_args = dict(
             units=units,
@@ -108,6 +129,10 @@ class CompositeModel(keras.Model):
             feed=feed,
             schedule_decay=schedule_decay,
             output_activation=losses.ACTIVATIONS[loss],
+            readout=readout,
+            readout_filters=readout_filters,
+            reader=reader,
+            reader_filters=reader_filters,
             init_scale=init_scale,
             dtype=self.dtype_policy,
         )
@@ -269,6 +294,10 @@ class CompositeModel(keras.Model):
             feed=self.feed,
             schedule_decay=self.schedule_decay,
             loss=self.loss_name,
+            readout=self.readout,
+            readout_filters=self.readout_filters,
+            reader=self.reader,
+            reader_filters=self.reader_filters,
             init_scale=self.init_scale,
             seed=self.seed,
         )

@@ -337,15 +337,30 @@ def draw_rollout(model, config, writer, options, num_digits, name):
 
 
 def draw_weights(model, writer, options):
-    """The encoder's input-to-gate weights and the decoders' read-out weights, as frames."""
+    """The encoder's input-to-gate weights and the decoders' read-out weights, as frames.
+
+    A conv read-out has no weight per pixel; its pictures are what each unit
+    draws alone (`unit_drawings`). An encoder with a conv reader has no
+    pixel weights to show and is skipped.
+    """
     frame_shape = tuple(model.frame_shape)
-    kernel = _numpy(model.encoder.lstm.kernels[0])  # (frame_dim, 4 * units), gates i, f, g, o
-    units = kernel.shape[1] // 4
-    columns = kernel.T.reshape(len(GATES), units, -1)  # (gate, unit, frame_dim)
-    order = np.argsort(-np.sqrt(np.square(columns).sum(axis=(0, 2))), kind="stable")[: options.num_units]
-    for g, gate in enumerate(GATES):
-        writer.png(f"encoder_{gate}_gate_weights", tile_grid(columns[g, order], frame_shape))
+    if model.encoder.conv_reader is None:
+        kernel = _numpy(model.encoder.lstm.kernels[0])  # (frame_dim, 4 * units), gates i, f, g, o
+        units = kernel.shape[1] // 4
+        columns = kernel.T.reshape(len(GATES), units, -1)  # (gate, unit, frame_dim)
+        order = np.argsort(-np.sqrt(np.square(columns).sum(axis=(0, 2))), kind="stable")[: options.num_units]
+        for g, gate in enumerate(GATES):
+            writer.png(f"encoder_{gate}_gate_weights", tile_grid(columns[g, order], frame_shape))
     for decoder in model.decoders:
-        rows = _numpy(decoder.output_kernel)  # (units, frame_dim)
+        rows = _numpy(decoder.output_kernel) if decoder.readout_kind == "linear" else unit_drawings(decoder)
         order = np.argsort(-np.linalg.norm(rows, axis=1), kind="stable")[: options.num_units]
         writer.png(f"{decoder.name}_output_weights", tile_grid(rows[order], frame_shape))
+
+
+def unit_drawings(decoder, scale=3.0):
+    """float (units, frame_dim): the logits a decoder's read-out draws for
+    hidden state `scale * e_u`, minus those for a zero state. For a linear
+    read-out this is `scale` times the weight row of unit u."""
+    hidden = np.concatenate([np.zeros((1, decoder.units)), scale * np.eye(decoder.units)]).astype("float32")
+    logits = _numpy(decoder.readout(ops.cast(hidden, decoder.compute_dtype)))
+    return logits[1:] - logits[:1]
