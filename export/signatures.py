@@ -4,9 +4,10 @@
 functions with a dynamic batch *and* a dynamic time dimension. The model's own
 `call` unrolls time in Python (it needs a static time length); here every
 LSTM layer runs in a `tf.scan` over time and every decoder in a
-`tf.while_loop`, calling the same layer methods (`LSTMStack.input_gates`,
-`LSTMStack.cell`, `FrameDecoder.step`, `FrameDecoder.activate`) on the same
-weights, so the exported functions compute what the Keras model computes.
+`tf.while_loop`, calling the same layer methods (`Encoder.read`,
+`LSTMStack.input_gates`, `LSTMStack.cell`, `FrameDecoder.step`,
+`FrameDecoder.activate`) on the same weights, so the exported functions
+compute what the Keras model computes, whichever reader and read-out it has.
 
 Every function validates its request inside the graph (rank, channels, time
 length, NaN and range of float frames, `future_steps`), with messages that
