@@ -61,3 +61,14 @@ def test_json_round_trip_and_unknown_keys():
     assert config_lib.Config.from_json(config.to_json()) == config
     with pytest.raises(ValueError, match=r"unknown keys \['colour'\]"):
         config_lib.Config.from_json('{"colour": 1}', source="x.json")
+
+
+def test_a_conv_layers_filters_only_matter_when_that_layer_is_conv():
+    linear = config_lib.Config(readout_filters=16, reader_filters=32)
+    config_lib.check_same_model(linear, config_lib.Config(readout_filters=64, reader_filters=8), "run")
+    conv = config_lib.Config(readout="conv", readout_filters=16)
+    config_lib.check_same_model(conv, config_lib.Config(readout="conv", readout_filters=16, reader_filters=8), "run")
+    with pytest.raises(ValueError, match=r"--readout_filters: 16 in the log_dir, 32 now"):
+        config_lib.check_same_model(conv, config_lib.Config(readout="conv", readout_filters=32), "run")
+    with pytest.raises(ValueError, match=r"--readout: 'conv' in the log_dir, 'linear' now"):
+        config_lib.check_same_model(conv, linear, "run")

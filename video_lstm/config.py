@@ -10,6 +10,8 @@ import json
 import os
 
 from video_lstm.models import KINDS
+from video_lstm.reader import READERS
+from video_lstm.readout import READOUTS
 
 DIGIT_SOURCES = ("auto", "mnist", "rendered")
 TEST_SETS = ("generated", "npy", "tfds")
@@ -17,8 +19,6 @@ OPTIMIZERS = ("sgd", "rmsprop", "adam")
 FEEDS = ("teacher", "own", "scheduled")
 LOSSES = ("cross_entropy", "squared_error")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-READOUTS = ("linear", "conv")
-READERS = ("linear", "conv")
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a
 # config that agrees on all of them.
@@ -53,7 +53,7 @@ class Config:
     schedule_decay: float = 1000.0
     loss: str = "cross_entropy"
     readout: str = "linear"
-    readout_filters: int = 32
+    readout_filters: int = 16
     reader: str = "linear"
     reader_filters: int = 32
     init_scale: float = 0.01
@@ -182,12 +182,20 @@ def validate(config):
         )
 
 
+def _shapes_model(config, name):
+    """Whether field `name` shapes the model of `config`: a conv layer's
+    filter count only matters when that layer is conv."""
+    layer = {"readout_filters": "readout", "reader_filters": "reader"}.get(name)
+    return layer is None or getattr(config, layer) == "conv"
+
+
 def check_same_model(saved, current, log_dir):
     """Raises if a log_dir's saved config would build a different model."""
     diffs = [
         f"--{name}: {getattr(saved, name)!r} in the log_dir, {getattr(current, name)!r} now"
         for name in MODEL_FIELDS
         if getattr(saved, name) != getattr(current, name)
+        and (_shapes_model(saved, name) or _shapes_model(current, name))
     ]
     if diffs:
         raise ValueError(

@@ -22,13 +22,12 @@ import math
 import keras
 from keras import ops
 
-from video_lstm.encoder import READERS, make_reader
 from video_lstm.lstm import LSTMStack, initializers
-from video_lstm.readout import ConvReadout, check_frame_shape
+from video_lstm.reader import READERS, make_reader
+from video_lstm.readout import READOUTS, ConvReadout, check_frame_shape
 
 FEEDS = ("teacher", "own", "scheduled")
 ACTIVATIONS = ("sigmoid", "linear")
-READOUTS = ("linear", "conv")
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
@@ -74,7 +73,7 @@ class FrameDecoder(keras.layers.Layer):
         schedule_decay=1000.0,
         output_activation="sigmoid",
         readout="linear",
-        readout_filters=32,
+        readout_filters=16,
         reader="linear",
         reader_filters=32,
         init_scale=0.0,

@@ -6,9 +6,7 @@ import keras
 from keras import ops
 
 from video_lstm.lstm import LSTMStack
-from video_lstm.reader import ConvReader
-
-READERS = ("linear", "conv")
+from video_lstm.reader import READERS, make_reader
 
 
 def flatten_frames(frames):
@@ -97,13 +95,3 @@ class Encoder(keras.layers.Layer):
         )
         return config
 
-
-def make_reader(layer, frame_shape):
-    """The built `ConvReader` of a layer with `reader="conv"`, else None."""
-    if layer.reader != "conv":
-        return None
-    reader = ConvReader(
-        frame_shape, filters=layer.reader_filters, seed=layer.seed, dtype=layer.dtype_policy, name="conv_reader"
-    )
-    reader.build((None,) + tuple(frame_shape))
-    return reader

@@ -24,7 +24,7 @@ HELP = {
     "loss": "cross_entropy (sigmoid outputs; binary-ish frames) or squared_error (linear outputs).",
     "readout": "How decoders draw frames: linear (the paper: one matrix from hidden state to "
     "pixels) or conv (a coarse grid and transposed convolutions that share the drawing across "
-    "positions; sharp digits from small models, see README 'Results').",
+    "positions; a lower test loss for small models, see README 'Results').",
     "readout_filters": "Channels of the conv read-out's coarse grid (halved at each x2 stage).",
     "reader": "How the encoder (and conditional decoders) read frames: linear (the paper: the "
     "LSTM's input weights see raw pixels) or conv (a small strided convnet first, shared across "

@@ -86,7 +86,7 @@ class CompositeModel(keras.Model):
         schedule_decay=1000.0,
         loss="cross_entropy",
         readout="linear",
-        readout_filters=32,
+        readout_filters=16,
         reader="linear",
         reader_filters=32,
         init_scale=0.0,

@@ -18,6 +18,8 @@ from keras import ops
 
 from video_lstm.readout import check_frame_shape
 
+READERS = ("linear", "conv")
+
 
 @keras.saving.register_keras_serializable(package="video_lstm")
 class ConvReader(keras.layers.Layer):
@@ -99,3 +101,15 @@ class ConvReader(keras.layers.Layer):
             seed=self.seed,
         )
         return config
+
+
+def make_reader(layer, frame_shape):
+    """The built `ConvReader` of a layer (Encoder, FrameDecoder) whose
+    `reader` is "conv", else None. Named "conv_reader", in the layer's dtype."""
+    if layer.reader != "conv":
+        return None
+    reader = ConvReader(
+        frame_shape, filters=layer.reader_filters, seed=layer.seed, dtype=layer.dtype_policy, name="conv_reader"
+    )
+    reader.build((None,) + tuple(frame_shape))
+    return reader

@@ -17,6 +17,8 @@ import math
 import keras
 from keras import ops
 
+READOUTS = ("linear", "conv")
+
 
 @keras.saving.register_keras_serializable(package="video_lstm")
 class ConvReadout(keras.layers.Layer):
@@ -46,7 +48,7 @@ class ConvReadout(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, frame_shape, filters=32, upsamplings=3, kernel_size=3, seed=None, **kwargs):
+    def __init__(self, frame_shape, filters=16, upsamplings=3, kernel_size=3, seed=None, **kwargs):
         super().__init__(**kwargs)
         frame_shape = tuple(int(d) for d in frame_shape)
         check_frame_shape(frame_shape, upsamplings)
