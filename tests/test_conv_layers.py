@@ -91,7 +91,9 @@ def test_teacher_forcing_with_the_models_own_frames_equals_running_free():
     np.testing.assert_allclose(logits_teacher, logits_free, atol=1e-4)
 
 
-@pytest.mark.parametrize("conditional, feed", [(True, "teacher"), (True, "scheduled"), (True, "own"), (False, "teacher")])
+@pytest.mark.parametrize(
+    "conditional, feed", [(True, "teacher"), (True, "scheduled"), (True, "own"), (False, "teacher")]
+)
 def test_every_decoder_variant_draws_frames(conditional, feed):
     model = small(conditional_reconstruction=conditional, conditional_future=conditional, feed=feed)
     for training in (True, False):
@@ -161,11 +163,12 @@ def test_fit_lowers_the_loss():
 
 def test_bad_shapes_are_named():
     model = small(reader="linear")
-    with pytest.raises(ValueError, match=r"conv readout works on images \(height, width, channels\).*readout='linear'"):
-        model({"frames": np.zeros((2, T_IN, 5), "float32"), "future_frames": np.zeros((2, T_OUT, 5), "float32")})
+    vectors = {"frames": np.zeros((2, T_IN, 5), "float32"), "future_frames": np.zeros((2, T_OUT, 5), "float32")}
+    with pytest.raises(ValueError, match=r"conv readout works on images \(height, width, channels\).*'linear'"):
+        model(vectors)
     with pytest.raises(ValueError, match=r"conv readout needs height and width divisible by 8.*\(12, 12, 1\)"):
         small(reader="linear")(clip(size=12))
-    with pytest.raises(ValueError, match="--readout=conv works on an 8x smaller grid; --frame_size=60 is not divisible by 8"):
+    with pytest.raises(ValueError, match="--readout=conv works on an 8x smaller grid; --frame_size=60 is not"):
         config_lib.Config(readout="conv", frame_size=60)
     with pytest.raises(ValueError, match=r"--readout='dense'; expected one of \['linear', 'conv'\]"):
         config_lib.Config(readout="dense")

@@ -151,7 +151,9 @@ def validate(config):
     _choice(config, "precision", PRECISIONS)
     _choice(config, "readout", READOUTS)
     _choice(config, "reader", READERS)
-    for name in ("units", "readout_filters", "reader_filters", "num_layers", "num_digits", "input_length", "batch_size", "steps"):
+    for name in ("units", "num_layers", "num_digits", "input_length", "batch_size", "steps"):
+        _at_least(config, name, 1)
+    for name in ("readout_filters", "reader_filters"):
         _at_least(config, name, 1)
     for name in ("checkpoint_every", "keep_checkpoints", "log_every", "image_every", "eval_sequences"):
         _at_least(config, name, 1)

@@ -9,6 +9,9 @@ reads a coarse grid of them. It is the mirror of `readout.ConvReadout`.
 The convolutions have no biases, so a blank frame reads as zero features:
 a conditional decoder's first input (no previous frame) means the same with
 either reader.
+
+Measured (README "Results"): in the quickstart's budget it learned slower
+than reading raw pixels, so the quickstart does not use it.
 """
 
 import math
@@ -109,7 +112,11 @@ def make_reader(layer, frame_shape):
     if layer.reader != "conv":
         return None
     reader = ConvReader(
-        frame_shape, filters=layer.reader_filters, seed=layer.seed, dtype=layer.dtype_policy, name="conv_reader"
+        frame_shape,
+        filters=layer.reader_filters,
+        seed=layer.seed,
+        dtype=layer.dtype_policy,
+        name="conv_reader",
     )
     reader.build((None,) + tuple(frame_shape))
     return reader

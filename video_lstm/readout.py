@@ -3,13 +3,17 @@
 The paper reads each frame out of the hidden state with one linear map,
 `(units,) -> (height * width * channels,)`. That map has no notion of space:
 to draw a digit at every position it must learn the digit at every position
-separately, and with few units its rank bounds what it can draw at all. A
-small model trained for minutes paints blurs.
+separately, and with few units its rank bounds what it can draw at all.
 
 `ConvReadout` shares the drawing across positions instead: a linear map to a
 coarse grid of feature vectors, then transposed convolutions that double the
 resolution at each stage, as in DCGAN-style decoders. A digit is a pattern on
 the coarse grid wherever it is, so the same filters draw it everywhere.
+
+Measured (README "Results"): it lowers a small model's test loss (476.8
+against 508.7 per future frame for the quickstart) at 1.43x the time per
+step; it does not by itself make a small model's digits readable, since the
+LSTM state still has to learn which digits it holds.
 """
 
 import math
