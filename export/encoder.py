@@ -29,12 +29,13 @@ import dataclasses
 import os
 import shutil
 import socket
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
+
+from video_lstm import cli  # noqa: E402  (absl only)
 
 # Set by tests: seconds to sleep with the export complete but not yet renamed.
 PAUSE_ENV = "VIDEO_LSTM_EXPORT_PAUSE_BEFORE_RENAME"
@@ -282,23 +283,14 @@ def export_log_dir(log_dir, export_dir, version=None, model_name=None, classifie
 # -- command line -------------------------------------------------------------
 
 
-def fail(error):
-    """Ends the program with the error's message and no traceback: bad input, not a bug."""
-    print(f"export.encoder: error: {error}", file=sys.stderr)
-    sys.exit(1)
-
-
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if not FLAGS.log_dir:
-        raise app.UsageError("--log_dir is required (a run directory written by video_lstm.train)")
+    cli.check_invocation(argv, FLAGS.log_dir, "a run directory written by video_lstm.train")
     if not FLAGS.export_dir:
         raise app.UsageError("--export_dir is required (e.g. exported; TF Serving's model root)")
     try:
         export_log_dir(FLAGS.log_dir, FLAGS.export_dir, FLAGS.version, FLAGS.model_name)
     except (FileNotFoundError, ValueError, ExportError) as error:
-        fail(error)
+        cli.fail("export.encoder", error)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from video_lstm import cli  # noqa: E402  (absl only)
+
 if __name__ == "__main__":
     # --log_dir is absl.logging's flag: compare with this run's newest checkpoint.
     flags.DEFINE_string("checkpoint", None, "Compare with this .keras checkpoint.")
@@ -238,18 +240,13 @@ def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=p
     return True
 
 
-def fail(error):
-    print(f"export.verify: error: {error}", file=sys.stderr)
-    sys.exit(1)
-
-
 def main(argv):
     if len(argv) != 2:
         raise app.UsageError("usage: python -m export.verify <version_dir or model_dir>")
     try:
         ok = verify(argv[1], FLAGS.checkpoint, FLAGS.log_dir or None, FLAGS.atol, FLAGS.rtol)
     except (VerifyError, FileNotFoundError, ValueError) as error:
-        fail(error)
+        cli.fail("export.verify", error)
     sys.exit(0 if ok else 1)
 
 

@@ -11,6 +11,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from video_lstm import cli  # noqa: E402
+
 # --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
 flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.")
 flags.DEFINE_enum("test_set", None, ["generated", "npy", "tfds"], "Override the run's test set.")
@@ -19,10 +21,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if not FLAGS.log_dir:
-        raise app.UsageError("--log_dir is required")
+    cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
     from video_lstm import evaluate_lib
 
     overrides = {

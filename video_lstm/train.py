@@ -7,12 +7,12 @@ Restarting with the same --log_dir resumes from its newest checkpoint.
 """
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up noise out
 
 from absl import app, flags, logging  # noqa: E402
 
+from video_lstm import cli  # noqa: E402
 from video_lstm import flags as flags_lib  # noqa: E402
 
 flags_lib.define_flags()
@@ -20,10 +20,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if not FLAGS.log_dir:
-        raise app.UsageError("--log_dir is required (where checkpoints, logs and metrics go)")
+    cli.check_invocation(argv, FLAGS.log_dir, "where checkpoints, logs and metrics go")
     try:
         config = flags_lib.config_from_flags()
     except ValueError as error:
@@ -45,10 +42,9 @@ def main(argv):
 
 
 def fail(error):
-    """Ends the program with the error's message and no traceback: bad input, not a bug."""
+    """Logs the error (it also reaches the run's log), then ends in one line."""
     logging.error("%s", error)
-    print(f"video_lstm.train: error: {error}", file=sys.stderr)
-    sys.exit(1)
+    cli.fail("video_lstm.train", error)
 
 if __name__ == "__main__":
     app.run(main)

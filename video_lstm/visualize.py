@@ -12,11 +12,12 @@ unknown --what) ends with one error line and exit status 1.
 """
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
+
+from video_lstm import cli  # noqa: E402
 
 # --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
 flags.DEFINE_list(
@@ -32,10 +33,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if not FLAGS.log_dir:
-        raise app.UsageError("--log_dir is required (the directory video_lstm.train wrote)")
+    cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
     from video_lstm import visualize_lib  # heavy imports after the flags are read
 
     try:
@@ -49,7 +47,7 @@ def main(argv):
         )
         written = visualize_lib.visualize_log_dir(FLAGS.log_dir, options)
     except (FileNotFoundError, ValueError) as error:
-        fail(error)
+        cli.fail("video_lstm.visualize", error)
     for path in written:
         print(path)
     logging.info("Wrote %d files to %s", len(written), os.path.join(FLAGS.log_dir, visualize_lib.OUTPUT_DIR))
@@ -60,12 +58,6 @@ def _counts(values):
         return tuple(int(v) for v in values)
     except ValueError:
         raise ValueError(f"--ood_digits={','.join(values)}; expected comma-separated digit counts") from None
-
-
-def fail(error):
-    """Ends the program with the error's message, one line, no traceback: bad input, not a bug."""
-    print(f"video_lstm.visualize: error: {error}", file=sys.stderr)
-    sys.exit(1)
 
 
 if __name__ == "__main__":
