@@ -14,7 +14,7 @@ import math
 import keras
 from keras import ops
 
-from video_lstm import losses
+from video_lstm.models import losses
 
 
 class NaiveComposite(keras.Model):
@@ -92,7 +92,7 @@ def build(config):
         raise ValueError(f"the naive baseline is a composite model, got model={config.model!r}")
     return NaiveComposite(
         config.units, config.num_layers, config.future_length, config.conditional_reconstruction,
-        config.conditional_future, (config.frame_size, config.frame_size, 1), config.loss,
+        config.conditional_future, tuple(config.input_spec.frame_shape), config.loss,
     )
 
 

@@ -58,7 +58,7 @@ def time_loop(batch, units, backward):
     (`_forward`: T recurrent matmuls and the gates), or BPTT (`_backward`: T
     matmuls by the transposed kernel, the gates' derivatives and the one
     recurrent-kernel gradient matmul)."""
-    from video_lstm import lstm
+    from video_lstm.models import lstm
 
     gates_in = tf.random.uniform((batch, T, 4 * units), -1, 1)
     h0 = tf.random.uniform((batch, units), -1, 1)

@@ -11,6 +11,7 @@ decoder's input (none). Gradients are counted only where needed: none with
 respect to the input frames, none into the encoder's zero initial state.
 """
 
+import math
 import statistics
 import time
 
@@ -40,7 +41,7 @@ def lstm_flops(steps, units, input_dim, input_steps, state_needs_grad, input_nee
 
 def flops_per_sequence(config):
     """Training FLOPs (forward + backward) of one sequence for a model `Config`."""
-    frame_dim = config.frame_size * config.frame_size
+    frame_dim = math.prod(config.input_spec.frame_shape)
     units, layers = config.units, config.num_layers
     total = 0
 

@@ -8,6 +8,7 @@ binary cross-entropy from logits summed over a frame's pixels, SGD with
 momentum as the paper flagfiles. Installed by the optional `bench` extra.
 """
 
+import math
 import numpy as np
 import torch
 from torch import nn
@@ -55,7 +56,7 @@ class Trainer:
     def __init__(self, config, threads):
         torch.manual_seed(config.seed)
         torch.set_num_threads(threads)
-        frame_dim = config.frame_size * config.frame_size
+        frame_dim = math.prod(config.input_spec.frame_shape)
         self.model = TorchComposite(
             frame_dim, config.units, config.num_layers, config.conditional_reconstruction,
             config.conditional_future, config.init_scale,

@@ -6,10 +6,10 @@ r"""Training speed: video_lstm against the baselines a user would pick instead.
 
 For each configuration, in one process, it times training sequences/s of
 
-- ours: `CompositeModel` through the real training path (`train_lib.new_model`,
-  `experiment_data.train_dataset`, `model.fit`), plus each `--variants` of it
+- ours: `CompositeModel` through the real training path (`loop.new_model`,
+  `DataSource.train_dataset`, `model.fit`), plus each `--variants` of it
   (`no_xla`: jit_compile off; `mixed_bfloat16`: that Keras dtype policy;
-  `conv_readout`: the transposed-conv read-out of `video_lstm/readout.py`).
+  `conv_readout`: the transposed-conv read-out of `video_lstm/models/readout.py`).
   Every contender runs the paper's architecture (raw pixels in, linear
   read-out), whatever the flagfile says, since that is what the baselines
   implement;
@@ -92,15 +92,14 @@ class BatchClock(keras.callbacks.Callback):
         self.times.append(time.perf_counter())
 
 
-def keras_runner(model, config, digits, steps):
+def keras_runner(model, config, source, steps):
     """A callable that trains `model` through `model.fit` for `steps` + 1 steps.
 
     It returns the seconds of the last `steps`, timed batch end to batch end,
     so that `fit`'s per-call setup (iterators, callbacks) is not counted.
     """
-    from pipelines import experiment_data
 
-    stream = experiment_data.train_dataset(config, digits).repeat()
+    stream = source.train_dataset().repeat()
     clock = BatchClock()
     model.fit(stream, steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)  # compile, warm up
 
@@ -112,37 +111,34 @@ def keras_runner(model, config, digits, steps):
     return run
 
 
-def ours_runner(config, digits, steps):
-    from pipelines import experiment_data
-    from video_lstm import train_lib
+def ours_runner(config, source, steps):
+    from video_lstm.training import loop
 
-    model = train_lib.new_model(config, experiment_data.sample_inputs(config, digits, count=2))
-    return keras_runner(model, config, digits, steps)
+    model = loop.new_model(config, source.sample_inputs(count=2))
+    return keras_runner(model, config, source, steps)
 
 
-def naive_runner(config, digits, steps):
+def naive_runner(config, source, steps):
     import naive_keras
-    from pipelines import experiment_data
-    from video_lstm import train_lib
+    from video_lstm.training.optimizers import make_optimizer
 
     model = naive_keras.build(config)
-    model(experiment_data.sample_inputs(config, digits, count=2))
-    model.compile(optimizer=train_lib.make_optimizer(config))  # Keras' default jit_compile="auto"
-    return keras_runner(model, config, digits, steps)
+    model(source.sample_inputs(count=2))
+    model.compile(optimizer=make_optimizer(config))  # Keras' default jit_compile="auto"
+    return keras_runner(model, config, source, steps)
 
 
-def peer_runner(config, digits, steps):
+def peer_runner(config, source, steps):
     try:
         import torch_peer
     except ImportError:
         print("(peer skipped: PyTorch is not installed; pip install -e '.[bench]')")
         return None
-    from pipelines import experiment_data
 
     trainer = torch_peer.Trainer(config, threads=os.cpu_count())
     batches = [
         (batch["frames"].numpy(), batch["future_frames"].numpy())
-        for batch in experiment_data.train_dataset(config, digits, num_steps=steps)
+        for batch in source.train_dataset(num_steps=steps)
     ]
     trainer.step(*batches[0])  # warm up
 
@@ -155,10 +151,9 @@ def peer_runner(config, digits, steps):
     return run
 
 
-def pipeline_runner(config, digits, steps):
-    from pipelines import experiment_data
+def pipeline_runner(config, source, steps):
 
-    dataset = experiment_data.train_dataset(config, digits, num_steps=steps)
+    dataset = source.train_dataset(num_steps=steps)
     for _ in dataset:  # warm-up
         pass
 
@@ -185,19 +180,20 @@ def take_turns(runners, sequences, repeats):
 
 def measure(name, batch, steps, repeats, roofline_gflops):
     import roofline
-    from pipelines import experiment_data
 
     config = load_config(name, batch)
-    digits = experiment_data.digit_bank(config, "train")
-    runners = {"ours": ours_runner(config, digits, steps)}
+    from pipelines import sources
+
+    source = sources.build(config)
+    runners = {"ours": ours_runner(config, source, steps)}
     rss = peak_rss_mb()  # ours, warmed up: the memory a training run needs
-    runners["pipeline"] = pipeline_runner(config, digits, steps)
+    runners["pipeline"] = pipeline_runner(config, source, steps)
     for variant in FLAGS.variants:
-        runners[variant] = ours_runner(load_config(name, batch, *VARIANTS[variant]), digits, steps)
+        runners[variant] = ours_runner(load_config(name, batch, *VARIANTS[variant]), source, steps)
     if "naive" in FLAGS.contenders:
-        runners["naive"] = naive_runner(config, digits, steps)
+        runners["naive"] = naive_runner(config, source, steps)
     if "peer" in FLAGS.contenders:
-        runners["peer"] = peer_runner(config, digits, steps)
+        runners["peer"] = peer_runner(config, source, steps)
     rates = take_turns({k: v for k, v in runners.items() if v is not None}, steps * batch, repeats)
     gflop = roofline.flops_per_sequence(config) / 1e9
     row = {

@@ -308,12 +308,9 @@ def write_models_config(path, models):
     `base_path` is where the server sees the model directory (the one holding
     the numbered versions), e.g. `/models/quickstart` inside the Docker image.
     """
-    text = models_config_text(models)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as f:
-        f.write(text)
-    os.replace(temporary, path)
-    return path
+    from video_lstm import atomic
+
+    return atomic.write_text(path, models_config_text(models))
 
 
 # -- command line -------------------------------------------------------------

@@ -25,21 +25,17 @@ temporary directory is removed by the next export), and exporting into an
 existing version is refused.
 """
 
-import dataclasses
 import os
-import shutil
-import socket
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from video_lstm import cli  # noqa: E402  (absl only)
+from video_lstm import atomic, cli  # noqa: E402  (absl and numpy only)
 
 # Set by tests: seconds to sleep with the export complete but not yet renamed.
 PAUSE_ENV = "VIDEO_LSTM_EXPORT_PAUSE_BEFORE_RENAME"
-TEMP_PREFIX = ".tmp-"
 
 if __name__ == "__main__":
     # --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
@@ -66,38 +62,6 @@ def versions(model_dir):
 def next_version(model_dir):
     found = versions(model_dir)
     return found[-1] + 1 if found else 1
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clean_stale_temporaries(model_dir):
-    """Removes temporary directories left by killed exports on this host; returns them."""
-    removed = []
-    if not os.path.isdir(model_dir):
-        return removed
-    host = socket.gethostname()
-    for name in os.listdir(model_dir):
-        if not name.startswith(TEMP_PREFIX):
-            continue
-        # .tmp-<version>-<host>-<pid>
-        parts = name[len(TEMP_PREFIX) :].split("-")
-        try:
-            pid = int(parts[-1])
-        except ValueError:
-            continue
-        if "-".join(parts[1:-1]) != host or (_alive(pid) and pid != os.getpid()):
-            continue
-        shutil.rmtree(os.path.join(model_dir, name), ignore_errors=True)
-        removed.append(name)
-    return removed
 
 
 def _refuse_existing(model_dir, version):
@@ -137,24 +101,22 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
     _check_model_name(model_name)
     model_dir = os.path.join(export_dir, model_name)
     os.makedirs(model_dir, exist_ok=True)
-    clean_stale_temporaries(model_dir)
+    atomic.remove_stale(model_dir)  # left by killed exports of this host
     if version is None:
         version = next_version(model_dir)
     if int(version) < 1:
         raise ExportError(f"version {version}: versions are integers >= 1")
     version = int(version)
     final = _refuse_existing(model_dir, version)
-    temporary = os.path.join(model_dir, f"{TEMP_PREFIX}{version}-{socket.gethostname()}-{os.getpid()}")
     started = time.time()
-    from video_lstm.evaluate_lib import write_json
-
-    try:
+    refuse = lambda path: ExportError(f"{path} appeared during the export; version {version} is taken")  # noqa: E731
+    with atomic.directory(final, refuse=refuse) as temporary:
         graph = write_saved_model(model, temporary, classifier)
         assets = os.path.join(temporary, "assets")
         os.makedirs(assets, exist_ok=True)
-        config_dict = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
-        write_json(os.path.join(assets, "config.json"), config_dict)
-        write_json(
+        config_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+        atomic.write_json(os.path.join(assets, "config.json"), config_dict)
+        atomic.write_json(
             os.path.join(assets, "signatures.json"),
             {
                 "model_name": model_name,
@@ -166,7 +128,7 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
         import keras
         import tensorflow as tf
 
-        write_json(
+        atomic.write_json(
             os.path.join(assets, "export.json"),
             {
                 "model_name": model_name,
@@ -185,12 +147,6 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
         if pause:
             print(f"export complete in {temporary}; pausing {pause}s before the rename", flush=True)
             time.sleep(pause)
-        if os.path.exists(final):  # another export got there first
-            raise ExportError(f"{final} appeared during the export; version {version} is taken")
-        os.rename(temporary, final)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     print(f"exported {final} in {time.time() - started:.1f}s", flush=True)
     return final
 
@@ -210,7 +166,7 @@ def write_saved_model(model, path, classifier=None):
     # Not with `archive.track(layer)`: that saves the Keras variable wrappers
     # besides the tf.Variables the endpoints capture, every weight twice on
     # disk; the tf.Variables themselves are stored once.
-    layers = [model.encoder, *graph.decoders.values()]
+    layers = [graph.model.encoder, *graph.decoders.values()]
     if isinstance(classifier, keras.layers.Layer):
         layers.append(classifier)
     weights = [w for layer in layers for w in layer.weights]
@@ -265,8 +221,8 @@ def write_warmup_requests(path, requests):
 
 def export_log_dir(log_dir, export_dir, version=None, model_name=None, classifier=None):
     """Exports the newest checkpoint of a training run; returns the version's path."""
-    from video_lstm import checkpoint
     from video_lstm import config as config_lib
+    from video_lstm.training import checkpoint
 
     config = config_lib.load(log_dir)
     if model_name is None:

@@ -1,13 +1,13 @@
-"""The serving graph of an exported model: validation, preprocessing, LSTM loops.
+"""The serving graph of an exported model: request checks and preprocessing.
 
 `ServingGraph(model)` turns a built `video_lstm` model into plain TensorFlow
-functions with a dynamic batch *and* a dynamic time dimension. The model's own
-`call` unrolls time in Python (it needs a static time length); here every
-LSTM layer runs in a `tf.scan` over time and every decoder in a
-`tf.while_loop`, calling the same layer methods (`Encoder.read`,
-`LSTMStack.input_gates`, `LSTMStack.cell`, `FrameDecoder.step`,
-`FrameDecoder.activate`) on the same weights, so the exported functions
-compute what the Keras model computes, whichever reader and read-out it has.
+functions with a dynamic batch *and* a dynamic time dimension. The recurrences
+are the model's own layers: the encoder's `LSTMStack` runs a time axis of
+run-time length in its `scan_steps` loop, and each decoder runs free in its
+own loop (`FrameDecoder._free_run`) for a run-time number of steps, so the
+exported functions compute what the Keras model computes, whichever reader
+and read-out it has. A mixed-precision model is exported as its float32 twin
+(same weights), so serving computes in float32.
 
 Every function validates its request inside the graph (rank, channels, time
 length, NaN and range of float frames, `future_steps`), with messages that
@@ -46,7 +46,7 @@ class ServingGraph:
     def __init__(self, model, classifier=None):
         if not getattr(model, "built", False) or not hasattr(model, "frame_shape"):
             raise ValueError("the model must be built (load it from a checkpoint, or call it once)")
-        self.model = model
+        self.model = model = float32_twin(model)
         self.frame_shape = tuple(int(d) for d in model.frame_shape)
         if len(self.frame_shape) != 3:
             raise ValueError(
@@ -144,28 +144,14 @@ class ServingGraph:
         with tf.control_dependencies(checks):
             return tf.identity(future_steps)
 
-    # -- the recurrences ------------------------------------------------------
+    # -- the model ------------------------------------------------------------
 
     def encode_frames(self, frames):
         """float (batch, time, H, W, C) -> dict(h_i, c_i, outputs), as `model.encode`."""
-        lstm = self.model.encoder.lstm
-        batch = tf.shape(frames)[0]
-        layer_inputs = self.model.encoder.read(frames)  # (B, T, features): pixels or conv features
-        zeros = tf.zeros([batch, self.units], tf.float32)
-        result = {}
-        for layer in range(self.num_layers):
-            # The input projection of all steps at once, as LSTMStack.call does;
-            # only the recurrent part runs in the loop.
-            gates_in = tf.transpose(lstm.input_gates(layer_inputs, layer), [1, 0, 2])  # (T, B, 4u)
-
-            def step(state, gates, layer=layer):
-                return tuple(lstm.cell(gates, list(state), layer))
-
-            hs, cs = tf.scan(step, gates_in, initializer=(zeros, zeros))  # (T, B, u) each
-            layer_inputs = tf.transpose(hs, [1, 0, 2])
-            result[f"h_{layer}"] = hs[-1]
-            result[f"c_{layer}"] = cs[-1]
-        result["outputs"] = layer_inputs
+        encoded = self.model.encode(frames)
+        result = {"outputs": encoded["outputs"]}
+        for i, (h, c) in enumerate(encoded["states"]):
+            result[f"h_{i}"], result[f"c_{i}"] = h, c
         return self._shaped(result, self.encode_outputs())
 
     def states_of(self, representation):
@@ -176,25 +162,7 @@ class ServingGraph:
 
         Returns float (batch, num_steps, H, W, C): activated frames.
         """
-        batch = tf.shape(states[0][0])[0]
-        previous = tf.zeros([batch, self.frame_dim], tf.float32)
-        frames = tf.TensorArray(tf.float32, size=num_steps, element_shape=[None, self.frame_dim])
-
-        def body(t, previous, flat_states, frames):
-            states = [list(flat_states[2 * i : 2 * i + 2]) for i in range(self.num_layers)]
-            logits, states = decoder.step(previous, states)
-            frame = decoder.activate(logits)
-            flat_states = tuple(x for state in states for x in state)
-            return t + 1, frame, flat_states, frames.write(t, frame)
-
-        flat_states = tuple(x for state in states for x in state)
-        _, _, _, frames = tf.while_loop(
-            lambda t, *_: t < num_steps,
-            body,
-            (tf.constant(0), previous, flat_states, frames),
-        )
-        frames = tf.transpose(frames.stack(), [1, 0, 2])  # (B, K, D)
-        return tf.reshape(frames, [batch, num_steps, *self.frame_shape])
+        return decoder.activate(decoder(states, num_steps=num_steps))
 
     def reconstruct_and_predict_frames(self, frames, future_steps):
         representation = self.encode_frames(frames)
@@ -329,6 +297,17 @@ class ServingGraph:
         if len(logits.shape) != 2:
             raise ValueError(f"the classifier must return (batch, num_classes) logits; got {logits.shape}")
         self.num_classes = int(logits.shape[-1])
+
+
+def float32_twin(model):
+    """`model` itself if it computes in float32, else the same model built in
+    float32 with its weights (mixed precision keeps float32 weights)."""
+    if model.dtype_policy.name == "float32":
+        return model
+    twin = model.__class__.from_config({**model.get_config(), "dtype": "float32"})
+    twin.build_from_config(model.get_build_config())
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def _entry(dtype, shape, description):

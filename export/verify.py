@@ -129,7 +129,7 @@ def run_fresh_process(version_dir, cases, arrays, workdir):
 
 
 def load_keras_model(assets, checkpoint_path=None, log_dir=None):
-    from video_lstm import checkpoint
+    from video_lstm.training import checkpoint
 
     if log_dir:
         return checkpoint.load_latest(log_dir)[1]

@@ -19,10 +19,11 @@ import cv2
 import numpy as np
 from absl import logging
 
+from video_lstm.choices import DIGIT_SOURCES
+
 DIGIT_SIZE = 28
 DATA_DIR_ENV = "VIDEO_LSTM_DATA_DIR"
 MNIST_FILENAME = "mnist.npz"
-SOURCES = ("auto", "mnist", "rendered")
 SPLITS = ("train", "test")
 RENDERED_COUNTS = {"train": 10000, "test": 2000}
 
@@ -382,8 +383,8 @@ def load_digits(
         MnistNotFoundError: `source="mnist"` and MNIST is unavailable, or
             `mnist_path` does not exist.
     """
-    if source not in SOURCES:
-        raise ValueError(f"source={source!r}; expected one of {SOURCES}")
+    if source not in DIGIT_SOURCES:
+        raise ValueError(f"source={source!r}; expected one of {DIGIT_SOURCES}")
     if split not in SPLITS:
         raise ValueError(f"split={split!r}; expected one of {SPLITS}")
     if source == "rendered":

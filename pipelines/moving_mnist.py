@@ -16,12 +16,13 @@ Frames are float32 in [0, 1], shape (batch, time, frame_size, frame_size, 1).
 import collections
 import hashlib
 import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-DIGIT_SIZE = 28
+from pipelines.digits import DIGIT_SIZE
+from video_lstm import atomic
+
 CANONICAL_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
 
 # Stream ids appended to the user seed, so that the training batches and the
@@ -322,21 +323,6 @@ def _generate_test_set(
     return out
 
 
-def _save_atomically(path, array):
-    """np.save to a temporary file in the same directory, then os.replace."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(dir=directory, suffix=".npy.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-
-
 def _load_cached(path, shape):
     """The cached array at `path` if it is a readable uint8 array of `shape`."""
     if not os.path.isfile(path):
@@ -403,7 +389,7 @@ def test_sequences(
     if array is None:
         array = _generate_test_set(digits, *params)
     if path is not None and not stored:
-        _save_atomically(path, array)
+        atomic.save_npy(path, array)
     array.flags.writeable = False
     _TEST_SET_MEMO[key] = array  # Most recently used last.
     while len(_TEST_SET_MEMO) > _TEST_SET_MEMO_SIZE:
@@ -458,42 +444,3 @@ def load_tfds_test(data_dir=None):
     dataset = tfds.load("moving_mnist", split="test", data_dir=data_dir)
     dataset = dataset.map(lambda example: example["image_sequence"]).batch(1000)
     return np.concatenate(list(tfds.as_numpy(dataset)), axis=0)
-
-
-def split_clip(frames, input_length, future_length):
-    """Splits clips into the input frames and the frames that follow them.
-
-    Args:
-        frames: (batch, time, ...) numpy array or tensor.
-        input_length: frames given to the model.
-        future_length: frames to predict after them (may be 0).
-
-    Returns:
-        dict(frames=frames[:, :input_length],
-             future_frames=frames[:, input_length:input_length + future_length]).
-
-    Raises:
-        ValueError: time < input_length + future_length (checked when the time
-            dimension is known statically; otherwise at run time).
-    """
-    if input_length < 1 or future_length < 0:
-        raise ValueError(
-            f"input_length={input_length}, future_length={future_length}; "
-            "expected input_length >= 1 and future_length >= 0"
-        )
-    needed = input_length + future_length
-    time = frames.shape[1]
-    if time is not None and time < needed:
-        raise ValueError(
-            f"clip has {time} frames; input_length + future_length = {needed} needs more"
-        )
-    if time is None:  # Only symbolic tensors have an unknown time dimension.
-        check = tf.debugging.assert_greater_equal(
-            tf.shape(frames)[1], needed, message="clip shorter than input_length + future_length"
-        )
-        with tf.control_dependencies([check]):
-            frames = tf.identity(frames)
-    return {
-        "frames": frames[:, :input_length],
-        "future_frames": frames[:, input_length:needed],
-    }

@@ -25,12 +25,18 @@ assert "tensorflow" not in sys.modules, "model code imported TensorFlow"
 rng = np.random.default_rng(0)
 x = {"frames": (rng.uniform(size=(8, 3, 6, 6, 1)) > 0.7).astype("float32"),
      "future_frames": (rng.uniform(size=(8, 2, 6, 6, 1)) > 0.7).astype("float32")}
+from video_lstm.models import FrameDecoder
+steps_seen = []
+probability = FrameDecoder.teacher_probability
+FrameDecoder.teacher_probability = lambda self, step: steps_seen.append(step) or probability(self, step)
 for feed in ("teacher", "own", "scheduled"):
     model = CompositeModel(units=16, num_layers=2, future_length=2, feed=feed, init_scale=0.1, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(0.01), jit_compile=True)
     history = model.fit(x, batch_size=8, epochs=15, verbose=0).history
     assert history["loss"][-1] < 0.9 * history["loss"][0], (feed, history["loss"])
     assert set(history) >= {"loss", "reconstruction_loss", "future_loss"}, history.keys()
+# Scheduled sampling read the optimizer's step (traced), not a constant.
+assert steps_seen and all(not isinstance(step, int) for step in steps_seen), steps_seen
 # The conv reader and read-out (8x8 frames: three stride-2 stages).
 x8 = {"frames": (rng.uniform(size=(8, 3, 8, 8, 1)) > 0.7).astype("float32"),
       "future_frames": (rng.uniform(size=(8, 2, 8, 8, 1)) > 0.7).astype("float32")}

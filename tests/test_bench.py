@@ -52,7 +52,7 @@ def tiny_config(conditional):
 
 def clip(config, seed=0):
     rng = np.random.default_rng(seed)
-    frame = (config.frame_size, config.frame_size, 1)
+    frame = tuple(config.input_spec.frame_shape)
     return {
         "frames": rng.uniform(size=(2, config.input_length) + frame).astype("float32"),
         "future_frames": rng.uniform(size=(2, config.future_length) + frame).astype("float32"),

@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from video_lstm import config as config_lib
 from video_lstm.models import build_model
-from video_lstm.reader import ConvReader
-from video_lstm.readout import ConvReadout
+from video_lstm.models.reader import ConvReader
+from video_lstm.models.readout import ConvReadout
 
 T_IN, T_OUT, SIZE = 3, 2, 16
 
@@ -169,10 +169,10 @@ def test_bad_shapes_are_named():
     with pytest.raises(ValueError, match=r"conv readout needs height and width divisible by 8.*\(12, 12, 1\)"):
         small(reader="linear")(clip(size=12))
     with pytest.raises(ValueError, match="--readout=conv works on an 8x smaller grid; --frame_size=60 is not"):
-        config_lib.Config(readout="conv", frame_size=60)
+        config_lib.make(readout="conv", frame_size=60)
     with pytest.raises(ValueError, match=r"--readout='dense'; expected one of \['linear', 'conv'\]"):
         config_lib.Config(readout="dense")
     with pytest.raises(ValueError, match="--reader=conv works on an 8x smaller grid; --frame_size=36"):
-        config_lib.Config(reader="conv", frame_size=36)
+        config_lib.make(reader="conv", frame_size=36)
     with pytest.raises(ValueError, match=r"conv reader works on images.*reader='linear'"):
         small(readout="linear")({"frames": np.zeros((2, T_IN, 5), "float32")})

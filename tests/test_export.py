@@ -22,13 +22,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import client
+from export import client, signatures
 from export import encoder as export_encoder
 from export import verify as export_verify
-from video_lstm import checkpoint
+from video_lstm import atomic
 from video_lstm import config as config_lib
-from video_lstm import train_lib
 from video_lstm.models import build_model
+from video_lstm.training import checkpoint
+from video_lstm.training import loop as train_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = 28
@@ -44,7 +45,7 @@ def make_log_dir(path, step=1, **overrides):
         input_length=3, future_length=2, init_scale=0.0, jit_compile=False,
     )
     values.update(overrides)
-    config = config_lib.Config(**values)
+    config = config_lib.make(**values)
     model = build_model(**config.model_kwargs())
     clip = np.zeros((1, config.input_length, SIZE, SIZE, 1), np.float32)
     model({"frames": clip, "future_frames": np.zeros((1, config.future_length, SIZE, SIZE, 1), np.float32)})
@@ -82,19 +83,23 @@ def loaded(run):
     return tf.saved_model.load(str(run[4]))
 
 
+def as_float32(x):
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")))
+
+
 def keras_encode(model, frames):
     result = model.encode(frames)
-    out = {"outputs": np.asarray(result["outputs"])}
+    out = {"outputs": as_float32(result["outputs"])}
     for i, (h, c) in enumerate(result["states"]):
-        out[f"h_{i}"], out[f"c_{i}"] = np.asarray(h), np.asarray(c)
+        out[f"h_{i}"], out[f"c_{i}"] = as_float32(h), as_float32(c)
     return out
 
 
-def assert_close(actual, expected, atol=1e-5):
+def assert_close(actual, expected, atol=1e-5, rtol=1e-4):
     assert set(actual) == set(expected), (sorted(actual), sorted(expected))
     for name in expected:
-        np.testing.assert_allclose(np.asarray(actual[name]), np.asarray(expected[name]), atol=atol,
-                                   rtol=1e-4, err_msg=name)
+        np.testing.assert_allclose(as_float32(actual[name]), as_float32(expected[name]), atol=atol,
+                                   rtol=rtol, err_msg=name)
 
 
 # -- layout and CLI -----------------------------------------------------------
@@ -206,15 +211,18 @@ def test_an_autoencoder_with_an_unconditioned_decoder(tmp_path):
     assert_close(got, model.generate(frames))
 
 
-def test_conv_reader_and_readout_with_conditional_decoders(tmp_path):
-    """The conv layers run inside the exported loops and give the Keras outputs."""
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_conv_reader_and_readout_with_conditional_decoders(tmp_path, precision):
+    """The conv layers run inside the exported loops and give the Keras outputs;
+    a mixed-precision model is served by its float32 twin (same weights), which
+    matches the bf16 Keras model within bf16 rounding."""
     size = 32
     values = dict(
         units=UNITS, num_layers=1, frame_size=size, num_digits=1, digits="rendered", input_length=3,
         future_length=2, reader="conv", readout="conv", reader_filters=8, readout_filters=8,
-        jit_compile=False,
+        jit_compile=False, precision=precision, init_scale=0.1,
     )
-    config = config_lib.Config(**values)
+    config = config_lib.make(**values)
     model = build_model(**config.model_kwargs())
     frames = np.random.default_rng(0).uniform(size=(2, 4, size, size, 1)).astype(np.float32)
     model({"frames": frames, "future_frames": frames[:, :2]})
@@ -222,8 +230,15 @@ def test_conv_reader_and_readout_with_conditional_decoders(tmp_path):
     checkpoint.save(model, str(tmp_path / "run"), 1)
     loaded = tf.saved_model.load(export_encoder.export_log_dir(str(tmp_path / "run"), str(tmp_path / "out")))
     got = loaded.signatures["reconstruct_and_predict_float"](frames=tf.constant(frames), future_steps=tf.constant(3))
-    assert_close(got, model.generate(frames, future_length=3))
-    assert_close(loaded.signatures["encode_float"](frames=tf.constant(frames)), keras_encode(model, frames))
+    encoded = loaded.signatures["encode_float"](frames=tf.constant(frames))
+    assert all(v.dtype == tf.float32 for v in [*got.values(), *encoded.values()])
+    twin = signatures.float32_twin(model)
+    assert (twin is model) == (precision == "float32")
+    assert_close(got, twin.generate(frames, future_length=3))
+    assert_close(encoded, keras_encode(twin, frames))
+    bf16 = dict(atol=0.05, rtol=0.05) if precision != "float32" else {}
+    assert_close(got, model.generate(frames, future_length=3), **bf16)
+    assert_close(encoded, keras_encode(model, frames), **bf16)
 
 
 # -- bad input ----------------------------------------------------------------
@@ -310,7 +325,8 @@ def test_a_killed_export_leaves_no_version(run):
     model_dir = export_dir / "killed"
     assert export_encoder.versions(str(model_dir)) == []
     (temporary,) = os.listdir(model_dir)
-    assert temporary.startswith(".tmp-1-") and (model_dir / temporary / "saved_model.pb").exists()
+    assert atomic.owner_of(temporary) == (process.pid, socket.gethostname()) and temporary.endswith("~1")
+    assert (model_dir / temporary / "saved_model.pb").exists()
     # The next export takes version 1 and removes the dead export's directory.
     path = export_encoder.export_log_dir(str(log_dir), str(export_dir), model_name="killed")
     assert os.path.basename(path) == "1"

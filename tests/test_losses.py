@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 
-from video_lstm import losses
+from video_lstm.models import losses
 
 
 def test_cross_entropy_is_keras_bce_summed_per_frame():

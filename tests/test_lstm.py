@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from video_lstm.lstm import LSTMStack
+from video_lstm.models import LSTMStack
 
 
 def keras_reference(stack, inputs):
@@ -63,3 +63,38 @@ def test_forget_bias_defaults_to_one():
 def test_rejects_bad_sizes():
     with pytest.raises(ValueError, match="units >= 1"):
         LSTMStack(units=0)
+
+
+def test_a_time_axis_known_only_at_run_time_runs_in_the_one_loop():
+    """Traced with an unknown time length (as the serving graph is), the stack
+    runs `scan_steps` and gives the unrolled path's outputs, for any length."""
+    import tensorflow as tf
+
+    stack = LSTMStack(units=5, num_layers=2, init_scale=0.3, seed=2)
+    inputs = np.random.default_rng(3).normal(size=(2, 6, 4)).astype("float32")
+    unrolled, final = stack(inputs)
+    dynamic = tf.function(lambda x: stack(x), input_signature=[tf.TensorSpec((None, None, 4), tf.float32)])
+    for length in (6, 2):
+        outputs, states = dynamic(tf.constant(inputs[:, :length]))
+        np.testing.assert_allclose(np.asarray(outputs), np.asarray(unrolled)[:, :length], atol=1e-6)
+    for (h1, c1), (h2, c2) in zip(final, dynamic(tf.constant(inputs))[1]):
+        np.testing.assert_allclose(np.asarray(h1), np.asarray(h2), atol=1e-6)
+        np.testing.assert_allclose(np.asarray(c1), np.asarray(c2), atol=1e-6)
+
+
+def test_scan_steps_unrolled_and_scanned_agree():
+    from keras import ops
+
+    from video_lstm.models.lstm import scan_steps
+
+    def step(carry, x):
+        total = carry[0] + ops.cast(x, "float32")
+        return (total,), ops.stack([total[:, 0], 2 * total[:, 0]], axis=-1)
+
+    xs = ops.arange(5)
+    start = (ops.ones((3, 1)),)
+    (a,), ys_a = scan_steps(step, start, xs, output=ops.zeros((3, 2)))
+    (b,), ys_b = scan_steps(step, start, xs, output=ops.zeros((3, 2)), unroll=True)
+    assert tuple(ys_a.shape) == (5, 3, 2)
+    np.testing.assert_allclose(np.asarray(ys_a), np.asarray(ys_b))
+    np.testing.assert_allclose(np.asarray(a), 11.0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from video_lstm import metrics
+from video_lstm.analysis import metrics
 
 
 def frames(seed, shape=(2, 3, 16, 16, 1)):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from video_lstm.decoder import FrameDecoder
+from video_lstm.models import FrameDecoder
 from video_lstm.models import Autoencoder, CompositeModel, FuturePredictor, build_model
 
 T_IN, T_OUT, SIZE = 3, 4, 6
@@ -135,10 +135,28 @@ def test_conditional_decoder_feeds_back_its_output(conditional):
 def test_scheduled_sampling_moves_from_teacher_to_own():
     decoder = FrameDecoder(units=4, feed="scheduled", schedule_decay=10.0, seed=0)
     decoder.build((3,))
-    first = float(decoder._teacher_probability())
-    for _ in range(200):
-        later = float(decoder._teacher_probability())
-    assert first > 0.9 and later < 0.01
+    assert float(decoder.teacher_probability(0)) > 0.9
+    assert float(decoder.teacher_probability(200)) < 0.01
+
+
+def test_scheduled_sampling_reads_the_optimizers_step_and_assigns_nothing():
+    """The decay follows optimizer.iterations (safe under tf.distribute: no
+    variable is assigned in call); at probability ~1 the scheduled decoder's
+    free-running loop computes what teacher forcing computes."""
+    x = clip()
+    kwargs = dict(units=8, future_length=T_OUT, init_scale=0.1, seed=0)
+    scheduled = CompositeModel(feed="scheduled", schedule_decay=1e6, **kwargs)
+    teacher = CompositeModel(feed="teacher", **kwargs)
+    scheduled(x), teacher(x)
+    teacher.set_weights(scheduled.get_weights()[: len(teacher.get_weights())])
+    assert not [v for v in scheduled.non_trainable_weights if "iterations" in v.path]
+    for key, value in teacher(x, training=True).items():
+        np.testing.assert_allclose(np.asarray(scheduled(x, training=True)[key]), np.asarray(value), atol=1e-5)
+    scheduled.compile(optimizer=keras.optimizers.SGD(0.01))
+    before = [np.asarray(v) for v in scheduled.non_trainable_weights]
+    scheduled.train_on_batch(x)
+    assert int(scheduled.training_step()) == int(scheduled.optimizer.iterations) == 1
+    assert len(before) == len(scheduled.non_trainable_weights)
 
 
 @pytest.mark.parametrize("cls", [CompositeModel, Autoencoder, FuturePredictor])

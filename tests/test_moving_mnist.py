@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from pipelines import moving_mnist as mm
+from pipelines.sources import split_clip
 
 
 @pytest.fixture(scope="module")
@@ -247,16 +248,16 @@ def test_load_canonical_npy_rejects_bad_files(tmp_path):
 def test_split_clip_numpy_and_tensor():
     clips = np.arange(2 * 6 * 2 * 2 * 1).reshape(2, 6, 2, 2, 1)
     for frames in (clips, tf.constant(clips)):
-        parts = mm.split_clip(frames, input_length=4, future_length=2)
+        parts = split_clip(frames, input_length=4, future_length=2)
         np.testing.assert_array_equal(parts["frames"], clips[:, :4])
         np.testing.assert_array_equal(parts["future_frames"], clips[:, 4:6])
-    assert mm.split_clip(clips, 3, 0)["future_frames"].shape == (2, 0, 2, 2, 1)
+    assert split_clip(clips, 3, 0)["future_frames"].shape == (2, 0, 2, 2, 1)
     with pytest.raises(ValueError, match="clip has 6 frames"):
-        mm.split_clip(clips, 4, 3)
+        split_clip(clips, 4, 3)
 
 
 def test_split_clip_in_dataset_map(bank):
-    dataset = mm.train_dataset(bank, 2, 5, num_batches=1).map(lambda f: mm.split_clip(f, 3, 2))
+    dataset = mm.train_dataset(bank, 2, 5, num_batches=1).map(lambda f: split_clip(f, 3, 2))
     parts = next(iter(dataset))
     assert parts["frames"].shape == (2, 3, 64, 64, 1)
     assert parts["future_frames"].shape == (2, 2, 64, 64, 1)
@@ -264,7 +265,7 @@ def test_split_clip_in_dataset_map(bank):
 
 def test_split_clip_checks_unknown_time_at_run_time():
     spec = tf.TensorSpec((None, None, 2, 2, 1), tf.float32)
-    split = tf.function(lambda f: mm.split_clip(f, 3, 2)["future_frames"], input_signature=[spec])
+    split = tf.function(lambda f: split_clip(f, 3, 2)["future_frames"], input_signature=[spec])
     assert split(tf.zeros((1, 6, 2, 2, 1))).shape == (1, 2, 2, 2, 1)
     with pytest.raises(tf.errors.InvalidArgumentError, match="input_length"):
         split(tf.zeros((1, 4, 2, 2, 1)))

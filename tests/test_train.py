@@ -10,11 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from pipelines import experiment_data
-from video_lstm import checkpoint
+from pipelines import sources
+from video_lstm.training import checkpoint
 from video_lstm import config as config_lib
-from video_lstm import train_lib
-from video_lstm.callbacks import NonFiniteLossError
+from video_lstm.training import loop as train_lib
+from video_lstm.training.callbacks import NonFiniteLossError
 from video_lstm.models import CompositeModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,14 +38,14 @@ def tiny(**overrides):
         jit_compile=False,
     )
     values.update(overrides)
-    return config_lib.Config(**values)
+    return config_lib.make(**values)
 
 
 def write_flagfile(path, config):
     """A flagfile that gives `config` (with a comment line, as ours have)."""
     lines = [
         f"--{name}={str(value).lower() if isinstance(value, bool) else value}"
-        for name, value in dataclasses.asdict(config).items()
+        for name, value in config.to_dict().items()
         if value != ""
     ]
     path.write_text("# written by a test\n" + "\n".join(lines) + "\n")
@@ -58,9 +58,9 @@ def weights(model):
 
 def test_short_run_lowers_the_loss(tmp_path):
     config = tiny(steps=30, checkpoint_every=30, learning_rate=0.01, init_scale=0.1)
-    digits = experiment_data.digit_bank(config, "train")
-    fixed = next(iter(experiment_data.train_dataset(config, digits, start_step=1000, num_steps=1)))
-    model = train_lib.new_model(config, experiment_data.sample_inputs(config, digits))
+    source = sources.build(config)
+    fixed = next(iter(source.train_dataset(start_step=1000, num_steps=1)))
+    model = train_lib.new_model(config, source.sample_inputs())
     before = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
     model, step = train_lib.train(config, str(tmp_path), verbose=0)
     after = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
@@ -108,17 +108,21 @@ def test_train_and_evaluate_writes_metrics_checkpoints_and_logs(tmp_path):
     assert config_lib.load(log_dir) == tiny()
 
 
+def evaluate_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "video_lstm.evaluate", *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
 def test_evaluate_cli_rereads_the_run_and_refuses_an_empty_log_dir(tmp_path):
     log_dir = tmp_path / "run"
     train_lib.train(tiny(steps=5), str(log_dir), verbose=0)
-    result = subprocess.run(
-        [sys.executable, "-m", "video_lstm.evaluate", f"--log_dir={log_dir}", "--eval_sequences=4"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
+    result = evaluate_cli(f"--log_dir={log_dir}")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "cross_entropy_per_frame" in result.stdout
+    assert "cross_entropy_per_frame" in result.stdout and "metrics.json" in result.stdout
     written = json.loads((log_dir / "metrics.json").read_text())
-    assert written["num_sequences"] == 4 and written["step"] == 5
+    assert written["num_sequences"] == 8 and written["step"] == 5
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "config.json").write_text(tiny().to_json())
@@ -127,6 +131,21 @@ def test_evaluate_cli_rereads_the_run_and_refuses_an_empty_log_dir(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0 and "no checkpoint in" in result.stderr
+
+
+def test_an_evaluation_on_another_test_set_or_size_keeps_the_runs_own(tmp_path):
+    """A smaller --eval_sequences (or another --test_set) writes its own files;
+    the run's metrics.json, from its full test set, stays as it was."""
+    log_dir = tmp_path / "run"
+    train_lib.train_and_evaluate(tiny(steps=5), str(log_dir), verbose=0)
+    own = (log_dir / "metrics.json").read_bytes()
+    result = evaluate_cli(f"--log_dir={log_dir}", "--eval_sequences=4")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "metrics_generated_4.json" in result.stdout
+    assert (log_dir / "metrics.json").read_bytes() == own
+    smaller = json.loads((log_dir / "metrics_generated_4.json").read_text())
+    assert smaller["num_sequences"] == 4 and json.loads(own)["num_sequences"] == 8
+    assert (log_dir / "samples_generated_4.png").exists()
 
 
 def test_tensorboard_gets_decoder_losses_rates_and_images(tmp_path):
@@ -196,18 +215,18 @@ def test_a_different_model_in_the_log_dir_is_refused(tmp_path):
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    original = experiment_data.train_dataset
+    original = sources.DataSource.train_dataset
 
-    def poisoned(config, digits, start_step=0, num_steps=None):
+    def poisoned(self, start_step=0, num_steps=None):
         """Batches from index 5 on (the 6th step) are NaN."""
         import tensorflow as tf
 
         def maybe_nan(index, x):
             return {**x, "frames": x["frames"] * tf.where(index >= 5, float("nan"), 1.0)}
 
-        return original(config, digits, start_step, num_steps).enumerate(start_step).map(maybe_nan)
+        return original(self, start_step, num_steps).enumerate(start_step).map(maybe_nan)
 
-    monkeypatch.setattr(experiment_data, "train_dataset", poisoned)
+    monkeypatch.setattr(sources.DataSource, "train_dataset", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"at step 6;.*ckpt-00000005\.keras.*is kept"):
         train_lib.train(tiny(), str(tmp_path), verbose=0)
     assert [s for s, _ in checkpoint.list_checkpoints(str(tmp_path))] == [5]
@@ -254,3 +273,44 @@ def test_cli_trains_from_a_flagfile(tmp_path):
     result = run_cli(f"--flagfile={flagfile}", f"--log_dir={tmp_path}/run")
     assert result.returncode == 0, result.stderr[-2000:]
     assert os.path.exists(tmp_path / "run" / "metrics.json")
+
+
+FAIL_FAST = r"""
+import runpy, sys
+sys.argv = ["video_lstm.train", "--future_length=0", "--log_dir=" + sys.argv[1]]
+try:
+    runpy.run_module("video_lstm.train", run_name="__main__", alter_sys=True)
+except SystemExit as exit:
+    code = exit.code
+heavy = sorted(m for m in ("keras", "tensorflow", "jax") if m in sys.modules)
+print("exit", code, "heavy", heavy)
+"""
+
+
+def test_a_bad_flag_fails_before_keras_or_tensorflow_load(tmp_path):
+    """What makes a bad flag fail in well under two seconds: the flags and the
+    config are checked before any heavy import."""
+    result = subprocess.run([sys.executable, "-c", FAIL_FAST, str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert "--future_length=0 with --model=composite" in result.stderr
+    assert result.stdout.strip().endswith("exit 1 heavy []"), result.stdout + result.stderr[-2000:]
+
+
+def test_weight_decay_is_l2_added_to_the_gradient_and_survives_a_checkpoint(tmp_path):
+    """As the official code: Adam sees g + wd * w (its first step moves every
+    weight by lr, whatever the gradient's size), not Keras' decoupled decay
+    (which would also subtract lr * wd * w)."""
+    import keras
+
+    from video_lstm.training.optimizers import AdamWithL2, make_optimizer
+
+    optimizer = make_optimizer(tiny(optimizer="adam", learning_rate=0.1, weight_decay=0.5))
+    assert isinstance(optimizer, AdamWithL2) and optimizer.l2 == 0.5
+    weight = keras.Variable(np.array([2.0, -4.0], "float32"))
+    optimizer.apply([keras.ops.convert_to_tensor(np.array([-0.5, 0.0], "float32"))], [weight])
+    # g + wd * w = [0.5, -2.0]: Adam's first step is lr * sign.
+    np.testing.assert_allclose(np.asarray(weight), [1.9, -3.9], atol=1e-4)
+    config = tiny(steps=2, checkpoint_every=2, optimizer="sgd", weight_decay=1e-4)
+    model, _ = train_lib.train(config, str(tmp_path), verbose=0)
+    _, restored = checkpoint.load_latest(str(tmp_path))
+    assert type(restored.optimizer).__name__ == "SGDWithL2" and restored.optimizer.l2 == 1e-4

@@ -1,27 +1,26 @@
 """The experiment configuration: one typed record, built from flags.
 
-`Config` is what the library functions take; `flags.py` only turns absl flags
-into it. It is written to `<log_dir>/config.json` so that evaluation, export
-and resumed runs rebuild the same model.
+`Config` holds what every experiment has (the model, the clip lengths,
+optimisation, bookkeeping), the name of its data source (`dataset`), and
+`data`: that source's own options record (`pipelines/sources/<dataset>.py`),
+which validates itself. Library functions take a `Config`; `flags.py` only
+turns absl flags into one. It is written to `<log_dir>/config.json`, flat (the
+data options beside the other fields), so that evaluation, export and resumed
+runs rebuild the same model.
+
+Imports no Keras or TensorFlow: a bad flag fails before they load.
 """
 
 import dataclasses
 import json
 import os
+import typing
 
-from video_lstm.models import KINDS
-from video_lstm.reader import READERS
-from video_lstm.readout import READOUTS
-
-DIGIT_SOURCES = ("auto", "mnist", "rendered")
-TEST_SETS = ("generated", "npy", "tfds")
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
-FEEDS = ("teacher", "own", "scheduled")
-LOSSES = ("cross_entropy", "squared_error")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+from pipelines import sources
+from video_lstm import choices
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a
-# config that agrees on all of them.
+# config that agrees on all of them, on the data source and on its input spec.
 MODEL_FIELDS = (
     "model",
     "units",
@@ -34,11 +33,20 @@ MODEL_FIELDS = (
     "readout_filters",
     "reader",
     "reader_filters",
-    "frame_size",
     "input_length",
     "future_length",
     "precision",
 )
+CHOICES = {
+    "model": choices.KINDS,
+    "feed": choices.FEEDS,
+    "loss": choices.LOSSES,
+    "readout": choices.READOUTS,
+    "reader": choices.READERS,
+    "dataset": choices.DATASETS,
+    "optimizer": choices.OPTIMIZERS,
+    "precision": choices.PRECISIONS,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,16 +65,11 @@ class Config:
     reader: str = "linear"
     reader_filters: int = 32
     init_scale: float = 0.01
-    # Data.
-    digits: str = "auto"
-    mnist_path: str = ""
-    num_digits: int = 2
-    frame_size: int = 64
+    # Data: the source and its options; the clip every source cuts.
+    dataset: str = "moving_mnist"
+    data: typing.Any = None  # the source's Options; its defaults if None
     input_length: int = 10
     future_length: int = 10
-    step_length: float = 0.1
-    test_set: str = "generated"
-    test_npy_path: str = ""
     eval_sequences: int = 10000
     # Optimisation.
     optimizer: str = "adam"
@@ -88,11 +91,27 @@ class Config:
     image_every: int = 250
 
     def __post_init__(self):
+        _choice(self, "dataset")
+        options = sources.options_class(self.dataset)
+        if self.data is None:
+            object.__setattr__(self, "data", options())
+        elif isinstance(self.data, dict):
+            object.__setattr__(self, "data", options(**self.data))
+        elif not isinstance(self.data, options):
+            raise ValueError(
+                f"data={self.data!r} are not the options of --dataset={self.dataset} "
+                f"({options.__module__}.{options.__name__})"
+            )
         validate(self)
 
     @property
     def clip_length(self):
         return self.input_length + (self.future_length if self.model != "autoencoder" else 0)
+
+    @property
+    def input_spec(self):
+        """What the source feeds the model (`pipelines.sources.InputSpec`)."""
+        return sources.input_spec(self)
 
     def model_kwargs(self):
         """Arguments of `models.build_model`."""
@@ -115,23 +134,52 @@ class Config:
             dtype=self.precision,
         )
 
+    def to_dict(self):
+        """Flat: the data options beside the other fields (the config.json layout)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "data"}
+        values.update(dataclasses.asdict(self.data))
+        return values
+
     def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values, source="config"):
+        """The inverse of `to_dict`; a dict without `dataset` (written before
+        there was a choice) is Moving MNIST."""
+        values = dict(values)
+        dataset = values.get("dataset", cls.dataset)
+        if dataset not in choices.DATASETS:
+            raise ValueError(f"{source}: --dataset={dataset!r}; expected one of {list(choices.DATASETS)}")
+        own = {f.name for f in dataclasses.fields(cls)} - {"data"}
+        data_fields = {f.name for f in dataclasses.fields(sources.options_class(dataset))}
+        unknown = sorted(set(values) - own - data_fields)
+        if unknown:
+            raise ValueError(
+                f"{source} has unknown keys {unknown}; expected a subset of {sorted(own | data_fields)}"
+            )
+        data = {name: values.pop(name) for name in data_fields & set(values)}
+        return cls(**values, data=data)
 
     @classmethod
     def from_json(cls, text, source="config"):
-        values = json.loads(text)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"{source} has unknown keys {unknown}; expected a subset of {sorted(known)}")
-        return cls(**values)
+        return cls.from_dict(json.loads(text), source)
 
 
-def _choice(config, name, choices):
+def make(**values):
+    """A Config from flat values, data options included: `make(units=8, frame_size=32)`."""
+    return Config.from_dict(values, source="make()")
+
+
+def replace(config, **values):
+    """`config` with flat `values` changed (model or data fields alike)."""
+    return Config.from_dict({**config.to_dict(), **values}, source="replace()")
+
+
+def _choice(config, name):
     value = getattr(config, name)
-    if value not in choices:
-        raise ValueError(f"--{name}={value!r}; expected one of {list(choices)}")
+    if value not in CHOICES[name]:
+        raise ValueError(f"--{name}={value!r}; expected one of {list(CHOICES[name])}")
 
 
 def _at_least(config, name, minimum):
@@ -142,16 +190,9 @@ def _at_least(config, name, minimum):
 
 def validate(config):
     """Raises ValueError naming the first flag that is out of range or inconsistent."""
-    _choice(config, "model", KINDS)
-    _choice(config, "feed", FEEDS)
-    _choice(config, "loss", LOSSES)
-    _choice(config, "digits", DIGIT_SOURCES)
-    _choice(config, "test_set", TEST_SETS)
-    _choice(config, "optimizer", OPTIMIZERS)
-    _choice(config, "precision", PRECISIONS)
-    _choice(config, "readout", READOUTS)
-    _choice(config, "reader", READERS)
-    for name in ("units", "num_layers", "num_digits", "input_length", "batch_size", "steps"):
+    for name in CHOICES:
+        _choice(config, name)
+    for name in ("units", "num_layers", "input_length", "batch_size", "steps"):
         _at_least(config, name, 1)
     for name in ("readout_filters", "reader_filters"):
         _at_least(config, name, 1)
@@ -159,29 +200,24 @@ def validate(config):
         _at_least(config, name, 1)
     if config.learning_rate <= 0:
         raise ValueError(f"--learning_rate={config.learning_rate}; expected > 0")
+    if config.weight_decay < 0:
+        raise ValueError(f"--weight_decay={config.weight_decay}; expected >= 0")
     if config.model != "autoencoder" and config.future_length < 1:
         raise ValueError(
             f"--future_length={config.future_length} with --model={config.model}: "
             "a model with a future decoder needs --future_length >= 1"
         )
-    if config.frame_size < 28:
-        raise ValueError(
-            f"--frame_size={config.frame_size} is smaller than a digit (28 pixels); "
-            "expected --frame_size >= 28"
-        )
+    sources.validate(config)
+    spec = config.input_spec
     for name in ("readout", "reader"):
-        if getattr(config, name) == "conv" and config.frame_size % 8:
+        if getattr(config, name) != "conv":
+            continue
+        if spec.kind != "frames":
+            raise ValueError(f"--{name}=conv reads images; --dataset={config.dataset} gives {spec}")
+        if spec.frame_shape[0] % 8 or spec.frame_shape[1] % 8:
             raise ValueError(
-                f"--{name}=conv works on an 8x smaller grid; --frame_size="
-                f"{config.frame_size} is not divisible by 8"
+                f"--{name}=conv works on an 8x smaller grid; {spec.origin} is not divisible by 8"
             )
-    if config.test_set == "npy" and not config.test_npy_path:
-        raise ValueError("--test_set=npy needs --test_npy_path (the mnist_test_seq.npy file)")
-    if config.test_set != "generated" and (config.frame_size, config.num_digits) != (64, 2):
-        raise ValueError(
-            f"--test_set={config.test_set} holds 64x64 two-digit clips; got --frame_size="
-            f"{config.frame_size} --num_digits={config.num_digits}"
-        )
 
 
 def _shapes_model(config, name):
@@ -192,13 +228,21 @@ def _shapes_model(config, name):
 
 
 def check_same_model(saved, current, log_dir):
-    """Raises if a log_dir's saved config would build a different model."""
+    """Raises if a log_dir's saved config would build a different model, or
+    read a different data source or input spec."""
     diffs = [
         f"--{name}: {getattr(saved, name)!r} in the log_dir, {getattr(current, name)!r} now"
         for name in MODEL_FIELDS
         if getattr(saved, name) != getattr(current, name)
         and (_shapes_model(saved, name) or _shapes_model(current, name))
     ]
+    if saved.dataset != current.dataset:
+        diffs.append(f"--dataset: {saved.dataset!r} in the log_dir, {current.dataset!r} now")
+    elif saved.input_spec.frame_shape != current.input_spec.frame_shape:
+        diffs.append(
+            f"input spec: {saved.input_spec} in the log_dir ({saved.input_spec.origin}), "
+            f"{current.input_spec} now ({current.input_spec.origin})"
+        )
     if diffs:
         raise ValueError(
             f"log_dir {log_dir} holds a checkpoint of a different model ("

@@ -2,7 +2,9 @@ r"""Evaluates the newest checkpoint of a training run on the test set.
 
     python -m video_lstm.evaluate --log_dir=runs/quickstart [--eval_sequences=1000]
 
-Writes <log_dir>/metrics.json and samples.png and prints the metrics table.
+Writes <log_dir>/metrics.json and samples.png (the run's own test set and
+size), or metrics_<test set>_<sequences>.json and samples_<...>.png for any
+other evaluation, and prints the metrics table.
 """
 
 import os
@@ -12,17 +14,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 from video_lstm import cli  # noqa: E402
+from video_lstm.choices import MOVING_MNIST_TEST_SETS  # noqa: E402
 
 # --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
 flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.")
-flags.DEFINE_enum("test_set", None, ["generated", "npy", "tfds"], "Override the run's test set.")
+flags.DEFINE_enum("test_set", None, list(MOVING_MNIST_TEST_SETS), "Override the run's test set.")
 flags.DEFINE_string("test_npy_path", None, "mnist_test_seq.npy for --test_set=npy.")
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
-    from video_lstm import evaluate_lib
+    from video_lstm.analysis import evaluation
 
     overrides = {
         name: FLAGS[name].value
@@ -30,10 +33,11 @@ def main(argv):
         if FLAGS[name].value is not None
     }
     try:
-        result = evaluate_lib.evaluate_log_dir(FLAGS.log_dir, **overrides)
+        result = evaluation.evaluate_log_dir(FLAGS.log_dir, **overrides)
     except (FileNotFoundError, ValueError) as error:
         raise app.UsageError(str(error))
-    print(evaluate_lib.format_table(result))
+    print(evaluation.format_table(result))
+    print(f"wrote {os.path.join(FLAGS.log_dir, result['written'])}")
 
 
 if __name__ == "__main__":

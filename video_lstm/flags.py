@@ -1,8 +1,10 @@
-"""absl flags for every `Config` field, plus `--log_dir`
-(defined by absl.logging, reused as the run directory).
+"""absl flags for every `Config` field and every data source's options, plus
+`--log_dir` (defined by absl.logging, reused as the run directory).
 
-Flags are generated from the dataclass so the two cannot drift apart; each
-field's help text lives here. Experiments are flagfiles in `configs/`.
+Flags are generated from the dataclasses so the two cannot drift apart; the
+help text of a model or training field lives here, a data option's in its
+source module (`pipelines/sources/<dataset>.py`). Experiments are flagfiles
+in `configs/`. Imports no Keras or TensorFlow.
 """
 
 import dataclasses
@@ -10,6 +12,8 @@ import os
 
 from absl import flags
 
+from pipelines import sources
+from video_lstm import choices
 from video_lstm import config as config_lib
 
 HELP = {
@@ -31,24 +35,17 @@ HELP = {
     "positions).",
     "reader_filters": "Channels of the conv reader's last stage (earlier stages have half as many).",
     "init_scale": "Weights uniform in +-init_scale (0.01 in the official code); 0 for Keras defaults.",
-    "digits": "auto: MNIST if found or downloadable, else digits rendered with OpenCV fonts; "
-    "mnist: MNIST or fail; rendered: always rendered.",
-    "mnist_path": "mnist.npz to use; default $VIDEO_LSTM_DATA_DIR/mnist.npz, then the Keras cache.",
-    "num_digits": "Digits per Moving MNIST sequence.",
-    "frame_size": "Frame height and width in pixels (64 in the paper).",
     "input_length": "Input frames the encoder reads.",
     "future_length": "Frames the future decoder predicts.",
-    "step_length": "Digit speed, as a fraction of the free range per frame.",
-    "test_set": "generated (10,000 sequences made from MNIST test digits), npy "
-    "(the canonical mnist_test_seq.npy) or tfds (TFDS moving_mnist, test split).",
-    "test_npy_path": "Path of mnist_test_seq.npy for --test_set=npy.",
+    "dataset": "Where sequences come from: " + ", ".join(choices.DATASETS) + " (see pipelines/sources).",
     "eval_sequences": "How many test sequences to evaluate.",
     "optimizer": "sgd (with momentum, as the official code), rmsprop or adam.",
     "learning_rate": "Initial learning rate.",
-    "momentum": "Momentum of sgd (and rmsprop).",
+    "momentum": "Momentum of sgd.",
     "lr_decay_rate": "Learning rate is multiplied by this every --lr_decay_steps steps.",
     "lr_decay_steps": "Steps between learning-rate decays.",
-    "weight_decay": "Weight decay (L2) coefficient; 1e-4 in the official code.",
+    "weight_decay": "L2 penalty added to every gradient, g += weight_decay * w (before momentum "
+    "or Adam, as the official code did; not Keras' decoupled decay); 1e-4 in the official code.",
     "clip_norm": "Clip gradients to this global norm; 0 for no clipping.",
     "batch_size": "Sequences per training step.",
     "steps": "Total training steps.",
@@ -62,29 +59,27 @@ HELP = {
     "image_every": "Steps between TensorBoard image strips.",
 }
 
-CHOICES = {
-    "model": config_lib.KINDS,
-    "feed": config_lib.FEEDS,
-    "loss": config_lib.LOSSES,
-    "digits": config_lib.DIGIT_SOURCES,
-    "test_set": config_lib.TEST_SETS,
-    "precision": config_lib.PRECISIONS,
-    "readout": config_lib.READOUTS,
-    "reader": config_lib.READERS,
-    "optimizer": config_lib.OPTIMIZERS,
-}
+
+def _fields():
+    """(field, help, choices) of every flag: Config's, then each source's options."""
+    for field in dataclasses.fields(config_lib.Config):
+        if field.name != "data":
+            yield field, HELP[field.name], config_lib.CHOICES.get(field.name)
+    for dataset in choices.DATASETS:
+        source = sources.module(dataset)
+        for field in dataclasses.fields(source.Options):
+            yield field, source.HELP[field.name], source.CHOICES.get(field.name)
 
 
 def define_flags(flag_values=flags.FLAGS):
-    """Defines one flag per Config field (once per FlagValues)."""
+    """Defines one flag per field (once per FlagValues)."""
     if "input_length" in flag_values:  # already defined
         return
     # --log_dir (the run directory) is absl.logging's own flag, shared.
-    for field in dataclasses.fields(config_lib.Config):
+    for field, help_text, allowed in _fields():
         name, default = field.name, field.default
-        help_text = HELP[name]
-        if name in CHOICES:
-            flags.DEFINE_enum(name, default, list(CHOICES[name]), help_text, flag_values=flag_values)
+        if allowed:
+            flags.DEFINE_enum(name, default, list(allowed), help_text, flag_values=flag_values)
         elif field.type in (bool, "bool"):
             flags.DEFINE_bool(name, default, help_text, flag_values=flag_values)
         elif field.type in (int, "int"):
@@ -96,9 +91,14 @@ def define_flags(flag_values=flags.FLAGS):
 
 
 def config_from_flags(flag_values=flags.FLAGS):
-    """The Config the parsed flags describe (validated)."""
-    values = {f.name: flag_values[f.name].value for f in dataclasses.fields(config_lib.Config)}
-    return config_lib.Config(**values)
+    """The Config the parsed flags describe (validated); data options are
+    those of the chosen --dataset."""
+    values = {
+        f.name: flag_values[f.name].value for f in dataclasses.fields(config_lib.Config) if f.name != "data"
+    }
+    options = sources.options_class(values["dataset"])
+    data = {f.name: flag_values[f.name].value for f in dataclasses.fields(options)}
+    return config_lib.Config(**values, data=options(**data))
 
 
 def config_from_flagfile(path, *overrides):

@@ -25,26 +25,19 @@ def main(argv):
         config = flags_lib.config_from_flags()
     except ValueError as error:
         raise app.UsageError(str(error))
-    from video_lstm import evaluate_lib, train_lib  # heavy imports after the flags are checked
-    from video_lstm.callbacks import NonFiniteLossError
+    # Heavy imports (Keras, TensorFlow) only after the flags are checked.
+    from video_lstm.analysis import evaluation
+    from video_lstm.training import loop
+    from video_lstm.training.callbacks import NonFiniteLossError
 
     try:
-        run = train_lib.setup(config, FLAGS.log_dir)
-    except (ValueError, FileNotFoundError) as error:
-        fail(error)
-    try:
-        train_lib.fit(run)
-    except NonFiniteLossError as error:
-        fail(error)
-    metrics = evaluate_lib.evaluate(run.model, config, FLAGS.log_dir, run.step)
-    print(evaluate_lib.format_table(metrics))
-    logging.info("Wrote %s", os.path.join(FLAGS.log_dir, "metrics.json"))
+        metrics = loop.train_and_evaluate(config, FLAGS.log_dir)
+    except (ValueError, FileNotFoundError, NonFiniteLossError) as error:
+        logging.error("%s", error)  # it also reaches the run's log
+        cli.fail("video_lstm.train", error)
+    print(evaluation.format_table(metrics))
+    logging.info("Wrote %s", os.path.join(FLAGS.log_dir, metrics["written"]))
 
-
-def fail(error):
-    """Logs the error (it also reaches the run's log), then ends in one line."""
-    logging.error("%s", error)
-    cli.fail("video_lstm.train", error)
 
 if __name__ == "__main__":
     app.run(main)

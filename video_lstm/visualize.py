@@ -6,7 +6,7 @@ r"""Pictures of the newest checkpoint of a training run.
 Writes PNGs, GIFs and rollout metrics (JSON) into <log_dir>/visualize/ and the
 same pictures as TensorBoard images into <log_dir>/visualize/tensorboard
 (`tensorboard --logdir=runs` shows them next to the training curves). What each
-file shows: `video_lstm/visualize_lib.py`. Bad input (no checkpoint, a
+file shows: `video_lstm/analysis/visualization.py`. Bad input (no checkpoint, a
 horizon outside 1..10000, a model of feature vectors rather than images,
 unknown --what) ends with one error line and exit status 1.
 """
@@ -34,10 +34,10 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
-    from video_lstm import visualize_lib  # heavy imports after the flags are read
+    from video_lstm.analysis import visualization  # heavy imports after the flags are read
 
     try:
-        options = visualize_lib.Options(
+        options = visualization.Options(
             what=tuple(FLAGS.what) if FLAGS.what is not None else None,
             num_sequences=FLAGS.num_sequences,
             horizon=FLAGS.horizon,
@@ -45,12 +45,12 @@ def main(argv):
             chunk_size=FLAGS.chunk_size,
             ood_digits=_counts(FLAGS.ood_digits),
         )
-        written = visualize_lib.visualize_log_dir(FLAGS.log_dir, options)
+        written = visualization.visualize_log_dir(FLAGS.log_dir, options)
     except (FileNotFoundError, ValueError) as error:
         cli.fail("video_lstm.visualize", error)
     for path in written:
         print(path)
-    logging.info("Wrote %d files to %s", len(written), os.path.join(FLAGS.log_dir, visualize_lib.OUTPUT_DIR))
+    logging.info("Wrote %d files to %s", len(written), os.path.join(FLAGS.log_dir, visualization.OUTPUT_DIR))
 
 
 def _counts(values):

@@ -1,9 +1,10 @@
 """Training: `train_and_evaluate(config, log_dir)`.
 
-`setup` checks the inputs and restores or creates the model; `fit` is one
-`model.fit` call whose epochs are checkpoint intervals. Moving MNIST batch i
-is a pure function of (seed, i), so a restarted job reads exactly the batches
-it would have read, and resuming is the same code path as starting.
+`setup` checks the log_dir and the data and restores or creates the model;
+`fit` is one `model.fit` call whose epochs are checkpoint intervals. Every
+data source's batch i is a pure function of (seed, i), so a restarted job
+reads exactly the batches it would have read, and resuming is the same code
+path as starting.
 """
 
 import dataclasses
@@ -13,32 +14,16 @@ import sys
 import keras
 from absl import logging
 
-from pipelines import experiment_data
-from video_lstm import callbacks as callbacks_lib
-from video_lstm import checkpoint
+from pipelines import sources
+from video_lstm import atomic
 from video_lstm import config as config_lib
-from video_lstm import evaluate_lib
+from video_lstm.analysis import evaluation
 from video_lstm.models import build_model
+from video_lstm.training import callbacks as callbacks_lib
+from video_lstm.training import checkpoint
+from video_lstm.training.optimizers import make_optimizer
 
-
-# -- model and optimizer ------------------------------------------------------
-
-
-def make_optimizer(config):
-    """The optimizer the config names, with the step-decayed learning rate."""
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        config.learning_rate, config.lr_decay_steps, config.lr_decay_rate, staircase=True
-    )
-    kwargs = {"learning_rate": schedule}
-    if config.clip_norm:
-        kwargs["global_clipnorm"] = config.clip_norm
-    if config.weight_decay:
-        kwargs["weight_decay"] = config.weight_decay
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(momentum=config.momentum, **kwargs)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(**kwargs)
-    return keras.optimizers.Adam(**kwargs)
+# -- model --------------------------------------------------------------------
 
 
 def new_model(config, sample_inputs):
@@ -69,7 +54,7 @@ def prepare_log_dir(config, log_dir):
     path = os.path.join(log_dir, "config.json")
     if os.path.exists(path):
         config_lib.check_same_model(config_lib.load(log_dir), config, log_dir)
-    evaluate_lib.write_json(path, dataclasses.asdict(config))
+    atomic.write_json(path, config.to_dict())
 
 
 # -- train loop ---------------------------------------------------------------
@@ -83,7 +68,7 @@ class Run:
     log_dir: str
     model: keras.Model
     step: int
-    digits: object  # pipelines.digits.DigitBank
+    source: sources.DataSource
     sample_inputs: dict
 
 
@@ -93,14 +78,11 @@ def setup(config, log_dir):
     Everything that can fail on bad input fails here, before any training.
     """
     prepare_log_dir(config, log_dir)
-    digits = experiment_data.digit_bank(config, "train")
-    evaluate_lib.write_json(
-        os.path.join(log_dir, "data.json"),
-        {"train_digits": digits.source, "train_digits_origin": digits.origin},
-    )
-    sample_inputs = experiment_data.sample_inputs(config, digits, count=3)
+    source = sources.build(config)
+    atomic.write_json(os.path.join(log_dir, "data.json"), source.describe())
+    sample_inputs = source.sample_inputs(count=3)
     step, model = restore_or_create(config, log_dir, sample_inputs)
-    return Run(config, log_dir, model, step, digits, sample_inputs)
+    return Run(config, log_dir, model, step, source, sample_inputs)
 
 
 def fit(run, verbose=None):
@@ -125,7 +107,7 @@ def fit(run, verbose=None):
         callbacks_lib.Checkpointer(log_dir, config.keep_checkpoints),
     ]
     model.fit(
-        experiment_data.train_dataset(config, run.digits, start_step=run.step),
+        run.source.train_dataset(start_step=run.step),
         initial_epoch=run.step // config.checkpoint_every,
         epochs=-(-config.steps // config.checkpoint_every),
         steps_per_epoch=config.checkpoint_every,
@@ -145,6 +127,10 @@ def train(config, log_dir, verbose=None):
 
 
 def train_and_evaluate(config, log_dir, verbose=None):
-    """Trains, then evaluates on the test set; returns the metrics dict."""
-    model, step = train(config, log_dir, verbose)
-    return evaluate_lib.evaluate(model, config, log_dir, step, verbose=verbose)
+    """Trains, then evaluates on the test set; returns the metrics dict.
+
+    Raises callbacks.NonFiniteLossError if the loss stops being finite.
+    """
+    run = setup(config, log_dir)
+    fit(run, verbose)
+    return evaluation.evaluate(run.model, config, log_dir, run.step, source=run.source, verbose=verbose)

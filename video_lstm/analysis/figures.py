@@ -1,14 +1,14 @@
 """Pictures of sequences: strips of frames as uint8 images, PNG and GIF files.
 
-Everything here is numpy in, numpy or files out, so training, evaluation and
-visualisation share one way of drawing.
+Everything here is numpy in (or a model's `generate`), numpy or files out, so
+training, evaluation and visualisation share one way of drawing. Files are
+written through `video_lstm.atomic`.
 """
-
-import os
-import tempfile
 
 import cv2
 import numpy as np
+
+from video_lstm import atomic
 
 ROW_LABELS = ("input", "reconstruction", "ground truth", "prediction")
 
@@ -54,25 +54,14 @@ def comparison_strip(inputs, reconstruction=None, truth=None, prediction=None, g
     return sequence_strip([inputs, reconstruction, truth, prediction], gap)
 
 
-def _atomic_path(path):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=os.path.splitext(path)[1])
-    os.close(handle)
-    os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; pictures are for everyone
-    return temporary
-
-
 def write_png(path, image):
     """Writes a uint8 (H, W) or (H, W, 1|3) image atomically."""
-    temporary = _atomic_path(path)
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 3:
         image = image[..., ::-1]  # RGB -> BGR for OpenCV
-    if not cv2.imwrite(temporary, image):
-        os.remove(temporary)
-        raise OSError(f"could not write PNG {path}")
-    os.replace(temporary, path)
+    with atomic.path(path) as temporary:
+        if not cv2.imwrite(temporary, image):
+            raise OSError(f"could not write PNG {path}")
     return path
 
 
@@ -82,9 +71,46 @@ def write_gif(path, frames, duration_ms=100):
 
     frames = to_uint8(frames)
     images = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames]
-    temporary = _atomic_path(path)
-    images[0].save(
-        temporary, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
-    )
-    os.replace(temporary, path)
+    with atomic.path(path) as temporary:
+        images[0].save(
+            temporary, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
+        )
     return path
+
+
+def sample_strips(model, inputs):
+    """One uint8 comparison strip per sequence of `inputs` (decoders running free).
+
+    Args:
+        model: a video_lstm model (its `generate`).
+        inputs: dict with `frames` (and `future_frames`), float (batch, time, H, W, C).
+    """
+    outputs = {k: numpy(v) for k, v in model.generate(inputs["frames"]).items()}
+    frames = np.asarray(inputs["frames"])
+    truth = inputs.get("future_frames")
+    strips = []
+    for i in range(frames.shape[0]):
+        strips.append(
+            comparison_strip(
+                frames[i],
+                outputs["reconstruction"][i] if "reconstruction" in outputs else None,
+                None if truth is None or "future" not in outputs else np.asarray(truth)[i],
+                outputs["future"][i] if "future" in outputs else None,
+            )
+        )
+    return strips
+
+
+def write_samples(path, model, inputs, rule=4):
+    """A PNG of input | reconstruction | ground truth | prediction rows per sequence,
+    a white line of `rule` pixels between sequences."""
+    strips = sample_strips(model, inputs)
+    line = np.full((rule,) + strips[0].shape[1:], 255, np.uint8)
+    return write_png(path, np.concatenate([p for s in strips for p in (s, line)][:-1], axis=0))
+
+
+def numpy(x):
+    """A model output (any backend, any float dtype) as float32 numpy."""
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")))

@@ -5,8 +5,9 @@ import math
 import keras
 from keras import ops
 
-from video_lstm.lstm import LSTMStack
-from video_lstm.reader import READERS, make_reader
+from video_lstm.choices import READERS
+from video_lstm.models.lstm import LSTMStack
+from video_lstm.models.reader import make_reader
 
 
 def flatten_frames(frames):

@@ -6,11 +6,12 @@ Three pieces:
   are kept, so each digit's true centre of mass is known at every frame (the
   ground truth of a rollout, for any number of digits and any length).
 - `rollout_chunks`: the future decoder run free for `horizon` frames in
-  compiled chunks of `chunk_size` steps, the LSTM states (and, for a
-  conditional decoder, its last activated frame) carried from chunk to chunk.
-  One chunk is one traced function, reused for every chunk, so neither the
-  graph nor the memory grows with the horizon; frames are yielded chunk by
-  chunk for the caller to stream to disk.
+  compiled chunks of `chunk_size` steps (the decoder's own free-running loop,
+  `FrameDecoder(..., previous=, return_state=True)`), the LSTM states and the
+  last activated frame carried from chunk to chunk. One chunk is one traced
+  function, reused for every chunk, so neither the graph nor the memory grows
+  with the horizon; frames are yielded chunk by chunk for the caller to
+  stream to disk.
 - `persistence_rows`: per-frame metrics of predicted against true frames: do
   digits fade (`intensity_ratio`), drift (`centre_error_px`), and the usual
   squared error summed over a frame's pixels (`mse`, as `mse_per_frame`).
@@ -29,6 +30,7 @@ import tensorflow as tf
 from keras import ops
 
 from pipelines import moving_mnist
+from pipelines.digits import DIGIT_SIZE
 
 # A rollout longer than this is refused: at 64x64 and 2048 units, 10,000
 # frames are already hours of CPU time, and an absurd value is more likely a
@@ -101,7 +103,7 @@ class TrackedSequences:
     def _glyph_centres(self):
         """(batch, num_digits, 2) centre of mass of each chosen glyph in its 28x28 field."""
         glyphs = self.digits[self.indices].astype(np.float64)  # (B, D, 28, 28)
-        return centre_of_mass(glyphs, default=(moving_mnist.DIGIT_SIZE - 1) / 2.0)
+        return centre_of_mass(glyphs, default=(DIGIT_SIZE - 1) / 2.0)
 
     def _render(self, positions, indices):
         frames = moving_mnist.render_batch(
@@ -143,47 +145,18 @@ def tracked_sequences(
 # -- the chunked rollout ------------------------------------------------------
 
 
-class _DecodeSteps(keras.layers.Layer):
-    """`num_steps` free-running steps of a decoder.
-
-    A layer so that calling it enters the decoder's dtype policy: a
-    mixed-precision decoder's `step` then reads its float32 variables in its
-    compute dtype, as it does inside the decoder's own call.
-
-    Call args:
-        states: list of [h, c], each (batch, units).
-        previous: float (batch, frame_dim), the last activated frame (zeros
-            before the first step), or None for an unconditioned decoder.
-        num_steps: int.
-    Returns:
-        frames (batch, num_steps, frame_dim) activated, previous, states.
-    """
-
-    def __init__(self, decoder):
-        super().__init__(dtype=decoder.dtype_policy, name=f"{decoder.name}_steps")
-        self._decoder = weakref.ref(decoder)  # not a sublayer: the cache must not keep it alive
-        self.built = True
-
-    def call(self, states, previous=None, num_steps=1):
-        decoder = self._decoder()
-        outputs = []
-        for _ in range(num_steps):
-            logits, states = decoder.step(previous, states)
-            frame = decoder.activate(logits)
-            outputs.append(frame)
-            if decoder.conditional:
-                previous = frame
-        return ops.stack(outputs, axis=1), previous, states
-
-
 def _compiled_steps(decoder):
-    """A `_DecodeSteps` of `decoder` compiled by the backend (num_steps static), eager
-    where there is no compiler. One per decoder, traced once per chunk length."""
+    """`decoder` running free for a static number of steps, from given states and
+    previous frame, compiled by the backend (eager where there is no compiler).
+    One per decoder, traced once per chunk length."""
     if decoder not in _COMPILED:
-        layer = _DecodeSteps(decoder)
-        function = lambda states, previous, num_steps: layer(  # noqa: E731
-            states, previous=previous, num_steps=num_steps
-        )
+        reference = weakref.ref(decoder)  # the cache must not keep the decoder alive
+
+        def function(states, previous, num_steps):
+            decoder = reference()
+            logits, previous, states = decoder(states, num_steps=num_steps, previous=previous, return_state=True)
+            return decoder.activate(logits), previous, states
+
         backend = keras.backend.backend()
         if backend == "tensorflow":
             function = tf.function(function, reduce_retracing=True)  # Python ints are static
@@ -227,15 +200,12 @@ def _chunks(model, decoder, frames, horizon, chunk_size):
     frames = ops.convert_to_tensor(np.asarray(frames, np.float32))
     states = model.encode(frames)["states"]
     batch = frames.shape[0]
-    previous = None
-    if decoder.conditional:
-        previous = ops.zeros((batch, math.prod(decoder.frame_shape)), dtype=decoder.compute_dtype)
+    previous = ops.zeros((batch, math.prod(decoder.frame_shape)), dtype=decoder.compute_dtype)
     run = _compiled_steps(decoder)
     for start in range(0, horizon, chunk_size):
         steps = min(chunk_size, horizon - start)
         predicted, previous, states = run(states, previous, steps)
-        predicted = ops.convert_to_numpy(ops.cast(predicted, "float32"))
-        yield start, np.reshape(predicted, (batch, steps) + tuple(decoder.frame_shape))
+        yield start, np.asarray(ops.convert_to_numpy(ops.cast(predicted, "float32")))
 
 
 # -- persistence metrics ------------------------------------------------------

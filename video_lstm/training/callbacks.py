@@ -11,7 +11,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from video_lstm import checkpoint, figures
+from video_lstm.analysis import figures
+from video_lstm.training import checkpoint
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -125,7 +126,7 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         self._last_count, self._last_time = count, now
 
     def write_images(self, step):
-        strips = sample_strips(self.model, self.sample_inputs)
+        strips = figures.sample_strips(self.model, self.sample_inputs)
         with self.writer.as_default(step=step):
             tf.summary.image("samples", np.stack(strips)[..., :3], step=step, max_outputs=len(strips))
         self.writer.flush()
@@ -133,24 +134,3 @@ class TensorBoardSummaries(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self.writer.flush()
 
-
-def sample_strips(model, inputs):
-    """One uint8 comparison strip per sequence of `inputs` (free-running decoders)."""
-    outputs = model.generate(inputs["frames"])
-    frames = np.asarray(inputs["frames"])
-    truth = inputs.get("future_frames")
-    strips = []
-    for i in range(frames.shape[0]):
-        strips.append(
-            figures.comparison_strip(
-                frames[i],
-                _item(outputs.get("reconstruction"), i),
-                None if truth is None or "future" not in outputs else np.asarray(truth)[i],
-                _item(outputs.get("future"), i),
-            )
-        )
-    return strips
-
-
-def _item(array, i):
-    return None if array is None else np.asarray(keras.ops.convert_to_numpy(array))[i]

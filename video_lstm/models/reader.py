@@ -19,9 +19,8 @@ import math
 import keras
 from keras import ops
 
-from video_lstm.readout import check_frame_shape
-
-READERS = ("linear", "conv")
+from video_lstm.choices import READERS
+from video_lstm.models.readout import check_frame_shape
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")

@@ -1,7 +1,7 @@
 r"""Export cost and serving latency of a model size, on an untrained model.
 
-    python -m export.measure --flagfile=configs/quickstart.flags
-    python -m export.measure --flagfile=configs/paper_composite_conditional.flags
+    python bench/export_speed.py --flagfile=configs/quickstart.flags
+    python bench/export_speed.py --flagfile=configs/paper_composite_conditional.flags
 
 Builds the model of a flagfile (untrained weights), saves it as a checkpoint
 of a temporary log_dir with its config.json, exports it with the real CLI
@@ -14,7 +14,6 @@ model's own `encode`.
 """
 
 import argparse
-import dataclasses
 import gc
 import json
 import os
@@ -29,47 +28,23 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def config_from_flagfile(path, **overrides):
-    """A Config from `--name=value` lines (comments skipped)."""
-    from video_lstm import config as config_lib
-
-    types = {f.name: f.type for f in dataclasses.fields(config_lib.Config)}
-    values = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line.startswith("--"):
-                continue
-            name, value = line[2:].split("=", 1)
-            kind = types[name] if isinstance(types[name], str) else types[name].__name__
-            if kind == "bool":
-                values[name] = value.lower() in ("true", "1")
-            elif kind == "int":
-                values[name] = int(value)
-            elif kind == "float":
-                values[name] = float(value)
-            else:
-                values[name] = value
-    values.update(overrides)
-    return config_lib.Config(**values)
+sys.path.insert(0, ROOT)  # run from a checkout
 
 
 def write_log_dir(config, log_dir):
     """config.json and one checkpoint of an untrained model of this config."""
     import numpy as np
 
-    from video_lstm import checkpoint, train_lib
     from video_lstm.models import build_model
+    from video_lstm.training import checkpoint, loop
 
     model = build_model(**config.model_kwargs())
-    size = config.frame_size
+    frame = tuple(config.input_spec.frame_shape)
     model({
-        "frames": np.zeros((1, config.input_length, size, size, 1), np.float32),
-        "future_frames": np.zeros((1, max(config.future_length, 1), size, size, 1), np.float32),
+        "frames": np.zeros((1, config.input_length) + frame, np.float32),
+        "future_frames": np.zeros((1, max(config.future_length, 1)) + frame, np.float32),
     })
-    train_lib.prepare_log_dir(config, log_dir)
+    loop.prepare_log_dir(config, log_dir)
     checkpoint.save(model, log_dir, 0)
     return model.count_params()
 
@@ -93,7 +68,7 @@ def measure(config, calls=20, time_steps=10, workdir=None):
     import numpy as np
     import tensorflow as tf
 
-    from video_lstm import checkpoint
+    from video_lstm.training import checkpoint
 
     owned = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="export-measure-")
@@ -116,7 +91,7 @@ def measure(config, calls=20, time_steps=10, workdir=None):
         checkpoint_size = os.path.getsize(checkpoint.latest(log_dir)[1])
 
         loaded = tf.saved_model.load(version_dir)
-        shape = (1, time_steps, config.frame_size, config.frame_size, 1)
+        shape = (1, time_steps) + tuple(config.input_spec.frame_shape)
         frames = tf.constant(np.random.RandomState(0).randint(0, 256, shape).astype(np.uint8))
         encode = loaded.signatures["encode"]
         encode_s = timed_calls(lambda: encode(frames=frames)["outputs"].numpy(), calls)
@@ -131,7 +106,7 @@ def measure(config, calls=20, time_steps=10, workdir=None):
         keras_s = timed_calls(lambda: model.encode(scaled)["outputs"].numpy(), calls)
         return {
             "units": config.units,
-            "frame_size": config.frame_size,
+            "frame_shape": list(config.input_spec.frame_shape),
             "model": config.model,
             "conditional": [config.conditional_reconstruction, config.conditional_future],
             "parameters": params,
@@ -160,8 +135,10 @@ def main():
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--time", type=int, default=10, help="frames per request")
     args = parser.parse_args()
-    overrides = {"units": args.units} if args.units else {}
-    config = config_from_flagfile(args.flagfile, **overrides)
+    from video_lstm import flags as flags_lib
+
+    overrides = [f"--units={args.units}"] if args.units else []
+    config = flags_lib.config_from_flagfile(args.flagfile, *overrides)
     print(json.dumps(measure(config, args.calls, args.time), indent=2))
 
 

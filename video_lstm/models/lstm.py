@@ -6,6 +6,17 @@ conditional decoder feeds its own output back in), and because work that
 does not depend on the recurrence is hoisted out of the loop: the input
 projection of a layer is one matmul over all time steps.
 
+Two loops over time, for two jobs:
+
+- training on a sequence of static length (`LSTMStack.call`): unrolled in
+  Python, with the hand-written backward pass of `lstm_sequence` (one
+  recurrent-kernel gradient matmul per layer);
+- everything whose length is known only at run time (`scan_steps`, a
+  `keras.ops.scan`): free-running decoders (generation, long rollouts,
+  scheduled sampling), and the encoder over a dynamic time axis (the serving
+  graph). It runs on TensorFlow (a `tf.while_loop`, any length) and JAX (a
+  `lax.scan`, length static under `jit`).
+
 Gate order is (input, forget, cell, output), the same as `keras.layers.LSTM`,
 so weights transfer one-to-one between the two.
 """
@@ -111,6 +122,45 @@ def _backward(d_outputs, d_h, d_c, h0, c0, recurrent_kernel, hiddens, cells, gat
         ops.transpose(ops.reshape(h_prev, (-1, units))), ops.reshape(d_z, (-1, 4 * units))
     )
     return d_z, d_h, d_c, d_kernel
+
+
+def scan_steps(step, carry, xs, output, unroll=False):
+    """The one loop over a time axis whose length may be known only at run time.
+
+    `keras.ops.scan` with per-step outputs of any shape: Keras' TensorFlow
+    `scan` stacks outputs shaped like the carry, so the last output rides in
+    the carry (`output` gives its shape and dtype) and the stacked carries are
+    dropped (under `jit` the compiler drops them too).
+
+    With `unroll=True` (a static length) the same `step` runs in a Python
+    loop instead: what training needs, since XLA cannot differentiate
+    TensorFlow's while loop of unbounded length, and what the unrolled
+    training graph has always been.
+
+    Args:
+        step: `(carry, x) -> (carry, y)`, keras.ops only; `carry` keeps its
+            structure (tuples, not lists), shapes and dtypes.
+        carry: the initial carry, a tree of tensors.
+        xs: a tree of time-major tensors `(time, ...)`, e.g. `ops.arange(n)`;
+            `time` may be a run-time value on TensorFlow.
+        output: a tensor shaped like one step's `y` (its value is unused).
+        unroll: bool, run in Python over a static time length.
+    Returns:
+        (final carry, ys stacked time-major `(time, ...)`).
+    """
+    if unroll:
+        ys = []
+        for t in range(keras.tree.flatten(xs)[0].shape[0]):
+            carry, y = step(carry, keras.tree.map_structure(lambda x: x[t], xs))
+            ys.append(y)
+        return carry, ops.stack(ys, axis=0)
+
+    def body(packed, x):
+        carry, y = step(packed[0], x)
+        return (carry, y), (carry, y)
+
+    (carry, _), (_, ys) = ops.scan(body, (carry, output), xs)
+    return carry, ys
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
@@ -231,14 +281,16 @@ class LSTMStack(keras.layers.Layer):
         """Runs the stack over a sequence, layer by layer.
 
         Each layer's input projection is one matmul over all steps; only the
-        recurrent matmul stays in the time loop, and the backward pass is the
-        hand-written one of `lstm_sequence`.
+        recurrent matmul stays in the time loop. With a static time length the
+        loop is unrolled and the backward pass is the hand-written one of
+        `lstm_sequence`; a time length known only at run time (an exported
+        encoder) runs in `scan_steps`.
 
         Args:
             inputs: float (batch, time, input_dim), or None for a stack with no
                 input (then `initial_states` and `num_steps` are required).
             initial_states: optional list of [h, c]; zeros if None.
-            num_steps: int, used when inputs is None.
+            num_steps: int, used when inputs is None (a static length).
             zero_first_input: bool. If True, step 0 reads a zero input and step
                 t reads `inputs[:, t - 1]` (a conditional decoder under teacher
                 forcing); `inputs[:, -1]` is not read. The zero step costs no
@@ -249,13 +301,15 @@ class LSTMStack(keras.layers.Layer):
         """
         if inputs is not None:
             num_steps = inputs.shape[1]
-            if num_steps is None:
-                raise ValueError(f"{self.name}: the time dimension must be static, got {inputs.shape}")
             batch = ops.shape(inputs)[0]
         else:
             batch = ops.shape(initial_states[0][0])[0]
         if initial_states is None:
             initial_states = self.zero_states(batch, self.compute_dtype)
+        if num_steps is None:  # a run-time length
+            if zero_first_input:
+                raise ValueError(f"{self.name}: zero_first_input needs a static time length")
+            return self._scan(inputs, initial_states)
         shape = (batch, num_steps, 4 * self.units)
         layer_inputs = inputs
         final_states = []
@@ -273,6 +327,23 @@ class LSTMStack(keras.layers.Layer):
             h, c = initial_states[layer]
             kernel = ops.cast(self.recurrent_kernels[layer], self.compute_dtype)
             layer_inputs, h, c = lstm_sequence(gates_in, h, c, kernel)
+            final_states.append([h, c])
+        return layer_inputs, final_states
+
+    def _scan(self, inputs, initial_states):
+        """`call` over a time axis of run-time length: layer by layer, each in `scan_steps`."""
+        layer_inputs = inputs
+        final_states = []
+        for layer in range(self.num_layers):
+            gates_in = ops.transpose(self.input_gates(layer_inputs, layer), (1, 0, 2))  # (T, B, 4u)
+
+            def step(state, gates, layer=layer):
+                h, c = self.cell(gates, list(state), layer)
+                return (h, c), h
+
+            h0, c0 = initial_states[layer]
+            (h, c), hiddens = scan_steps(step, (h0, c0), gates_in, output=h0)
+            layer_inputs = ops.transpose(hiddens, (1, 0, 2))
             final_states.append([h, c])
         return layer_inputs, final_states
 

@@ -1,8 +1,9 @@
 """Checkpoints of a training run: whole models (weights and optimizer state).
 
-A checkpoint is `<log_dir>/checkpoints/ckpt-<step>.keras`, written to a
-temporary name and renamed into place, so a killed job never leaves a
-half-written checkpoint behind; the newest `keep` are kept.
+A checkpoint is `<log_dir>/checkpoints/ckpt-<step>.keras`, written through
+`video_lstm.atomic` (a temporary name, renamed into place), so a killed job
+never leaves a half-written checkpoint behind; the newest `keep` are kept.
+Temporaries of other live writers (another worker saving) are left alone.
 """
 
 import glob
@@ -12,7 +13,8 @@ import re
 import keras
 
 # Imported for their registration with Keras' serialisation.
-from video_lstm import models  # noqa: F401
+from video_lstm import atomic, models  # noqa: F401
+from video_lstm.training import optimizers  # noqa: F401
 
 _PATTERN = re.compile(r"ckpt-(\d+)\.keras$")
 
@@ -42,14 +44,11 @@ def save(model, log_dir, step, keep=2):
     directory = checkpoint_dir(log_dir)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"ckpt-{step:08d}.keras")
-    temporary = os.path.join(directory, f".tmp-ckpt-{step:08d}-{os.getpid()}.keras")
-    model.save(temporary)
-    os.replace(temporary, path)
+    with atomic.path(path) as temporary:
+        model.save(temporary)
     for _, old in list_checkpoints(log_dir)[:-keep]:
         os.remove(old)
-    for stale in glob.glob(os.path.join(directory, ".tmp-ckpt-*")):  # left by killed jobs
-        if stale != temporary:
-            os.remove(stale)
+    atomic.remove_stale(directory, ".keras")  # left by killed jobs of this host
     return path
 
 

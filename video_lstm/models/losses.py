@@ -7,8 +7,6 @@ callers can average over frames, batch, or report them frame by frame.
 
 from keras import ops
 
-# The output activation that goes with each loss.
-ACTIVATIONS = {"cross_entropy": "sigmoid", "squared_error": "linear"}
 
 
 def _sum_over_frame(values):

@@ -20,11 +20,10 @@ Outputs are a dict of logits (pre-activation): `reconstruction`
 import keras
 from keras import ops
 
-from video_lstm import losses
-from video_lstm.decoder import FrameDecoder
-from video_lstm.encoder import Encoder
-
-KINDS = ("composite", "autoencoder", "future")
+from video_lstm.choices import ACTIVATIONS, KINDS
+from video_lstm.models import losses
+from video_lstm.models.decoder import FrameDecoder
+from video_lstm.models.encoder import Encoder
 
 
 def _as_inputs(inputs):
@@ -50,7 +49,8 @@ class CompositeModel(keras.Model):
             previous frame.
         conditional_future: bool, future decoder reads its previous frame.
         feed: str, training input of conditional decoders: "teacher", "own"
-            or "scheduled" (see `decoder.py`).
+            or "scheduled" (see `decoder.py`; scheduled sampling decays with
+            the optimizer's step).
         schedule_decay: float, k of scheduled sampling.
         loss: "cross_entropy" (sigmoid outputs, for binary-ish frames) or
             "squared_error" (linear outputs, for patches and percepts).
@@ -128,7 +128,7 @@ class CompositeModel(keras.Model):
             num_layers=num_layers,
             feed=feed,
             schedule_decay=schedule_decay,
-            output_activation=losses.ACTIVATIONS[loss],
+            output_activation=ACTIVATIONS[loss],
             readout=readout,
             readout_filters=readout_filters,
             reader=reader,
@@ -211,6 +211,7 @@ class CompositeModel(keras.Model):
         future_frames = inputs.get("future_frames")
         self._check_frames(frames)
         states = self.encoder(frames)["states"]
+        step = self.training_step() if training else 0
         outputs = {}
         if self.reconstruction_decoder is not None:
             outputs["reconstruction"] = self.reconstruction_decoder(
@@ -218,6 +219,7 @@ class CompositeModel(keras.Model):
                 num_steps=frames.shape[1],
                 teacher_frames=ops.flip(frames, axis=1),
                 training=training,
+                step=step,
             )
         if self.future_decoder is not None:
             if future_frames is not None:
@@ -227,8 +229,32 @@ class CompositeModel(keras.Model):
                 num_steps=self.future_length,
                 teacher_frames=future_frames,
                 training=training,
+                step=step,
             )
         return outputs
+
+    def training_step(self):
+        """The optimizer's step count (0 before `compile`): what scheduled
+        sampling decays with. Read, never assigned, in `call`, so replicas
+        under tf.distribute agree on it."""
+        step = getattr(self, "_step_in_jax_trainer", None)
+        if step is not None:
+            return step
+        optimizer = getattr(self, "optimizer", None)
+        return 0 if optimizer is None else optimizer.iterations
+
+    def compute_loss_and_updates(self, *args, optimizer_variables=None, **kwargs):
+        """(JAX trainer only.) Its stateless forward pass cannot read the
+        optimizer's variables, so the step is handed to `training_step` here."""
+        step = None
+        if optimizer_variables is not None:
+            index = next(i for i, v in enumerate(self.optimizer.variables) if v is self.optimizer.iterations)
+            step = optimizer_variables[index]
+        object.__setattr__(self, "_step_in_jax_trainer", step)  # a traced value, not a weight
+        try:
+            return super().compute_loss_and_updates(*args, optimizer_variables=optimizer_variables, **kwargs)
+        finally:
+            object.__setattr__(self, "_step_in_jax_trainer", None)
 
     def generate(self, frames, future_length=None):
         """Reconstruction and prediction as frames, decoders running free.
@@ -276,10 +302,7 @@ class CompositeModel(keras.Model):
             self.reconstruction_loss_tracker.update_state(per_decoder["reconstruction"])
         if "future" in per_decoder:
             self.future_loss_tracker.update_state(per_decoder["future"])
-        total = ops.sum(ops.stack(list(per_decoder.values())))
-        for extra in self.losses:  # weight decay, if any
-            total = total + ops.cast(ops.sum(extra), total.dtype)
-        return total
+        return ops.sum(ops.stack(list(per_decoder.values())))
 
     def get_config(self):
         config = super().get_config()

@@ -39,14 +39,15 @@ import math
 import os
 
 import cv2
+import keras
 import numpy as np
 import tensorflow as tf
-from keras import ops
 
-from pipelines import experiment_data
-from video_lstm import checkpoint
+from pipelines import sources
+from video_lstm import atomic
 from video_lstm import config as config_lib
-from video_lstm import evaluate_lib, figures, plots, rollout
+from video_lstm.analysis import figures, plots, rollout
+from video_lstm.training import checkpoint
 
 WHATS = ("samples", "rollout", "ood", "weights")
 OUTPUT_DIR = "visualize"
@@ -56,7 +57,7 @@ MAX_STRIP_FRAMES = 20
 ROLLOUT_SEED = 2468
 GATES = ("input", "forget", "cell", "output")  # the order of LSTMStack's kernel columns
 GAP = 2  # pixels between frames, as in figures.py
-RULE = 4  # white pixels between sequences, as in evaluate_lib.write_samples
+RULE = 4  # white pixels between sequences, as in figures.write_samples
 LABEL_HEIGHT = 12  # the band above each GIF frame naming it
 
 
@@ -125,7 +126,7 @@ def visualize(model, config, out_dir, options=None, step=0):
             if name == "samples":
                 draw_samples(model, config, writer, options)
             elif name == "rollout":
-                draw_rollout(model, config, writer, options, config.num_digits, "rollout")
+                draw_rollout(model, config, writer, options, config.data.num_digits, "rollout")
             elif name == "ood":
                 for count in options.ood_digits:
                     suffix = "digit" if count == 1 else "digits"
@@ -150,10 +151,15 @@ def check_model(model, config, what):
             f"--what={','.join(what)} draws pixel pictures, but the model reads frames of shape "
             f"{shape} (feature vectors such as percepts); expected (height, width, 1 or 3) images"
         )
-    if shape[:2] != (config.frame_size, config.frame_size):
+    if shape != tuple(config.input_spec.frame_shape):
         raise ValueError(
             f"the checkpoint's model reads {shape[0]}x{shape[1]} frames but config.json says "
-            f"--frame_size={config.frame_size}"
+            f"{config.input_spec.origin}"
+        )
+    if config.dataset != "moving_mnist" and {"rollout", "ood"} & set(what):
+        raise ValueError(
+            f"--what=rollout and --what=ood follow Moving MNIST digits; this run read "
+            f"--dataset={config.dataset} (expected --what=samples,weights)"
         )
     if model.future_decoder is None and {"rollout", "ood"} & set(what):
         raise ValueError(
@@ -190,7 +196,7 @@ class Writer:
         figures.write_gif(self._path(name, "gif"), frames)
 
     def json(self, name, value):
-        evaluate_lib.write_json(self._path(name, "json"), value)
+        atomic.write_json(self._path(name, "json"), value)
 
     def close(self):
         self.summaries.flush()
@@ -240,16 +246,12 @@ def tile_grid(vectors, frame_shape, gap=GAP):
     return grid
 
 
-def _numpy(x):
-    return None if x is None else np.asarray(ops.convert_to_numpy(ops.cast(x, "float32")))
-
-
 def draw_samples(model, config, writer, options):
     """The samples grid and one GIF per sequence (see the module docstring)."""
     count = options.num_sequences
-    test = experiment_data.test_set(dataclasses.replace(config, eval_sequences=count))
-    inputs = experiment_data.split(config, test.clips[:count])
-    outputs = {k: _numpy(v) for k, v in model.generate(inputs["frames"]).items()}
+    source = sources.build(dataclasses.replace(config, eval_sequences=count))
+    inputs = source.split(source.test_set().clips[:count])
+    outputs = {k: figures.numpy(v) for k, v in model.generate(inputs["frames"]).items()}
     frames, truth = inputs["frames"], inputs.get("future_frames")
     reconstruction, future = outputs.get("reconstruction"), outputs.get("future")
     pick = lambda array, i: None if array is None else array[i]  # noqa: E731
@@ -286,21 +288,21 @@ def rollout_frames(horizon):
 def draw_rollout(model, config, writer, options, num_digits, name):
     """GIF, strip, curves and metrics of a `horizon`-frame rollout with `num_digits` digits."""
     horizon, length = options.horizon, config.input_length
-    digits = experiment_data.digit_bank(config, "test").images
+    digits = sources.build(config).digit_bank("test").images
     truth_source = rollout.tracked_sequences(
         digits,
         options.num_sequences,
         length + horizon,
         num_digits,
         seed=(ROLLOUT_SEED, num_digits),
-        frame_size=config.frame_size,
-        step_length=config.step_length,
+        frame_size=config.data.frame_size,
+        step_length=config.data.step_length,
     )
     gif_every, strip_frames = rollout_frames(horizon)
     report = dict(
         horizon=horizon,
         num_digits=num_digits,
-        trained_num_digits=config.num_digits,
+        trained_num_digits=config.data.num_digits,
         num_sequences=options.num_sequences,
         step=writer.step,
         chunk_size=options.chunk_size,
@@ -345,14 +347,14 @@ def draw_weights(model, writer, options):
     """
     frame_shape = tuple(model.frame_shape)
     if model.encoder.conv_reader is None:
-        kernel = _numpy(model.encoder.lstm.kernels[0])  # (frame_dim, 4 * units), gates i, f, g, o
+        kernel = figures.numpy(model.encoder.lstm.kernels[0])  # (frame_dim, 4 * units), gates i, f, g, o
         units = kernel.shape[1] // 4
         columns = kernel.T.reshape(len(GATES), units, -1)  # (gate, unit, frame_dim)
         order = np.argsort(-np.sqrt(np.square(columns).sum(axis=(0, 2))), kind="stable")[: options.num_units]
         for g, gate in enumerate(GATES):
             writer.png(f"encoder_{gate}_gate_weights", tile_grid(columns[g, order], frame_shape))
     for decoder in model.decoders:
-        rows = _numpy(decoder.output_kernel) if decoder.readout_kind == "linear" else unit_drawings(decoder)
+        rows = figures.numpy(decoder.output_kernel) if decoder.readout_kind == "linear" else unit_drawings(decoder)
         order = np.argsort(-np.linalg.norm(rows, axis=1), kind="stable")[: options.num_units]
         writer.png(f"{decoder.name}_output_weights", tile_grid(rows[order], frame_shape))
 
@@ -362,5 +364,5 @@ def unit_drawings(decoder, scale=3.0):
     hidden state `scale * e_u`, minus those for a zero state. For a linear
     read-out this is `scale` times the weight row of unit u."""
     hidden = np.concatenate([np.zeros((1, decoder.units)), scale * np.eye(decoder.units)]).astype("float32")
-    logits = _numpy(decoder.readout(ops.cast(hidden, decoder.compute_dtype)))
+    logits = figures.numpy(decoder.readout(keras.ops.cast(hidden, decoder.compute_dtype)))
     return logits[1:] - logits[:1]

@@ -21,7 +21,6 @@ import math
 import keras
 from keras import ops
 
-READOUTS = ("linear", "conv")
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")

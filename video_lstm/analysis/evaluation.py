@@ -1,7 +1,12 @@
-"""Evaluation on the fixed test set: `evaluate(model, config, log_dir, step)`.
+"""Evaluation on a run's fixed test set: `evaluate(model, config, log_dir, step)`.
 
 Decoders run free (each conditional decoder feeds back its own output), as at
-test time in the paper. Writes `metrics.json` and `samples.png` into log_dir.
+test time in the paper. Results belong to their test set: the run's own
+evaluation (its config's test set and `eval_sequences`) is
+`<log_dir>/metrics.json` and `samples.png`; any other one (another
+`--test_set`, a smaller `--eval_sequences`) goes to
+`metrics_<test set>_<sequences>.json` and `samples_<test set>_<sequences>.png`
+beside it, so no evaluation overwrites a different one.
 """
 
 import json
@@ -11,20 +16,22 @@ import sys
 import keras
 import numpy as np
 
-from pipelines import experiment_data
-from video_lstm import callbacks as callbacks_lib
-from video_lstm import checkpoint
+from pipelines import sources
+from video_lstm import atomic
 from video_lstm import config as config_lib
-from video_lstm import figures
-from video_lstm.metrics import FrameMetrics
+from video_lstm.analysis import figures
+from video_lstm.analysis.metrics import FrameMetrics
+from video_lstm.training import checkpoint
 
 EVAL_BATCH_SIZE = 50
 
 
-def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE, verbose=None):
+def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE, verbose=None, source=None):
     """Metrics of `model` on the test set described by `config`.
 
     Args:
+        log_dir: where to write the metrics and samples (None: nothing written).
+        source: the run's `pipelines.sources.DataSource` (built from config if None).
         verbose: 0 silent, 1 progress bar, 2 one line at the end; None picks
             1 on a terminal, else 2.
 
@@ -33,37 +40,54 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         reconstruction decoder for an autoencoder) at the top level,
         `cross_entropy_per_frame`, `mse_per_frame`, `mae_per_frame`,
         `mse_per_pixel`, `ssim`, `num_sequences`, `by_frame`; the other
-        decoder's under `reconstruction`; and `step`, `test_set`,
-        `test_digits` and `train_digits` (which digits the sequences were
-        made of: "mnist" or "rendered").
+        decoder's under `reconstruction`; and `step`, `test_set`, the test
+        set's own record (Moving MNIST: `test_digits`), and `train_digits`
+        (what the run trained on, from `data.json`).
     """
-    test = experiment_data.test_set(config)
-    per_decoder = _accumulate(model, config, test.clips, batch_size, verbose)
+    source = source or sources.build(config)
+    test = source.test_set()
+    per_decoder = _accumulate(model, source, config, test.clips, batch_size, verbose)
     primary = "future" if per_decoder["future"].num_sequences else "reconstruction"
     result = per_decoder[primary].result()
     result.update(
         decoder=primary,
         step=step,
         model=config.model,
-        test_digits=test.digits,
-        train_digits=_train_digits(log_dir),
+        train_digits=_trained_on(log_dir).get("train_digits"),
         test_set=test.name,
+        **test.info,
     )
     if primary == "future" and per_decoder["reconstruction"].num_sequences:
         result["reconstruction"] = per_decoder["reconstruction"].result()
     if log_dir:
-        write_json(os.path.join(log_dir, "metrics.json"), result)
-        write_samples(os.path.join(log_dir, "samples.png"), model, config, test.clips[:4])
+        run_config = _run_config(log_dir)
+        metrics_name, samples_name = _names(source, run_config)
+        atomic.write_json(os.path.join(log_dir, metrics_name), result)
+        figures.write_samples(os.path.join(log_dir, samples_name), model, source.split(test.clips[:4]))
+        result["written"] = metrics_name
     return result
 
 
-def _accumulate(model, config, clips, batch_size, verbose):
+def _names(source, run_config):
+    """(metrics, samples) file names: the plain ones for the run's own evaluation."""
+    key = source.evaluation_key()
+    if run_config is None or sources.build(run_config).evaluation_key() == key:
+        return "metrics.json", "samples.png"
+    return f"metrics_{key}.json", f"samples_{key}.png"
+
+
+def _run_config(log_dir):
+    path = os.path.join(log_dir, "config.json")
+    return config_lib.load(log_dir) if os.path.exists(path) else None
+
+
+def _accumulate(model, source, config, clips, batch_size, verbose):
     """FrameMetrics of each decoder over `clips`, decoders running free."""
     per_decoder = {"future": FrameMetrics(), "reconstruction": FrameMetrics()}
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     progress = keras.utils.Progbar(len(clips), unit_name="sequence", verbose=verbose)
-    for inputs in experiment_data.test_batches(config, clips, batch_size):
+    for inputs in source.test_batches(clips, batch_size):
         outputs = model.predict_on_batch({"frames": inputs["frames"]})
         if "future" in outputs:
             per_decoder["future"].update(inputs["future_frames"], outputs["future"], config.loss)
@@ -74,36 +98,22 @@ def _accumulate(model, config, clips, batch_size, verbose):
     return per_decoder
 
 
-def write_samples(path, model, config, clips):
-    """A PNG of input | reconstruction | ground truth | prediction rows per clip."""
-    strips = callbacks_lib.sample_strips(model, experiment_data.split(config, clips))
-    rule = np.full((4,) + strips[0].shape[1:], 255, np.uint8)  # white line between clips
-    figures.write_png(path, np.concatenate([p for s in strips for p in (s, rule)][:-1], axis=0))
-
-
 def evaluate_log_dir(log_dir, **overrides):
     """Evaluates the newest checkpoint of a training run."""
     config = config_lib.load(log_dir)
     if overrides:
-        config = config_lib.Config(**{**config.__dict__, **overrides})
+        config = config_lib.replace(config, **overrides)
     step, model = checkpoint.load_latest(log_dir)
     return evaluate(model, config, log_dir, step)
 
 
-def _train_digits(log_dir):
-    """What the run was trained on, as train_lib recorded it (None if unknown)."""
+def _trained_on(log_dir):
+    """What the run was trained on, as training recorded it in data.json ({} if unknown)."""
     path = log_dir and os.path.join(log_dir, "data.json")
     if not path or not os.path.exists(path):
-        return None
+        return {}
     with open(path) as f:
-        return json.load(f).get("train_digits")
-
-
-def write_json(path, value):
-    temporary = path + ".tmp"
-    with open(temporary, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-    os.replace(temporary, path)
+        return json.load(f)
 
 
 def format_table(result):

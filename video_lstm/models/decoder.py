@@ -12,9 +12,12 @@ first step). During training that frame is chosen by `feed`:
 - `"own"`: the decoder's own previous output, as at test time;
 - `"scheduled"`: ground truth with probability `k / (k + exp(step / k))`,
   `k = schedule_decay`, else its own output (scheduled sampling, Bengio et al.
-  2015), so training moves from teacher forcing to free running.
+  2015), so training moves from teacher forcing to free running. `step` is
+  the training step, which the model reads from its optimizer.
 
 Outside training a conditional decoder always feeds back its own output.
+Every free-running decoder (generation, rollouts, scheduled sampling, the
+serving graph) runs in one loop, `_free_run`, over `lstm.scan_steps`.
 """
 
 import math
@@ -22,12 +25,12 @@ import math
 import keras
 from keras import ops
 
-from video_lstm.lstm import LSTMStack, initializers
-from video_lstm.reader import READERS, make_reader
-from video_lstm.readout import READOUTS, ConvReadout, check_frame_shape
+from video_lstm.choices import FEEDS, READERS, READOUTS
+from video_lstm.models.lstm import LSTMStack, initializers, scan_steps
+from video_lstm.models.reader import make_reader
+from video_lstm.models.readout import ConvReadout, check_frame_shape
 
-FEEDS = ("teacher", "own", "scheduled")
-ACTIVATIONS = ("sigmoid", "linear")
+OUTPUT_ACTIVATIONS = ("sigmoid", "linear")
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
@@ -53,15 +56,24 @@ class FrameDecoder(keras.layers.Layer):
 
     Call args:
         initial_states: list of `num_layers` `[h, c]`, each `(batch, units)`.
-        num_steps: int, how many frames to emit.
+        num_steps: int, how many frames to emit (a scalar tensor is taken
+            too, under TensorFlow: the serving graph's run-time length).
         teacher_frames: optional float `(batch, num_steps, *frame_shape)`, the
             ground truth for each emitted step (used as inputs in training
             when `conditional` and `feed != "own"`).
         training: bool.
+        step: the training step (scalar), for the scheduled-sampling decay.
+        previous: optional float `(batch, frame_dim)`, the activated frame
+            before the first emitted one (zeros if None): a rollout continued
+            chunk by chunk.
+        return_state: bool, also return the loop's final state.
 
     Returns:
         float `(batch, num_steps, *frame_shape)`: logits (pre-activation
-        outputs). `activate()` turns them into frames.
+        outputs). `activate()` turns them into frames. With `return_state`,
+        `(logits, previous, states)`: the last activated frame
+        `(batch, frame_dim)` and the final `[h, c]` of every layer, which
+        continue the sequence in the next call.
     """
 
     def __init__(
@@ -83,8 +95,10 @@ class FrameDecoder(keras.layers.Layer):
         super().__init__(**kwargs)
         if feed not in FEEDS:
             raise ValueError(f"feed={feed!r}; expected one of {FEEDS}")
-        if output_activation not in ACTIVATIONS:
-            raise ValueError(f"output_activation={output_activation!r}; expected one of {ACTIVATIONS}")
+        if output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(
+                f"output_activation={output_activation!r}; expected one of {OUTPUT_ACTIVATIONS}"
+            )
         if readout not in READOUTS:
             raise ValueError(f"readout={readout!r}; expected one of {READOUTS}")
         if reader not in READERS:
@@ -112,6 +126,7 @@ class FrameDecoder(keras.layers.Layer):
         )
         if feed == "scheduled":
             self.sampling_seed = keras.random.SeedGenerator(seed)
+        self.frame_shape = None
 
     def build(self, frame_shape):
         """frame_shape: the shape of one frame, e.g. (64, 64, 1) or (4096,)."""
@@ -139,10 +154,6 @@ class FrameDecoder(keras.layers.Layer):
                 shape=(frame_dim,),
                 initializer=bias_initializer,
                 name="output_bias",
-            )
-        if self.feed == "scheduled":
-            self.iterations = self.add_weight(
-                shape=(), initializer="zeros", trainable=False, name="iterations"
             )
 
     # -- read-out -------------------------------------------------------------
@@ -177,7 +188,16 @@ class FrameDecoder(keras.layers.Layer):
 
     # -- decoding -------------------------------------------------------------
 
-    def call(self, initial_states, num_steps, teacher_frames=None, training=False):
+    def call(
+        self,
+        initial_states,
+        num_steps,
+        teacher_frames=None,
+        training=False,
+        step=0,
+        previous=None,
+        return_state=False,
+    ):
         batch = ops.shape(initial_states[0][0])[0]
         teacher = None
         if teacher_frames is not None:
@@ -188,41 +208,83 @@ class FrameDecoder(keras.layers.Layer):
             raise ValueError(
                 f"{self.name}: feed={self.feed!r} needs the ground-truth frames in training"
             )
-        if not self.conditional:
+        static = isinstance(num_steps, int) and previous is None and not return_state
+        if static and not self.conditional:
             hidden, _ = self.lstm(None, initial_states, num_steps=num_steps)  # (B, K, u)
             logits = self.readout(hidden)
-        elif uses_teacher and self.feed == "teacher":
+        elif static and uses_teacher and self.feed == "teacher":
             # All inputs are known (step t reads ground truth t-1, step 0 a
             # zero frame): the whole stack runs layer by layer with the input
             # projections hoisted out of the time loop.
             hidden, _ = self.lstm(self.read(teacher), initial_states, zero_first_input=True)
             logits = self.readout(hidden)
         else:
-            logits = self._free_run(initial_states, num_steps, teacher if uses_teacher else None)
+            mix = None
+            if uses_teacher:  # scheduled sampling (or teacher forcing, continued)
+                probability = 1.0 if self.feed == "teacher" else self.teacher_probability(step)
+                mix = (teacher, probability)
+            unroll = training and isinstance(num_steps, int)  # a static length, differentiated
+            logits, previous, states = self._free_run(initial_states, num_steps, previous, mix, unroll)
+            if return_state:
+                return ops.reshape(logits, (batch, num_steps) + self.frame_shape), previous, states
         return ops.reshape(logits, (batch, num_steps) + self.frame_shape)
 
-    def _free_run(self, states, num_steps, teacher):
-        """Feeds back its own outputs (mixed with `teacher` when scheduled)."""
+    def _free_run(self, states, num_steps, previous=None, mix=None, unroll=False):
+        """The decoder running free: each step reads its own last output.
+
+        Args:
+            states: list of [h, c].
+            num_steps: int or scalar tensor.
+            previous: float (batch, frame_dim), the frame before the first
+                step; zeros if None.
+            mix: optional (teacher (batch, num_steps, frame_dim), probability):
+                in training, each sequence's input at each step is the ground
+                truth with that probability (coins drawn for all steps at
+                once, outside the loop), else its own output.
+            unroll: bool, unroll a static number of steps (training).
+        Returns:
+            (logits (batch, num_steps, frame_dim), last activated frame, states).
+        """
         batch = ops.shape(states[0][0])[0]
         frame_dim = math.prod(self.frame_shape)
-        previous = ops.zeros((batch, frame_dim), dtype=self.compute_dtype)
-        teacher_prob = self._teacher_probability() if teacher is not None else None
-        all_logits = []
-        for t in range(num_steps):
-            logits, states = self.step(previous, states)
-            all_logits.append(logits)
-            previous = self.activate(logits)
-            if teacher is not None:
-                coin = keras.random.uniform((batch, 1), seed=self.sampling_seed)
-                previous = ops.where(coin < ops.cast(teacher_prob, coin.dtype), teacher[:, t], previous)
-        return ops.stack(all_logits, axis=1)  # (B, K, D)
+        if previous is None:
+            previous = ops.zeros((batch, frame_dim), dtype=self.compute_dtype)
+        previous = ops.cast(previous, self.compute_dtype)
+        steps = ops.arange(num_steps)
+        if mix is None:
+            xs = steps
+        else:
+            teacher, probability = mix
+            coins = keras.random.uniform((num_steps, batch, 1), seed=self.sampling_seed)
+            use_teacher = coins < ops.cast(probability, coins.dtype)
+            xs = (steps, ops.transpose(teacher, (1, 0, 2)), use_teacher)
 
-    def _teacher_probability(self):
-        """Inverse-sigmoid decay of the teacher-forcing probability; counts calls."""
+        def step(carry, x):
+            previous, states = carry
+            logits, states = self.step(previous, [list(s) for s in states])
+            previous = self.activate(logits)
+            if mix is not None:
+                previous = ops.where(x[2], x[1], previous)
+            return (previous, tuple(tuple(s) for s in states)), logits
+
+        carry = (previous, tuple(tuple(s) for s in states))
+        output = ops.zeros((batch, frame_dim), dtype=self.compute_dtype)
+        (previous, states), logits = scan_steps(step, carry, xs, output, unroll)
+        return ops.transpose(logits, (1, 0, 2)), previous, [list(s) for s in states]
+
+    def teacher_probability(self, step):
+        """Inverse-sigmoid decay of scheduled sampling at training step `step`."""
         k = self.schedule_decay
-        step = self.iterations
-        self.iterations.assign(step + 1.0)
+        step = ops.cast(step, "float32")
         return k / (k + ops.exp(ops.minimum(step / k, 50.0)))
+
+    def load_own_variables(self, store):
+        # `.keras` files written before the step came from the optimizer hold
+        # a scheduled decoder's own call counter last: it is no longer a weight.
+        own = len(self._trainable_variables) + len(self._non_trainable_variables)
+        if len(store.keys()) == own + 1 and self.feed == "scheduled":
+            store = {str(i): store[str(i)] for i in range(own)}
+        super().load_own_variables(store)
 
     def get_config(self):
         config = super().get_config()

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from keras import ops
 
-from video_lstm import losses
+from video_lstm.models import losses
 
 
 def _gaussian_kernel(size=11, sigma=1.5):

@@ -1,0 +1,211 @@
+"""Data sources: where a training run's sequences come from (`--dataset`).
+
+The contract. Each source is one module here, named as its `--dataset` value,
+that owns
+
+- `Options`: a frozen dataclass of its own flags (each field is a flag; its
+  help text in `HELP`, its enumerated values in `CHOICES`), with
+  `validate(config)` raising ValueError that names the flag;
+- `input_spec(config)`: an `InputSpec`, frames `(T, H, W, C)` of any H, W, C
+  or feature vectors `(T, D)`: what the model is built on, and what a resumed
+  run must agree on;
+- `Source(config)`, a `DataSource`: the training stream, deterministic from
+  (seed, step) so that a resumed run reads exactly the batches it would have
+  read; a few fixed sample inputs for pictures; and the fixed test set.
+
+Options, validation and input specs import no TensorFlow (flags are checked
+before it loads); the streams do. Sources to come (video folders, UCF-101 /
+HMDB-51, image patches, cached percepts) plug in as further modules listed in
+`video_lstm.choices.DATASETS` and `_MODULES` below.
+
+Model inputs, from every source: a dict `{"frames": (batch, input_length,
+*frame_shape), "future_frames": (batch, future_length, *frame_shape)}` of
+float32 (frames in [0, 1]); an autoencoder gets no `future_frames`.
+"""
+
+import dataclasses
+import importlib
+
+import numpy as np
+
+from video_lstm.choices import DATASETS
+
+_MODULES = {name: f"pipelines.sources.{name}" for name in DATASETS}
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """The shape of one time step of a source's sequences.
+
+    Attributes:
+        frame_shape: (height, width, channels) for frames, (features,) for
+            feature vectors.
+        origin: the flags that decide it, for messages (e.g. "--frame_size=64").
+    """
+
+    frame_shape: tuple
+    origin: str = ""
+
+    @property
+    def kind(self):
+        return "frames" if len(self.frame_shape) == 3 else "features"
+
+    def __str__(self):
+        return f"{self.kind} (T, {', '.join(str(d) for d in self.frame_shape)})"
+
+
+@dataclasses.dataclass
+class TestSet:
+    """A source's fixed test set (or a prefix of it).
+
+    Attributes:
+        clips: (N, clip_length, *frame_shape), uint8 (0..255) or float32.
+        name: which test set of the source ("generated", "npy", ...).
+        info: what to record beside its metrics (e.g. {"test_digits": "mnist"}).
+    """
+
+    clips: np.ndarray
+    name: str
+    info: dict
+
+
+TestSet.__test__ = False  # not a pytest class, despite its name
+
+
+def module(dataset):
+    """The module of source `dataset`."""
+    if dataset not in _MODULES:
+        raise ValueError(f"--dataset={dataset!r}; expected one of {list(DATASETS)}")
+    return importlib.import_module(_MODULES[dataset])
+
+
+def options_class(dataset):
+    return module(dataset).Options
+
+
+def validate(config):
+    """The source's own checks of `config.data` against the rest of `config`."""
+    config.data.validate(config)
+
+
+def input_spec(config):
+    return module(config.dataset).input_spec(config)
+
+
+def build(config):
+    """The `DataSource` that `config` names."""
+    return module(config.dataset).Source(config)
+
+
+# -- what every source shares -------------------------------------------------
+
+
+def split_clip(clips, input_length, future_length):
+    """Clips (batch, time, ...) -> dict(frames=first input_length, future_frames=the next future_length).
+
+    Works on numpy arrays and tensors (also symbolic ones inside tf.data).
+
+    Raises:
+        ValueError: time < input_length + future_length (checked when the time
+            dimension is known statically; otherwise at run time).
+    """
+    if input_length < 1 or future_length < 0:
+        raise ValueError(
+            f"input_length={input_length}, future_length={future_length}; "
+            "expected input_length >= 1 and future_length >= 0"
+        )
+    needed = input_length + future_length
+    time = clips.shape[1]
+    if time is not None and time < needed:
+        raise ValueError(f"clip has {time} frames; input_length + future_length = {needed} needs more")
+    if time is None:  # only symbolic tensors have an unknown time dimension
+        import tensorflow as tf
+
+        check = tf.debugging.assert_greater_equal(
+            tf.shape(clips)[1], needed, message="clip shorter than input_length + future_length"
+        )
+        with tf.control_dependencies([check]):
+            clips = tf.identity(clips)
+    return {"frames": clips[:, :input_length], "future_frames": clips[:, input_length:needed]}
+
+
+class DataSource:
+    """The base of every source: what the trainer, evaluation and pictures call.
+
+    Subclasses implement `train_clips`, `sample_clips`, `test_set` and
+    `describe`; this class cuts clips into model inputs.
+
+    Args:
+        config: the `video_lstm.config.Config` of the run.
+    """
+
+    def __init__(self, config):
+        self.config = config
+
+    @property
+    def input_spec(self):
+        return input_spec(self.config)
+
+    @property
+    def future_length(self):
+        return 0 if self.config.model == "autoencoder" else self.config.future_length
+
+    # -- what a source implements ---------------------------------------------
+
+    def describe(self):
+        """A dict recorded in `<log_dir>/data.json`: what training reads."""
+        raise NotImplementedError
+
+    def train_clips(self, start_step, num_steps):
+        """tf.data.Dataset of training clips, batch `start_step` first:
+        float32 (batch_size, clip_length, *frame_shape); endless if num_steps is None."""
+        raise NotImplementedError
+
+    def sample_clips(self, count):
+        """A few fixed training-distribution clips (numpy) for pictures."""
+        raise NotImplementedError
+
+    def test_set(self):
+        """The fixed `TestSet`, cut to `eval_sequences` clips of `clip_length`."""
+        raise NotImplementedError
+
+    def test_set_name(self):
+        """Which test set `test_set()` returns (without loading it)."""
+        raise NotImplementedError
+
+    def evaluation_key(self):
+        """Names the evaluation the config asks for: its test set and size."""
+        return f"{self.test_set_name()}_{self.config.eval_sequences}"
+
+    # -- model inputs ---------------------------------------------------------
+
+    def model_inputs(self, clips):
+        """Clips (batch, time, ...) -> the model input dict; works on tensors in tf.data."""
+        parts = split_clip(clips, self.config.input_length, self.future_length)
+        if not self.future_length:
+            parts.pop("future_frames")
+        return parts
+
+    def split(self, clips):
+        """Clips, uint8 or float -> the model input dict of numpy float32."""
+        clips = np.asarray(clips)
+        if clips.dtype == np.uint8:
+            clips = clips.astype(np.float32) / 255.0
+        return self.model_inputs(clips.astype(np.float32, copy=False))
+
+    def train_dataset(self, start_step=0, num_steps=None):
+        """Training batches of model inputs from step `start_step` on (tf.data)."""
+        import tensorflow as tf
+
+        dataset = self.train_clips(start_step, num_steps)
+        # Splitting is cheap; prefetch again so the step never waits on it.
+        dataset = dataset.map(self.model_inputs, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def sample_inputs(self, count=3):
+        return self.split(self.sample_clips(count))
+
+    def test_batches(self, clips, batch_size):
+        """Yields model input dicts (numpy float32) of up to batch_size test clips."""
+        for start in range(0, len(clips), batch_size):
+            yield self.split(clips[start : start + batch_size])

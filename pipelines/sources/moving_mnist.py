@@ -1,0 +1,162 @@
+"""Moving MNIST as a data source (`--dataset=moving_mnist`): bouncing digits made on the fly.
+
+Training batch i is a pure function of (seed, i) (`pipelines.moving_mnist`),
+so a resumed run reads exactly the batches it would have read. The fixed test
+set is TEST_SET_SIZE sequences generated with TEST_SEED from the *test*
+digits, whatever the training seed (`--eval_sequences` takes a prefix of it),
+or the canonical `mnist_test_seq.npy`, or TFDS `moving_mnist`.
+"""
+
+import dataclasses
+
+from pipelines.digits import DIGIT_SIZE
+from pipelines.sources import DataSource, InputSpec, TestSet
+from video_lstm.choices import DIGIT_SOURCES, MOVING_MNIST_TEST_SETS
+
+TEST_SEED = 1234
+TEST_SET_SIZE = 10000
+SAMPLE_SEED = 4321
+# The external test sets hold 20 frames of 64x64, two digits.
+EXTERNAL_GEOMETRY = (64, 2)
+
+HELP = {
+    "digits": "auto: MNIST if found or downloadable, else digits rendered with OpenCV fonts; "
+    "mnist: MNIST or fail; rendered: always rendered.",
+    "mnist_path": "mnist.npz to use; default $VIDEO_LSTM_DATA_DIR/mnist.npz, then the Keras cache.",
+    "num_digits": "Digits per Moving MNIST sequence.",
+    "frame_size": "Frame height and width in pixels (64 in the paper).",
+    "step_length": "Digit speed, as a fraction of the free range per frame.",
+    "test_set": "generated (10,000 sequences made from MNIST test digits), npy "
+    "(the canonical mnist_test_seq.npy) or tfds (TFDS moving_mnist, test split).",
+    "test_npy_path": "Path of mnist_test_seq.npy for --test_set=npy.",
+}
+CHOICES = {"digits": DIGIT_SOURCES, "test_set": MOVING_MNIST_TEST_SETS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    digits: str = "auto"
+    mnist_path: str = ""
+    num_digits: int = 2
+    frame_size: int = 64
+    step_length: float = 0.1
+    test_set: str = "generated"
+    test_npy_path: str = ""
+
+    def validate(self, config):
+        """Raises ValueError naming the first flag that is out of range."""
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"--{name}={getattr(self, name)!r}; expected one of {list(allowed)}")
+        if self.num_digits < 1:
+            raise ValueError(f"--num_digits={self.num_digits}; expected >= 1")
+        if self.frame_size < DIGIT_SIZE:
+            raise ValueError(
+                f"--frame_size={self.frame_size} is smaller than a digit ({DIGIT_SIZE} pixels); "
+                f"expected --frame_size >= {DIGIT_SIZE}"
+            )
+        if self.test_set == "npy" and not self.test_npy_path:
+            raise ValueError("--test_set=npy needs --test_npy_path (the mnist_test_seq.npy file)")
+        if self.test_set != "generated" and (self.frame_size, self.num_digits) != EXTERNAL_GEOMETRY:
+            raise ValueError(
+                f"--test_set={self.test_set} holds 64x64 two-digit clips; got --frame_size="
+                f"{self.frame_size} --num_digits={self.num_digits}"
+            )
+
+
+def input_spec(config):
+    size = config.data.frame_size
+    return InputSpec((size, size, 1), origin=f"--frame_size={size}")
+
+
+class Source(DataSource):
+    """Moving MNIST sequences of `config.data`'s geometry, from its digit bank."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._banks = {}
+
+    def digit_bank(self, split):
+        """The 28x28 digits of `split` ("train" or "test"), loaded once.
+
+        Rendered test digits are drawn with a fixed seed, so the test set does
+        not depend on the training seed.
+        """
+        if split not in self._banks:
+            from pipelines import digits as digits_lib
+
+            self._banks[split] = digits_lib.load_digits(
+                source=self.config.data.digits,
+                split=split,
+                mnist_path=self.config.data.mnist_path or None,
+                seed=self.config.seed if split == "train" else 0,
+            )
+        return self._banks[split]
+
+    def describe(self):
+        bank = self.digit_bank("train")
+        return {"dataset": "moving_mnist", "train_digits": bank.source, "train_digits_origin": bank.origin}
+
+    def train_clips(self, start_step=0, num_steps=None):
+        from pipelines import moving_mnist
+
+        data, config = self.config.data, self.config
+        return moving_mnist.train_dataset(
+            self.digit_bank("train").images,
+            batch_size=config.batch_size,
+            num_frames=config.clip_length,
+            num_digits=data.num_digits,
+            seed=config.seed,
+            frame_size=data.frame_size,
+            step_length=data.step_length,
+            start_batch=start_step,
+            num_batches=num_steps,
+        )
+
+    def sample_clips(self, count=3):
+        import tensorflow as tf
+
+        from pipelines import moving_mnist
+
+        data = self.config.data
+        clips = moving_mnist.make_batch(
+            tf.constant(self.digit_bank("train").images),
+            tf.constant([SAMPLE_SEED, self.config.seed], tf.int64),
+            count,
+            self.config.clip_length,
+            data.num_digits,
+            data.frame_size,
+            data.step_length,
+        )
+        return clips.numpy()
+
+    def test_set_name(self):
+        return self.config.data.test_set
+
+    def test_set(self):
+        from pipelines import moving_mnist
+
+        config, data = self.config, self.config.data
+        if data.test_set == "npy":
+            clips, digits = moving_mnist.load_canonical_npy(data.test_npy_path), "mnist_test_seq.npy"
+        elif data.test_set == "tfds":
+            clips, digits = moving_mnist.load_tfds_test(), "tfds:moving_mnist"
+        else:
+            bank = self.digit_bank("test")
+            clips = moving_mnist.test_sequences(
+                bank.images,
+                num_sequences=max(TEST_SET_SIZE, config.eval_sequences),
+                num_frames=config.clip_length,
+                num_digits=data.num_digits,
+                seed=TEST_SEED,
+                frame_size=data.frame_size,
+                step_length=data.step_length,
+            )
+            digits = bank.source
+        if clips.shape[1] < config.clip_length:
+            raise ValueError(
+                f"test clips have {clips.shape[1]} frames; --input_length + --future_length "
+                f"= {config.clip_length} needs more"
+            )
+        clips = clips[: config.eval_sequences, : config.clip_length]
+        return TestSet(clips, data.test_set, {"test_digits": digits})

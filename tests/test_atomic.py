@@ -1,0 +1,64 @@
+"""The one atomic writer: whole files or nothing, and other writers' temporaries left alone."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from video_lstm import atomic
+
+
+def test_files_appear_whole_and_a_failed_write_leaves_the_old_one(tmp_path):
+    path = tmp_path / "sub" / "metrics.json"
+    atomic.write_json(str(path), {"a": 1})
+    assert json.loads(path.read_text()) == {"a": 1}
+    with pytest.raises(RuntimeError):
+        with atomic.path(str(path)) as temporary:
+            with open(temporary, "w") as f:
+                f.write('{"a": 2, "half')
+            raise RuntimeError("disk full")
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert os.listdir(path.parent) == ["metrics.json"]
+    atomic.save_npy(str(tmp_path / "x.npy"), np.arange(3))
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), np.arange(3))
+
+
+def test_the_temporary_keeps_the_extension_and_names_its_writer(tmp_path):
+    temporary = atomic.temporary_sibling(str(tmp_path / "ckpt-00000005.keras"))
+    name = os.path.basename(temporary)
+    assert name.endswith("~ckpt-00000005.keras") and os.path.dirname(temporary) == str(tmp_path)
+    assert atomic.owner_of(name) == (os.getpid(), socket.gethostname())
+    assert atomic.owner_of("ckpt-00000005.keras") is None
+
+
+def test_only_dead_writers_temporaries_of_this_host_are_removed(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    host = socket.gethostname()
+    names = {
+        "dead": f".tmp-{dead}@{host}~abc~ckpt-1.keras",
+        "live": f".tmp-{os.getppid()}@{host}~abc~ckpt-2.keras",  # another live process (a worker)
+        "other_host": f".tmp-{dead}@elsewhere~abc~ckpt-3.keras",
+        "mine": f".tmp-{os.getpid()}@{host}~abc~ckpt-4.keras",
+        "other_kind": f".tmp-{dead}@{host}~abc~samples.png",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("partial")
+    assert atomic.remove_stale(str(tmp_path), ".keras") == [names["dead"]]
+    assert sorted(os.listdir(tmp_path)) == sorted(v for k, v in names.items() if k != "dead")
+
+
+def test_a_directory_is_renamed_into_place_only_when_complete(tmp_path):
+    final = tmp_path / "1"
+    with atomic.directory(str(final)) as temporary:
+        (open(os.path.join(temporary, "saved_model.pb"), "w")).close()
+        assert not final.exists()
+    assert (final / "saved_model.pb").exists()
+    with pytest.raises(FileExistsError, match="appeared while it was being written"):
+        with atomic.directory(str(final)):
+            pass
+    assert os.listdir(tmp_path) == ["1"]

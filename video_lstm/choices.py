@@ -1,0 +1,23 @@
+"""Every enumerated option of the project, declared once.
+
+Plain tuples and no imports, so that flags and the config can be checked
+before Keras or TensorFlow load. The layers and models that implement a choice
+import its tuple from here.
+"""
+
+# Models (video_lstm.models).
+KINDS = ("composite", "autoencoder", "future")
+FEEDS = ("teacher", "own", "scheduled")
+LOSSES = ("cross_entropy", "squared_error")
+ACTIVATIONS = {"cross_entropy": "sigmoid", "squared_error": "linear"}  # loss -> output activation
+READERS = ("linear", "conv")
+READOUTS = ("linear", "conv")
+
+# Training (video_lstm.training).
+OPTIMIZERS = ("sgd", "rmsprop", "adam")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+# Data (pipelines.sources): --dataset, and the Moving MNIST source's own choices.
+DATASETS = ("moving_mnist",)
+DIGIT_SOURCES = ("auto", "mnist", "rendered")
+MOVING_MNIST_TEST_SETS = ("generated", "npy", "tfds")

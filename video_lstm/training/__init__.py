@@ -1,0 +1,9 @@
+"""The training machinery: the fit loop, its callbacks, checkpoints, optimizers.
+
+- `loop`: `setup`, `fit`, `train`, `train_and_evaluate` (what
+  `python -m video_lstm.train` runs);
+- `callbacks`: checkpoint per interval, stop at the step limit, NaN guard,
+  TensorBoard scalars and image strips;
+- `checkpoint`: atomic `.keras` checkpoints, newest-first resume;
+- `optimizers`: SGD / RMSprop / Adam with the official code's L2 weight decay.
+"""

@@ -1,0 +1,73 @@
+"""The optimizer a config names: SGD with momentum (the official code), RMSprop
+or Adam, with a step-decayed learning rate, optional global-norm clipping and
+the official code's weight decay.
+
+Weight decay here is an L2 penalty added to the gradient before the update
+rule sees it, `g += weight_decay * w` (so it passes through momentum and
+Adam's scaling), as in the official code; Keras' own `weight_decay` is
+decoupled (AdamW-style) and is not used.
+"""
+
+import keras
+from keras import ops
+
+
+class _L2Gradient:
+    """Adds `l2 * w` to each gradient, then applies the base optimizer's rule.
+
+    Args:
+        l2: float >= 0, the L2 coefficient.
+    """
+
+    def __init__(self, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.l2 = l2
+
+    def apply(self, grads, trainable_variables=None):
+        variables = self._trainable_variables if trainable_variables is None else trainable_variables
+        grads = [
+            g if g is None else g + ops.cast(self.l2, g.dtype) * ops.cast(v, g.dtype)
+            for g, v in zip(grads, variables)
+        ]
+        return super().apply(grads, trainable_variables)
+
+    def get_config(self):
+        return {**super().get_config(), "l2": self.l2}
+
+
+@keras.saving.register_keras_serializable(package="video_lstm")
+class SGDWithL2(_L2Gradient, keras.optimizers.SGD):
+    """SGD (with momentum) whose gradients include an L2 term."""
+
+
+@keras.saving.register_keras_serializable(package="video_lstm")
+class RMSpropWithL2(_L2Gradient, keras.optimizers.RMSprop):
+    """RMSprop whose gradients include an L2 term."""
+
+
+@keras.saving.register_keras_serializable(package="video_lstm")
+class AdamWithL2(_L2Gradient, keras.optimizers.Adam):
+    """Adam whose gradients include an L2 term (not AdamW)."""
+
+
+OPTIMIZER_CLASSES = {
+    "sgd": (keras.optimizers.SGD, SGDWithL2),
+    "rmsprop": (keras.optimizers.RMSprop, RMSpropWithL2),
+    "adam": (keras.optimizers.Adam, AdamWithL2),
+}
+
+
+def make_optimizer(config):
+    """The optimizer `config.optimizer` names, with the step-decayed learning rate."""
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        config.learning_rate, config.lr_decay_steps, config.lr_decay_rate, staircase=True
+    )
+    kwargs = {"learning_rate": schedule}
+    if config.clip_norm:
+        kwargs["global_clipnorm"] = config.clip_norm
+    if config.optimizer == "sgd":
+        kwargs["momentum"] = config.momentum
+    plain, with_l2 = OPTIMIZER_CLASSES[config.optimizer]
+    if config.weight_decay:
+        return with_l2(l2=config.weight_decay, **kwargs)
+    return plain(**kwargs)
