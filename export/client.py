@@ -22,7 +22,6 @@ From the command line, a smoke test with random frames:
 """
 
 import json
-import os
 import socket
 import sys
 import urllib.error

@@ -19,7 +19,6 @@ import math
 import keras
 from keras import ops
 
-from video_lstm.choices import READERS
 from video_lstm.models.readout import check_frame_shape
 
 
