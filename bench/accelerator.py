@@ -520,7 +520,7 @@ def parse_args(argv=None):
     p.add_argument("--batches", default="16,64,80,256", help="comma-separated batch sizes")
     p.add_argument("--precisions", default=",".join(PRECISIONS), help="float32,mixed_bfloat16")
     p.add_argument("--contenders", default="peer", help="'peer' or '' (ours alone)")
-    p.add_argument("--steps", type=int, default=10, help="timed steps per round")
+    p.add_argument("--steps", type=int, default=20, help="timed steps per round")
     p.add_argument("--repeats", type=int, default=5, help="timed rounds (the median is reported)")
     p.add_argument("--max_seconds", type=float, default=150.0,
                    help="start no configuration past this many seconds (the rest are skipped)")
@@ -555,6 +555,7 @@ def main(argv=None):
     size = args.matmul_size or (256 if args.smoke else 8192 if on_gpu() else 1024)
     print(f"device {device_name()}; jax {jax.__version__}; recipe {vars(recipe)}", flush=True)
     peak = matmul_row(size)
+    failures = []
     trainers = {p: Trainer(make_model(recipe, p), make_optimizer(recipe)) for p in precisions}
     keys = [(p, b) for b in batches for p in precisions]
     t0 = time.perf_counter()
@@ -563,18 +564,33 @@ def main(argv=None):
     print(f"compiled {len(keys)} steps in {peak['compile_all_s']:.1f} s "
           f"({args.compile_threads} threads)", flush=True)
     rows, last = [], 0.0
+
+    def write():
+        if args.json:  # after every configuration, so a run cut short still leaves its rows
+            with open(args.json, "w") as f:
+                json.dump([peak] + rows, f, indent=2)
+
+    write()
     for precision, batch in keys:
         elapsed = time.perf_counter() - start
         if rows and elapsed + 1.5 * last > args.max_seconds:
             print(f"(skipped b{batch} {precision}: {elapsed:.0f} s spent of --max_seconds)", flush=True)
             continue
         t0 = time.perf_counter()
-        rows.append(measure(recipe, trainers[precision], compiled.pop((precision, batch)), precision,
-                            batch, steps, repeats, peak, contenders))
+        try:
+            row = measure(recipe, trainers[precision], compiled.pop((precision, batch)), precision,
+                          batch, steps, repeats, peak, contenders)
+        except Exception as e:  # noqa: BLE001 - report it and go on with the next configuration
+            print(f"(b{batch} {precision} failed: {type(e).__name__}: {str(e)[:300]})", flush=True)
+            failures.append({"batch": batch, "precision": precision, "error": f"{type(e).__name__}: {e}"[:500]})
+            peak["failures"] = failures
+            write()
+            continue
+        rows.append(row)
         last = time.perf_counter() - t0
-        r = rows[-1]
-        print(f"{r['config']}: ours {r['ours_seq_per_s']:.1f} seq/s, peer {fmt(r['peer_seq_per_s'])} "
+        print(f"{row['config']}: ours {row['ours_seq_per_s']:.1f} seq/s, peer {fmt(row['peer_seq_per_s'])} "
               f"seq/s ({last:.0f} s)", flush=True)
+        write()
     print_table(rows, peak)
     for r in rows:
         r["tensorflow_imported"] = "tensorflow" in sys.modules
@@ -587,10 +603,16 @@ def main(argv=None):
         peak["torch"] = torch.__version__
     except ImportError:
         pass
-    print(f"(tensorflow imported: {'tensorflow' in sys.modules}; {time.perf_counter() - start:.0f} s)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump([peak] + rows, f, indent=2)
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+        peak["jax_process_peak_mb"] = stats.get("peak_bytes_in_use", 0) / 2**20 or None
+    except Exception:  # noqa: BLE001 - CPUs report none
+        peak["jax_process_peak_mb"] = None
+    peak["bench_seconds"] = time.perf_counter() - start
+    print(f"(tensorflow imported: {'tensorflow' in sys.modules}; {peak['bench_seconds']:.0f} s)")
+    write()
+    if not rows:
+        raise SystemExit("no configuration ran")
     return [peak] + rows
 
 

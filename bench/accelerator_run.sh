@@ -10,7 +10,7 @@
 #                  metrics.json, curve.json, samples.png, run.log
 #   TRAIN_SECONDS  training budget (default 360; 4 with SMOKE=1)
 #   BENCH_SECONDS  the benchmark starts no configuration after this (default 140)
-#   TOTAL_SECONDS  hard wall-clock budget of the whole script (default 555): the
+#   TOTAL_SECONDS  hard wall-clock budget of the whole script (default 540): the
 #                  training budget shrinks so that eval and writing still fit
 #   TRAIN_BATCH    training batch (default 16, the paper's)
 #   PRECISION      training precision: auto (the faster in the benchmark at
@@ -63,7 +63,7 @@ else
     BENCH_ARGS=(--batches="${BATCHES:-16,64,80,256}" --max_seconds="${BENCH_SECONDS:-140}")
     TRAIN_ARGS=()
     TRAIN_SECONDS=${TRAIN_SECONDS:-360}
-    TOTAL_SECONDS=${TOTAL_SECONDS:-555}
+    TOTAL_SECONDS=${TOTAL_SECONDS:-540}
 fi
 DEADLINE=$(( START + TOTAL_SECONDS ))
 

@@ -139,7 +139,7 @@ def main(argv=None):
     precision, why = choose_precision(args.precision, args.bench_json, args.batch)
     budget = args.train_seconds
     if args.deadline:
-        budget = max(5.0, min(budget, args.deadline - args.reserve_seconds - time.time()))
+        budget = min(budget, max(5.0, args.deadline - args.reserve_seconds - time.time()))
     size, t_in, t_out = recipe.frame_size, recipe.input_length, recipe.future_length
     num_frames = t_in + t_out
     print(f"device {acc.device_name()}; precision {precision} ({why}); batch {args.batch}; "
@@ -148,7 +148,10 @@ def main(argv=None):
     train_digits, test_digits, source = load_banks(args)
     train_bank = jax.device_put(train_digits)
     test_bank = jax.device_put(test_digits)
-    render = jax.jit(render_jax, static_argnums=3)
+    def split(frames):
+        return frames[:, :t_in], frames[:, t_in:]
+
+    render = jax.jit(lambda *a: split(render_jax(*a)), static_argnums=3)  # -> (frames, future)
 
     model = acc.make_model(recipe, precision)
     trainer = acc.Trainer(model, acc.make_optimizer(recipe))
@@ -158,9 +161,6 @@ def main(argv=None):
         positions, indices = mmnist.sample(args.seed, step, args.batch, num_frames, recipe.num_digits,
                                            len(train_digits), size)
         return jax.device_put(positions), jax.device_put(indices)
-
-    def split(frames):
-        return frames[:, :t_in], frames[:, t_in:]
 
     # Compile (or load from the cache) before the clock starts ticking for steps.
     compile_s, memory_mb = trainer.compile(args.batch, recipe)
@@ -194,13 +194,13 @@ def main(argv=None):
     eval_thread.start()  # compiles on the CPU while the accelerator trains
 
     if args.deadline:  # the compile may have eaten into the time left
-        budget = max(5.0, min(budget, args.deadline - args.reserve_seconds - time.time()))
+        budget = min(budget, max(5.0, args.deadline - args.reserve_seconds - time.time()))
     curve, pending, step = [], [], 0
     with mmnist.Prefetcher(batch_of, start=0, depth=16, threads=2) as batches:
         train_start = time.perf_counter()
         stop_at = train_start + budget
         while True:
-            frames, future = split(render(train_bank, *next(batches), size))
+            frames, future = render(train_bank, *next(batches), size)
             state, (rec, fut) = trainer.step(state, frames, future)
             pending.append((rec, fut))
             step += 1

@@ -25,7 +25,6 @@ Frames are float32 in [0, 1], shape (batch, time, frame_size, frame_size, 1).
 """
 
 import os
-import queue
 import threading
 
 import numpy as np
@@ -234,7 +233,11 @@ class Prefetcher:
         return item
 
     def close(self):
+        """Stops the workers and waits for them (a daemon thread still inside native code
+        when the interpreter exits can abort the process)."""
         self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=10)
 
     def __enter__(self):
         return self
