@@ -152,6 +152,20 @@ def test_jax_renderer_equals_numpy(digits):
     assert result.stdout.strip() == "False"  # no TensorFlow on the accelerator path
 
 
+def test_flop_count_is_rooflines():
+    code = (
+        "import sys; sys.path.insert(0, 'bench'); import accelerator as a, roofline;"
+        "r = a.paper_recipe(); s = a.paper_recipe(**a.SMOKE);"
+        "assert a.count_flops(r) == roofline.flops_per_sequence(r), (a.count_flops(r), roofline.flops_per_sequence(r));"
+        "assert a.count_flops(s) == roofline.flops_per_sequence(s);"
+        "print(a.count_flops(r))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env=subprocess_env(JAX_PLATFORMS="cpu"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) == pytest.approx(7.684e9, rel=1e-3)  # paper size, GFLOP/seq 7.684
+
+
 # -- the scripts ------------------------------------------------------------------------
 
 
