@@ -68,13 +68,13 @@ fi
 DEADLINE=$(( START + TOTAL_SECONDS ))
 
 say "benchmark"
-timeout -s INT $(( TOTAL_SECONDS / 3 + 30 )) "${PY[@]}" bench/accelerator.py "${BENCH_ARGS[@]}" \
+timeout -k 15 -s INT $(( TOTAL_SECONDS / 3 + 30 )) "${PY[@]}" bench/accelerator.py "${BENCH_ARGS[@]}" \
     --cache_dir="$CACHE" --json="$OUT/bench.json" 2>&1 | tee -a "$LOG"
 BENCH_RC=${PIPESTATUS[0]}
 say "benchmark exit $BENCH_RC"
 
 say "training (budget ${TRAIN_SECONDS} s, deadline in $(( DEADLINE - $(date +%s) )) s)"
-timeout -s INT $(( DEADLINE - $(date +%s) + 20 )) "${PY[@]}" bench/accelerator_train.py "${TRAIN_ARGS[@]}" \
+timeout -k 15 -s INT $(( DEADLINE - $(date +%s) + 20 )) "${PY[@]}" bench/accelerator_train.py "${TRAIN_ARGS[@]}" \
     --out="$OUT" --train_seconds="$TRAIN_SECONDS" --deadline="$DEADLINE" \
     --batch="${TRAIN_BATCH:-16}" --precision="${PRECISION:-auto}" --bench_json="$OUT/bench.json" \
     --cache_dir="$CACHE" 2>&1 | tee -a "$LOG"
