@@ -13,10 +13,13 @@ a composite of one 2048-unit LSTM encoder and two conditional decoders
 (reconstruction, future), teacher forcing, raw pixels in, linear read-out,
 64x64x1 frames, 10 input and 10 future frames, weights uniform in +-0.01,
 cross-entropy summed over a frame's pixels, and the flagfile's optimizer (SGD
-with momentum 0.9, weight decay, step-decayed learning rate).
+with momentum 0.9, the official code's L2 weight decay, step-decayed learning
+rate). The flagfile is read by `video_lstm.flags.config_from_flagfile`, the
+model built by `video_lstm.models.build_model(**config.model_kwargs())` and
+the optimizer by `video_lstm.training.optimizers.make_optimizer(config)`.
 
-- ours: `build_model(kind="composite", ...)` under the Keras dtype policy
-  `float32` or `mixed_bfloat16`, trained by one `jax.jit` step made of
+- ours: that model under the Keras dtype policy (`--precision`) `float32` or
+  `mixed_bfloat16`, trained by one `jax.jit` step made of
   `model.stateless_call`, `model.decoder_losses`, `jax.value_and_grad` and
   `optimizer.stateless_apply`, with the whole training state donated (updated
   in place). Float32 matmuls run at XLA's default precision, which is TF32 on
@@ -48,7 +51,6 @@ import resource
 import statistics
 import sys
 import time
-import types
 
 os.environ["KERAS_BACKEND"] = "jax"  # before Keras loads, wherever this is imported from
 # JAX must not take 75% of the GPU up front: PyTorch runs in the same process.
@@ -65,87 +67,22 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+import roofline  # noqa: E402  (bench/roofline.py: imports no TensorFlow at module level)
+
+from video_lstm import flags as flags_lib  # noqa: E402  (absl, numpy, cv2: no TensorFlow, no Keras)
+
 FLAGFILE = os.path.join(ROOT, "configs", "paper_composite_conditional.flags")
 PRECISIONS = ("float32", "mixed_bfloat16")
-# The recipe, should the flagfile be missing; the flagfile's values win.
-RECIPE_DEFAULTS = {
-    "units": 2048, "num_layers": 1, "input_length": 10, "future_length": 10, "init_scale": 0.01,
-    "conditional_reconstruction": True, "conditional_future": True, "feed": "teacher",
-    "loss": "cross_entropy", "optimizer": "sgd", "momentum": 0.9, "learning_rate": 1e-4,
-    "lr_decay_steps": 10000, "lr_decay_rate": 0.9, "weight_decay": 1e-4, "frame_size": 64,
-    "num_digits": 2, "seed": 0,
-}
-SMOKE = {"units": 16, "frame_size": 32, "input_length": 3, "future_length": 3}
+SMOKE = ("--units=16", "--frame_size=32", "--input_length=3", "--future_length=3")
 
 
-def _parse_value(text, like):
-    if isinstance(like, bool):
-        return text.lower() in ("true", "1", "yes")
-    if isinstance(like, int):
-        return int(text)
-    if isinstance(like, float):
-        return float(text)
-    return text
+def paper_config(*overrides):
+    """The flagfile's `Config`, with command-line style `overrides` ("--units=16", ...)."""
+    return flags_lib.config_from_flagfile(FLAGFILE, *overrides)
 
 
-def paper_recipe(path=FLAGFILE, **overrides):
-    """The flagfile's settings (`--key=value` lines) over RECIPE_DEFAULTS, then `overrides`."""
-    recipe = dict(RECIPE_DEFAULTS)
-    if os.path.isfile(path):
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith("--") and "=" in line:
-                    key, value = line[2:].split("=", 1)
-                    if key in recipe:
-                        recipe[key] = _parse_value(value, recipe[key])
-    recipe.update(overrides)
-    size = recipe["frame_size"]
-    return types.SimpleNamespace(
-        model="composite", input_spec=types.SimpleNamespace(frame_shape=(size, size, 1)), **recipe
-    )
-
-
-def flops_per_sequence(recipe):
-    """Analytic training FLOPs of one sequence: bench/roofline.py's count.
-
-    `recipe` carries both the flat fields (frame_size, ...) and `input_spec`
-    (frame_shape), the config layouts roofline.py has read; should its
-    interface move again, `count_flops` (the same count, here) answers.
-    """
-    try:
-        import roofline
-
-        return roofline.flops_per_sequence(recipe)
-    except (ImportError, AttributeError, TypeError):
-        return count_flops(recipe)
-
-
-def count_flops(recipe):
-    """roofline.flops_per_sequence's count (matmuls only, no product with a known zero)."""
-
-    def lstm(steps, input_dim, input_steps, state_needs_grad, input_needs_grad):
-        gates = 4 * recipe.units
-        input_mac = input_dim * gates * input_steps
-        recurrent_mac = recipe.units * gates * (steps if state_needs_grad else steps - 1)
-        forward = 2 * (input_mac + recurrent_mac)
-        return forward + forward + (2 * input_mac if input_needs_grad else 0) + 2 * recurrent_mac
-
-    def stack(steps, dim, input_steps, state_needs_grad):
-        return sum(
-            lstm(steps, *((dim, input_steps) if layer == 0 else (recipe.units, steps)), state_needs_grad, layer > 0)
-            for layer in range(recipe.num_layers)
-        )
-
-    frame_dim = recipe.frame_size**2
-    t_in = recipe.input_length
-    total = stack(t_in, frame_dim, t_in, False)
-    for steps, conditional in ((t_in, recipe.conditional_reconstruction),
-                               (recipe.future_length, recipe.conditional_future)):
-        dim, input_steps = (frame_dim, steps - 1) if conditional else (0, 0)
-        total += stack(steps, dim, input_steps, True)
-        total += 3 * 2 * recipe.units * frame_dim * steps  # read-out: forward, dW, dh
-    return total
+def frame_shape(config):
+    return tuple(config.input_spec.frame_shape)
 
 
 def device_name():
@@ -164,39 +101,24 @@ def peak_rss_mb():
 # -- ours: Keras 3 on JAX ------------------------------------------------------
 
 
-def make_optimizer(recipe):
-    import keras
-
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        recipe.learning_rate, recipe.lr_decay_steps, recipe.lr_decay_rate, staircase=True
-    )
-    kwargs = {"learning_rate": schedule}
-    if recipe.weight_decay:
-        kwargs["weight_decay"] = recipe.weight_decay
-    if recipe.optimizer == "sgd":
-        return keras.optimizers.SGD(momentum=recipe.momentum, **kwargs)
-    if recipe.optimizer == "adam":
-        return keras.optimizers.Adam(**kwargs)
-    raise ValueError(f"optimizer={recipe.optimizer!r}: this benchmark knows sgd and adam")
-
-
-def make_model(recipe, precision):
-    """The built composite model under the dtype policy `precision`."""
+def make_model(config):
+    """The built model of `config`, under its dtype policy `config.precision`."""
     from video_lstm.models import build_model
 
-    model = build_model(
-        kind="composite", units=recipe.units, num_layers=recipe.num_layers,
-        future_length=recipe.future_length, init_scale=recipe.init_scale,
-        conditional_reconstruction=recipe.conditional_reconstruction,
-        conditional_future=recipe.conditional_future, feed=recipe.feed, loss=recipe.loss,
-        seed=recipe.seed, dtype=precision,
-    )
-    frame = (recipe.frame_size, recipe.frame_size, 1)
+    model = build_model(**config.model_kwargs())
+    frame = frame_shape(config)
     model({
-        "frames": np.zeros((1, recipe.input_length) + frame, np.float32),
-        "future_frames": np.zeros((1, recipe.future_length) + frame, np.float32),
+        "frames": np.zeros((1, config.input_length) + frame, np.float32),
+        "future_frames": np.zeros((1, config.future_length) + frame, np.float32),
     })
     return model
+
+
+def make_trainer(config):
+    """A Trainer of `config`'s model with `video_lstm.training.optimizers.make_optimizer(config)`."""
+    from video_lstm.training.optimizers import make_optimizer
+
+    return Trainer(make_model(config), make_optimizer(config))
 
 
 class Trainer:
@@ -247,17 +169,17 @@ class Trainer:
     def abstract_state(self):
         return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), self.initial_state())
 
-    def lower(self, batch, recipe):
+    def lower(self, batch, config):
         """The step lowered for `batch` (abstract shapes: no device memory taken)."""
-        size = (recipe.frame_size, recipe.frame_size, 1)
-        frames = jax.ShapeDtypeStruct((batch, recipe.input_length) + size, jnp.float32)
-        future = jax.ShapeDtypeStruct((batch, recipe.future_length) + size, jnp.float32)
+        frame = frame_shape(config)
+        frames = jax.ShapeDtypeStruct((batch, config.input_length) + frame, jnp.float32)
+        future = jax.ShapeDtypeStruct((batch, config.future_length) + frame, jnp.float32)
         return self.jit_step.lower(self.abstract_state(), frames, future)
 
-    def compile(self, batch, recipe):
+    def compile(self, batch, config):
         """Compiles the step for `batch` and uses it from now on; (seconds, MB)."""
         start = time.perf_counter()
-        self.step = self.lower(batch, recipe).compile()
+        self.step = self.lower(batch, config).compile()
         return time.perf_counter() - start, step_memory_mb(self.step)
 
     def write_back(self, state):
@@ -278,14 +200,14 @@ def step_memory_mb(compiled):
         return None
 
 
-def compile_all(trainers, recipe, keys, threads):
+def compile_all(trainers, config, keys, threads):
     """{(precision, batch): (compiled step, seconds)}: traced in turn, compiled in parallel threads."""
     from concurrent.futures import ThreadPoolExecutor
 
     lowered = {}
     for precision, batch in keys:
         start = time.perf_counter()
-        lowered[precision, batch] = (trainers[precision].lower(batch, recipe), time.perf_counter() - start)
+        lowered[precision, batch] = (trainers[precision].lower(batch, config), time.perf_counter() - start)
 
     def compile_one(item):
         low, trace_s = item
@@ -297,11 +219,10 @@ def compile_all(trainers, recipe, keys, threads):
         return dict(zip(lowered, pool.map(compile_one, lowered.values())))
 
 
-def random_frames(key, batch, recipe, count):
+def random_frames(key, batch, config, count):
     """`count` (frames, future) pairs of binary-ish frames on the device."""
-    size = recipe.frame_size
-    shape_in = (count, batch, recipe.input_length, size, size, 1)
-    shape_out = (count, batch, recipe.future_length, size, size, 1)
+    shape_in = (count, batch, config.input_length) + frame_shape(config)
+    shape_out = (count, batch, config.future_length) + frame_shape(config)
     k1, k2 = jax.random.split(key)
     frames = (jax.random.uniform(k1, shape_in) < 0.1).astype(jnp.float32)
     future = (jax.random.uniform(k2, shape_out) < 0.1).astype(jnp.float32)
@@ -335,7 +256,7 @@ def ours_runner(trainer, compiled, precision, batch, steps, data):
 # -- peer: PyTorch ---------------------------------------------------------------
 
 
-def peer_runner(recipe, precision, batch, steps, data):
+def peer_runner(config, precision, batch, steps, data, cpu_threads=0):
     """Like ours_runner, for bench/torch_peer.py's TorchComposite; None without PyTorch."""
     try:
         import torch
@@ -350,22 +271,23 @@ def peer_runner(recipe, precision, batch, steps, data):
         torch.backends.cudnn.benchmark = True
         torch.cuda.reset_peak_memory_stats()
     else:
-        torch.set_num_threads(os.cpu_count())
-    torch.manual_seed(recipe.seed)
-    frame_dim = recipe.frame_size**2
+        torch.set_num_threads(cpu_threads or os.cpu_count())
+    torch.manual_seed(config.seed)
+    frame_dim = math.prod(frame_shape(config))
     model = torch_peer.TorchComposite(
-        frame_dim, recipe.units, recipe.num_layers, recipe.conditional_reconstruction,
-        recipe.conditional_future, recipe.init_scale,
+        frame_dim, config.units, config.num_layers, config.conditional_reconstruction,
+        config.conditional_future, config.init_scale,
     ).to(device)
-    if recipe.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=recipe.learning_rate, momentum=recipe.momentum,
-                                    weight_decay=recipe.weight_decay)
+    # torch's weight_decay adds weight_decay * w to the gradient: the official L2, as ours.
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum,
+                                    weight_decay=config.weight_decay)
     else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate,
-                                     weight_decay=recipe.weight_decay)
-    frames = [torch.from_numpy(np.array(f)).reshape(batch, recipe.input_length, -1).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
+                                     weight_decay=config.weight_decay)
+    frames = [torch.from_numpy(np.array(f)).reshape(batch, config.input_length, -1).to(device)
               for f in data[0]]
-    future = [torch.from_numpy(np.array(f)).reshape(batch, recipe.future_length, -1).to(device)
+    future = [torch.from_numpy(np.array(f)).reshape(batch, config.future_length, -1).to(device)
               for f in data[1]]
     bf16 = precision == "mixed_bfloat16"
     seen = {}
@@ -465,8 +387,8 @@ def take_turns(runners, repeats):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def measure(recipe, trainer, compiled, precision, batch, steps, repeats, peak, contenders):
-    data = random_frames(jax.random.PRNGKey(batch), batch, recipe, count=2)
+def measure(config, trainer, compiled, precision, batch, steps, repeats, peak, contenders, peer_threads=0):
+    data = random_frames(jax.random.PRNGKey(batch), batch, config, count=2)
     runners, closers, info = {}, [], {}
     run, close, info["ours"] = ours_runner(trainer, compiled[0], precision, batch, steps, data)
     info["ours"]["compile_s"] = compiled[1]
@@ -475,7 +397,7 @@ def measure(recipe, trainer, compiled, precision, batch, steps, repeats, peak, c
     rss = peak_rss_mb()
     if "peer" in contenders:
         try:
-            made = peer_runner(recipe, precision, batch, steps, data)
+            made = peer_runner(config, precision, batch, steps, data, peer_threads)
         except Exception as e:  # noqa: BLE001 - a peer that cannot run this precision
             print(f"(peer {precision} b{batch} failed: {type(e).__name__}: {str(e)[:200]})", flush=True)
             made = None
@@ -486,14 +408,14 @@ def measure(recipe, trainer, compiled, precision, batch, steps, repeats, peak, c
     seconds = take_turns(runners, repeats)
     for close in closers:
         close()
-    gflop = flops_per_sequence(recipe) / 1e9
+    gflop = roofline.flops_per_sequence(config) / 1e9
     ours = steps * batch / seconds["ours"]
     peer = steps * batch / seconds["peer"] if "peer" in seconds else None
     achieved = ours * gflop / 1e3
     peak_key = "matmul_bf16_tflops" if precision == "mixed_bfloat16" else "matmul_fp32_tflops"
     gpu = on_gpu()
     row = {
-        "config": f"{'paper' if recipe.units == 2048 else 'smoke'}_b{batch}_{precision}",
+        "config": f"{'paper' if config.units == 2048 else 'smoke'}_b{batch}_{precision}",
         "batch": batch,
         "precision": precision,
         "ours_seq_per_s": ours,
@@ -513,8 +435,8 @@ def measure(recipe, trainer, compiled, precision, batch, steps, repeats, peak, c
         "peer_mode": (info.get("peer") or {}).get("mode"),
         "peer_lstm_dtype": (info.get("peer") or {}).get("lstm_dtype"),
         "device": device_name(),
-        "units": recipe.units,
-        "frame_size": recipe.frame_size,
+        "units": config.units,
+        "frame_shape": list(frame_shape(config)),
         "steps": steps,
         "repeats": repeats,
     }
@@ -566,6 +488,8 @@ def parse_args(argv=None):
     p.add_argument("--cache_dir", default=None, help="JAX persistent compilation cache")
     p.add_argument("--compile_threads", type=int, default=min(8, os.cpu_count() or 1),
                    help="XLA compiles of the configurations run in parallel")
+    p.add_argument("--peer_threads", type=int, default=0,
+                   help="PyTorch's CPU threads (0: every core; --smoke: 1); GPUs ignore it")
     p.add_argument("--smoke", action="store_true", help="tiny model and frames, seconds on a CPU")
     p.add_argument("--json", default=None, help="write the rows here")
     return p.parse_args(argv)
@@ -581,24 +505,25 @@ def main(argv=None):
     start = time.perf_counter()
     args = parse_args(argv)
     setup_cache(args.cache_dir)
-    overrides = SMOKE if args.smoke else {}
-    recipe = paper_recipe(**overrides)
+    overrides = SMOKE if args.smoke else ()
+    config = paper_config(*overrides)
     batches = [2] if args.smoke else [int(b) for b in args.batches.split(",") if b]
     precisions = [p for p in args.precisions.split(",") if p]
     for p in precisions:
         if p not in PRECISIONS:
             raise SystemExit(f"--precisions: {p!r} is not one of {PRECISIONS}")
     steps, repeats = (2, 1) if args.smoke else (args.steps, args.repeats)
+    # Tiny shapes on a shared CPU: one thread, as many would spin against each other.
+    peer_threads = args.peer_threads or (1 if args.smoke else 0)
     contenders = [c for c in args.contenders.split(",") if c]
     size = args.matmul_size or (256 if args.smoke else 8192 if on_gpu() else 1024)
-    shown = {k: v for k, v in vars(recipe).items() if k != "input_spec"}
-    print(f"device {device_name()}; jax {jax.__version__}; recipe {shown}", flush=True)
+    print(f"device {device_name()}; jax {jax.__version__}; config {config.to_dict()}", flush=True)
     peak = matmul_row(size)
     failures = []
-    trainers = {p: Trainer(make_model(recipe, p), make_optimizer(recipe)) for p in precisions}
+    trainers = {p: make_trainer(paper_config(*overrides, f"--precision={p}")) for p in precisions}
     keys = [(p, b) for b in batches for p in precisions]
     t0 = time.perf_counter()
-    compiled = compile_all(trainers, recipe, keys, args.compile_threads)
+    compiled = compile_all(trainers, config, keys, args.compile_threads)
     peak["compile_all_s"] = time.perf_counter() - t0
     print(f"compiled {len(keys)} steps in {peak['compile_all_s']:.1f} s "
           f"({args.compile_threads} threads)", flush=True)
@@ -617,8 +542,8 @@ def main(argv=None):
             continue
         t0 = time.perf_counter()
         try:
-            row = measure(recipe, trainers[precision], compiled.pop((precision, batch)), precision,
-                          batch, steps, repeats, peak, contenders)
+            row = measure(config, trainers[precision], compiled.pop((precision, batch)), precision,
+                          batch, steps, repeats, peak, contenders, peer_threads)
         except Exception as e:  # noqa: BLE001 - report it and go on with the next configuration
             print(f"(b{batch} {precision} failed: {type(e).__name__}: {str(e)[:300]})", flush=True)
             failures.append({"batch": batch, "precision": precision, "error": f"{type(e).__name__}: {e}"[:500]})

@@ -36,9 +36,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from pipelines import digits as digits_lib  # noqa: E402
 from pipelines import moving_mnist_numpy as mmnist  # noqa: E402
-
-DIGIT = mmnist.DIGIT_SIZE
 
 
 def render_jax(digits, positions, indices, frame_size):
@@ -71,7 +70,8 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=16, help="sequences per step (the paper's 16)")
     p.add_argument("--precision", default="auto", help="float32, mixed_bfloat16, or auto")
     p.add_argument("--bench_json", default=None, help="benchmark rows that --precision=auto reads")
-    p.add_argument("--mnist_path", default=None, help="mnist.npz; default $VIDEO_LSTM_DATA_DIR/mnist.npz")
+    p.add_argument("--mnist_path", default=None,
+                   help="mnist.npz; default $VIDEO_LSTM_DATA_DIR/mnist.npz, then the Keras cache")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test_seed", type=int, default=1234)
     p.add_argument("--eval_sequences", type=int, default=10000)
@@ -79,7 +79,7 @@ def parse_args(argv=None):
     p.add_argument("--log_every", type=int, default=100)
     p.add_argument("--samples", type=int, default=4, help="test clips in samples.png")
     p.add_argument("--cache_dir", default=None, help="JAX persistent compilation cache")
-    p.add_argument("--smoke", action="store_true", help="tiny model; random digits if MNIST is absent")
+    p.add_argument("--smoke", action="store_true", help="tiny model; OpenCV-rendered digits if MNIST is absent")
     return p.parse_args(argv)
 
 
@@ -97,12 +97,14 @@ def choose_precision(requested, bench_json, batch):
 
 
 def load_banks(args):
-    try:
-        return mmnist.load_digits(args.mnist_path, "train"), mmnist.load_digits(args.mnist_path, "test"), "mnist"
-    except FileNotFoundError:
-        if not args.smoke:
-            raise
-        return mmnist.random_digits(200, seed=0), mmnist.random_digits(50, seed=1), "random"
+    """(train digits, test digits, "mnist" or "rendered"): `pipelines.digits.load_digits`'s,
+    never downloaded; MNIST required unless --smoke (then a few rendered digits stand in)."""
+    banks = [
+        digits_lib.load_digits("auto" if args.smoke else "mnist", split, args.mnist_path, allow_download=False,
+                               rendered_count=count, seed=args.seed)
+        for split, count in (("train", 200), ("test", 50))
+    ]
+    return banks[0].images, banks[1].images, banks[0].source
 
 
 def write_samples(path, clips, predicted, input_length):
@@ -131,19 +133,21 @@ def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     acc.setup_cache(args.cache_dir)
-    recipe = acc.paper_recipe(**(acc.SMOKE if args.smoke else {}))
+    overrides = acc.SMOKE if args.smoke else ()
     if args.smoke:
         args.eval_sequences = min(args.eval_sequences, 64)
         args.eval_batch = min(args.eval_batch, 32)
         args.log_every = min(args.log_every, 50)
     precision, why = choose_precision(args.precision, args.bench_json, args.batch)
+    config = acc.paper_config(*overrides, f"--precision={precision}")
     budget = args.train_seconds
     if args.deadline:
         budget = min(budget, max(5.0, args.deadline - args.reserve_seconds - time.time()))
-    size, t_in, t_out = recipe.frame_size, recipe.input_length, recipe.future_length
+    size, t_in, t_out = config.data.frame_size, config.input_length, config.future_length
+    num_digits, step_length = config.data.num_digits, config.data.step_length
     num_frames = t_in + t_out
     print(f"device {acc.device_name()}; precision {precision} ({why}); batch {args.batch}; "
-          f"budget {budget:.0f} s; units {recipe.units}", flush=True)
+          f"budget {budget:.0f} s; units {config.units}", flush=True)
 
     train_digits, test_digits, source = load_banks(args)
     train_bank = jax.device_put(train_digits)
@@ -153,17 +157,16 @@ def main(argv=None):
 
     render = jax.jit(lambda *a: split(render_jax(*a)), static_argnums=3)  # -> (frames, future)
 
-    model = acc.make_model(recipe, precision)
-    trainer = acc.Trainer(model, acc.make_optimizer(recipe))
+    trainer = acc.make_trainer(config)
     state = trainer.initial_state()
 
     def batch_of(step):
-        positions, indices = mmnist.sample(args.seed, step, args.batch, num_frames, recipe.num_digits,
-                                           len(train_digits), size)
+        positions, indices = mmnist.sample(args.seed, step, args.batch, num_frames, num_digits,
+                                           len(train_digits), size, step_length)
         return jax.device_put(positions), jax.device_put(indices)
 
     # Compile (or load from the cache) before the clock starts ticking for steps.
-    compile_s, memory_mb = trainer.compile(args.batch, recipe)
+    compile_s, memory_mb = trainer.compile(args.batch, config)
     jax.block_until_ready(render(train_bank, *batch_of(0), size))
     print(f"step compiled in {compile_s:.1f} s ({memory_mb or 0:.0f} MB on the device)", flush=True)
 
@@ -187,8 +190,8 @@ def main(argv=None):
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), state[:2])
     lowered_eval = evaluate.lower(
         *abstract, jax.ShapeDtypeStruct(test_bank.shape, test_bank.dtype),
-        jax.ShapeDtypeStruct((eval_batch, num_frames, recipe.num_digits, 2), jnp.int32),
-        jax.ShapeDtypeStruct((eval_batch, recipe.num_digits), jnp.int32))
+        jax.ShapeDtypeStruct((eval_batch, num_frames, num_digits, 2), jnp.int32),
+        jax.ShapeDtypeStruct((eval_batch, num_digits), jnp.int32))
     eval_compiled = {}
     eval_thread = threading.Thread(target=lambda: eval_compiled.setdefault("fn", lowered_eval.compile()))
     eval_thread.start()  # compiles on the CPU while the accelerator trains
@@ -224,8 +227,8 @@ def main(argv=None):
     # -- evaluation: decoders running free on the fixed test set --------------------
     t_eval = time.perf_counter()
     trainable, non_trainable, _ = state
-    positions, indices = mmnist.test_set(test_digits, args.eval_sequences, num_frames, recipe.num_digits,
-                                         args.test_seed, size)
+    positions, indices = mmnist.test_set(test_digits, args.eval_sequences, num_frames, num_digits,
+                                         args.test_seed, size, step_length)
     positions, indices = positions.astype(np.int32), indices.astype(np.int32)
 
     future_sum = np.zeros(t_out)
@@ -270,12 +273,13 @@ def main(argv=None):
         "batch": args.batch,
         "precision": precision,
         "precision_reason": why,
-        "units": recipe.units,
+        "units": config.units,
         "frame_size": size,
         "input_length": t_in,
         "future_length": t_out,
-        "optimizer": recipe.optimizer,
-        "learning_rate": recipe.learning_rate,
+        "optimizer": config.optimizer,
+        "learning_rate": config.learning_rate,
+        "weight_decay": config.weight_decay,
         "digits": source,
         "data": "pipelines/moving_mnist_numpy.py (NumPy Philox stream; not the TensorFlow stream)",
         "device": acc.device_name(),

@@ -22,75 +22,19 @@ rendering elsewhere (bench/accelerator_train.py renders on the GPU with
 jax.numpy, from the same positions and indices).
 
 Frames are float32 in [0, 1], shape (batch, time, frame_size, frame_size, 1).
+The digits are `pipelines.digits.load_digits`'s (MNIST or OpenCV-rendered);
+the geometry is checked where the config is made
+(`pipelines.sources.moving_mnist.Options.validate`).
 """
 
-import os
 import threading
 
 import numpy as np
 
-DIGIT_SIZE = 28
-DATA_DIR_ENV = "VIDEO_LSTM_DATA_DIR"
-MNIST_FILENAME = "mnist.npz"
+from pipelines.digits import DIGIT_SIZE
+
 TRAIN_STREAM = 0
 TEST_STREAM = 1
-
-
-def find_mnist(path=None):
-    """The path of `mnist.npz`: `path` if given, else $VIDEO_LSTM_DATA_DIR/mnist.npz.
-
-    Raises:
-        FileNotFoundError: no such file.
-    """
-    if path is None:
-        data_dir = os.environ.get(DATA_DIR_ENV)
-        if not data_dir:
-            raise FileNotFoundError(
-                f"no mnist.npz: pass a path or set ${DATA_DIR_ENV} to a folder holding {MNIST_FILENAME}"
-            )
-        path = os.path.join(data_dir, MNIST_FILENAME)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} not found (expected the Keras mnist.npz layout)")
-    return path
-
-
-def load_digits(path=None, split="train"):
-    """uint8 (N, 28, 28) MNIST digits of `split` ("train" or "test") from mnist.npz.
-
-    Args:
-        path: the npz (keys x_train, x_test); None for $VIDEO_LSTM_DATA_DIR/mnist.npz.
-        split: "train" or "test".
-    """
-    if split not in ("train", "test"):
-        raise ValueError(f"split={split!r}; expected 'train' or 'test'")
-    with np.load(find_mnist(path), allow_pickle=False) as npz:
-        digits = np.asarray(npz[f"x_{split}"])
-    if digits.ndim != 3 or digits.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE) or digits.dtype != np.uint8:
-        raise ValueError(f"x_{split} is {digits.dtype} {digits.shape}; expected uint8 (N, 28, 28)")
-    return digits
-
-
-def random_digits(count=100, seed=0):
-    """uint8 (count, 28, 28) stand-in digits (random strokes), when MNIST is absent."""
-    rng = np.random.default_rng(seed)
-    digits = np.zeros((count, DIGIT_SIZE, DIGIT_SIZE), np.uint8)
-    for k in range(count):
-        rows = rng.integers(4, 24, size=2)
-        cols = rng.integers(4, 24, size=2)
-        for t in np.linspace(0.0, 1.0, 40):
-            r = int(round(rows[0] + t * (rows[1] - rows[0])))
-            c = int(round(cols[0] + t * (cols[1] - cols[0])))
-            digits[k, r - 2:r + 2, c - 2:c + 2] = 255
-    return digits
-
-
-def validate_geometry(frame_size, num_digits, num_frames, digit_size=DIGIT_SIZE):
-    if frame_size < digit_size:
-        raise ValueError(f"frame_size={frame_size} is smaller than a digit ({digit_size} pixels)")
-    if num_digits < 1:
-        raise ValueError(f"num_digits={num_digits}; expected num_digits >= 1")
-    if num_frames < 1:
-        raise ValueError(f"num_frames={num_frames}; expected num_frames >= 1")
 
 
 def triangle_wave(x):
@@ -137,7 +81,6 @@ def sample(seed, step, batch_size, num_frames, num_digits=2, num_available=60000
         positions: int32 (batch_size, num_frames, num_digits, 2), top-left (row, col).
         digit_indices: int32 (batch_size, num_digits) in [0, num_available).
     """
-    validate_geometry(frame_size, num_digits, num_frames)
     rng = generator(seed, step, stream)
     start = rng.random((batch_size, num_digits, 2), dtype=np.float32)
     angle = rng.random((batch_size, num_digits), dtype=np.float32) * np.float32(2.0 * np.pi)

@@ -1,7 +1,8 @@
 """bench/accelerator*.py and pipelines/moving_mnist_numpy.py: the TensorFlow-free accelerator path.
 
-The generator tests are quick; the scripts run as subprocesses in their
---smoke / SMOKE=1 modes (tiny shapes, seconds on a CPU).
+The generator tests are quick; the scripts run once, as bench/accelerator_run.sh
+with SMOKE=1 (the benchmark's --smoke, then a 1 s --smoke training run: tiny
+shapes, about 30 s on a CPU).
 """
 
 import json
@@ -12,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 
+from pipelines import digits as digits_lib
 from pipelines import moving_mnist_numpy as mm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,9 +30,17 @@ def subprocess_env(**extra):
     return env
 
 
+def run_python(code):
+    """The stdout of `python -c code` run in the checkout on the CPU; fails the test on an error."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env=subprocess_env(JAX_PLATFORMS="cpu"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
 @pytest.fixture(scope="module")
 def digits():
-    return mm.random_digits(20, seed=3)
+    return digits_lib.render_digits(20, seed=3)[0]
 
 
 # -- the NumPy generator --------------------------------------------------------------
@@ -114,16 +124,6 @@ def test_trajectories_equal_the_tensorflow_formula_given_the_same_start_and_angl
     np.testing.assert_array_equal(mm.trajectories(start, angle, frames), reference)
 
 
-def test_load_digits_reads_mnist_npz(tmp_path, monkeypatch):
-    x = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    np.savez(tmp_path / "mnist.npz", x_train=x, x_test=x[:2], y_train=np.zeros(5), y_test=np.zeros(2))
-    monkeypatch.setenv(mm.DATA_DIR_ENV, str(tmp_path))
-    np.testing.assert_array_equal(mm.load_digits(split="train"), x)
-    assert mm.load_digits(str(tmp_path / "mnist.npz"), "test").shape == (2, 28, 28)
-    with pytest.raises(FileNotFoundError):
-        mm.load_digits(str(tmp_path / "missing.npz"))
-
-
 def test_prefetcher_yields_in_step_order():
     with mm.Prefetcher(lambda step: step * step, start=3, depth=4, threads=3) as items:
         assert [next(items) for _ in range(20)] == [s * s for s in range(3, 23)]
@@ -142,28 +142,25 @@ def test_jax_renderer_equals_numpy(digits):
         "import sys, numpy as np; sys.path.insert(0, 'bench');"
         "import accelerator_train as t;"
         "from pipelines import moving_mnist_numpy as mm;"
-        "d = mm.random_digits(20, seed=3); p, i = mm.sample(2, 0, 4, 6, num_available=20, frame_size=48);"
+        "from pipelines import digits; d = digits.render_digits(20, seed=3)[0]; p, i = mm.sample(2, 0, 4, 6, num_available=20, frame_size=48);"
         "np.testing.assert_array_equal(np.asarray(t.render_jax(d, p, i, 48)), mm.render(d, p, i, 48));"
         "print('tensorflow' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, env=subprocess_env(JAX_PLATFORMS="cpu"))
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "False"  # no TensorFlow on the accelerator path
+    assert run_python(code).strip() == "False"  # no TensorFlow on the accelerator path
 
 
-def test_flop_count_is_rooflines():
+def test_paper_config_and_flop_count_without_tensorflow():
     code = (
         "import sys; sys.path.insert(0, 'bench'); import accelerator as a, roofline;"
-        "r = a.paper_recipe(); s = a.paper_recipe(**a.SMOKE);"
-        "assert a.count_flops(r) == roofline.flops_per_sequence(r), (a.count_flops(r), roofline.flops_per_sequence(r));"
-        "assert a.count_flops(s) == roofline.flops_per_sequence(s);"
-        "print(a.count_flops(r))"
+        "from video_lstm.training.optimizers import make_optimizer; import video_lstm.models;"
+        "c = a.paper_config(); s = a.paper_config(*a.SMOKE, '--precision=mixed_bfloat16');"
+        "assert (c.units, c.optimizer, c.weight_decay, a.frame_shape(c)) == (2048, 'sgd', 1e-4, (64, 64, 1));"
+        "assert (s.units, s.precision, a.frame_shape(s)) == (16, 'mixed_bfloat16', (32, 32, 1));"
+        "assert type(make_optimizer(c)).__name__ == 'SGDWithL2';"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported';"
+        "print(roofline.flops_per_sequence(c))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, env=subprocess_env(JAX_PLATFORMS="cpu"))
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert int(result.stdout) == pytest.approx(7.684e9, rel=1e-3)  # paper size, GFLOP/seq 7.684
+    assert int(run_python(code)) == pytest.approx(7.684e9, rel=1e-3)  # paper size, GFLOP/seq 7.684
 
 
 # -- the scripts ------------------------------------------------------------------------
@@ -184,27 +181,16 @@ def check_bench_rows(rows):
 
 
 @pytest.mark.large
-def test_benchmark_smoke_writes_rows(tmp_path):
-    out = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, "bench/accelerator.py", "--smoke", f"--json={out}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env=subprocess_env(JAX_PLATFORMS="cpu"),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    check_bench_rows(json.loads(out.read_text()))
-    assert "ours/peer" in result.stdout
-
-
-@pytest.mark.large
 def test_run_script_smoke_leaves_the_files(tmp_path):
     result = subprocess.run(
         ["bash", "bench/accelerator_run.sh"], cwd=ROOT, capture_output=True, text=True, timeout=400,
-        env=subprocess_env(SMOKE="1", OUT=str(tmp_path), PYTHON=sys.executable, TRAIN_SECONDS="3",
+        env=subprocess_env(SMOKE="1", OUT=str(tmp_path), PYTHON=sys.executable, TRAIN_SECONDS="1",
                            JAX_PLATFORMS="cpu", JAX_CACHE_DIR=str(tmp_path / "cache")),
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert {"bench.json", "metrics.json", "curve.json", "samples.png", "run.log"} <= set(os.listdir(tmp_path))
     check_bench_rows(json.loads((tmp_path / "bench.json").read_text()))
+    assert "ours/peer" in (tmp_path / "run.log").read_text()  # the benchmark's table
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] > 0 and metrics["eval_sequences"] == 64
     assert 0 < metrics["future_ce_per_frame"] < 32 * 32 * 2  # per 32x32 frame, below chance-ish bound
