@@ -18,7 +18,8 @@
 #   BATCHES        benchmark batch sizes (default 16,64,80,256)
 #   PYTHON         interpreter (default python3)
 # Keras and the packages the machine lacks come as wheels in .whl/ (installed
-# only if `import keras` fails); mnist.npz from $VIDEO_LSTM_DATA_DIR or .data/.
+# only if importing absl, cv2, jax or keras fails: video_lstm.flags and
+# pipelines.digits need absl and cv2); mnist.npz from $VIDEO_LSTM_DATA_DIR or .data/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 START=$(date +%s)
@@ -32,12 +33,18 @@ export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false 
 
 say() { echo "[$(( $(date +%s) - START ))s] $*" | tee -a "$LOG"; }
 
-if ! "${PY[@]}" -c "import keras" >/dev/null 2>&1; then
+versions() {  # one interpreter start: the check that Keras loads, and what the machine has
+    "${PY[@]}" -c "import sys, absl, cv2, jax, keras, numpy; print('python', sys.version.split()[0], 'jax',
+jax.__version__, 'keras', keras.__version__, 'numpy', numpy.__version__, 'cv2', cv2.__version__, 'devices',
+jax.devices())" 2>&1
+}
+if ! VERSIONS=$(versions); then
     if ls .whl/*.whl >/dev/null 2>&1; then
         say "installing wheels: $(cd .whl && ls *.whl | tr '\n' ' ')"
         "${PY[@]}" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
             --target /tmp/site .whl/*.whl 2>&1 | tee -a "$LOG" || exit 1
         export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
+        VERSIONS=$(versions) || { echo "$VERSIONS" | tee -a "$LOG"; exit 1; }
     else
         say "keras is missing and there are no wheels in .whl/"; exit 1
     fi
@@ -49,8 +56,7 @@ if [ -z "${VIDEO_LSTM_DATA_DIR:-}" ] && [ -f .data/mnist.npz ]; then
 fi
 
 { nvidia-smi 2>&1 || echo "(no nvidia-smi)"; } | tee -a "$LOG"
-"${PY[@]}" -c "import sys, jax, keras, numpy; print('python', sys.version.split()[0], 'jax', jax.__version__,
-'keras', keras.__version__, 'numpy', numpy.__version__, 'devices', jax.devices())" 2>&1 | tee -a "$LOG"
+echo "$VERSIONS" | tee -a "$LOG"
 
 CACHE=${JAX_CACHE_DIR:-/tmp/jax_cache}
 if [ "$SMOKE" = 1 ]; then
