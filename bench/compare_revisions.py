@@ -31,7 +31,9 @@ def run_tree(tree, config, batches, steps, repeats):
             f"--steps={steps}", f"--repeats={repeats}", f"--json={out.name}",
         ]
         env = {**os.environ, "PYTHONPATH": tree}
-        subprocess.run(command, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
+        result = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+        if result.returncode:
+            raise RuntimeError(f"train_speed.py of {tree} failed:\n{result.stderr[-3000:]}")
         rows = json.load(open(out.name))
     return {row["batch"]: row["ours_seq_per_s"] for row in rows}
 
