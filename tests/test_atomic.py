@@ -61,4 +61,7 @@ def test_a_directory_is_renamed_into_place_only_when_complete(tmp_path):
     with pytest.raises(FileExistsError, match="appeared while it was being written"):
         with atomic.directory(str(final)):
             pass
+    with pytest.raises(ValueError, match=f"version {final} is taken"):
+        with atomic.directory(str(final), refuse=lambda path: ValueError(f"version {path} is taken")):
+            pass
     assert os.listdir(tmp_path) == ["1"]

@@ -114,15 +114,17 @@ def directory(destination, refuse=None):
     """Yields a new temporary directory; on success renames it to `destination`.
 
     `destination` must not exist: if it appears while the directory is being
-    written, `refuse(destination)` is raised (default FileExistsError) and the
-    temporary is removed.
+    written, the exception `refuse(destination)` returns is raised (default a
+    FileExistsError) and the temporary is removed.
     """
     temporary = temporary_sibling(destination)
     os.makedirs(temporary)
     try:
         yield temporary
         if os.path.exists(destination):
-            raise (refuse or FileExistsError)(f"{destination} appeared while it was being written")
+            if refuse is not None:
+                raise refuse(destination)
+            raise FileExistsError(f"{destination} appeared while it was being written")
         os.rename(temporary, destination)
     except BaseException:
         _discard(temporary)
