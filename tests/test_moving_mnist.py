@@ -269,3 +269,16 @@ def test_split_clip_checks_unknown_time_at_run_time():
     assert split(tf.zeros((1, 6, 2, 2, 1))).shape == (1, 2, 2, 2, 1)
     with pytest.raises(tf.errors.InvalidArgumentError, match="input_length"):
         split(tf.zeros((1, 4, 2, 2, 1)))
+
+
+def test_tfds_moving_mnist_builder_gets_past_imports_offline(tmp_path):
+    # tensorflow-datasets reads its own files through importlib_resources (via
+    # etils) without installing it; without it, preparing or loading died with
+    # ModuleNotFoundError. Here nothing is prepared, so TFDS must say so.
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder("moving_mnist", data_dir=str(tmp_path))
+    assert os.path.isfile(type(builder).code_path)  # what download_and_prepare imports it for
+    with pytest.raises(Exception, match="download_and_prepare") as info:
+        tfds.load("moving_mnist", split="test", data_dir=str(tmp_path), download=False)
+    assert not isinstance(info.value, ImportError)
