@@ -1,0 +1,460 @@
+"""Action-recognition datasets as labelled video lists: UCF-101, HMDB-51, folders.
+
+This module is the split and label side only: which videos belong to a split's
+train or test subset, and their class. It opens no video (decoding is
+`pipelines.video`'s job) and imports no TensorFlow.
+
+Three loaders, each returning an `ActionDataset` of `VideoItem`s:
+
+* `ucf101(root, split, subset)`: the official UCF-101 recognition splits
+  (`ucfTrainTestlist/`: `classInd.txt`, `trainlist0N.txt`, `testlist0N.txt`).
+* `hmdb51(root, split, subset)`: the official HMDB-51 splits
+  (`<class>_test_splitN.txt`, lines `video.avi 1|2|0`: 1 train, 2 test,
+  0 unused), classes ordered as in `class_list.txt` when present.
+* `folder(root)`: any folder of class subfolders of videos.
+
+Split files are looked for in `split_dir` when given, else beside the videos
+(`root/ucfTrainTestlist`, `root/splits`), else under `$VIDEO_LSTM_DATA_DIR`
+(`ucf101/ucfTrainTestlist`, `hmdb51/splits`). Videos a split names but that are
+not on disk: `missing="error"` (the default) raises, `missing="skip"` drops them
+with one warning, `missing="keep"` does not look (to read the splits before the
+videos are downloaded). `labelled_subset` draws the class-balanced few-labels
+subsets.
+
+    train = ucf101("/data/UCF-101", split=1, subset="train", missing="skip")
+    train.num_classes, len(train), train.items[0].path, train.items[0].label
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+from absl import logging
+
+from pipelines.digits import DATA_DIR_ENV
+
+SPLITS = (1, 2, 3)
+SUBSETS = ("train", "test")
+MISSING_MODES = ("error", "skip", "keep")
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
+
+UCF101_URL = "https://www.crcv.ucf.edu/data/UCF101.php"
+HMDB51_URL = "https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-database/"
+UCF101_SPLIT_FOLDER = "ucfTrainTestlist"
+HMDB51_SPLIT_FOLDER = "splits"
+HMDB51_CLASS_LIST = "class_list.txt"
+# HMDB-51 split files mark each video: 1 train, 2 test, 0 in neither.
+_HMDB51_MARKS = {"1": "train", "2": "test", "0": None}
+# How many missing videos a message lists.
+_MISSING_SHOWN = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoItem:
+    """One labelled video of a dataset.
+
+    Attributes:
+        relative_path: the path the split names, relative to the dataset root
+            ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi"), "/"-separated.
+        path: absolute path of the video file (it may not exist; see
+            `check_present`).
+        label: class index, 0-based, into `ActionDataset.classes`.
+        class_name: the class's name ("ApplyEyeMakeup").
+        video_id: the file name without extension for UCF-101 and HMDB-51
+            ("v_ApplyEyeMakeup_g08_c01"), the relative path without extension
+            for folders; unique within a dataset.
+    """
+
+    relative_path: str
+    path: str
+    label: int
+    class_name: str
+    video_id: str
+
+
+@dataclasses.dataclass
+class ActionDataset:
+    """A labelled list of videos: one subset of one split of a dataset.
+
+    Attributes:
+        name: "ucf101", "hmdb51" or "folder".
+        split: 1, 2 or 3; None for a folder.
+        subset: "train" or "test"; None for a folder.
+        classes: class names; a label is an index into this list.
+        items: the `VideoItem`s, in the split file's order (folders: sorted).
+        root: the folder the videos' relative paths start from.
+    """
+
+    name: str
+    split: int | None
+    subset: str | None
+    classes: list[str]
+    items: list[VideoItem]
+    root: str
+
+    def __len__(self):
+        return len(self.items)
+
+    @property
+    def num_classes(self):
+        return len(self.classes)
+
+    @property
+    def labels(self):
+        """int64 (N,): the items' labels."""
+        return np.array([item.label for item in self.items], dtype=np.int64)
+
+    def describe(self):
+        """Where the dataset comes from, in words ("ucf101 split 1 train")."""
+        if self.split is None:
+            return f"{self.name} {self.root}"
+        return f"{self.name} split {self.split} {self.subset}"
+
+
+# -- UCF-101 ------------------------------------------------------------------
+
+
+def ucf101(root, split=1, subset="train", split_dir=None, missing="error"):
+    """The videos of one subset of an official UCF-101 split.
+
+    Args:
+        root: the folder holding the 101 class subfolders of videos
+            (`UCF-101/` of the official archive).
+        split: 1, 2 or 3.
+        subset: "train" (`trainlist0N.txt`) or "test" (`testlist0N.txt`).
+        split_dir: the folder of `classInd.txt` and the lists; None looks in
+            `root/ucfTrainTestlist`, then `$VIDEO_LSTM_DATA_DIR/ucf101/ucfTrainTestlist`.
+        missing: what to do with listed videos absent from `root`: "error",
+            "skip" (drop them, one warning) or "keep" (do not look).
+
+    Returns:
+        An `ActionDataset` with 101 classes in `classInd.txt` order (its 1-based
+        indices become 0-based labels).
+
+    Raises:
+        ValueError: bad `split`, `subset` or `missing`; a malformed line, a class
+            not in `classInd.txt` or a label that disagrees with the class
+            folder (messages give file:line).
+        FileNotFoundError: no split files (the message says where it looked and
+            where to download them), or listed videos are absent and
+            `missing="error"`.
+    """
+    _check_arguments(split, subset, missing)
+    list_name = f"{subset}list{split:02d}.txt"
+    split_dir = _find_split_dir(
+        "UCF-101",
+        _candidates(split_dir, root, UCF101_SPLIT_FOLDER, os.path.join("ucf101", UCF101_SPLIT_FOLDER)),
+        ("classInd.txt", list_name),
+        UCF101_URL,
+    )
+    classes = _read_class_index(os.path.join(split_dir, "classInd.txt"))
+    items = _read_ucf101_list(os.path.join(split_dir, list_name), root, classes)
+    dataset = ActionDataset("ucf101", split, subset, classes, items, os.path.abspath(root))
+    return _handle_missing(dataset, missing, list_name)
+
+
+def _read_class_index(path):
+    """classInd.txt ("1 ApplyEyeMakeup" per line) -> class names, label order."""
+    by_index = {}
+    for lineno, fields in _lines(path):
+        if len(fields) != 2 or not fields[0].isdigit():
+            _malformed(path, lineno, fields, "'<index> <ClassName>'")
+        index, name = int(fields[0]), fields[1]
+        if index in by_index or name in by_index.values():
+            raise ValueError(f"{path}:{lineno}: index {index} or class {name!r} appears twice")
+        by_index[index] = name
+    if sorted(by_index) != list(range(1, len(by_index) + 1)):
+        raise ValueError(f"{path}: class indices {sorted(by_index)}; expected 1..{len(by_index)}, each once")
+    return [by_index[i] for i in range(1, len(by_index) + 1)]
+
+
+def _read_ucf101_list(path, root, classes):
+    """trainlist ("Class/v_Class_gXX_cYY.avi 12") or testlist ("Class/....avi")
+    -> VideoItems; the class comes from the folder, a given label must agree."""
+    labels = {name: label for label, name in enumerate(classes)}
+    items = []
+    for lineno, fields in _lines(path):
+        well_formed = len(fields) in (1, 2) and fields[0].count("/") == 1
+        if not well_formed or (len(fields) == 2 and not fields[1].isdigit()):
+            _malformed(path, lineno, fields, "'<Class>/<video>.avi [<index>]'")
+        relative_path = fields[0]
+        class_name = relative_path.split("/")[0]
+        if class_name not in labels:
+            raise ValueError(
+                f"{path}:{lineno}: class {class_name!r} is not in classInd.txt "
+                f"({len(classes)} classes: {_preview(classes)})"
+            )
+        label = labels[class_name]
+        if len(fields) == 2 and int(fields[1]) != label + 1:
+            raise ValueError(
+                f"{path}:{lineno}: index {fields[1]} but class {class_name!r} "
+                f"is index {label + 1} in classInd.txt"
+            )
+        items.append(_item(root, relative_path, label, class_name))
+    return items
+
+
+# -- HMDB-51 ------------------------------------------------------------------
+
+
+def hmdb51(root, split=1, subset="train", split_dir=None, missing="error"):
+    """The videos of one subset of an official HMDB-51 split.
+
+    Args:
+        root: the folder holding the 51 class subfolders of videos
+            (`root/<class>/<video>.avi`).
+        split: 1, 2 or 3.
+        subset: "train" (videos marked 1) or "test" (marked 2); those marked 0
+            belong to neither.
+        split_dir: the folder of `<class>_test_splitN.txt`; None looks in
+            `root/splits`, then `$VIDEO_LSTM_DATA_DIR/hmdb51/splits`.
+        missing: what to do with listed videos absent from `root`: "error",
+            "skip" (drop them, one warning) or "keep" (do not look).
+
+    Returns:
+        An `ActionDataset`; classes in `class_list.txt` order when the split
+        folder has one, else sorted, and items class by class in file order.
+
+    Raises:
+        ValueError: bad `split`, `subset` or `missing`, or a malformed line
+            (file:line).
+        FileNotFoundError: no split files, a class's split file is absent
+            (messages say where it looked and where to download them), or listed
+            videos are absent and `missing="error"`.
+    """
+    _check_arguments(split, subset, missing)
+    suffix = f"_test_split{split}.txt"
+    split_dir = _find_split_dir(
+        "HMDB-51",
+        _candidates(split_dir, root, HMDB51_SPLIT_FOLDER, os.path.join("hmdb51", HMDB51_SPLIT_FOLDER)),
+        (f"<class>{suffix}",),
+        HMDB51_URL,
+        has_files=lambda folder: any(name.endswith(suffix) for name in os.listdir(folder)),
+    )
+    classes = _hmdb51_classes(split_dir, suffix)
+    items = []
+    for label, class_name in enumerate(classes):
+        path = os.path.join(split_dir, class_name + suffix)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"HMDB-51 split file {class_name + suffix} for class {class_name!r} "
+                f"is not in {split_dir}; download the splits from {HMDB51_URL}"
+            )
+        for lineno, fields in _lines(path):
+            if len(fields) != 2 or fields[1] not in _HMDB51_MARKS:
+                _malformed(path, lineno, fields, "'<video>.avi 0|1|2'")
+            if _HMDB51_MARKS[fields[1]] == subset:
+                items.append(_item(root, f"{class_name}/{fields[0]}", label, class_name))
+    dataset = ActionDataset("hmdb51", split, subset, classes, items, os.path.abspath(root))
+    return _handle_missing(dataset, missing, f"*{suffix}")
+
+
+def _hmdb51_classes(split_dir, suffix):
+    """class_list.txt's classes (its order), else those of the split files, sorted."""
+    path = os.path.join(split_dir, HMDB51_CLASS_LIST)
+    if not os.path.isfile(path):
+        return sorted(name[: -len(suffix)] for name in os.listdir(split_dir) if name.endswith(suffix))
+    classes = []
+    for lineno, fields in _lines(path):
+        if len(fields) != 1:
+            _malformed(path, lineno, fields, "one class name")
+        if fields[0] in classes:
+            raise ValueError(f"{path}:{lineno}: class {fields[0]!r} appears twice")
+        classes.append(fields[0])
+    return classes
+
+
+# -- folders of class subfolders ------------------------------------------------
+
+
+def folder(root, extensions=VIDEO_EXTENSIONS):
+    """Every video in a folder of class subfolders (`root/<class>/<video>`).
+
+    Classes are the subfolders holding at least one video (others are named in
+    a warning), sorted by name; items are sorted by class, then file name, so
+    equal folders give equal datasets. Hidden entries are ignored and
+    subfolders of class folders are not searched.
+
+    Args:
+        root: the folder of class subfolders.
+        extensions: the file name endings that count as videos (any case).
+
+    Returns:
+        An `ActionDataset` with `split` and `subset` None.
+
+    Raises:
+        FileNotFoundError: `root` is not a folder.
+        ValueError: no class subfolder holds a video.
+    """
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"video folder {root} does not exist; expected a folder of class subfolders")
+    extensions = tuple(e.lower() for e in extensions)
+    videos, empty = {}, []
+    for class_name in sorted(os.listdir(root)):
+        class_dir = os.path.join(root, class_name)
+        if class_name.startswith(".") or not os.path.isdir(class_dir):
+            continue
+        names = sorted(
+            name
+            for name in os.listdir(class_dir)
+            if not name.startswith(".")
+            and name.lower().endswith(extensions)
+            and os.path.isfile(os.path.join(class_dir, name))
+        )
+        if names:
+            videos[class_name] = names
+        else:
+            empty.append(class_name)
+    if not videos:
+        raise ValueError(f"no videos ({', '.join(extensions)}) in class subfolders of {root}")
+    if empty:
+        logging.warning(
+            "%d subfolders of %s hold no video and are not classes: %s", len(empty), root, _preview(empty)
+        )
+    classes = sorted(videos)
+    items = [
+        _item(root, f"{class_name}/{name}", label, class_name, f"{class_name}/{os.path.splitext(name)[0]}")
+        for label, class_name in enumerate(classes)
+        for name in videos[class_name]
+    ]
+    return ActionDataset("folder", None, None, classes, items, os.path.abspath(root))
+
+
+# -- videos on disk -------------------------------------------------------------
+
+
+def check_present(dataset):
+    """Splits `dataset.items` into (present, missing): lists of VideoItems
+    whose file exists, and whose file does not."""
+    present, missing = [], []
+    for item in dataset.items:
+        (present if os.path.isfile(item.path) else missing).append(item)
+    return present, missing
+
+
+def _handle_missing(dataset, missing, list_name):
+    """Applies the `missing` policy; returns the dataset to hand out."""
+    if missing == "keep":
+        return dataset
+    present, absent = check_present(dataset)
+    if not absent:
+        return dataset
+    what = (
+        f"{len(absent)} of {len(dataset)} videos that {list_name} names ({dataset.describe()}) "
+        f"are not under {dataset.root}"
+    )
+    first = ", ".join(item.relative_path for item in absent[:_MISSING_SHOWN])
+    if missing == "error" or not present:
+        raise FileNotFoundError(
+            f"{what}: {first}{', ...' if len(absent) > _MISSING_SHOWN else ''}; "
+            "pass root= the folder of class subfolders"
+            + ("" if not present else ", or missing='skip' to train on the rest")
+        )
+    logging.warning("%s; skipping them (first: %s)", what, first)
+    return dataclasses.replace(dataset, items=present)
+
+
+# -- labelled subsets (the few-labels study) -------------------------------------
+
+
+def labelled_subset(items, per_class, seed):
+    """A seeded, class-balanced subset: `per_class` items of every label present.
+
+    Each class's items are shuffled by a generator seeded with (seed, label), so
+    a class's pick does not depend on the other classes, and with equal seeds
+    the subset of N per class holds the subset of any smaller N.
+
+    Args:
+        items: a sequence of VideoItems (e.g. `ActionDataset.items`).
+        per_class: how many items of each class, >= 1.
+        seed: non-negative int.
+
+    Returns:
+        A list of `per_class * classes` VideoItems, in their order in `items`.
+
+    Raises:
+        ValueError: `per_class` < 1, or a class has fewer than `per_class` items.
+    """
+    if not isinstance(per_class, (int, np.integer)) or per_class < 1:
+        raise ValueError(f"per_class={per_class!r}; expected an int >= 1")
+    by_label = {}
+    for index, item in enumerate(items):
+        by_label.setdefault(item.label, []).append(index)
+    chosen = []
+    for label, indices in sorted(by_label.items()):
+        if len(indices) < per_class:
+            raise ValueError(
+                f"class {items[indices[0]].class_name!r} (label {label}) has {len(indices)} items; "
+                f"per_class={per_class} needs that many"
+            )
+        order = np.random.default_rng([seed, label]).permutation(len(indices))
+        chosen += [indices[i] for i in order[:per_class]]
+    return [items[i] for i in sorted(chosen)]
+
+
+# -- shared helpers -------------------------------------------------------------
+
+
+def _check_arguments(split, subset, missing):
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}; expected one of {SPLITS}")
+    if subset not in SUBSETS:
+        raise ValueError(f"subset={subset!r}; expected one of {SUBSETS}")
+    if missing not in MISSING_MODES:
+        raise ValueError(f"missing={missing!r}; expected one of {MISSING_MODES}")
+
+
+def _candidates(split_dir, root, folder_name, data_dir_path):
+    """Where to look for split files: `split_dir` alone when given, else beside
+    the videos, then under $VIDEO_LSTM_DATA_DIR."""
+    if split_dir is not None:
+        return [split_dir]
+    candidates = [os.path.join(root, folder_name)]
+    if os.environ.get(DATA_DIR_ENV):
+        candidates.append(os.path.join(os.environ[DATA_DIR_ENV], data_dir_path))
+    else:
+        candidates.append(f"${DATA_DIR_ENV}/{data_dir_path} (${DATA_DIR_ENV} is not set)")
+    return candidates
+
+
+def _find_split_dir(dataset, candidates, needed, url, has_files=None):
+    """The first candidate folder holding all `needed` files (or passing `has_files`)."""
+    for candidate in candidates:
+        if not os.path.isdir(candidate):
+            continue
+        if has_files is not None:
+            found = has_files(candidate)
+        else:
+            found = all(os.path.isfile(os.path.join(candidate, name)) for name in needed)
+        if found:
+            return candidate
+    raise FileNotFoundError(
+        f"{dataset} split files {', '.join(needed)} not found; looked in {', '.join(candidates)}; "
+        f"download the splits from {url} and pass split_dir= or put them in {candidates[0]}"
+    )
+
+
+def _lines(path):
+    """(line number, whitespace-split fields) of each non-blank line; CRLF, a
+    BOM and trailing spaces are tolerated."""
+    with open(path, encoding="utf-8-sig") as file:  # text mode turns \r\n into \n
+        for lineno, line in enumerate(file, start=1):
+            fields = line.split()
+            if fields:
+                yield lineno, fields
+
+
+def _malformed(path, lineno, fields, expected):
+    raise ValueError(f"{path}:{lineno}: malformed line {' '.join(fields)!r}; expected {expected}")
+
+
+def _item(root, relative_path, label, class_name, video_id=None):
+    if video_id is None:
+        video_id = os.path.splitext(os.path.basename(relative_path))[0]
+    path = os.path.abspath(os.path.join(root, *relative_path.split("/")))
+    return VideoItem(relative_path, path, label, class_name, video_id)
+
+
+def _preview(names, count=5):
+    """The first `count` names, then '...' when there are more."""
+    return ", ".join(names[:count]) + (", ..." if len(names) > count else "")

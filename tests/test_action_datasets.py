@@ -1,0 +1,279 @@
+"""Tests of pipelines.action_datasets: UCF-101 / HMDB-51 splits, folders, subsets.
+
+The real split files are read from $VIDEO_LSTM_DATA_DIR (ucf101/ucfTrainTestlist,
+hmdb51/splits); those tests skip when they are absent. Everything else writes
+tiny synthetic split files and empty "videos" under tmp_path.
+"""
+
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from pipelines import action_datasets as ad
+
+UCF_CLASSES = ("ApplyEyeMakeup", "Archery", "YoYo")
+
+
+def _data_dir(*parts):
+    """$VIDEO_LSTM_DATA_DIR/<parts>, or skip the test with the reason."""
+    base = os.environ.get(ad.DATA_DIR_ENV)
+    if not base or not os.path.exists(os.path.join(base, *parts)):
+        pytest.skip(f"real split files absent: set ${ad.DATA_DIR_ENV} to a folder with {'/'.join(parts)}")
+    return os.path.join(base, *parts)
+
+
+def _count_lines(path, keep=lambda fields: True):
+    with open(path, encoding="utf-8") as file:
+        return sum(1 for line in file if line.split() and keep(line.split()))
+
+
+def _write(path, lines, newline="\r\n"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes("".join(line + newline for line in lines).encode())
+
+
+def _touch(root, relative_paths):
+    for relative_path in relative_paths:
+        (root / relative_path).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative_path).write_bytes(b"")
+
+
+@pytest.fixture
+def tiny_ucf(tmp_path, monkeypatch):
+    """A 3-class UCF-101 layout with CRLF split files and empty videos; returns root."""
+    monkeypatch.delenv(ad.DATA_DIR_ENV, raising=False)
+    root = tmp_path / "UCF-101"
+    lists = root / ad.UCF101_SPLIT_FOLDER
+    _write(lists / "classInd.txt", [f"{i + 1} {name}" for i, name in enumerate(UCF_CLASSES)])
+    train = [f"{c}/v_{c}_g0{g}_c01.avi {i + 1}" for i, c in enumerate(UCF_CLASSES) for g in (1, 2, 3)]
+    _write(lists / "trainlist01.txt", train[:4] + [""] + train[4:])  # a blank line is ignored
+    _write(lists / "testlist01.txt", [f"{c}/v_{c}_g09_c01.avi" for c in UCF_CLASSES])
+    _touch(root, [line.split()[0] for line in train] + [f"{c}/v_{c}_g09_c01.avi" for c in UCF_CLASSES])
+    return root
+
+
+# -- real split files ------------------------------------------------------------
+
+
+def test_ucf101_real_split1_counts_labels_and_a_known_line():
+    split_dir = _data_dir("ucf101", ad.UCF101_SPLIT_FOLDER)
+    train = ad.ucf101("/nonexistent/UCF-101", 1, "train", split_dir=split_dir, missing="keep")
+    test = ad.ucf101("/nonexistent/UCF-101", 1, "test", split_dir=split_dir, missing="keep")
+    assert train.num_classes == test.num_classes == 101
+    # The counts the files hold, and the published ones.
+    assert len(train) == _count_lines(os.path.join(split_dir, "trainlist01.txt")) == 9537
+    assert len(test) == _count_lines(os.path.join(split_dir, "testlist01.txt")) == 3783
+    for dataset in (train, test):
+        labels = dataset.labels
+        assert labels.min() == 0 and labels.max() == 100
+        assert len(np.unique(labels)) == 101
+        assert all(dataset.classes[item.label] == item.class_name for item in dataset.items)
+    assert not {item.video_id for item in train.items} & {item.video_id for item in test.items}
+    first = train.items[0]  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\r\n"
+    assert first == ad.VideoItem(
+        relative_path="ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi",
+        path="/nonexistent/UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi",
+        label=0,
+        class_name="ApplyEyeMakeup",
+        video_id="v_ApplyEyeMakeup_g08_c01",
+    )
+    assert (train.items[-1].class_name, train.items[-1].label) == ("YoYo", 100)
+    # The files' CRLF leaves no "\r" in names.
+    assert not any("\r" in name for name in train.classes)
+    assert not any("\r" in item.relative_path for item in train.items + test.items)
+
+
+@pytest.mark.parametrize("split", [2, 3])
+def test_ucf101_real_splits_2_and_3_parse(split):
+    split_dir = _data_dir("ucf101", ad.UCF101_SPLIT_FOLDER)
+    train = ad.ucf101("/videos", split, "train", split_dir=split_dir, missing="keep")
+    test = ad.ucf101("/videos", split, "test", split_dir=split_dir, missing="keep")
+    assert len(train) == _count_lines(os.path.join(split_dir, f"trainlist0{split}.txt"))
+    assert len(test) == _count_lines(os.path.join(split_dir, f"testlist0{split}.txt"))
+    assert len(train) + len(test) == 13320
+
+
+def test_ucf101_finds_split_files_under_the_data_dir(tmp_path):
+    _data_dir("ucf101", ad.UCF101_SPLIT_FOLDER)  # $VIDEO_LSTM_DATA_DIR/ucf101/ucfTrainTestlist
+    dataset = ad.ucf101(tmp_path, 1, "test", missing="keep")  # nothing beside the videos
+    assert len(dataset) == 3783 and dataset.items[0].path.startswith(str(tmp_path))
+
+
+def test_hmdb51_real_split1_counts_and_class_order():
+    split_dir = _data_dir("hmdb51", ad.HMDB51_SPLIT_FOLDER)
+    train = ad.hmdb51("/videos", 1, "train", split_dir=split_dir, missing="keep")
+    test = ad.hmdb51("/videos", 1, "test", split_dir=split_dir, missing="keep")
+    files = [os.path.join(split_dir, f"{c}_test_split1.txt") for c in train.classes]
+    assert len(train) == sum(_count_lines(f, lambda fields: fields[1] == "1") for f in files) == 3570
+    assert len(test) == sum(_count_lines(f, lambda fields: fields[1] == "2") for f in files) == 1530
+    with open(os.path.join(split_dir, ad.HMDB51_CLASS_LIST)) as file:
+        listed = [line.strip() for line in file if line.strip()]  # "kick_ball  " has trailing spaces
+    assert train.classes == test.classes == listed and len(listed) == 51
+    assert set(train.labels) == set(range(51)) == set(test.labels)
+    first = train.items[0]
+    assert first.class_name == "brush_hair" and first.label == 0
+    assert first.path == os.path.join("/videos", "brush_hair", first.relative_path.split("/")[1])
+    assert not {i.video_id for i in train.items} & {i.video_id for i in test.items}
+
+
+# -- synthetic UCF-101 / HMDB-51 -------------------------------------------------
+
+
+def test_ucf101_synthetic_crlf_blank_lines_and_test_labels_from_folders(tiny_ucf):
+    train = ad.ucf101(tiny_ucf, 1, "train")
+    test = ad.ucf101(tiny_ucf, 1, "test")
+    assert train.classes == list(UCF_CLASSES) and len(train) == 9
+    np.testing.assert_array_equal(train.labels, [0, 0, 0, 1, 1, 1, 2, 2, 2])
+    np.testing.assert_array_equal(test.labels, [0, 1, 2])
+    assert all(os.path.isfile(item.path) for item in train.items + test.items)
+    assert test.describe() == "ucf101 split 1 test"
+
+
+def test_ucf101_missing_videos_skip_error_and_check_present(tiny_ucf, caplog):
+    for relative_path in ("Archery/v_Archery_g01_c01.avi", "YoYo/v_YoYo_g03_c01.avi"):
+        (tiny_ucf / relative_path).unlink()
+    kept = ad.ucf101(tiny_ucf, missing="keep")
+    present, missing = ad.check_present(kept)
+    assert (len(present), len(missing)) == (7, 2)
+    assert [item.video_id for item in missing] == ["v_Archery_g01_c01", "v_YoYo_g03_c01"]
+
+    with caplog.at_level(logging.WARNING):
+        skipped = ad.ucf101(tiny_ucf, missing="skip")
+    assert skipped.items == present
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "2 of 9 videos" in warnings[0].getMessage()
+
+    with pytest.raises(FileNotFoundError, match=r"2 of 9 videos .*Archery/v_Archery_g01_c01.avi.*'skip'"):
+        ad.ucf101(tiny_ucf, missing="error")
+    with pytest.raises(FileNotFoundError, match=r"9 of 9 videos .* not under .*elsewhere"):
+        ad.ucf101(tiny_ucf.parent / "elsewhere", split_dir=tiny_ucf / ad.UCF101_SPLIT_FOLDER, missing="skip")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"split": 4}, r"split=4; expected one of \(1, 2, 3\)"),
+        ({"split": "1"}, r"split='1'"),
+        ({"subset": "val"}, r"subset='val'; expected one of \('train', 'test'\)"),
+        ({"missing": "ignore"}, r"missing='ignore'"),
+    ],
+)
+def test_bad_arguments(tiny_ucf, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ad.ucf101(tiny_ucf, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        ad.hmdb51(tiny_ucf, **kwargs)
+
+
+def test_missing_split_files_name_the_file_where_looked_and_where_to_download(tiny_ucf, tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        ad.ucf101(tiny_ucf, split=2)
+    message = str(info.value)
+    assert "trainlist02.txt" in message and str(tiny_ucf / ad.UCF101_SPLIT_FOLDER) in message
+    assert "$VIDEO_LSTM_DATA_DIR/ucf101/ucfTrainTestlist" in message and ad.UCF101_URL in message
+    with pytest.raises(FileNotFoundError, match=r"_test_split1.txt.*" + str(tmp_path) + ".*serre-lab"):
+        ad.hmdb51(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "line, match",
+    [
+        ("Bowling/v_Bowling_g01_c01.avi 4", r"trainlist01.txt:2: class 'Bowling' is not in classInd.txt"),
+        ("Archery/v_Archery_g01_c01.avi 3", r"trainlist01.txt:2: index 3 but class 'Archery' is index 2"),
+        ("Archery/v_Archery_g01_c01.avi two", r"trainlist01.txt:2: malformed line .*expected"),
+        ("v_Archery_g01_c01.avi 2", r"trainlist01.txt:2: malformed line"),
+    ],
+)
+def test_ucf101_bad_lines_name_file_and_line(tiny_ucf, line, match):
+    lines = ["ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi 1", line]
+    _write(tiny_ucf / ad.UCF101_SPLIT_FOLDER / "trainlist01.txt", lines)
+    with pytest.raises(ValueError, match=match):
+        ad.ucf101(tiny_ucf, missing="keep")
+
+
+def test_ucf101_bad_class_index(tiny_ucf):
+    _write(tiny_ucf / ad.UCF101_SPLIT_FOLDER / "classInd.txt", ["1 ApplyEyeMakeup", "3 Archery"])
+    with pytest.raises(ValueError, match=r"classInd.txt: class indices \[1, 3\]; expected 1..2"):
+        ad.ucf101(tiny_ucf, missing="keep")
+
+
+def test_hmdb51_synthetic_marks_class_order_and_bad_lines(tmp_path):
+    splits = tmp_path / "splits"
+    _write(splits / "kick_ball_test_split2.txt", ["a.avi 1 ", "b.avi 2 ", "c.avi 0 "], newline="\n")
+    _write(splits / "kick_test_split2.txt", ["d.avi 2", "", "e.avi 1"], newline="\n")
+    _touch(tmp_path, ["kick_ball/a.avi", "kick_ball/b.avi", "kick/d.avi"])  # kick/e.avi missing
+    train = ad.hmdb51(tmp_path, split=2, subset="train", missing="keep")
+    assert train.classes == ["kick", "kick_ball"]  # no class_list.txt: sorted
+    assert [(i.relative_path, i.label) for i in train.items] == [("kick/e.avi", 0), ("kick_ball/a.avi", 1)]
+    test = ad.hmdb51(tmp_path, split=2, subset="test", missing="error")
+    assert [i.video_id for i in test.items] == ["d", "b"]
+    skipped = ad.hmdb51(tmp_path, split=2, missing="skip")
+    assert [i.relative_path for i in skipped.items] == ["kick_ball/a.avi"]
+
+    _write(splits / ad.HMDB51_CLASS_LIST, ["kick_ball  ", "kick"])  # its order wins
+    assert ad.hmdb51(tmp_path, split=2, missing="keep").classes == ["kick_ball", "kick"]
+    _write(splits / ad.HMDB51_CLASS_LIST, ["kick_ball", "kick", "wave"])
+    with pytest.raises(FileNotFoundError, match=r"wave_test_split2.txt for class 'wave' is not in"):
+        ad.hmdb51(tmp_path, split=2, missing="keep")
+    (splits / ad.HMDB51_CLASS_LIST).unlink()
+    _write(splits / "kick_test_split2.txt", ["d.avi 2", "e.avi 3"])
+    with pytest.raises(ValueError, match=r"kick_test_split2.txt:2: malformed line 'e.avi 3'; expected"):
+        ad.hmdb51(tmp_path, split=2, missing="keep")
+
+
+# -- folders ---------------------------------------------------------------------------
+
+
+def test_folder_classes_sorted_order_deterministic_extensions(tmp_path, caplog):
+    _touch(tmp_path, ["walk/b.mp4", "walk/a.AVI", "walk/notes.txt", "run/x.avi", "run/.hidden.avi"])
+    _touch(tmp_path, ["jump/z.mkv"])
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "readme.avi").write_bytes(b"")  # not in a class folder
+    with caplog.at_level(logging.WARNING):
+        dataset = ad.folder(tmp_path)
+    assert dataset.classes == ["jump", "run", "walk"] and dataset.split is None
+    assert [(i.relative_path, i.label) for i in dataset.items] == [
+        ("jump/z.mkv", 0),
+        ("run/x.avi", 1),
+        ("walk/a.AVI", 2),
+        ("walk/b.mp4", 2),
+    ]
+    assert dataset.items[2].video_id == "walk/a" and dataset.items[2].path == str(tmp_path / "walk" / "a.AVI")
+    assert any("empty" in r.getMessage() for r in caplog.records)
+    assert ad.folder(tmp_path) == dataset
+    assert [i.relative_path for i in ad.folder(tmp_path, extensions=(".mp4",)).items] == ["walk/b.mp4"]
+    with pytest.raises(ValueError, match=r"no videos \(.webm\) in class subfolders of"):
+        ad.folder(tmp_path, extensions=(".webm",))
+    with pytest.raises(FileNotFoundError, match=r"video folder .*nope does not exist"):
+        ad.folder(tmp_path / "nope")
+
+
+# -- labelled subsets ---------------------------------------------------------------
+
+
+def _items(counts):
+    """Synthetic VideoItems: counts[label] items of each label, interleaved."""
+    items = [
+        ad.VideoItem(f"c{label}/v{k}.avi", f"/v/c{label}/v{k}.avi", label, f"c{label}", f"v{label}_{k}")
+        for k in range(max(counts))
+        for label, count in enumerate(counts)
+        if k < count
+    ]
+    return items
+
+
+def test_labelled_subset_balanced_seeded_nested():
+    items = _items([10, 7, 12])
+    subset = ad.labelled_subset(items, per_class=5, seed=3)
+    assert np.bincount([i.label for i in subset]).tolist() == [5, 5, 5]
+    assert [items.index(i) for i in subset] == sorted(items.index(i) for i in subset)  # items' order
+    assert ad.labelled_subset(items, 5, seed=3) == subset
+    assert ad.labelled_subset(items, 5, seed=4) != subset
+    assert set(map(id, ad.labelled_subset(items, 2, seed=3))) <= set(map(id, subset))  # nested in N
+    assert len(ad.labelled_subset(items, 7, seed=0)) == 21
+    with pytest.raises(ValueError, match=r"class 'c1' \(label 1\) has 7 items; per_class=8"):
+        ad.labelled_subset(items, 8, seed=0)
+    with pytest.raises(ValueError, match=r"per_class=0; expected an int >= 1"):
+        ad.labelled_subset(items, 0, seed=0)
