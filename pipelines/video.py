@@ -79,8 +79,8 @@ class VideoInfo:
 # -- one video ----------------------------------------------------------------
 
 
-def _open(path):
-    """An opened cv2.VideoCapture of `path`; VideoError if there is none."""
+def _open(path, threads=None):
+    """An opened cv2.VideoCapture of `path` (FFmpeg `threads`; None: OpenCV's default); VideoError if none."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise VideoError(path, "missing", "no such file")
@@ -88,7 +88,10 @@ def _open(path):
         raise VideoError(path, "missing", "is a directory, not a video file")
     if os.path.getsize(path) == 0:
         raise VideoError(path, "empty", "file is empty (0 bytes)")
-    capture = cv2.VideoCapture(path)
+    if threads is None:
+        capture = cv2.VideoCapture(path)
+    else:
+        capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(threads)])
     if not capture.isOpened():
         capture.release()
         raise VideoError(
@@ -215,7 +218,7 @@ def _interpolation(shape, target):
     return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
 
 
-def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None):
+def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, threads=None):
     """Yields the frames of `path`, RGB uint8 (H, W, 3), one at a time.
 
     Args:
@@ -232,6 +235,9 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None):
         seed: int, None or np.random.Generator: the random crop's position.
         fps: a target frame rate instead of `stride`: stride = round(video fps
             / fps), at least 1.
+        threads: FFmpeg decoding threads for this video; None leaves OpenCV's
+            default (one per core). 1 is faster when several videos decode at
+            once (`clip_dataset`), and on 2 cores even alone (bench/decode_speed.py).
 
     Yields:
         uint8 (H, W, 3) frames in RGB order. Decoding ends at the end of the
@@ -245,7 +251,7 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None):
     """
     stride = _resolve_stride(path, stride, fps)
     resize = _Resizer(_target_size(size), crop, np.random.default_rng(seed))
-    capture = _open(path)
+    capture = _open(path, threads)
     try:
         index = 0
         while True:
@@ -259,7 +265,7 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None):
                 frame = _read(capture)
                 if frame is None:
                     break
-                yield resize(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+                yield cv2.cvtColor(resize(frame), cv2.COLOR_BGR2RGB)  # the smaller frame converted
             index += 1
     finally:
         capture.release()
@@ -320,7 +326,7 @@ def clips(path, clip_length, overlap=0, cover=False, **frame_options):
         clip_length: frames per clip (after the stride).
         overlap: frames shared by consecutive clips, 0 <= overlap < clip_length.
         cover: whether the last clip is aligned to the end so every frame is used.
-        **frame_options: stride, size, crop, seed, fps of `read_frames`.
+        **frame_options: stride, size, crop, seed, fps, threads of `read_frames`.
 
     Raises:
         VideoError: what `read_frames` raises, and ("too short") a video that
@@ -419,7 +425,7 @@ def decode_many(paths, clip_length, report=None, seed=0, **options):
     Args:
         paths: video files.
         clip_length, **options: of `clips` (overlap, cover) and `read_frames`
-            (stride, size, crop, fps).
+            (stride, size, crop, fps, threads).
         report: the `DecodeReport` to fill; pass one to read the counts
             afterwards (None: counted nowhere, still logged).
         seed: video i's random crop uses `video_seed(seed, i)`.
@@ -445,8 +451,9 @@ def clip_dataset(paths, clip_length, size=None, seed=0, num_parallel_calls=2, cy
     Args:
         paths: video files.
         clip_length, size, **options: of `clips` (overlap, cover) and
-            `read_frames` (stride, crop, fps). Without a size the frame size
-            is unknown to tf.data (None, None).
+            `read_frames` (stride, crop, fps, threads: default 1 here, as the
+            parallelism is across videos). Without a size the frame size is
+            unknown to tf.data (None, None).
         seed: video i's random crop uses `video_seed(seed, i)`.
         num_parallel_calls: videos decoded at once.
         cycle_length: videos open at once (default num_parallel_calls).
@@ -460,6 +467,7 @@ def clip_dataset(paths, clip_length, size=None, seed=0, num_parallel_calls=2, cy
     paths = [os.fspath(path) for path in paths]
     target = _target_size(size)
     _check_clip(clip_length, options.get("overlap", 0))
+    options.setdefault("threads", 1)
     report = DecodeReport()
     spec = tf.TensorSpec((clip_length, *(target or (None, None)), 3), tf.uint8)
 
