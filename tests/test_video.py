@@ -6,6 +6,8 @@ The real clips are the staged UCF-101 samples under $VIDEO_LSTM_DATA_DIR
 
 import os
 import pathlib
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -220,3 +222,15 @@ def test_clip_dataset_shapes_skips_and_determinism(tmp_path, bad_videos):
     # The same clips as one decoder: only the interleaving order differs.
     sequential = np.stack(list(video.decode_many(paths, 4, size=16, crop="random", seed=7)))
     assert sorted(c.tobytes() for c in clips) == sorted(c.tobytes() for c in sequential)
+
+
+def test_decode_speed_smoke():
+    data_dir = os.path.dirname(os.path.dirname(os.path.dirname(_staged("sample_a.avi"))))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "bench/decode_speed.py", "--smoke"],
+        cwd=root, env={**os.environ, DATA_DIR_ENV: data_dir},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "frames/s" in result.stdout and "stage_p2" in result.stdout
