@@ -1,0 +1,490 @@
+"""Video files -> fixed-length clips, decoded with OpenCV and streamed.
+
+One video is never held in memory whole: frames are read one at a time and a
+clip is cut from a ring buffer of `clip_length` frames. The steps, each usable
+alone:
+
+    probe(path)                      VideoInfo: reported frame count, fps, size
+    read_frames(path, ...)           RGB uint8 frames (H, W, 3): stride, resize, crop
+    clip_starts / covering_clip_starts   where clips begin (pure, for any length)
+    clips(path, clip_length, ...)    uint8 clips (clip_length, H, W, 3)
+    decode_many(paths, ...)          clips of many videos, bad ones skipped and counted
+    clip_dataset(paths, ...)         the same as a tf.data stage decoding videos in parallel
+
+Bad files. A missing, zero-byte, undecodable or frameless file raises
+`VideoError` (a ValueError naming the path and what is wrong) from `probe`,
+`read_frames` and `clips`. A truncated file is read up to its last good frame;
+if fewer frames than one clip remain, `clips` raises `VideoError("... shorter
+than one clip")`. `decode_many` and `clip_dataset` skip such videos with one
+`absl.logging.warning` line each and count them in a `DecodeReport`.
+
+Determinism. Decoding is deterministic; the only randomness is the position of
+a random crop, drawn once per video from its seed. `decode_many` and
+`clip_dataset` derive video i's seed from (seed, i), so the clips do not depend
+on the number of parallel decoders.
+
+Frame counts. `VideoInfo.frame_count` is what OpenCV's CAP_PROP_FRAME_COUNT
+reports, a container estimate: exact for the staged XviD AVIs, absent (OpenCV
+reports a negative number) for the staged UCF-101 MP4s, and too high for a
+truncated file. `count_frames` decodes the file to count exactly.
+"""
+
+import collections
+import dataclasses
+import os
+import threading
+
+import cv2
+import numpy as np
+from absl import logging
+
+CROPS = ("center", "random")
+
+
+class VideoError(ValueError):
+    """A video that cannot give what was asked of it.
+
+    Attributes:
+        path: the video file.
+        kind: what is wrong, one of "missing", "empty", "undecodable",
+            "no frames", "too short" (the key `DecodeReport` counts by).
+        reason: the message's text after the path.
+    """
+
+    def __init__(self, path, kind, reason):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.kind, self.reason = str(path), kind, reason
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+    """What a video's container says about it.
+
+    Attributes:
+        path: the file.
+        frame_count: frames as OpenCV reports them (CAP_PROP_FRAME_COUNT), or
+            None when it reports no usable count (<= 0). An estimate: see the
+            module docstring; `count_frames` counts exactly.
+        fps: frames per second, or None when the container reports none.
+        width, height: frame size in pixels (of the first decoded frame).
+    """
+
+    path: str
+    frame_count: int | None
+    fps: float | None
+    width: int
+    height: int
+
+
+# -- one video ----------------------------------------------------------------
+
+
+def _open(path, threads=None):
+    """An opened cv2.VideoCapture of `path` (FFmpeg `threads`; None: OpenCV's default); VideoError if none."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise VideoError(path, "missing", "no such file")
+    if os.path.isdir(path):
+        raise VideoError(path, "missing", "is a directory, not a video file")
+    if os.path.getsize(path) == 0:
+        raise VideoError(path, "empty", "file is empty (0 bytes)")
+    if threads is None:
+        capture = cv2.VideoCapture(path)
+    else:
+        capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(threads)])
+    if not capture.isOpened():
+        capture.release()
+        raise VideoError(
+            path, "undecodable", "OpenCV cannot decode it (corrupt, truncated or unknown format)"
+        )
+    return capture
+
+
+def _read(capture):
+    """The next BGR frame, or None at the end or at the first undecodable frame."""
+    try:
+        ok, frame = capture.read()
+    except cv2.error:  # a damaged stream ends the video rather than the program
+        return None
+    return frame if ok else None
+
+
+def probe(path):
+    """A `VideoInfo` of `path`, after decoding its first frame.
+
+    Raises:
+        VideoError: missing, empty or undecodable file, or one with no frames.
+    """
+    capture = _open(path)
+    try:
+        first = _read(capture)
+        if first is None:
+            raise VideoError(path, "no frames", "opens but yields no frames")
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        fps = capture.get(cv2.CAP_PROP_FPS)
+    finally:
+        capture.release()
+    return VideoInfo(
+        path=os.fspath(path),
+        frame_count=count if count > 0 else None,
+        fps=fps if fps > 0 else None,
+        width=first.shape[1],
+        height=first.shape[0],
+    )
+
+
+def count_frames(path):
+    """The number of frames `path` decodes to (reads the whole file, keeps none)."""
+    capture = _open(path)
+    count = 0
+    try:
+        while True:
+            try:
+                if not capture.grab():
+                    break
+            except cv2.error:
+                break
+            count += 1
+    finally:
+        capture.release()
+    return count
+
+
+def _target_size(size):
+    """size None / int S / (H, W) -> None or (H, W)."""
+    if size is None:
+        return None
+    if isinstance(size, (int, np.integer)):
+        size = (int(size), int(size))
+    height, width = (int(s) for s in size)
+    if height < 1 or width < 1:
+        raise ValueError(f"size={size}; expected a positive int or (height, width)")
+    return height, width
+
+
+def _resolve_stride(path, stride, fps):
+    """The frame stride, from `stride` or from a target `fps` and the video's fps."""
+    if stride < 1:
+        raise ValueError(f"stride={stride}; expected >= 1")
+    if fps is None:
+        return stride
+    if stride != 1:
+        raise ValueError(f"stride={stride} and fps={fps}; pass one of them")
+    if fps <= 0:
+        raise ValueError(f"fps={fps}; expected > 0")
+    video_fps = probe(path).fps
+    if video_fps is None:
+        raise VideoError(path, "undecodable", f"reports no frame rate; cannot convert fps={fps} to a stride")
+    return max(1, round(video_fps / fps))
+
+
+class _Resizer:
+    """Scales and crops frames of one video to (H, W); the crop window is drawn once."""
+
+    def __init__(self, target, crop, rng):
+        if crop not in (None, *CROPS):
+            raise ValueError(f"crop={crop!r}; expected one of {[*CROPS, None]}")
+        self.target, self.crop, self.rng = target, crop, rng
+        self.window = None  # (scaled (h, w), top, left), fixed at the first frame
+
+    def __call__(self, frame):  # (h, w, 3) -> (H, W, 3)
+        if self.target is None:
+            return frame
+        height, width = self.target
+        if self.crop is None:  # straight to (H, W), aspect ratio not kept
+            return cv2.resize(frame, (width, height), interpolation=_interpolation(frame.shape, self.target))
+        if self.window is None:
+            self.window = self._draw(frame.shape[:2])
+        (scaled_h, scaled_w), top, left = self.window
+        if (scaled_h, scaled_w) != frame.shape[:2]:
+            scaling = _interpolation(frame.shape, (scaled_h, scaled_w))
+            frame = cv2.resize(frame, (scaled_w, scaled_h), interpolation=scaling)
+        return frame[top : top + height, left : left + width]
+
+    def _draw(self, shape):
+        """The smallest aspect-keeping scale covering (H, W), and the crop's corner."""
+        (h, w), (height, width) = shape, self.target
+        scale = max(height / h, width / w)
+        scaled = (max(height, round(h * scale)), max(width, round(w * scale)))
+        if self.crop == "center":
+            return scaled, (scaled[0] - height) // 2, (scaled[1] - width) // 2
+        top = int(self.rng.integers(0, scaled[0] - height + 1))
+        left = int(self.rng.integers(0, scaled[1] - width + 1))
+        return scaled, top, left
+
+
+def _interpolation(shape, target):
+    shrinking = target[0] * target[1] < shape[0] * shape[1]
+    return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+
+
+def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, threads=None):
+    """Yields the frames of `path`, RGB uint8 (H, W, 3), one at a time.
+
+    Args:
+        path: a video file OpenCV (FFmpeg) decodes.
+        stride: keep frames 0, stride, 2 * stride, ... (skipped frames are
+            grabbed, not converted).
+        size: None keeps the decoded size (h, w). An int S means (S, S). A pair
+            (H, W): with `crop`, the frame is scaled keeping its aspect ratio to
+            the smallest size that covers H x W (for a square, the shorter side
+            becomes S) and an H x W window is cut out; with crop=None it is
+            resized straight to H x W (aspect ratio not kept).
+        crop: "center", "random" (one window per video, drawn from `seed`) or
+            None (see `size`). Ignored when size is None.
+        seed: int, None or np.random.Generator: the random crop's position.
+        fps: a target frame rate instead of `stride`: stride = round(video fps
+            / fps), at least 1.
+        threads: FFmpeg decoding threads for this video; None leaves OpenCV's
+            default (one per core). 1 is faster when several videos decode at
+            once (`clip_dataset`), and on 2 cores even alone (bench/decode_speed.py).
+
+    Yields:
+        uint8 (H, W, 3) frames in RGB order. Decoding ends at the end of the
+        file or at its first undecodable frame (a truncated file yields the
+        frames before the damage).
+
+    Raises:
+        VideoError: missing, empty or undecodable file, or one with no frames
+            (before the first frame is yielded).
+        ValueError: a bad stride, fps, size or crop.
+    """
+    stride = _resolve_stride(path, stride, fps)
+    resize = _Resizer(_target_size(size), crop, np.random.default_rng(seed))
+    capture = _open(path, threads)
+    try:
+        index = 0
+        while True:
+            if index % stride:
+                try:
+                    if not capture.grab():
+                        break
+                except cv2.error:
+                    break
+            else:
+                frame = _read(capture)
+                if frame is None:
+                    break
+                yield cv2.cvtColor(resize(frame), cv2.COLOR_BGR2RGB)  # the smaller frame converted
+            index += 1
+    finally:
+        capture.release()
+    if index == 0:
+        raise VideoError(path, "no frames", "opens but yields no frames")
+
+
+# -- where clips start --------------------------------------------------------
+
+
+def _check_clip(clip_length, overlap):
+    if clip_length < 1:
+        raise ValueError(f"clip_length={clip_length}; expected >= 1")
+    if not 0 <= overlap < clip_length:
+        raise ValueError(f"overlap={overlap}; expected 0 <= overlap < clip_length={clip_length}")
+
+
+def clip_starts(num_frames, clip_length, overlap=0):
+    """Training clips: starts 0, step, 2 * step, ... (step = clip_length - overlap).
+
+    Every clip lies wholly inside the video; the tail of fewer than `step`
+    frames after the last clip is not used. A video shorter than one clip has
+    none.
+
+    Returns:
+        list of int start indices, each in [0, num_frames - clip_length].
+    """
+    _check_clip(clip_length, overlap)
+    return list(range(0, num_frames - clip_length + 1, clip_length - overlap))
+
+
+def covering_clip_starts(num_frames, clip_length, overlap=0):
+    """Evaluation clips: `clip_starts`, plus a last clip aligned to the end.
+
+    Every frame is in at least one clip. When the regular starts leave a tail,
+    one more clip starts at num_frames - clip_length; it overlaps the clip
+    before it by more than `overlap` frames. A video shorter than one clip has
+    none.
+
+    Returns:
+        list of int start indices, increasing, each in [0, num_frames - clip_length].
+    """
+    starts = clip_starts(num_frames, clip_length, overlap)
+    if starts and starts[-1] != num_frames - clip_length:
+        starts.append(num_frames - clip_length)
+    return starts
+
+
+def clips(path, clip_length, overlap=0, cover=False, **frame_options):
+    """Yields clips of `path`, uint8 (clip_length, H, W, 3), in order.
+
+    Streams: at most `clip_length` frames are held. The clips are those of
+    `clip_starts` (cover=False, training) or `covering_clip_starts`
+    (cover=True, evaluation) over the frames `read_frames` yields.
+
+    Args:
+        path: the video file.
+        clip_length: frames per clip (after the stride).
+        overlap: frames shared by consecutive clips, 0 <= overlap < clip_length.
+        cover: whether the last clip is aligned to the end so every frame is used.
+        **frame_options: stride, size, crop, seed, fps, threads of `read_frames`.
+
+    Raises:
+        VideoError: what `read_frames` raises, and ("too short") a video that
+            decodes to fewer than clip_length frames (after the stride),
+            raised after reading it.
+    """
+    _check_clip(clip_length, overlap)
+    step = clip_length - overlap
+    window = collections.deque(maxlen=clip_length)  # the last clip_length frames
+    count, last_start = 0, None
+    for frame in read_frames(path, **frame_options):
+        window.append(frame)
+        count += 1
+        start = count - clip_length
+        if start >= 0 and start % step == 0:
+            last_start = start
+            yield np.stack(window)
+    if last_start is None:
+        raise VideoError(path, "too short", f"{count} frames, shorter than one clip of {clip_length}")
+    if cover and last_start != count - clip_length:
+        yield np.stack(window)
+
+
+# -- many videos --------------------------------------------------------------
+
+
+class DecodeReport:
+    """What decoding a list of videos gave: clips per good video, reasons for skipped ones.
+
+    Filled while the clips are consumed (thread-safe); complete once the
+    videos are read to the end. Keyed by path: reading again overwrites, it
+    does not add.
+
+    Attributes:
+        clips: {path: clips yielded}.
+        skipped: {path: VideoError} of the videos that gave no clips.
+    """
+
+    def __init__(self):
+        self.clips, self.skipped = {}, {}
+        self._lock = threading.Lock()
+
+    @property
+    def num_ok(self):
+        return len(self.clips)
+
+    @property
+    def num_skipped(self):
+        return len(self.skipped)
+
+    def skipped_by_kind(self):
+        """{kind: count} of the skipped videos (kinds of `VideoError`)."""
+        return dict(collections.Counter(error.kind for error in self.skipped.values()))
+
+    def _ok(self, path, count):
+        with self._lock:
+            self.clips[path] = count
+            self.skipped.pop(path, None)
+
+    def _skip(self, error):
+        with self._lock:
+            self.skipped[error.path] = error
+            self.clips.pop(error.path, None)
+        logging.warning("skipping video %s", error)
+
+    def __str__(self):
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.skipped_by_kind().items()))
+        return (f"{self.num_ok} videos ok ({sum(self.clips.values())} clips), "
+                f"{self.num_skipped} skipped" + (f" ({kinds})" if kinds else ""))
+
+
+def video_seed(seed, index):
+    """The crop seed of video `index` of a list decoded with `seed` (None: not reproducible)."""
+    if seed is None:
+        return None
+    return np.random.SeedSequence([seed, index])
+
+
+def _clips_or_skip(path, report, clip_length, **options):
+    """clips(path, ...), but a bad video is logged, counted and yields nothing."""
+    path = os.fspath(path)
+    count = 0
+    try:
+        for clip in clips(path, clip_length, **options):
+            count += 1
+            yield clip
+    except VideoError as error:
+        report._skip(error)
+        return
+    report._ok(path, count)
+
+
+def decode_many(paths, clip_length, report=None, seed=0, **options):
+    """Yields the clips of every video of `paths` in order, one decoder, skipping bad videos.
+
+    Args:
+        paths: video files.
+        clip_length, **options: of `clips` (overlap, cover) and `read_frames`
+            (stride, size, crop, fps, threads).
+        report: the `DecodeReport` to fill; pass one to read the counts
+            afterwards (None: counted nowhere, still logged).
+        seed: video i's random crop uses `video_seed(seed, i)`.
+
+    Yields:
+        uint8 (clip_length, H, W, 3).
+    """
+    report = DecodeReport() if report is None else report
+    for index, path in enumerate(paths):
+        yield from _clips_or_skip(path, report, clip_length, seed=video_seed(seed, index), **options)
+
+
+def clip_dataset(paths, clip_length, size=None, seed=0, num_parallel_calls=2, cycle_length=None, **options):
+    """A tf.data stage: clips of many videos, decoded `num_parallel_calls` at a time.
+
+    One `from_generator` per video, interleaved deterministically
+    (`deterministic=True`, block_length 1): clips come round-robin from
+    `cycle_length` open videos, in an order that depends on the paths and
+    `cycle_length` only, not on thread timing. OpenCV releases the GIL while
+    decoding, so the videos decode in parallel; memory is bounded by
+    cycle_length open videos of one clip each (plus tf.data's buffers).
+
+    Args:
+        paths: video files.
+        clip_length, size, **options: of `clips` (overlap, cover) and
+            `read_frames` (stride, crop, fps, threads: default 1 here, as the
+            parallelism is across videos). Without a size the frame size is
+            unknown to tf.data (None, None).
+        seed: video i's random crop uses `video_seed(seed, i)`.
+        num_parallel_calls: videos decoded at once.
+        cycle_length: videos open at once (default num_parallel_calls).
+
+    Returns:
+        (dataset, report): a tf.data.Dataset of uint8 (clip_length, H, W, 3)
+        and the `DecodeReport` it fills as it is iterated.
+    """
+    import tensorflow as tf
+
+    paths = [os.fspath(path) for path in paths]
+    target = _target_size(size)
+    _check_clip(clip_length, options.get("overlap", 0))
+    options.setdefault("threads", 1)
+    report = DecodeReport()
+    spec = tf.TensorSpec((clip_length, *(target or (None, None)), 3), tf.uint8)
+
+    def video_clips(index):
+        index = int(index)
+        return _clips_or_skip(
+            paths[index], report, clip_length, size=size, seed=video_seed(seed, index), **options
+        )
+
+    def one_video(index):
+        return tf.data.Dataset.from_generator(video_clips, args=(index,), output_signature=spec)
+
+    dataset = tf.data.Dataset.range(len(paths)).interleave(
+        one_video,
+        cycle_length=cycle_length or num_parallel_calls,
+        block_length=1,
+        num_parallel_calls=num_parallel_calls,
+        deterministic=True,
+    )
+    return dataset, report
