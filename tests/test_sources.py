@@ -78,7 +78,7 @@ def test_a_source_owns_its_options_validation_and_input_spec():
     assert tuple(batch["frames"].shape[2:]) == config.input_spec.frame_shape
     with pytest.raises(ValueError, match="--num_digits=0; expected >= 1"):
         tiny(num_digits=0)
-    with pytest.raises(ValueError, match=r"--dataset='ucf'; expected one of \['moving_mnist'\]"):
+    with pytest.raises(ValueError, match=r"--dataset='ucf'; expected one of \['moving_mnist', 'ucf101'"):
         tiny(dataset="ucf")
 
 

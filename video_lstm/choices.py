@@ -17,7 +17,8 @@ READOUTS = ("linear", "conv")
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
-# Data (pipelines.sources): --dataset, and the Moving MNIST source's own choices.
-DATASETS = ("moving_mnist",)
+# Data (pipelines.sources): --dataset, and the sources' own choices.
+DATASETS = ("moving_mnist", "ucf101", "hmdb51", "folder")
 DIGIT_SOURCES = ("auto", "mnist", "rendered")
 MOVING_MNIST_TEST_SETS = ("generated", "npy", "tfds")
+VIDEO_COLORS = ("rgb", "grey")

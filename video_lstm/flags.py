@@ -61,14 +61,22 @@ HELP = {
 
 
 def _fields():
-    """(field, help, choices) of every flag: Config's, then each source's options."""
+    """(field, help, choices) of every flag: Config's, then each source's options.
+
+    Sources may share an option (`--frame_size`): it is one flag, described by
+    the first source that has it.
+    """
+    seen = set()
     for field in dataclasses.fields(config_lib.Config):
         if field.name != "data":
+            seen.add(field.name)
             yield field, HELP[field.name], config_lib.CHOICES.get(field.name)
     for dataset in choices.DATASETS:
         source = sources.module(dataset)
         for field in dataclasses.fields(source.Options):
-            yield field, source.HELP[field.name], source.CHOICES.get(field.name)
+            if field.name not in seen:
+                seen.add(field.name)
+                yield field, source.HELP[field.name], source.CHOICES.get(field.name)
 
 
 def define_flags(flag_values=flags.FLAGS):

@@ -118,7 +118,7 @@ def visualize_log_dir(log_dir, options=None):
 def visualize(model, config, out_dir, options=None, step=0):
     """Draws `options.what` for `model` (trained as `config`) into out_dir."""
     options = options or Options()
-    what = options.what or applicable(model)
+    what = options.what or applicable(model, config)
     check_model(model, config, what)
     writer = Writer(out_dir, step)
     try:
@@ -138,9 +138,11 @@ def visualize(model, config, out_dir, options=None, step=0):
     return writer.written
 
 
-def applicable(model):
-    """Every entry of WHATS the model can be drawn with (no rollouts without a future decoder)."""
-    return tuple(w for w in WHATS if model.future_decoder is not None or w not in ("rollout", "ood"))
+def applicable(model, config):
+    """Every entry of WHATS the model can be drawn with: rollouts need a future
+    decoder and Moving MNIST (whose digits they follow)."""
+    rollouts = model.future_decoder is not None and config.dataset == "moving_mnist"
+    return tuple(w for w in WHATS if rollouts or w not in ("rollout", "ood"))
 
 
 def check_model(model, config, what):

@@ -1,0 +1,298 @@
+"""Real video as a data source: `--dataset=ucf101`, `hmdb51` or `folder`.
+
+Videos are listed by `pipelines.action_datasets` (an official split's train and
+test lists, or a folder of class subfolders) and decoded by `pipelines.video`
+(OpenCV), a clip at a time: no video and no dataset is ever held whole.
+
+Frames are resized (shorter side to `--frame_size`, centre crop to a square),
+RGB or grey (`--color`), every `--frame_stride`-th frame. With `--patch_size=N`
+each clip is an N x N patch of those frames at a random position held fixed
+across the clip, as the official patch data (32x32 patches of UCF-101).
+
+- Training batch i is a pure function of (seed, i): its clips' videos, start
+  frames and patch positions are drawn from `np.random.default_rng([seed, 0, i])`,
+  so a resumed run reads exactly the batches it would have read. Batches are
+  decoded in parallel inside tf.data (`num_parallel_calls`, deterministic).
+  A video that cannot be decoded, or is shorter than one clip, is skipped with
+  one warning and another is drawn (deterministically).
+- The fixed test set is the test list's videos (a folder has no split: all its
+  videos), each cut into clips that cover it (`video.covering_clip_starts`),
+  in list order, the first `--eval_sequences` of them; patches at positions
+  drawn from TEST_SEED. It is decoded lazily, a batch at a time (`VideoClips`).
+"""
+
+import collections
+import dataclasses
+import math
+import os
+import threading
+
+import numpy as np
+
+from pipelines.sources import DataSource, InputSpec, TestSet
+from video_lstm.choices import VIDEO_COLORS
+
+TEST_SEED = 1234
+SAMPLE_SEED = 4321
+_TRAIN_STREAM, _SAMPLE_STREAM = 0, 1
+_MAX_DRAWS = 100  # draws per clip before a training batch gives up on bad videos
+
+HELP = {
+    "video_dir": "Folder of the videos: the class folders of UCF-101 / HMDB-51 (as in their "
+    "archives), or any folder of class subfolders for --dataset=folder.",
+    "split": "Official split (1, 2 or 3) of --dataset=ucf101/hmdb51.",
+    "split_dir": "Folder of the official split files; default: beside --video_dir, then "
+    "$VIDEO_LSTM_DATA_DIR/ucf101/ucfTrainTestlist or $VIDEO_LSTM_DATA_DIR/hmdb51/splits.",
+    "frame_stride": "Keep every n-th frame of a video (1: all).",
+    "color": "rgb (3 channels) or grey (1).",
+    "patch_size": "0: whole frames (--frame_size squares); N: N x N patches of them at a random "
+    "position held fixed across a clip (the official patch data: 32).",
+}
+CHOICES = {"color": VIDEO_COLORS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    video_dir: str = ""
+    split: int = 1
+    split_dir: str = ""
+    frame_size: int = 64
+    frame_stride: int = 1
+    color: str = "rgb"
+    patch_size: int = 0
+
+    def validate(self, config):
+        """Raises ValueError naming the first bad flag (paths are checked by `Source`)."""
+        if not self.video_dir:
+            raise ValueError(
+                f"--dataset={config.dataset} needs --video_dir (the folder holding the class folders "
+                "of videos)"
+            )
+        if self.split not in (1, 2, 3):
+            raise ValueError(f"--split={self.split}; expected 1, 2 or 3")
+        if self.color not in VIDEO_COLORS:
+            raise ValueError(f"--color={self.color!r}; expected one of {list(VIDEO_COLORS)}")
+        if self.frame_size < 8:
+            raise ValueError(f"--frame_size={self.frame_size}; expected >= 8 pixels")
+        if self.frame_stride < 1:
+            raise ValueError(f"--frame_stride={self.frame_stride}; expected >= 1")
+        if not 0 <= self.patch_size <= self.frame_size:
+            raise ValueError(
+                f"--patch_size={self.patch_size}; expected 0 (whole frames) or 1..--frame_size "
+                f"({self.frame_size})"
+            )
+
+
+def input_spec(config):
+    data = config.data
+    channels = 3 if data.color == "rgb" else 1
+    if data.patch_size:
+        side, origin = data.patch_size, f"--patch_size={data.patch_size}"
+    else:
+        side, origin = data.frame_size, f"--frame_size={data.frame_size}"
+    return InputSpec((side, side, channels), origin=f"{origin} --color={data.color}")
+
+
+def list_videos(config, subset):
+    """The `ActionDataset` of `subset` ("train" or "test") that `config` names;
+    absent videos are dropped with one warning."""
+    from pipelines import action_datasets
+
+    data = config.data
+    if config.dataset == "folder":
+        return action_datasets.folder(data.video_dir)
+    loader = {"ucf101": action_datasets.ucf101, "hmdb51": action_datasets.hmdb51}[config.dataset]
+    return loader(data.video_dir, data.split, subset, split_dir=data.split_dir or None, missing="skip")
+
+
+class _Decoder:
+    """Clips of videos at given positions, frames as the options say; frame counts memoised."""
+
+    def __init__(self, data, clip_length):
+        self.data, self.clip_length = data, clip_length
+        self._counts, self._lock = {}, threading.Lock()
+
+    def usable_frames(self, path):
+        """Frames after the stride, or 0 for a video that cannot be decoded (warned once)."""
+        from absl import logging
+
+        from pipelines import video
+
+        with self._lock:
+            if path in self._counts:
+                return self._counts[path]
+        try:
+            video.probe(path)
+            count = math.ceil(video.count_frames(path) / self.data.frame_stride)
+        except video.VideoError as error:
+            logging.warning("skipping video %s", error)
+            count = 0
+        if 0 < count < self.clip_length:
+            logging.warning("skipping video %s: %d frames, shorter than one clip of %d", path, count,
+                            self.clip_length)
+        with self._lock:
+            self._counts[path] = count
+        return count
+
+    def clips(self, path, starts, patches):
+        """uint8 (len(starts), clip_length, *frame) of one video, decoded once,
+        holding at most one clip's frames (and the clips asked for)."""
+        from pipelines import video
+
+        wanted, kept = set(starts), {}
+        window = collections.deque(maxlen=self.clip_length)
+        frames = video.read_frames(path, self.data.frame_stride, self.data.frame_size)
+        for index, frame in enumerate(frames):
+            window.append(frame)
+            start = index + 1 - self.clip_length
+            if start in wanted:
+                kept[start] = np.stack(window)
+                if len(kept) == len(wanted):
+                    break
+        frames.close()
+        if len(kept) != len(wanted):
+            raise video.VideoError(path, "too short", "decoded fewer frames than it did when counted")
+        return np.stack([self._finish(kept[start], patch) for start, patch in zip(starts, patches)])
+
+    def _finish(self, clip, patch):
+        """Grey conversion and the patch crop of one clip (T, S, S, 3)."""
+        if self.data.color == "grey":
+            weights = np.array([0.299, 0.587, 0.114], np.float32)
+            clip = np.round(clip.astype(np.float32) @ weights)[..., None].astype(np.uint8)
+        if self.data.patch_size:
+            top, left = patch
+            clip = clip[:, top : top + self.data.patch_size, left : left + self.data.patch_size]
+        return clip
+
+    def patch_position(self, rng):
+        """(top, left) of a patch; draws the same random numbers with or without
+        patches, so whole-frame and patch streams pick the same clips."""
+        fractions = rng.random(2)
+        room = self.data.frame_size - self.data.patch_size
+        return tuple(int(f * (room + 1)) for f in fractions) if self.data.patch_size else (0, 0)
+
+
+class VideoClips:
+    """A lazily decoded sequence of clips: `len()`, and indexing by int or slice
+    gives uint8 arrays `(clip_length, *frame)` / `(n, clip_length, *frame)`.
+
+    Args:
+        decoder: the `_Decoder` that cuts the clips.
+        index: list of (path, start, patch position), in order.
+    """
+
+    def __init__(self, decoder, index):
+        self.decoder, self.index = decoder, index
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self._many(self.index[key])
+        return self._many([self.index[key]])[0]
+
+    def _many(self, entries):
+        if not entries:
+            raise IndexError("empty slice of VideoClips")
+        by_video = {}
+        for position, (path, start, patch) in enumerate(entries):
+            by_video.setdefault(path, []).append((position, start, patch))
+        result = [None] * len(entries)
+        for path, wanted in by_video.items():
+            decoded = self.decoder.clips(path, [s for _, s, _ in wanted], [p for _, _, p in wanted])
+            for (position, _, _), clip in zip(wanted, decoded):
+                result[position] = clip
+        return np.stack(result)
+
+
+class Source(DataSource):
+    """Clips of real videos, as `config.data` describes them."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        for flag in ("video_dir", "split_dir"):
+            path = getattr(config.data, flag)
+            if path and not os.path.isdir(path):
+                raise FileNotFoundError(f"--{flag}={path} is not a folder")
+        self.decoder = _Decoder(config.data, config.clip_length)
+        self._train = None
+
+    @property
+    def train_videos(self):
+        if self._train is None:
+            self._train = list_videos(self.config, "train")
+            if not self._train.items:
+                raise ValueError(f"{self._train.describe()}: no videos to train on in {self._train.root}")
+        return self._train
+
+    def describe(self):
+        videos = self.train_videos
+        return {"dataset": self.config.dataset, "train_videos": len(videos), "classes": videos.num_classes,
+                "video_dir": os.path.abspath(self.config.data.video_dir), "train_list": videos.describe()}
+
+    def batch(self, step, count=None, stream=_TRAIN_STREAM):
+        """uint8 (count, clip_length, *frame): training batch `step`, a pure
+        function of (seed, stream, step); `stream` keeps the sample pictures'
+        clips apart from the training batches'."""
+        rng = np.random.default_rng([self.config.seed, stream, int(step)])
+        items = self.train_videos.items
+        count = count or self.config.batch_size
+        entries = []
+        for _ in range(count):
+            entries.append(self._draw(rng, items))
+        return VideoClips(self.decoder, entries)[:]
+
+    def _draw(self, rng, items):
+        for _ in range(_MAX_DRAWS):
+            path = items[int(rng.integers(len(items)))].path
+            frames = self.decoder.usable_frames(path)
+            if frames >= self.config.clip_length:
+                start = int(rng.integers(0, frames - self.config.clip_length + 1))
+                return path, start, self.decoder.patch_position(rng)
+        raise ValueError(
+            f"{_MAX_DRAWS} videos drawn from {self.config.data.video_dir} in a row could not give a clip of "
+            f"{self.config.clip_length} frames; check the videos (see the warnings)"
+        )
+
+    def train_clips(self, start_step=0, num_steps=None):
+        import tensorflow as tf
+
+        self.train_videos  # list (and check) the videos before the stream starts
+        shape = (self.config.batch_size, self.config.clip_length) + self.input_spec.frame_shape
+        if num_steps is None:
+            steps = tf.data.Dataset.counter(start=start_step)
+        else:
+            steps = tf.data.Dataset.range(start_step, start_step + num_steps)
+
+        def decode(step):
+            clips = tf.numpy_function(lambda s: self.batch(int(s)), [step], tf.uint8, stateful=False)
+            clips.set_shape(shape)
+            return tf.cast(clips, tf.float32) / 255.0
+
+        return steps.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def sample_clips(self, count=3):
+        return self.batch(SAMPLE_SEED, count, stream=_SAMPLE_STREAM)
+
+    def test_set_name(self):
+        return "test" if self.config.dataset != "folder" else "all"
+
+    def test_set(self):
+        from pipelines.video import covering_clip_starts
+
+        videos = list_videos(self.config, "test")
+        rng = np.random.default_rng([TEST_SEED])
+        index = []
+        for item in videos.items:
+            frames = self.decoder.usable_frames(item.path)
+            if frames < self.config.clip_length:
+                continue
+            for start in covering_clip_starts(frames, self.config.clip_length):
+                index.append((item.path, start, self.decoder.patch_position(rng)))
+            if len(index) >= self.config.eval_sequences:
+                break
+        if not index:
+            raise ValueError(f"{videos.describe()}: no test video gives a clip of {self.config.clip_length} frames")
+        clips = VideoClips(self.decoder, index[: self.config.eval_sequences])
+        return TestSet(clips, self.test_set_name(), {"test_videos": videos.describe()})

@@ -1,0 +1,144 @@
+"""Real video behind --dataset=ucf101/hmdb51/folder: the stream, the test set, patches, training.
+
+Uses the staged UCF-101 clips (skipped without $VIDEO_LSTM_DATA_DIR), linked
+into tiny dataset folders the tests make.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from pipelines import sources
+from video_lstm.config import make
+
+DATA = os.environ.get("VIDEO_LSTM_DATA_DIR", "")
+CLIPS = os.path.join(DATA, "ucf101", "clips")
+pytestmark = pytest.mark.skipif(not os.path.isdir(CLIPS), reason="staged clips absent: set $VIDEO_LSTM_DATA_DIR")
+CLASSES = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"], "Biking": ["v_Biking_g01_c01"],
+           "Fencing": ["v_Fencing_g01_c06"]}
+
+
+@pytest.fixture(scope="module")
+def video_dir(tmp_path_factory):
+    """Class folders of links to the staged clips, named as in the UCF-101 archive (.avi),
+    with a split 1 whose test list holds v_Basketball_g07_c04 and v_Fencing_g01_c06."""
+    root = tmp_path_factory.mktemp("ucf")
+    for name, videos in CLASSES.items():
+        (root / name).mkdir()
+        for video in videos:
+            os.symlink(os.path.join(CLIPS, video + ".mp4"), root / name / f"{video}.avi")
+    splits = root / "ucfTrainTestlist"
+    splits.mkdir()
+    (splits / "classInd.txt").write_text("".join(f"{i + 1} {c}\r\n" for i, c in enumerate(CLASSES)))
+    test = {"v_Basketball_g07_c04", "v_Fencing_g01_c06"}
+    lines = [(c, v) for c, videos in CLASSES.items() for v in videos]
+    (splits / "trainlist01.txt").write_text("".join(
+        f"{c}/{v}.avi {list(CLASSES).index(c) + 1}\r\n" for c, v in lines if v not in test))
+    (splits / "testlist01.txt").write_text("".join(f"{c}/{v}.avi\r\n" for c, v in lines if v in test))
+    return str(root)
+
+
+def config(video_dir, **overrides):
+    values = dict(dataset="ucf101", video_dir=video_dir, frame_size=32, input_length=3, future_length=2,
+                  batch_size=3, eval_sequences=5, loss="squared_error", units=16, seed=0)
+    values.update(overrides)
+    return make(**values)
+
+
+def test_training_batches_are_clips_of_the_train_list_and_a_function_of_seed_and_step(video_dir):
+    source = sources.build(config(video_dir))
+    assert source.describe()["train_videos"] == 2 and source.describe()["classes"] == 3
+    batch = next(iter(source.train_dataset(start_step=4, num_steps=1)))
+    assert batch["frames"].shape == (3, 3, 32, 32, 3) and batch["future_frames"].shape == (3, 2, 32, 32, 3)
+    assert 0.0 <= float(np.min(batch["frames"])) and float(np.max(batch["frames"])) <= 1.0
+    again = sources.build(config(video_dir)).batch(4)
+    np.testing.assert_array_equal(np.round(np.concatenate([batch["frames"], batch["future_frames"]], 1) * 255),
+                                  again)
+    assert not np.array_equal(again, source.batch(5))
+    # Consecutive frames of a clip are consecutive frames of a video: similar, not equal.
+    difference = np.abs(again[:, 1:].astype(int) - again[:, :-1]).mean()
+    assert 0 < difference < 40
+
+
+def test_patches_are_held_fixed_across_a_clip_and_grey_has_one_channel(video_dir):
+    whole = sources.build(config(video_dir, seed=3)).batch(0)
+    patches = sources.build(config(video_dir, seed=3, patch_size=16))
+    assert patches.input_spec.frame_shape == (16, 16, 3)
+    clip = patches.batch(0)
+    assert clip.shape == (3, 5, 16, 16, 3)
+    # Each patch is one window of the whole frames, the same for every frame of its clip.
+    for whole_clip, patch_clip in zip(whole, clip):
+        found = [(t, l) for t in range(17) for l in range(17)
+                 if np.array_equal(whole_clip[:, t:t + 16, l:l + 16], patch_clip)]
+        assert len(found) >= 1
+    grey = sources.build(config(video_dir, color="grey")).batch(0)
+    assert grey.shape == (3, 5, 32, 32, 1)
+
+
+def test_the_test_set_covers_the_test_videos_lazily(video_dir):
+    source = sources.build(config(video_dir, eval_sequences=1000))
+    test = source.test_set()
+    assert test.name == "test" and "split 1 test" in test.info["test_videos"]
+    paths = {os.path.basename(path) for path, _, _ in test.clips.index}
+    assert paths == {"v_Basketball_g07_c04.avi", "v_Fencing_g01_c06.avi"}
+    first = test.clips[:2]
+    assert first.shape == (2, 5, 32, 32, 3) and first.dtype == np.uint8
+    np.testing.assert_array_equal(test.clips[1], first[1])
+    short = sources.build(config(video_dir, eval_sequences=3)).test_set()
+    assert len(short.clips) == 3
+    np.testing.assert_array_equal(short.clips[:3], test.clips[:3])
+
+
+def test_bad_videos_are_skipped_and_bad_flags_named(video_dir, tmp_path):
+    root = tmp_path / "folder"
+    (root / "good").mkdir(parents=True)
+    (root / "bad").mkdir()
+    os.symlink(os.path.join(CLIPS, "v_Biking_g01_c01.mp4"), root / "good" / "a.mp4")
+    (root / "bad" / "zero.avi").write_bytes(b"")
+    (root / "bad" / "noise.avi").write_bytes(np.random.default_rng(0).bytes(5000))
+    source = sources.build(config(str(root), dataset="folder"))
+    batch = source.batch(0)
+    assert batch.shape == (3, 5, 32, 32, 3)  # every clip came from the one good video
+    assert source.decoder.usable_frames(str(root / "bad" / "zero.avi")) == 0
+    with pytest.raises(ValueError, match="--dataset=ucf101 needs --video_dir"):
+        config("")
+    with pytest.raises(FileNotFoundError, match="--video_dir=/nowhere is not a folder"):
+        sources.build(config("/nowhere"))
+    with pytest.raises(ValueError, match=r"--patch_size=40; expected 0 \(whole frames\) or 1..--frame_size"):
+        config(video_dir, patch_size=40)
+
+
+def test_a_squared_error_composite_learns_on_patches(video_dir, tmp_path):
+    from video_lstm.training import loop
+
+    cfg = config(video_dir, patch_size=16, steps=30, checkpoint_every=30, learning_rate=3e-3,
+                 conditional_reconstruction=True, conditional_future=True, init_scale=0.1, image_every=30)
+    source = sources.build(cfg)
+    fixed = source.split(source.batch(1000))
+    model = loop.new_model(cfg, source.sample_inputs())
+    before = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
+    model, step = loop.train(cfg, str(tmp_path), verbose=0)
+    after = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
+    assert step == 30 and after < 0.7 * before, (before, after)
+
+
+def test_a_video_run_evaluates_draws_and_exports(video_dir, tmp_path):
+    """The driver end to end on videos: metrics of the lazily decoded test set,
+    the pictures that apply (no Moving MNIST rollouts), an export."""
+    import json
+
+    from export import encoder as export_encoder
+    from video_lstm.analysis import visualization
+    from video_lstm.training import loop
+
+    cfg = config(video_dir, patch_size=16, steps=2, checkpoint_every=2, eval_sequences=4, jit_compile=False)
+    metrics = loop.train_and_evaluate(cfg, str(tmp_path / "run"), verbose=0)
+    assert metrics["num_sequences"] == 4 and metrics["cross_entropy_per_frame"] is None
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert written["mse_per_frame"] == pytest.approx(metrics["mse_per_frame"])
+    paths = visualization.visualize_log_dir(str(tmp_path / "run"), visualization.Options(num_sequences=2))
+    assert {os.path.basename(p) for p in paths} >= {"samples.png", "encoder_input_gate_weights.png"}
+    assert not any("rollout" in p for p in paths)
+    exported = export_encoder.export_log_dir(str(tmp_path / "run"), str(tmp_path / "exported"))
+    assert os.path.exists(os.path.join(exported, "saved_model.pb"))
