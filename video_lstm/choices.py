@@ -21,3 +21,6 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 DATASETS = ("moving_mnist",)
 DIGIT_SOURCES = ("auto", "mnist", "rendered")
 MOVING_MNIST_TEST_SETS = ("generated", "npy", "tfds")
+
+# Percepts (pipelines.percepts): the pretrained convnet whose per-frame features the LSTM reads.
+PERCEPT_NETWORKS = ("vgg16", "inception_v3")
