@@ -155,3 +155,37 @@ class Manifest:
         if missing:
             raise ValueError(f"{path} lacks {missing}: not a manifest this version writes")
         return cls(**{k: values[k] for k in known})
+
+
+# -- random access -------------------------------------------------------------
+# A TFRecord is [length uint64][crc uint32][data][crc uint32]; the offsets of a
+# shard's records are found by reading only the length fields.
+
+
+def offsets(path):
+    """Byte offsets of the records of a TFRecord file, in order."""
+    found = []
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        position = 0
+        while position < size:
+            header = f.read(8)
+            if len(header) < 8:
+                raise ValueError(f"{path}: truncated record header at byte {position}")
+            found.append(position)
+            length = int.from_bytes(header, "little")
+            position += 8 + 4 + length + 4
+            f.seek(position)
+    return found
+
+
+def read_at(path, offset):
+    """The serialized record at byte `offset` of a TFRecord file (its CRCs not checked)."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        length = int.from_bytes(f.read(8), "little")
+        f.seek(offset + 12)
+        data = f.read(length)
+    if len(data) != length:
+        raise ValueError(f"{path}: truncated record at byte {offset}")
+    return data

@@ -18,7 +18,7 @@ OPTIMIZERS = ("sgd", "rmsprop", "adam")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 # Data (pipelines.sources): --dataset, and the sources' own choices.
-DATASETS = ("moving_mnist", "ucf101", "hmdb51", "folder")
+DATASETS = ("moving_mnist", "ucf101", "hmdb51", "folder", "percepts")
 DIGIT_SOURCES = ("auto", "mnist", "rendered")
 MOVING_MNIST_TEST_SETS = ("generated", "npy", "tfds")
 VIDEO_COLORS = ("rgb", "grey")

@@ -208,10 +208,10 @@ def validate(config):
             "a model with a future decoder needs --future_length >= 1"
         )
     sources.validate(config)
-    spec = config.input_spec
     for name in ("readout", "reader"):
         if getattr(config, name) != "conv":
             continue
+        spec = config.input_spec  # only here: a percept cache's spec needs the cache
         if spec.kind != "frames":
             raise ValueError(f"--{name}=conv reads images; --dataset={config.dataset} gives {spec}")
         if spec.frame_shape[0] % 8 or spec.frame_shape[1] % 8:

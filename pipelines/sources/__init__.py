@@ -1,8 +1,8 @@
 """Data sources: where a training run's sequences come from (`--dataset`).
 
 The contract. Each source is one module here (`_MODULES` maps `--dataset`
-values to modules: `moving_mnist`, and `videos` for ucf101, hmdb51 and
-folder), that owns
+values to modules: `moving_mnist`; `videos` for ucf101, hmdb51 and folder;
+`percepts` for a cache of per-frame convnet features), that owns
 
 - `Options`: a frozen dataclass of its own flags (each field is a flag; its
   help text in `HELP`, its enumerated values in `CHOICES`), with
@@ -16,8 +16,8 @@ folder), that owns
 
 Options, validation and input specs import no TensorFlow (flags are checked
 before it loads); the streams do. Sources to come (video folders, UCF-101 /
-HMDB-51 and folders of videos are here; cached percepts are next) plug in as
-further modules listed in `video_lstm.choices.DATASETS` and `_MODULES` below.
+HMDB-51, folders of videos and cached percepts are here) plug in as further
+modules listed in `video_lstm.choices.DATASETS` and `_MODULES` below.
 
 Model inputs, from every source: a dict `{"frames": (batch, input_length,
 *frame_shape), "future_frames": (batch, future_length, *frame_shape)}` of
@@ -37,6 +37,7 @@ _MODULES = {
     "ucf101": "pipelines.sources.videos",
     "hmdb51": "pipelines.sources.videos",
     "folder": "pipelines.sources.videos",
+    "percepts": "pipelines.sources.percepts",
 }
 assert set(_MODULES) == set(DATASETS), "every --dataset needs its module"
 

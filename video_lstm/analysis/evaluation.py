@@ -63,7 +63,8 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         run_config = _run_config(log_dir)
         metrics_name, samples_name = _names(source, run_config)
         atomic.write_json(os.path.join(log_dir, metrics_name), result)
-        figures.write_samples(os.path.join(log_dir, samples_name), model, source.split(test.clips[:4]))
+        if source.input_spec.kind == "frames":  # feature vectors (percepts) have no picture
+            figures.write_samples(os.path.join(log_dir, samples_name), model, source.split(test.clips[:4]))
         result["written"] = metrics_name
     return result
 

@@ -78,6 +78,12 @@ def write_gif(path, frames, duration_ms=100):
     return path
 
 
+def are_images(frames):
+    """Whether a batch of sequences (batch, time, ...) holds images (H, W, 1 or 3), not feature vectors."""
+    shape = np.shape(frames)
+    return len(shape) == 5 and shape[-1] in (1, 3)
+
+
 def sample_strips(model, inputs):
     """One uint8 comparison strip per sequence of `inputs` (decoders running free).
 

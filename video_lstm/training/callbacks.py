@@ -126,6 +126,8 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         self._last_count, self._last_time = count, now
 
     def write_images(self, step):
+        if not figures.are_images(self.sample_inputs["frames"]):
+            return  # feature vectors (percepts) have no picture
         strips = figures.sample_strips(self.model, self.sample_inputs)
         with self.writer.as_default(step=step):
             tf.summary.image("samples", np.stack(strips)[..., :3], step=step, max_outputs=len(strips))

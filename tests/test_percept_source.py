@@ -1,0 +1,101 @@
+"""--dataset=percepts: training on a percept cache (`pipelines/percept_records.py` format)."""
+
+import os
+
+import numpy as np
+import pytest
+
+from pipelines import percept_records, sources
+from video_lstm.config import make
+
+DIM = 12
+
+
+def write_cache(directory, lengths, num_shards=2, seed=0):
+    """A cache of smooth percept sequences (sines), one video per length, in the extractor's layout."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(directory, exist_ok=True)
+    rows, records = [], {i: [] for i in range(num_shards)}
+    for index, length in enumerate(lengths):
+        shard = index % num_shards
+        phase, speed = rng.uniform(0, 6.3, size=DIM), rng.uniform(0.2, 0.6, size=DIM)
+        walk = np.sin(phase + speed * np.arange(length)[:, None]).astype(np.float32)  # smooth, learnable
+        records[shard].append(percept_records.encode(walk, f"v{index}", index % 2, f"c{index % 2}",
+                                                     list(range(length)), dtype="float16"))
+        rows.append({"video": f"v{index}", "label": index % 2, "frames": length, "shard": shard, "status": "ok"})
+    rows.append({"video": "broken", "label": 0, "frames": 0, "shard": 0, "status": "undecodable"})
+    manifest = percept_records.Manifest(
+        network="vgg16", weights="random", stream="rgb", dtype="float16", dim=DIM, dataset="folder",
+        split=None, subset=None, frame_stride=1, num_shards=num_shards, classes=["c0", "c1"], videos=rows)
+    import tensorflow as tf
+
+    for shard, serialized in records.items():
+        with tf.io.TFRecordWriter(os.path.join(directory, percept_records.shard_name(shard, num_shards))) as writer:
+            for record in serialized:
+                writer.write(record)
+    manifest.write(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    base = tmp_path_factory.mktemp("percepts")
+    return (write_cache(str(base / "train"), [12, 9, 30, 4, 15]),
+            write_cache(str(base / "test"), [10, 7], num_shards=1, seed=1))
+
+
+def config(cache, **overrides):
+    values = dict(dataset="percepts", percepts_dir=cache[0], percepts_test_dir=cache[1], input_length=4,
+                  future_length=3, batch_size=4, eval_sequences=50, loss="squared_error", units=16)
+    values.update(overrides)
+    return make(**values)
+
+
+def test_records_are_read_by_offset_and_equal_what_was_written(cache):
+    source = sources.build(config(cache))
+    assert source.input_spec.frame_shape == (DIM,)
+    # Videos shorter than a clip (4 frames < 7) and failed ones are not drawn from.
+    assert sorted(frames for _, _, frames in source.cache.videos) == [9, 12, 15, 30]
+    path, offset, frames = source.cache.videos[0]
+    record = percept_records.decode(percept_records.read_at(path, offset))
+    assert record["percepts"].shape == (frames, DIM) and list(record["frame_index"]) == list(range(frames))
+
+
+def test_the_stream_is_a_function_of_seed_and_step_and_the_test_set_covers_the_test_cache(cache):
+    source = sources.build(config(cache))
+    batch = next(iter(source.train_dataset(start_step=3, num_steps=1)))
+    assert batch["frames"].shape == (4, 4, DIM) and batch["future_frames"].shape == (4, 3, DIM)
+    np.testing.assert_array_equal(np.concatenate([batch["frames"], batch["future_frames"]], 1), source.batch(3))
+    assert not np.array_equal(source.batch(3), source.batch(4))
+    test = source.test_set()
+    assert test.name == "test" and len(test.clips) == 2 + 1  # 10 frames: 0, 3; 7 frames: 0
+    assert test.clips[:3].shape == (3, 7, DIM)
+    np.testing.assert_array_equal(test.clips[1], test.clips[:3][1])
+
+
+def test_bad_caches_are_named(cache, tmp_path):
+    with pytest.raises(ValueError, match="--dataset=percepts needs --percepts_dir"):
+        make(dataset="percepts")
+    with pytest.raises(FileNotFoundError, match="manifest.json not found: is .* a percept cache"):
+        sources.build(make(dataset="percepts", percepts_dir=str(tmp_path))).input_spec
+    broken = write_cache(str(tmp_path / "broken"), [12, 12])
+    os.remove(os.path.join(broken, percept_records.shard_name(1, 2)))
+    with pytest.raises(FileNotFoundError, match="percepts-00001-of-00002.tfrecord is missing"):
+        sources.build(config((broken, broken))).batch(0)
+    with pytest.raises(ValueError, match=r"--readout=conv reads images; --dataset=percepts gives features \(T, 12\)"):
+        config(cache, readout="conv")
+
+
+def test_a_squared_error_composite_learns_on_cached_percepts(cache, tmp_path):
+    from video_lstm.training import loop
+
+    cfg = config(cache, steps=60, checkpoint_every=60, learning_rate=1e-2, init_scale=0.1, image_every=60)
+    source = sources.build(cfg)
+    fixed = source.split(source.batch(1000))
+    model = loop.new_model(cfg, source.sample_inputs())
+    before = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
+    metrics = loop.train_and_evaluate(cfg, str(tmp_path), verbose=0)
+    model = loop.checkpoint.load_latest(str(tmp_path))[1]
+    after = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
+    assert after < 0.7 * before, (before, after)
+    assert metrics["num_sequences"] == 3 and metrics["test_set"] == "test"
