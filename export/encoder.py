@@ -196,7 +196,7 @@ def warmup_requests(graph, model_name, config):
         request.model_spec.name = model_name
         request.model_spec.signature_name = name
         for input_name, entry in table["inputs"].items():
-            if input_name == "frames":
+            if input_name in ("frames", "percepts"):
                 value = frames[entry["dtype"]]
             else:
                 value = np.int32(future_steps)

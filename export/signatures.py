@@ -48,12 +48,15 @@ class ServingGraph:
             raise ValueError("the model must be built (load it from a checkpoint, or call it once)")
         self.model = model = float32_twin(model)
         self.frame_shape = tuple(int(d) for d in model.frame_shape)
-        if len(self.frame_shape) != 3:
+        # A model of feature vectors (percepts) takes `percepts` (batch, time, D), float32 only.
+        self.features = len(self.frame_shape) == 1
+        if len(self.frame_shape) not in (1, 3):
             raise ValueError(
-                f"only models of image frames (height, width, channels) can be exported; this "
-                f"model was built on frames of shape {self.frame_shape}"
+                f"only models of image frames (height, width, channels) or feature vectors (D,) can "
+                f"be exported; this model was built on frames of shape {self.frame_shape}"
             )
-        self.height, self.width, self.channels = self.frame_shape
+        if not self.features:
+            self.height, self.width, self.channels = self.frame_shape
         self.frame_dim = math.prod(self.frame_shape)
         self.units = int(model.units)
         self.num_layers = int(model.num_layers)
@@ -68,7 +71,9 @@ class ServingGraph:
     # -- request checks and preprocessing -------------------------------------
 
     def expected(self, dtype):
-        """The one-line description of a valid `frames` input."""
+        """The one-line description of a valid `frames` (or `percepts`) input."""
+        if self.features:
+            return f"percepts must be (batch, time, {self.frame_dim}) float32, time >= 1, finite"
         h, w, c = self.frame_shape
         values = " in [0, 1]" if dtype == "float32" else ""
         return (
@@ -115,6 +120,23 @@ class ServingGraph:
         if dtype == "uint8":
             frames = tf.cast(frames, tf.float32) / 255.0
         return self._resize(frames)
+
+    def preprocess_percepts(self, percepts):
+        """Validated percepts, float32 (batch, time, D)."""
+        expected = self.expected("float32")
+        rank_ok = tf.debugging.assert_rank(percepts, 3, message=expected)
+        with tf.control_dependencies([rank_ok]):
+            shape = tf.shape(percepts)
+            checks = [
+                tf.debugging.assert_equal(shape[2], self.frame_dim, message=f"{expected}; wrong feature size"),
+                tf.debugging.assert_greater_equal(shape[1], 1, message=f"{expected}; got no time steps"),
+            ]
+        with tf.control_dependencies(checks):
+            checks.append(tf.debugging.assert_all_finite(percepts, message=f"{expected}; got NaN or Inf"))
+        with tf.control_dependencies(checks):
+            percepts = tf.identity(percepts)
+        percepts.set_shape([None, None, self.frame_dim])
+        return percepts
 
     def _resize(self, frames):
         """Frames of another height and width -> the trained size (bilinear, antialiased)."""
@@ -189,6 +211,8 @@ class ServingGraph:
     def endpoints(self):
         """[(name, python function, input specs)], the first one is serving_default."""
         specs = self.input_specs()
+        if self.features:
+            return self._percept_endpoints(specs)
         found = []
         for dtype in ("uint8", "float32"):
             suffix = "" if dtype == "uint8" else "_float"
@@ -217,6 +241,19 @@ class ServingGraph:
             found.append(("classify", classify, [specs["frames_uint8"]]))
         return found
 
+    def _percept_endpoints(self, specs):
+        def encode(percepts):
+            return self.encode_frames(self.preprocess_percepts(percepts))
+
+        def reconstruct_and_predict(percepts, future_steps):
+            future_steps = self.check_future_steps(future_steps)
+            return self.reconstruct_and_predict_frames(self.preprocess_percepts(percepts), future_steps)
+
+        return [
+            ("encode", encode, [specs["percepts"]]),
+            ("reconstruct_and_predict", reconstruct_and_predict, [specs["percepts"], specs["future_steps"]]),
+        ]
+
     @staticmethod
     def input_specs():
         # Unknown rank, so that a wrong-rank request reaches the in-graph
@@ -224,6 +261,7 @@ class ServingGraph:
         return {
             "frames_uint8": tf.TensorSpec(shape=None, dtype=tf.uint8, name="frames"),
             "frames_float32": tf.TensorSpec(shape=None, dtype=tf.float32, name="frames"),
+            "percepts": tf.TensorSpec(shape=None, dtype=tf.float32, name="percepts"),
             "future_steps": tf.TensorSpec(shape=(), dtype=tf.int32, name="future_steps"),
         }
 
@@ -256,11 +294,15 @@ class ServingGraph:
         """{signature name: {inputs, outputs, description}}, shapes with null = any."""
         frames_shape = [None, None, *self.frame_shape]
         table = {}
-        for dtype, suffix in (("uint8", ""), ("float32", "_float")):
+        # Image models: uint8 frames, and float32 ones ("_float"); percept models: float32 percepts.
+        variants = [("uint8", "", "frames"), ("float32", "_float", "frames")]
+        if self.features:
+            variants = [("float32", "", "percepts")]
+        for dtype, suffix, input_name in variants:
             frames = _entry(dtype, frames_shape, self.expected(dtype))
             table[f"encode{suffix}"] = {
                 "description": "the encoder's representation of the frames",
-                "inputs": {"frames": frames},
+                "inputs": {input_name: frames},
                 "outputs": self.encode_outputs(),
             }
             future_note = (
@@ -269,7 +311,7 @@ class ServingGraph:
             table[f"reconstruct_and_predict{suffix}"] = {
                 "description": "reconstruction of the input and future frames, decoders running free",
                 "inputs": {
-                    "frames": frames,
+                    input_name: frames,
                     "future_steps": _entry(
                         "int32", [], f"frames to predict, 0..{MAX_FUTURE_STEPS}{future_note}"
                     ),

@@ -67,35 +67,40 @@ def make_cases(assets, seed=0):
     """(cases, arrays): every signature on two batch/time shapes, encode also resized."""
     import numpy as np
 
-    height, width, channels = assets["signatures"]["frame_shape"]
+    frame_shape = tuple(assets["signatures"]["frame_shape"])
     config = assets["config"]
     time = int(config.get("input_length", 4))
     future = int(config.get("future_length") or 3)
     rng = np.random.RandomState(seed)
     shapes = {
-        "a": ((2, time, height, width, channels), future),
-        "b": ((3, time + 2, height, width, channels), future + 3),
+        "a": ((2, time) + frame_shape, future),
+        "b": ((3, time + 2) + frame_shape, future + 3),
     }
     cases, arrays = {}, {}
     for name, table in sorted(assets["signatures"]["signatures"].items()):
         variants = dict(shapes)
-        if name in ("encode", "encode_float"):
+        if name in ("encode", "encode_float") and len(frame_shape) == 3:
+            height, width, channels = frame_shape
             variants["resized"] = ((1, time, height + 8, width + 4, channels), future)
         for variant, (shape, steps) in variants.items():
             case = f"{name}:{variant}"
             frames = rng.randint(0, 256, shape).astype(np.uint8)
-            inputs = {}
+            inputs, frames_key = {}, None
             for input_name, entry in table["inputs"].items():
                 key = f"{case}:{input_name}"
                 if input_name == "frames":
                     arrays[key] = frames if entry["dtype"] == "uint8" else frames.astype(np.float32) / 255
+                    frames_key = key
+                elif input_name == "percepts":  # feature vectors: any real values
+                    arrays[key] = rng.normal(size=shape).astype(np.float32)
+                    frames_key = key
                 else:
                     arrays[key] = np.int32(steps)
                 inputs[input_name] = key
             cases[case] = {
                 "signature": name,
                 "inputs": inputs,
-                "frames": f"{case}:frames",
+                "frames": frames_key,
                 "future_steps": steps,
                 "resized": variant == "resized",
             }

@@ -99,3 +99,26 @@ def test_a_squared_error_composite_learns_on_cached_percepts(cache, tmp_path):
     after = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
     assert after < 0.7 * before, (before, after)
     assert metrics["num_sequences"] == 3 and metrics["test_set"] == "test"
+
+
+def test_a_percept_model_exports_takes_percept_sequences_and_matches_keras(cache, tmp_path):
+    """Export accepts feature-vector models: `encode` / `reconstruct_and_predict` take
+    `percepts` (batch, time, D) float32; a fresh process without video_lstm agrees with Keras."""
+    import tensorflow as tf
+
+    from export import encoder as export_encoder
+    from export import verify as export_verify
+    from video_lstm.training import loop
+
+    cfg = config(cache, steps=2, checkpoint_every=2, jit_compile=False, init_scale=0.1)
+    loop.train(cfg, str(tmp_path / "run"), verbose=0)
+    version = export_encoder.export_log_dir(str(tmp_path / "run"), str(tmp_path / "exported"))
+    lines = []
+    assert export_verify.verify(version, log_dir=str(tmp_path / "run"), out=lines.append), "\n".join(lines)
+    loaded = tf.saved_model.load(version)
+    assert set(loaded.signatures) == {"encode", "reconstruct_and_predict", "serving_default"}
+    percepts = tf.random.normal((2, 5, DIM))
+    out = loaded.signatures["reconstruct_and_predict"](percepts=percepts, future_steps=tf.constant(4))
+    assert out["future"].shape == (2, 4, DIM) and out["reconstruction"].shape == (2, 5, DIM)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"percepts must be \(batch, time, {DIM}\).*feature size"):
+        loaded.signatures["encode"](percepts=tf.zeros((1, 3, DIM + 1)))
