@@ -36,7 +36,7 @@ def shard_name(index, num_shards):
 
 
 def encode(percepts, video, label, class_name, frame_indices, dtype="float16"):
-    """bytes: one serialized SequenceExample of a video's percepts (T, D)."""
+    """bytes: one serialized SequenceExample of a video's percepts (T, D), equal bytes for equal input."""
     import tensorflow as tf
 
     if dtype not in DTYPES:
@@ -67,7 +67,9 @@ def encode(percepts, video, label, class_name, frame_indices, dtype="float16"):
             ),
         }
     )
-    return tf.train.SequenceExample(context=context, feature_lists=lists).SerializeToString()
+    # deterministic: map fields (context, feature_lists) in sorted key order. Without it the
+    # order follows protobuf's per-process hash seed, and equal records differ in bytes.
+    return tf.train.SequenceExample(context=context, feature_lists=lists).SerializeToString(deterministic=True)
 
 
 def decode(serialized):

@@ -1,0 +1,462 @@
+r"""Extracts the percept cache: per-frame convnet features of every video, sharded TFRecords.
+
+    python -m pipelines.extract_percepts --dataset=ucf101 --video_dir=/data/UCF-101 \
+        --stream=rgb --network=vgg16 --weights=imagenet --frame_stride=5 --out=cache/ucf101_vgg16
+    # many processes or machines: shard i of n each (same --out), any order, any overlap
+    python -m pipelines.extract_percepts ... --num_shards=16 --shard_index=3
+
+Writes into --out the format of `pipelines.percept_records`:
+
+    percepts-<i>-of-<n>.tfrecord   shard i: one SequenceExample per video whose list
+                                   index % n == i, in list order
+    manifest-<i>-of-<n>.json       shard i's manifest (its videos' rows), written after its shard
+    manifest.json                  the merged manifest: one row per listed video (`video`,
+                                   `label`, `frames`, `shard`, `status`), "pending" for shards
+                                   not written yet
+
+Videos are listed with `pipelines.action_datasets` (UCF-101 / HMDB-51 splits, or
+a folder of class subfolders; listed but absent videos are dropped with one
+warning). `--subset=all` (the default) is a split's train list then its test list.
+Each video is decoded at its own size with OpenCV, every --frame_stride-th
+frame, --batch_frames at a time, so a long video is never held whole; with
+--stream=flow the network reads optical-flow images (`pipelines.flow`) of
+consecutive kept frames instead (T kept frames -> T - 1 percepts; flow image k,
+from kept frame k to k + 1, carries kept frame k's source index). A corrupt,
+empty or frameless video, or one with fewer than --min_frames percepts, is
+skipped with one warning line; its manifest row's `status` says why
+("undecodable: ...", "too short: ...").
+
+Resuming and sharing the work. A shard is written atomically (a temporary
+renamed into place), then its shard manifest; a shard whose file and shard
+manifest both exist is done, and a re-run skips it, so an extraction killed at
+any point resumes with the same command. Records are encoded deterministically
+(the same video, settings and weights give the same bytes), so a resumed or
+sharded extraction gives byte-identical shards to an uninterrupted one. After
+its shards every process rewrites manifest.json from the shard manifests
+present, under an exclusive lock (`fcntl.flock` on `.manifest.lock`), so the
+last writer has seen every finished shard. (On a network file system without
+working locks, run the command once more after all shards are done: with
+nothing to extract it only rewrites manifest.json.) Settings are checked
+against any manifest already in --out: a cache is never mixed from two settings.
+
+--weights=random draws the network's weights from --seed (features are
+meaningless: tests and speed only), so processes sharing one extraction agree.
+
+Bad flags, paths, split files and weights stop at start-up, before any video
+is read, with one error line.
+"""
+
+import contextlib
+import dataclasses
+import glob
+import itertools
+import json
+import os
+import re
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+from video_lstm import cli  # noqa: E402
+from video_lstm.choices import PERCEPT_NETWORKS  # noqa: E402
+
+PROGRAM = "extract_percepts"
+DATASETS = ("ucf101", "hmdb51", "folder")
+SUBSETS = ("train", "test", "all")
+STREAMS = ("rgb", "flow")
+STORED_DTYPES = ("float16", "float32")  # percept_records.DTYPES
+COMPUTE_DTYPES = ("float32", "bfloat16")  # percepts.DTYPES
+FLOW_METHODS = ("farneback", "tvl1")  # flow.METHODS
+LOCK = ".manifest.lock"
+PENDING = "pending"
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What to extract, and how (the command line's flags)."""
+
+    dataset: str
+    video_dir: str
+    out: str
+    split: int = 1
+    subset: str = "all"
+    split_dir: str | None = None
+    stream: str = "rgb"
+    network: str = "vgg16"
+    weights: str = "imagenet"
+    frame_stride: int = 1
+    dtype: str = "float16"
+    shard_index: int | None = None
+    num_shards: int = 1
+    batch_frames: int = 32
+    compute_dtype: str = "float32"
+    flow_method: str = "farneback"
+    flow_bound: float = 20.0
+    min_frames: int = 1
+    seed: int = 0
+    progress: bool = True
+
+
+def shard_manifest_name(index, num_shards):
+    return f"manifest-{index:05d}-of-{num_shards:05d}.json"
+
+
+# -- start-up checks -------------------------------------------------------------
+
+
+def _check_options(o):
+    """ValueError / FileNotFoundError for a bad flag or path (no heavy imports)."""
+    for name, value, choices in (
+        ("dataset", o.dataset, DATASETS), ("subset", o.subset, SUBSETS), ("stream", o.stream, STREAMS),
+        ("network", o.network, PERCEPT_NETWORKS), ("dtype", o.dtype, STORED_DTYPES),
+        ("compute_dtype", o.compute_dtype, COMPUTE_DTYPES), ("flow_method", o.flow_method, FLOW_METHODS),
+    ):
+        if value not in choices:
+            raise ValueError(f"--{name}={value!r}; expected one of {list(choices)}")
+    if not o.video_dir:
+        raise ValueError("--video_dir is required (the folder of class subfolders of videos)")
+    if not os.path.isdir(o.video_dir):
+        raise FileNotFoundError(f"--video_dir={o.video_dir} is not a folder")
+    if not o.out:
+        raise ValueError("--out is required (the cache folder to write)")
+    if os.path.exists(o.out) and not os.path.isdir(o.out):
+        raise FileExistsError(f"--out={o.out} exists and is not a folder")
+    if o.dataset == "folder" and o.subset != "all":
+        raise ValueError(f"--subset={o.subset} with --dataset=folder: a folder has no splits; use --subset=all")
+    for name in ("frame_stride", "num_shards", "batch_frames", "min_frames"):
+        if getattr(o, name) < 1:
+            raise ValueError(f"--{name}={getattr(o, name)}; expected >= 1")
+    if o.shard_index is not None and not 0 <= o.shard_index < o.num_shards:
+        raise ValueError(f"--shard_index={o.shard_index}; expected 0 <= shard_index < --num_shards={o.num_shards}")
+    if not o.flow_bound > 0:
+        raise ValueError(f"--flow_bound={o.flow_bound}; expected > 0")
+    if o.stream == "flow":
+        from pipelines import flow
+
+        flow.check_method(o.flow_method)
+    if o.weights not in ("imagenet", "random") and not os.path.isfile(o.weights):
+        raise FileNotFoundError(f"--weights={o.weights}: no such file (expected imagenet, random or a weights file)")
+
+
+def list_videos(o):
+    """The `ActionDataset` the options name; its items in extraction order."""
+    import dataclasses as dc
+
+    from pipelines import action_datasets
+
+    if o.dataset == "folder":
+        return action_datasets.folder(o.video_dir)
+    load = getattr(action_datasets, o.dataset)
+    parts = [
+        load(o.video_dir, split=o.split, subset=subset, split_dir=o.split_dir, missing="skip")
+        for subset in (("train", "test") if o.subset == "all" else (o.subset,))
+    ]
+    return dc.replace(parts[0], subset=o.subset, items=[item for part in parts for item in part.items])
+
+
+def _settings(o, dataset, dim):
+    """The manifest of this extraction, without videos, and the extraction details it cannot hold."""
+    from pipelines.percept_records import Manifest
+
+    manifest = Manifest(
+        network=o.network, weights=o.weights, stream=o.stream, dtype=o.dtype, dim=dim,
+        dataset=o.dataset, split=dataset.split, subset=dataset.subset, frame_stride=o.frame_stride,
+        num_shards=o.num_shards, classes=list(dataset.classes), videos=[],
+    )
+    extraction = {
+        "compute_dtype": o.compute_dtype, "batch_frames": o.batch_frames, "min_frames": o.min_frames,
+        "video_dir": os.path.abspath(o.video_dir),
+    }
+    if o.stream == "flow":
+        extraction.update(flow_method=o.flow_method, flow_bound=o.flow_bound)
+    if o.weights == "random":
+        extraction["seed"] = o.seed
+    return manifest, extraction
+
+
+def _comparable(values):
+    return {key: value for key, value in values.items() if key != "videos"}
+
+
+def _check_cache(out, manifest, extraction):
+    """ValueError if a manifest in `out` was written with other settings."""
+    expected = _comparable({**dataclasses.asdict(manifest), "extraction": extraction})
+    for path in sorted(glob.glob(os.path.join(out, "manifest*.json"))):
+        with open(path) as f:
+            found = _comparable(json.load(f))
+        differing = sorted(key for key in expected.keys() | found.keys() if expected.get(key) != found.get(key))
+        if differing:
+            shown = ", ".join(f"{k}: {found.get(k)!r} there, {expected.get(k)!r} now" for k in differing[:3])
+            raise ValueError(
+                f"--out={out} holds a cache made with other settings ({os.path.basename(path)}: {shown}); "
+                "use another --out, or the same flags to resume it"
+            )
+
+
+# -- one video --------------------------------------------------------------------
+
+
+class _TooShort(Exception):
+    pass
+
+
+def _chunks(frames, size):
+    """Stacks of up to `size` frames from an iterator (only one stack held)."""
+    import numpy as np
+
+    frames = iter(frames)
+    while chunk := list(itertools.islice(frames, size)):
+        yield np.stack(chunk)
+
+
+def video_percepts(network, path, o):
+    """(percepts float32 (T, D), source frame indices (T,)) of one video.
+
+    Raises:
+        video.VideoError: a missing, empty, undecodable or frameless video.
+        _TooShort: fewer than o.min_frames percepts.
+    """
+    import numpy as np
+
+    from pipelines import flow, percepts, video
+
+    frames = video.read_frames(path, stride=o.frame_stride, threads=1)
+    if o.stream == "flow":
+        frames = flow.flow_frames(frames, method=o.flow_method, bound=o.flow_bound)
+    rows = [
+        percepts.extract(network, chunk, batch_frames=o.batch_frames, dtype=o.compute_dtype)
+        for chunk in _chunks(frames, o.batch_frames)
+    ]
+    count = sum(len(r) for r in rows)
+    if count < o.min_frames:
+        kept = count + 1 if o.stream == "flow" else count
+        raise _TooShort(
+            f"{count} {o.stream} percepts ({kept} frames at stride {o.frame_stride}); --min_frames={o.min_frames}"
+        )
+    return np.concatenate(rows), np.arange(count, dtype=np.int64) * o.frame_stride
+
+
+# -- shards and manifests -----------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Extraction:
+    """A checked extraction, ready to run: options, videos, network, settings."""
+
+    options: Options
+    dataset: object  # action_datasets.ActionDataset
+    network: object  # percepts.PerceptNetwork
+    manifest: object  # percept_records.Manifest without videos
+    extraction: dict
+
+    @property
+    def out(self):
+        return self.options.out
+
+    def shard_items(self, index):
+        """[(list index, VideoItem)] of shard `index`."""
+        n = self.options.num_shards
+        return [(i, item) for i, item in enumerate(self.dataset.items) if i % n == index]
+
+    def shard_paths(self, index):
+        from pipelines.percept_records import shard_name
+
+        n = self.options.num_shards
+        return os.path.join(self.out, shard_name(index, n)), os.path.join(self.out, shard_manifest_name(index, n))
+
+    def is_done(self, index):
+        return all(os.path.isfile(p) for p in self.shard_paths(index))
+
+    def _write_manifest(self, path, rows):
+        from video_lstm import atomic
+
+        values = dataclasses.asdict(dataclasses.replace(self.manifest, videos=rows))
+        atomic.write_json(path, {**values, "extraction": self.extraction})
+
+    def write_shard(self, index):
+        """Writes shard `index` and its shard manifest; returns (rows, percept frames, seconds)."""
+        import tensorflow as tf
+        import tqdm
+
+        from pipelines import percept_records, video
+        from video_lstm import atomic
+
+        o = self.options
+        shard_path, manifest_path = self.shard_paths(index)
+        items = self.shard_items(index)
+        rows, frames, start = [], 0, time.perf_counter()
+        bar = tqdm.tqdm(items, desc=f"shard {index}/{o.num_shards}", unit="video", disable=not o.progress)
+        with atomic.path(shard_path) as temporary, tf.io.TFRecordWriter(temporary) as writer:
+            for _, item in bar:
+                row = {"video": item.video_id, "label": item.label, "frames": 0, "shard": index}
+                try:
+                    features, frame_index = video_percepts(self.network, item.path, o)
+                except (video.VideoError, _TooShort) as error:
+                    reason = f"{error.kind}: {error.reason}" if isinstance(error, video.VideoError) else (
+                        f"too short: {error}")
+                    logging.warning("skipping video %s: %s", item.path, reason)
+                    rows.append({**row, "status": reason})
+                    continue
+                writer.write(percept_records.encode(
+                    features, item.video_id, item.label, item.class_name, frame_index, o.dtype))
+                frames += len(features)
+                rows.append({**row, "frames": len(features), "status": "ok"})
+                bar.set_postfix_str(f"{frames / (time.perf_counter() - start):.1f} frames/s")
+        bar.close()
+        self._write_manifest(manifest_path, rows)  # after the shard: together they mark it done
+        return rows, frames, time.perf_counter() - start
+
+    def merge(self):
+        """Rewrites manifest.json from the shard manifests present (under the lock); returns its rows."""
+        from pipelines.percept_records import MANIFEST
+
+        with _locked(os.path.join(self.out, LOCK)):
+            done = {}
+            for index in range(self.options.num_shards):
+                path = self.shard_paths(index)[1]
+                if os.path.isfile(path):
+                    with open(path) as f:
+                        done.update((row["video"], row) for row in json.load(f)["videos"])
+            rows = [
+                done.get(item.video_id)
+                or {"video": item.video_id, "label": item.label, "frames": 0,
+                    "shard": i % self.options.num_shards, "status": PENDING}
+                for i, item in enumerate(self.dataset.items)
+            ]
+            self._write_manifest(os.path.join(self.out, MANIFEST), rows)
+        return rows
+
+    def run(self):
+        """Extracts the shards not yet done (--shard_index's, or all), then merges; returns a summary."""
+        from video_lstm import atomic
+
+        o = self.options
+        os.makedirs(self.out, exist_ok=True)
+        atomic.remove_stale(self.out)
+        indices = range(o.num_shards) if o.shard_index is None else [o.shard_index]
+        written, total_frames, total_seconds = [], 0, 0.0
+        for index in indices:
+            shard_path = self.shard_paths(index)[0]
+            if self.is_done(index):
+                print(f"shard {index} of {o.num_shards}: done already ({shard_path})", flush=True)
+                continue
+            rows, frames, seconds = self.write_shard(index)
+            ok = sum(row["status"] == "ok" for row in rows)
+            print(
+                f"shard {index} of {o.num_shards}: {ok} videos ok, {len(rows) - ok} skipped, {frames} "
+                f"{o.stream} percepts in {seconds:.1f} s ({frames / max(seconds, 1e-9):.2f} frames/s) "
+                f"-> {shard_path}", flush=True,
+            )
+            written.append(index)
+            total_frames += frames
+            total_seconds += seconds
+        rows = self.merge()
+        statuses = [row["status"] for row in rows]
+        summary = {
+            "written": written, "frames": total_frames, "seconds": total_seconds,
+            "ok": statuses.count("ok"), "pending": statuses.count(PENDING),
+            "skipped": len(statuses) - statuses.count("ok") - statuses.count(PENDING),
+        }
+        print(
+            f"manifest.json: {summary['ok']} videos ok, {summary['skipped']} skipped, {summary['pending']} "
+            f"pending (shards not written yet) of {len(rows)}", flush=True,
+        )
+        return summary
+
+
+@contextlib.contextmanager
+def _locked(path):
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def prepare(options, network=None):
+    """Checks everything that can be checked before reading a video; returns an `Extraction`.
+
+    Args:
+        options: `Options`.
+        network: a `percepts.PerceptNetwork` to use instead of building
+            options.network with options.weights (tests share one); it must be
+            that network.
+
+    Raises:
+        ValueError, FileNotFoundError: bad options, paths, split files,
+            weights, or an --out holding another extraction.
+    """
+    _check_options(options)
+    dataset = list_videos(options)
+    from pipelines import percepts
+
+    manifest, extraction = _settings(options, dataset, percepts.NETWORKS[options.network].dim)
+    if os.path.isdir(options.out):
+        _check_cache(options.out, manifest, extraction)
+    if network is None:
+        if options.weights == "random":
+            import keras
+
+            keras.utils.set_random_seed(options.seed)
+        network = percepts.make_network(options.network, options.weights)
+    elif network.name != options.network:
+        raise ValueError(f"network {network.name} given for --network={options.network}")
+    return Extraction(options, dataset, network, manifest, extraction)
+
+
+# -- the command line ----------------------------------------------------------------
+
+flags.DEFINE_enum("dataset", None, list(DATASETS), "Which videos: a split's list, or a folder of class subfolders.")
+flags.DEFINE_string("video_dir", None, "The folder of class subfolders of videos.")
+flags.DEFINE_integer("split", 1, "UCF-101 / HMDB-51 split, 1-3.")
+flags.DEFINE_enum("subset", "all", list(SUBSETS), "Which list of the split: train, test, or both (train first).")
+flags.DEFINE_string("split_dir", None, "The split files' folder (default: beside the videos, or "
+                    "$VIDEO_LSTM_DATA_DIR/<dataset>/...).")
+flags.DEFINE_enum("stream", "rgb", list(STREAMS), "The network reads RGB frames or optical-flow images.")
+flags.DEFINE_enum("network", "vgg16", list(PERCEPT_NETWORKS), "Percept network (vgg16: fc6, 4096-d; "
+                  "inception_v3: pooled, 2048-d).")
+flags.DEFINE_string("weights", "imagenet", "imagenet, random (meaningless features: tests and speed) or a "
+                    "weights file.")
+flags.DEFINE_integer("frame_stride", 1, "Keep every N-th frame.")
+flags.DEFINE_enum("dtype", "float16", list(STORED_DTYPES), "How percepts are stored.")
+flags.DEFINE_enum("compute_dtype", "float32", list(COMPUTE_DTYPES), "The precision the network computes in.")
+flags.DEFINE_string("out", None, "The cache folder.")
+flags.DEFINE_integer("shard_index", None, "Extract only this shard (default: every shard not done yet).")
+flags.DEFINE_integer("num_shards", 1, "Shards of the whole extraction: video i goes to shard i % num_shards.")
+flags.DEFINE_integer("batch_frames", 32, "Frames decoded and sent through the network at a time.")
+flags.DEFINE_enum("flow_method", "farneback", list(FLOW_METHODS), "Optical flow for --stream=flow (tvl1 needs "
+                  "OpenCV's contrib modules).")
+flags.DEFINE_float("flow_bound", 20.0, "Flow displacement (pixels) rendered as 0 / 255.")
+flags.DEFINE_integer("min_frames", 1, "Skip videos with fewer percepts than this.")
+flags.DEFINE_integer("seed", 0, "Random weights are drawn from this seed.")
+flags.DEFINE_bool("progress", True, "Show a progress bar.")
+FLAGS = flags.FLAGS
+
+
+def options_from_flags():
+    return Options(**{field.name: FLAGS[field.name].value for field in dataclasses.fields(Options)})
+
+
+def main(argv):
+    if len(argv) > 1:
+        cli.fail(PROGRAM, f"unexpected arguments: {argv[1:]}")
+    if not FLAGS.dataset:
+        cli.fail(PROGRAM, f"--dataset is required (one of {list(DATASETS)})")
+    try:
+        extraction = prepare(options_from_flags())
+    except (ValueError, OSError) as error:
+        cli.fail(PROGRAM, _one_line(error))
+    extraction.run()
+
+
+def _one_line(error):
+    return re.sub(r"\s*\n\s*", " ", str(error)).strip()
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,262 @@
+"""pipelines/flow.py and the percept cache extractor (python -m pipelines.extract_percepts).
+
+Uses three staged UCF-101 clips (skipped without $VIDEO_LSTM_DATA_DIR) linked
+into a folder dataset with a corrupt and an empty file; InceptionV3 with random
+weights (the faster network here), every 64th frame, so each clip gives 2-3
+percepts. One network is built for the module, from the seed the command line
+uses, so a subprocess run gives the same bytes.
+"""
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from pipelines import extract_percepts as ep
+from pipelines import flow, percept_records, video
+
+DATA = os.environ.get("VIDEO_LSTM_DATA_DIR", "")
+CLIPS = os.path.join(DATA, "ucf101", "clips")
+STAGED = pytest.mark.skipif(not os.path.isdir(CLIPS), reason="staged clips absent: set $VIDEO_LSTM_DATA_DIR")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STRIDE = 64
+VIDEOS = {"A/a": "sample_a.avi", "B/b": "sample_b.avi", "B/c": "sample_c.avi"}  # 127, 165, 125 frames
+BAD = {"A/corrupt": "undecodable", "B/empty": "empty"}
+
+
+# -- flow ---------------------------------------------------------------------------
+
+
+def _texture(seed=0, shape=(140, 180)):
+    noise = np.random.default_rng(seed).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    return cv2.GaussianBlur(noise, (0, 0), 2.0)
+
+
+@pytest.mark.parametrize("dx, dy", [(3, 2), (-3, 2), (2, -3)])
+def test_flow_of_a_known_shift_points_its_way(dx, dy):
+    base = _texture()
+    first = np.ascontiguousarray(base[20:120, 20:160])
+    second = np.ascontiguousarray(base[20 - dy : 120 - dy, 20 - dx : 160 - dx])  # content moved by (dx, dy)
+    image = flow.flow_image(first, second)
+    assert image.shape == (100, 140, 3) and image.dtype == np.uint8
+    x, y, magnitude = np.median(image[20:-20, 20:-20].reshape(-1, 3).astype(float), axis=0)
+    scale = 128 / flow.DEFAULT_BOUND
+    assert np.sign(x - 128) == np.sign(dx) and abs((x - 128) / scale - dx) < 0.5
+    assert np.sign(y - 128) == np.sign(dy) and abs((y - 128) / scale - dy) < 0.5
+    assert abs((magnitude - 128) / scale - math.hypot(dx, dy)) < 0.5
+
+
+def test_flow_frames_streams_pairs_and_renders_clipped_around_128():
+    frames = [np.roll(_texture(), shift, axis=1)[:100, :140].copy() for shift in range(4)]
+    images = list(flow.flow_frames(iter(frames)))
+    assert len(images) == 3 and all(i.shape == (100, 140, 3) for i in images)
+    assert list(flow.flow_frames(iter(frames[:1]))) == []
+    rendered = flow.render(np.array([[[0.0, 0.0], [100.0, -100.0]]]), bound=20)
+    assert rendered.tolist() == [[[128, 128, 128], [255, 0, 255]]]
+
+
+def test_tvl1_is_detected_and_explained():
+    if flow.tvl1_available():
+        assert next(flow.flow_frames(iter([_texture()] * 2), method="tvl1")).shape == (140, 180, 3)
+    else:
+        with pytest.raises(ValueError, match="opencv-contrib-python-headless"):
+            flow.check_method("tvl1")
+    with pytest.raises(ValueError, match="expected one of"):
+        flow.check_method("lucas_kanade")
+
+
+# -- the extractor ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def video_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("videos")
+    for name, clip in VIDEOS.items():
+        (root / os.path.dirname(name)).mkdir(exist_ok=True)
+        os.symlink(os.path.join(CLIPS, clip), root / f"{name}.avi")
+    (root / "A" / "corrupt.avi").write_bytes(np.random.default_rng(0).integers(0, 256, 4000, np.uint8).tobytes())
+    (root / "B" / "empty.avi").write_bytes(b"")
+    return str(root)
+
+
+@pytest.fixture(scope="module")
+def network():
+    import keras
+
+    from pipelines import percepts
+
+    keras.utils.set_random_seed(0)  # as the command line does for --weights=random --seed=0
+    return percepts.make_network("inception_v3", "random")
+
+
+def _options(video_dir, out, **changes):
+    values = dict(dataset="folder", video_dir=video_dir, out=str(out), network="inception_v3",
+                  weights="random", frame_stride=STRIDE, progress=False)
+    return ep.Options(**{**values, **changes})
+
+
+def _dead_pid():
+    pid = 999_999
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid -= 1
+
+
+def _extract(network, video_dir, out, **changes):
+    return ep.prepare(_options(video_dir, out, **changes), network=network).run()
+
+
+def _records(out, num_shards):
+    import tensorflow as tf
+
+    records = {}
+    for i in range(num_shards):
+        for serialized in tf.data.TFRecordDataset(os.path.join(out, percept_records.shard_name(i, num_shards))):
+            record = percept_records.decode(serialized.numpy())
+            records[record["video"]] = record
+    return records
+
+
+def _shard_bytes(out, num_shards):
+    return [open(os.path.join(out, percept_records.shard_name(i, num_shards)), "rb").read()
+            for i in range(num_shards)]
+
+
+@pytest.fixture(scope="module")
+def one_shard(network, video_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("one_shard")
+    summary = _extract(network, video_dir, out)
+    return str(out), summary
+
+
+@pytest.fixture(scope="module")
+def two_shards(network, video_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("two_shards")
+    for index in (0, 1):  # two invocations, as two processes would
+        _extract(network, video_dir, out, num_shards=2, shard_index=index)
+    return str(out)
+
+
+@STAGED
+def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, video_dir, one_shard):
+    from pipelines import percepts
+
+    out, summary = one_shard
+    assert summary["ok"] == 3 and summary["skipped"] == 2 and summary["pending"] == 0
+    records = _records(out, 1)
+    assert list(records) == list(VIDEOS)  # list order: classes, then names; bad videos have none
+    manifest = percept_records.Manifest.read(out)
+    assert (manifest.network, manifest.dim, manifest.dtype, manifest.frame_stride) == (
+        "inception_v3", 2048, "float16", STRIDE)
+    assert manifest.classes == ["A", "B"]
+    for name, record in records.items():
+        path = os.path.join(video_dir, f"{name}.avi")
+        frames = np.stack(list(video.read_frames(path, stride=STRIDE, threads=1)))
+        count = math.ceil(video.count_frames(path) / STRIDE)
+        assert record["percepts"].shape == (count, 2048) and len(frames) == count
+        assert record["frame_index"].tolist() == [STRIDE * k for k in range(count)]
+        assert (record["class_name"], record["label"]) == (name[0], "AB".index(name[0]))
+        expected = percepts.extract(network, frames).astype(np.float16).astype(np.float32)
+        np.testing.assert_array_equal(record["percepts"], expected)  # the same calls, the same chunks
+    rows = {row["video"]: row for row in manifest.videos}
+    assert [row["video"] for row in manifest.videos] == ["A/a", "A/corrupt", "B/b", "B/c", "B/empty"]
+    for name, kind in BAD.items():
+        assert rows[name]["status"].startswith(kind + ":") and rows[name]["frames"] == 0
+    assert all(rows[name]["status"] == "ok" and rows[name]["frames"] == len(records[name]["percepts"])
+               for name in VIDEOS)
+
+
+@STAGED
+def test_two_shard_processes_merge_to_the_one_shard_manifest(one_shard, two_shards):
+    one, two = percept_records.Manifest.read(one_shard[0]), percept_records.Manifest.read(two_shards)
+    assert two.num_shards == 2 and [row["shard"] for row in two.videos] == [0, 1, 0, 1, 0]
+    strip = [[{k: v for k, v in row.items() if k != "shard"} for row in m.videos] for m in (one, two)]
+    assert strip[0] == strip[1]
+    for name in ("manifest-00000-of-00002.json", "manifest-00001-of-00002.json"):
+        assert os.path.isfile(os.path.join(two_shards, name))
+    first, second = _records(one_shard[0], 1), _records(two_shards, 2)
+    assert sorted(first) == sorted(second)
+    for name in first:
+        np.testing.assert_array_equal(first[name]["percepts"], second[name]["percepts"])
+
+
+@STAGED
+def test_killed_extraction_resumes_without_redoing_shards_and_to_the_same_bytes(
+        network, video_dir, two_shards, tmp_path):
+    out = tmp_path / "resumed"
+    summary = _extract(network, video_dir, out, num_shards=2, shard_index=0)  # then "killed"
+    assert summary["pending"] == 2  # shard 1's videos
+    assert [r["status"] for r in percept_records.Manifest.read(out).videos].count("pending") == 2
+    stale = out / f".tmp-{_dead_pid()}@{socket.gethostname()}~x~percepts-00001-of-00002.tfrecord"
+    stale.write_bytes(b"half a shard, its writer killed")
+    shard0 = out / percept_records.shard_name(0, 2)
+    before = os.stat(shard0)
+    command = [sys.executable, "-m", "pipelines.extract_percepts", "--dataset=folder", f"--video_dir={video_dir}",
+               "--network=inception_v3", "--weights=random", f"--frame_stride={STRIDE}", f"--out={out}",
+               "--num_shards=2", "--progress=false"]
+    env = {**os.environ, "PYTHONPATH": REPO}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "shard 0 of 2: done already" in result.stdout and "shard 1 of 2: 1 videos ok, 1 skipped" in result.stdout
+    assert not stale.exists()
+    after = os.stat(shard0)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    # another process (its own protobuf hash seed, weights from the same --seed) wrote shard 1
+    assert _shard_bytes(out, 2) == _shard_bytes(two_shards, 2)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest == json.loads(open(os.path.join(two_shards, "manifest.json")).read())
+
+
+@STAGED
+def test_flow_stream_gives_one_percept_fewer_per_video(network, video_dir, one_shard, tmp_path):
+    summary = _extract(network, video_dir, tmp_path, stream="flow", dtype="float32")
+    assert summary["ok"] == 3
+    rgb, flows = _records(one_shard[0], 1), _records(str(tmp_path), 1)
+    for name in VIDEOS:
+        count = len(rgb[name]["percepts"])
+        assert flows[name]["percepts"].shape == (count - 1, 2048)
+        assert flows[name]["frame_index"].tolist() == [STRIDE * k for k in range(count - 1)]
+    extraction = json.loads((tmp_path / "manifest.json").read_text())["extraction"]
+    assert (extraction["flow_method"], extraction["flow_bound"]) == ("farneback", 20.0)
+
+
+@STAGED
+def test_short_videos_are_skipped_and_other_settings_are_refused(network, video_dir, one_shard, tmp_path):
+    summary = _extract(network, video_dir, tmp_path, frame_stride=128, min_frames=2, progress=True)
+    rows = {row["video"]: row["status"] for row in percept_records.Manifest.read(tmp_path).videos}
+    assert summary["ok"] == 1 and rows["B/b"] == "ok"  # 165 frames: 2 at stride 128; the others 1
+    assert rows["A/a"] == "too short: 1 rgb percepts (1 frames at stride 128); --min_frames=2"
+    with pytest.raises(ValueError, match="other settings.*frame_stride"):
+        ep.prepare(_options(video_dir, one_shard[0], frame_stride=32), network=network)
+
+
+def _fails(*arguments):
+    env = {**os.environ, "PYTHONPATH": REPO}
+    result = subprocess.run([sys.executable, "-m", "pipelines.extract_percepts", *arguments],
+                            capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("extract_percepts: error:")]
+    assert len(lines) == 1, result.stderr[-2000:]
+    return lines[0]
+
+
+def test_bad_flags_and_paths_fail_at_start_up_in_one_line(tmp_path):
+    assert "--video_dir" in _fails("--dataset=folder", f"--video_dir={tmp_path / 'nowhere'}", f"--out={tmp_path}")
+    assert "--num_shards" in _fails("--dataset=folder", f"--video_dir={tmp_path}", f"--out={tmp_path / 'o'}",
+                                    "--shard_index=2", "--num_shards=2")
+    assert "weights" in _fails("--dataset=folder", f"--video_dir={tmp_path}", f"--out={tmp_path / 'o'}",
+                               f"--weights={tmp_path / 'vgg.h5'}")
+    if not flow.tvl1_available():
+        assert "cv2.optflow" in _fails("--dataset=folder", f"--video_dir={tmp_path}", f"--out={tmp_path / 'o'}",
+                                       "--stream=flow", "--flow_method=tvl1")
