@@ -17,8 +17,8 @@ Each record is one video:
         percepts     one bytes feature per frame: D values, little-endian, in `dtype`
         frame_index  one int64 feature per frame: the source frame it came from
 
-`encode` and `decode` are plain numpy/protobuf (no graph); `parse` is the same
-decoding as tf ops, for tf.data.
+`encode` and `decode` are plain numpy/protobuf (no graph); `offsets` and
+`read_at` read a shard's records by byte offset, so no shard is read whole.
 """
 
 import dataclasses
@@ -91,20 +91,6 @@ def decode(serialized):
             [f.int64_list.value[0] for f in example.feature_lists.feature_list["frame_index"].feature], np.int64
         ),
     }
-
-
-def parse(serialized, dim, dtype):
-    """The same as `decode`, in tf ops: dict(label, percepts float32 (T, dim), frames T)."""
-    import tensorflow as tf
-
-    context, lists = tf.io.parse_single_sequence_example(
-        serialized,
-        context_features={"label": tf.io.FixedLenFeature([], tf.int64)},
-        sequence_features={"percepts": tf.io.FixedLenSequenceFeature([], tf.string)},
-    )
-    percepts = tf.io.decode_raw(lists["percepts"], tf.dtypes.as_dtype(dtype), little_endian=True)
-    percepts = tf.reshape(tf.cast(percepts, tf.float32), [-1, dim])
-    return {"label": context["label"], "percepts": percepts, "frames": tf.shape(percepts)[0]}
 
 
 @dataclasses.dataclass

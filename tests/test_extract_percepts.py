@@ -260,3 +260,20 @@ def test_bad_flags_and_paths_fail_at_start_up_in_one_line(tmp_path):
     if not flow.tvl1_available():
         assert "cv2.optflow" in _fails("--dataset=folder", f"--video_dir={tmp_path}", f"--out={tmp_path / 'o'}",
                                        "--stream=flow", "--flow_method=tvl1")
+
+
+def test_a_model_trains_and_evaluates_on_the_extracted_cache(one_shard, tmp_path):
+    """The extractor's cache is what --dataset=percepts reads."""
+    from pipelines import sources
+    from video_lstm.config import make
+    from video_lstm.training import loop
+
+    out, _ = one_shard
+    config = make(dataset="percepts", percepts_dir=out, input_length=1, future_length=1, batch_size=2, units=8,
+                  loss="squared_error", steps=2, checkpoint_every=2, eval_sequences=4, jit_compile=False)
+    assert config.input_spec.frame_shape == (2048,)
+    batch = next(iter(sources.build(config).train_dataset(num_steps=1)))
+    assert batch["frames"].shape == (2, 1, 2048)
+    metrics = loop.train_and_evaluate(config, str(tmp_path / "run"), verbose=0)
+    assert metrics["test_set"] == "train_cache" and metrics["num_sequences"] >= 3
+    assert np.isfinite(metrics["mse_per_frame"])
