@@ -314,3 +314,19 @@ def test_weight_decay_is_l2_added_to_the_gradient_and_survives_a_checkpoint(tmp_
     model, _ = train_lib.train(config, str(tmp_path), verbose=0)
     _, restored = checkpoint.load_latest(str(tmp_path))
     assert type(restored.optimizer).__name__ == "SGDWithL2" and restored.optimizer.l2 == 1e-4
+
+
+def test_the_tfds_test_set_route_end_to_end(tmp_path):
+    """--test_set=tfds on a trained run, offline: TFDS' own mock_data stands in for the
+    downloaded moving_mnist (64x64, 20 frames), through tfds.load and the builder."""
+    import tensorflow_datasets as tfds
+
+    from video_lstm.analysis import evaluation
+
+    log_dir = tmp_path / "run"
+    train_lib.train(tiny(steps=2, checkpoint_every=2, frame_size=64, num_digits=2), str(log_dir), verbose=0)
+    with tfds.testing.mock_data(num_examples=6):
+        result = evaluation.evaluate_log_dir(str(log_dir), test_set="tfds", eval_sequences=6)
+    assert result["test_set"] == "tfds" and result["test_digits"] == "tfds:moving_mnist"
+    assert result["num_sequences"] == 6 and result["written"] == "metrics_tfds_6.json"
+    assert json.loads((log_dir / "metrics_tfds_6.json").read_text())["num_sequences"] == 6
