@@ -218,3 +218,87 @@ class DataSource:
         """Yields model input dicts (numpy float32) of up to batch_size test clips."""
         for start in range(0, len(clips), batch_size):
             yield self.split(clips[start : start + batch_size])
+
+
+class LazyClips:
+    """Clips read on demand: `len()`, and indexing by int or slice gives arrays
+    `(clip_length, *frame)` / `(n, clip_length, *frame)`, each video read once per call.
+
+    Args:
+        index: list of (video, start, extra) entries in order; `video` is any
+            hashable key of a video, `extra` what the reader needs besides the
+            start (a patch position, or None).
+        read: `(video, [(start, extra), ...]) -> array (n, clip_length, *frame)`.
+    """
+
+    def __init__(self, index, read):
+        self.index, self.read = index, read
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self._many(self.index[key])
+        return self._many([self.index[key]])[0]
+
+    def _many(self, entries):
+        if not entries:
+            raise IndexError("an empty selection of clips")
+        by_video = {}
+        for position, (video, start, extra) in enumerate(entries):
+            by_video.setdefault(video, []).append((position, start, extra))
+        result = [None] * len(entries)
+        for video, wanted in by_video.items():
+            clips = self.read(video, [(start, extra) for _, start, extra in wanted])
+            for (position, _, _), clip in zip(wanted, clips):
+                result[position] = clip
+        return np.stack(result)
+
+
+class StepwiseSource(DataSource):
+    """A source whose training batch i is drawn from `np.random.default_rng([seed, 0, i])`
+    and read with numpy inside tf.data (a parallel, deterministic map): resuming
+    at step i reads exactly the batches an uninterrupted run would have.
+
+    Subclasses implement `draw(rng)` (one clip's (video, start, extra) entry)
+    and `read(video, wanted)` (see `LazyClips`), and set `clip_dtype` ("uint8"
+    frames are scaled to [0, 1]; "float32" features are kept).
+    """
+
+    clip_dtype = "uint8"
+    SAMPLE_STEP = 4321  # the sample pictures' clips: stream 1, this step
+
+    def draw(self, rng):
+        raise NotImplementedError
+
+    def read(self, video, wanted):
+        raise NotImplementedError
+
+    def batch(self, step, count=None, stream=0):
+        """(count, clip_length, *frame) in `clip_dtype`: batch `step` of `stream`,
+        a pure function of (seed, stream, step)."""
+        rng = np.random.default_rng([self.config.seed, stream, int(step)])
+        entries = [self.draw(rng) for _ in range(count or self.config.batch_size)]
+        return LazyClips(entries, self.read)[:]
+
+    def sample_clips(self, count=3):
+        return self.batch(self.SAMPLE_STEP, count, stream=1)
+
+    def train_clips(self, start_step=0, num_steps=None):
+        import tensorflow as tf
+
+        shape = (self.config.batch_size, self.config.clip_length) + tuple(self.input_spec.frame_shape)
+        if num_steps is None:
+            steps = tf.data.Dataset.counter(start=start_step)
+        else:
+            steps = tf.data.Dataset.range(start_step, start_step + num_steps)
+        dtype = tf.as_dtype(self.clip_dtype)
+
+        def read(step):
+            clips = tf.numpy_function(lambda s: self.batch(int(s)), [step], dtype, stateful=False)
+            clips.set_shape(shape)
+            clips = tf.cast(clips, tf.float32)
+            return clips / 255.0 if self.clip_dtype == "uint8" else clips
+
+        return steps.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

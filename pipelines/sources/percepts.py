@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from pipelines import percept_records
-from pipelines.sources import DataSource, InputSpec, TestSet
+from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet
 
 HELP = {
     "percepts_dir": "Percept cache to train on (written by python -m pipelines.extract_percepts).",
@@ -72,34 +72,10 @@ class Cache:
         return np.stack([percepts[start : start + clip_length] for start in starts])
 
 
-class PerceptClips:
-    """Lazily read test clips: `len()`, and indexing by int or slice gives float32 arrays."""
-
-    def __init__(self, cache, index, clip_length):
-        self.cache, self.index, self.clip_length = cache, index, clip_length
-
-    def __len__(self):
-        return len(self.index)
-
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            return self._many(self.index[key])
-        return self._many([self.index[key]])[0]
-
-    def _many(self, entries):
-        by_video = {}
-        for position, (path, offset, start) in enumerate(entries):
-            by_video.setdefault((path, offset), []).append((position, start))
-        result = [None] * len(entries)
-        for (path, offset), wanted in by_video.items():
-            clips = self.cache.clips(path, offset, [start for _, start in wanted], self.clip_length)
-            for (position, _), clip in zip(wanted, clips):
-                result[position] = clip
-        return np.stack(result)
-
-
-class Source(DataSource):
+class Source(StepwiseSource):
     """Clips of cached percept sequences."""
+
+    clip_dtype = "float32"
 
     def __init__(self, config):
         super().__init__(config)
@@ -117,35 +93,17 @@ class Source(DataSource):
                 "videos": len(self.cache.videos), "network": manifest.network, "weights": manifest.weights,
                 "stream": manifest.stream, "source_dataset": manifest.dataset}
 
-    def batch(self, step, count=None, stream=0):
-        """float32 (count, clip_length, D): batch `step`, a pure function of (seed, stream, step)."""
-        rng = np.random.default_rng([self.config.seed, stream, int(step)])
-        length = self.config.clip_length
-        entries = []
-        for _ in range(count or self.config.batch_size):
-            path, offset, frames = self.cache.videos[int(rng.integers(len(self.cache.videos)))]
-            entries.append((path, offset, int(rng.integers(0, frames - length + 1))))
-        return PerceptClips(self.cache, entries, length)[:]
+    def draw(self, rng):
+        """((shard path, offset), start, None) of one training clip."""
+        path, offset, frames = self.cache.videos[int(rng.integers(len(self.cache.videos)))]
+        return (path, offset), int(rng.integers(0, frames - self.config.clip_length + 1)), None
+
+    def read(self, video, wanted):
+        return self.cache.clips(*video, [start for start, _ in wanted], self.config.clip_length)
 
     def train_clips(self, start_step=0, num_steps=None):
-        import tensorflow as tf
-
         self.cache  # read (and check) the manifest before the stream starts
-        shape = (self.config.batch_size, self.config.clip_length) + self.input_spec.frame_shape
-        if num_steps is None:
-            steps = tf.data.Dataset.counter(start=start_step)
-        else:
-            steps = tf.data.Dataset.range(start_step, start_step + num_steps)
-
-        def read(step):
-            clips = tf.numpy_function(lambda s: self.batch(int(s)), [step], tf.float32, stateful=False)
-            clips.set_shape(shape)
-            return clips
-
-        return steps.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-    def sample_clips(self, count=3):
-        return self.batch(0, count, stream=1)
+        return super().train_clips(start_step, num_steps)
 
     def test_set_name(self):
         return "test" if self.config.data.percepts_test_dir else "train_cache"
@@ -158,8 +116,9 @@ class Source(DataSource):
         cache = Cache(directory, length)
         index = []
         for path, offset, frames in cache.videos:
-            index += [(path, offset, start) for start in covering_clip_starts(frames, length)]
+            index += [((path, offset), start, None) for start in covering_clip_starts(frames, length)]
             if len(index) >= self.config.eval_sequences:
                 break
-        clips = PerceptClips(cache, index[: self.config.eval_sequences], length)
+        read = lambda video, wanted: cache.clips(*video, [start for start, _ in wanted], length)  # noqa: E731
+        clips = LazyClips(index[: self.config.eval_sequences], read)
         return TestSet(clips, self.test_set_name(), {"test_percepts": os.path.abspath(directory)})

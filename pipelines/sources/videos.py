@@ -18,7 +18,7 @@ across the clip, as the official patch data (32x32 patches of UCF-101).
 - The fixed test set is the test list's videos (a folder has no split: all its
   videos), each cut into clips that cover it (`video.covering_clip_starts`),
   in list order, the first `--eval_sequences` of them; patches at positions
-  drawn from TEST_SEED. It is decoded lazily, a batch at a time (`VideoClips`).
+  drawn from TEST_SEED. It is decoded lazily, a batch at a time (`LazyClips`).
 """
 
 import collections
@@ -29,12 +29,10 @@ import threading
 
 import numpy as np
 
-from pipelines.sources import DataSource, InputSpec, TestSet
+from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet
 from video_lstm.choices import VIDEO_COLORS
 
 TEST_SEED = 1234
-SAMPLE_SEED = 4321
-_TRAIN_STREAM, _SAMPLE_STREAM = 0, 1
 _MAX_DRAWS = 100  # draws per clip before a training batch gives up on bad videos
 
 HELP = {
@@ -172,41 +170,7 @@ class _Decoder:
         return tuple(int(f * (room + 1)) for f in fractions) if self.data.patch_size else (0, 0)
 
 
-class VideoClips:
-    """A lazily decoded sequence of clips: `len()`, and indexing by int or slice
-    gives uint8 arrays `(clip_length, *frame)` / `(n, clip_length, *frame)`.
-
-    Args:
-        decoder: the `_Decoder` that cuts the clips.
-        index: list of (path, start, patch position), in order.
-    """
-
-    def __init__(self, decoder, index):
-        self.decoder, self.index = decoder, index
-
-    def __len__(self):
-        return len(self.index)
-
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            return self._many(self.index[key])
-        return self._many([self.index[key]])[0]
-
-    def _many(self, entries):
-        if not entries:
-            raise IndexError("empty slice of VideoClips")
-        by_video = {}
-        for position, (path, start, patch) in enumerate(entries):
-            by_video.setdefault(path, []).append((position, start, patch))
-        result = [None] * len(entries)
-        for path, wanted in by_video.items():
-            decoded = self.decoder.clips(path, [s for _, s, _ in wanted], [p for _, _, p in wanted])
-            for (position, _, _), clip in zip(wanted, decoded):
-                result[position] = clip
-        return np.stack(result)
-
-
-class Source(DataSource):
+class Source(StepwiseSource):
     """Clips of real videos, as `config.data` describes them."""
 
     def __init__(self, config):
@@ -231,19 +195,9 @@ class Source(DataSource):
         return {"dataset": self.config.dataset, "train_videos": len(videos), "classes": videos.num_classes,
                 "video_dir": os.path.abspath(self.config.data.video_dir), "train_list": videos.describe()}
 
-    def batch(self, step, count=None, stream=_TRAIN_STREAM):
-        """uint8 (count, clip_length, *frame): training batch `step`, a pure
-        function of (seed, stream, step); `stream` keeps the sample pictures'
-        clips apart from the training batches'."""
-        rng = np.random.default_rng([self.config.seed, stream, int(step)])
+    def draw(self, rng):
+        """(path, start, patch position) of one training clip; a bad video is drawn past."""
         items = self.train_videos.items
-        count = count or self.config.batch_size
-        entries = []
-        for _ in range(count):
-            entries.append(self._draw(rng, items))
-        return VideoClips(self.decoder, entries)[:]
-
-    def _draw(self, rng, items):
         for _ in range(_MAX_DRAWS):
             path = items[int(rng.integers(len(items)))].path
             frames = self.decoder.usable_frames(path)
@@ -255,25 +209,12 @@ class Source(DataSource):
             f"{self.config.clip_length} frames; check the videos (see the warnings)"
         )
 
+    def read(self, path, wanted):
+        return self.decoder.clips(path, [start for start, _ in wanted], [patch for _, patch in wanted])
+
     def train_clips(self, start_step=0, num_steps=None):
-        import tensorflow as tf
-
         self.train_videos  # list (and check) the videos before the stream starts
-        shape = (self.config.batch_size, self.config.clip_length) + self.input_spec.frame_shape
-        if num_steps is None:
-            steps = tf.data.Dataset.counter(start=start_step)
-        else:
-            steps = tf.data.Dataset.range(start_step, start_step + num_steps)
-
-        def decode(step):
-            clips = tf.numpy_function(lambda s: self.batch(int(s)), [step], tf.uint8, stateful=False)
-            clips.set_shape(shape)
-            return tf.cast(clips, tf.float32) / 255.0
-
-        return steps.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-    def sample_clips(self, count=3):
-        return self.batch(SAMPLE_SEED, count, stream=_SAMPLE_STREAM)
+        return super().train_clips(start_step, num_steps)
 
     def test_set_name(self):
         return "test" if self.config.dataset != "folder" else "all"
@@ -294,5 +235,5 @@ class Source(DataSource):
                 break
         if not index:
             raise ValueError(f"{videos.describe()}: no test video gives a clip of {self.config.clip_length} frames")
-        clips = VideoClips(self.decoder, index[: self.config.eval_sequences])
+        clips = LazyClips(index[: self.config.eval_sequences], self.read)
         return TestSet(clips, self.test_set_name(), {"test_videos": videos.describe()})
