@@ -213,6 +213,14 @@ class _Resizer:
         return scaled, top, left
 
 
+def fit_frames(frames, size, crop="center", seed=None):
+    """Yields RGB uint8 frames (any iterable of (h, w, 3)) scaled and cropped to
+    `size` as `read_frames` does: for frames that come decoded already (TFDS)."""
+    resize = _Resizer(_target_size(size), crop, np.random.default_rng(seed))
+    for frame in frames:
+        yield resize(np.asarray(frame))
+
+
 def _interpolation(shape, target):
     shrinking = target[0] * target[1] < shape[0] * shape[1]
     return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR

@@ -22,6 +22,7 @@ DATASETS = ("moving_mnist", "ucf101", "hmdb51", "folder", "percepts")
 DIGIT_SOURCES = ("auto", "mnist", "rendered")
 MOVING_MNIST_TEST_SETS = ("generated", "npy", "tfds")
 VIDEO_COLORS = ("rgb", "grey")
+VIDEO_ORIGINS = ("files", "tfds")
 
 # Percepts (pipelines.percepts): the pretrained convnet whose per-frame features the LSTM reads.
 PERCEPT_NETWORKS = ("vgg16", "inception_v3")

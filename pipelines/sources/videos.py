@@ -23,14 +23,16 @@ across the clip, as the official patch data (32x32 patches of UCF-101).
 
 import collections
 import dataclasses
+import itertools
 import math
 import os
 import threading
 
 import numpy as np
 
+from pipelines import tfds_videos
 from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet
-from video_lstm.choices import VIDEO_COLORS
+from video_lstm.choices import VIDEO_COLORS, VIDEO_ORIGINS
 
 TEST_SEED = 1234
 _MAX_DRAWS = 100  # draws per clip before a training batch gives up on bad videos
@@ -45,8 +47,10 @@ HELP = {
     "color": "rgb (3 channels) or grey (1).",
     "patch_size": "0: whole frames (--frame_size squares); N: N x N patches of them at a random "
     "position held fixed across a clip (the official patch data: 32).",
+    "videos_from": "files (decoded with OpenCV from --video_dir) or tfds (TFDS ucf101, prepared; "
+    "--video_dir, if given, is then the TFDS data_dir).",
 }
-CHOICES = {"color": VIDEO_COLORS}
+CHOICES = {"color": VIDEO_COLORS, "videos_from": VIDEO_ORIGINS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +62,15 @@ class Options:
     frame_stride: int = 1
     color: str = "rgb"
     patch_size: int = 0
+    videos_from: str = "files"
 
     def validate(self, config):
         """Raises ValueError naming the first bad flag (paths are checked by `Source`)."""
-        if not self.video_dir:
+        if self.videos_from not in VIDEO_ORIGINS:
+            raise ValueError(f"--videos_from={self.videos_from!r}; expected one of {list(VIDEO_ORIGINS)}")
+        if self.videos_from == "tfds" and config.dataset != "ucf101":
+            raise ValueError(f"--videos_from=tfds has ucf101 only; got --dataset={config.dataset}")
+        if not self.video_dir and self.videos_from == "files":
             raise ValueError(
                 f"--dataset={config.dataset} needs --video_dir (the folder holding the class folders "
                 "of videos)"
@@ -97,6 +106,10 @@ def list_videos(config, subset):
     from pipelines import action_datasets
 
     data = config.data
+    if data.videos_from == "tfds":
+        from pipelines import tfds_videos
+
+        return tfds_videos.ucf101(data.split, subset, data_dir=data.video_dir or None)
     if config.dataset == "folder":
         return action_datasets.folder(data.video_dir)
     loader = {"ucf101": action_datasets.ucf101, "hmdb51": action_datasets.hmdb51}[config.dataset]
@@ -120,8 +133,11 @@ class _Decoder:
             if path in self._counts:
                 return self._counts[path]
         try:
-            video.probe(path)
-            count = math.ceil(video.count_frames(path) / self.data.frame_stride)
+            if tfds_videos.is_key(path):
+                count = math.ceil(sum(1 for _ in tfds_videos.frames(path, self.data.video_dir)) / self.data.frame_stride)
+            else:
+                video.probe(path)
+                count = math.ceil(video.count_frames(path) / self.data.frame_stride)
         except video.VideoError as error:
             logging.warning("skipping video %s", error)
             count = 0
@@ -139,7 +155,11 @@ class _Decoder:
 
         wanted, kept = set(starts), {}
         window = collections.deque(maxlen=self.clip_length)
-        frames = video.read_frames(path, self.data.frame_stride, self.data.frame_size)
+        if tfds_videos.is_key(path):
+            every = itertools.islice(tfds_videos.frames(path, self.data.video_dir), 0, None, self.data.frame_stride)
+            frames = video.fit_frames(every, self.data.frame_size)
+        else:
+            frames = video.read_frames(path, self.data.frame_stride, self.data.frame_size)
         for index, frame in enumerate(frames):
             window.append(frame)
             start = index + 1 - self.clip_length
