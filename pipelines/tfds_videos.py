@@ -27,7 +27,12 @@ def _builder(config_name, data_dir):
 
 
 def ucf101(split=1, subset="train", data_dir=None):
-    """The `ActionDataset` of a TFDS ucf101 split's subset, items keyed `tfds://...`."""
+    """The `ActionDataset` of a TFDS ucf101 split's subset, items keyed `tfds://...`.
+
+    Listing does not read the examples (each holds a decoded video), so the
+    items carry label -1 and no class name: enough for unsupervised training;
+    a labelled use reads `example["label"]` with the video.
+    """
     config_name = f"ucf101_{split}"
     builder = _builder(config_name, data_dir)
     classes = list(builder.info.features["label"].names)
