@@ -155,11 +155,7 @@ class _Decoder:
 
         wanted, kept = set(starts), {}
         window = collections.deque(maxlen=self.clip_length)
-        if tfds_videos.is_key(path):
-            every = itertools.islice(tfds_videos.frames(path, self.data.video_dir), 0, None, self.data.frame_stride)
-            frames = video.fit_frames(every, self.data.frame_size)
-        else:
-            frames = video.read_frames(path, self.data.frame_stride, self.data.frame_size)
+        frames = self._frames(path)
         for index, frame in enumerate(frames):
             window.append(frame)
             start = index + 1 - self.clip_length
@@ -171,6 +167,15 @@ class _Decoder:
         if len(kept) != len(wanted):
             raise video.VideoError(path, "too short", "decoded fewer frames than it did when counted")
         return np.stack([self._finish(kept[start], patch) for start, patch in zip(starts, patches)])
+
+    def _frames(self, path):
+        """The strided RGB frames of a video file or a TFDS key, resized to frame_size (a generator)."""
+        from pipelines import video
+
+        if tfds_videos.is_key(path):
+            every = itertools.islice(tfds_videos.frames(path, self.data.video_dir), 0, None, self.data.frame_stride)
+            return video.fit_frames(every, self.data.frame_size)
+        return video.read_frames(path, self.data.frame_stride, self.data.frame_size)
 
     def _finish(self, clip, patch):
         """Grey conversion and the patch crop of one clip (T, S, S, 3)."""
@@ -213,7 +218,8 @@ class Source(StepwiseSource):
     def describe(self):
         videos = self.train_videos
         return {"dataset": self.config.dataset, "train_videos": len(videos), "classes": videos.num_classes,
-                "video_dir": os.path.abspath(self.config.data.video_dir), "train_list": videos.describe()}
+                "video_dir": os.path.abspath(self.config.data.video_dir) if self.config.data.video_dir else None,
+                "train_list": videos.describe()}
 
     def draw(self, rng):
         """(path, start, patch position) of one training clip; a bad video is drawn past."""
