@@ -60,10 +60,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags, logging  # noqa: E402
 
 from video_lstm import cli  # noqa: E402
-from video_lstm.choices import PERCEPT_NETWORKS  # noqa: E402
+from video_lstm.choices import PERCEPT_NETWORKS, VIDEO_DATASETS  # noqa: E402
 
 PROGRAM = "extract_percepts"
-DATASETS = ("ucf101", "hmdb51", "folder")
+DATASETS = VIDEO_DATASETS
 SUBSETS = ("train", "test", "all")
 STREAMS = ("rgb", "flow")
 STORED_DTYPES = ("float16", "float32")  # percept_records.DTYPES

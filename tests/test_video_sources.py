@@ -142,3 +142,76 @@ def test_a_video_run_evaluates_draws_and_exports(video_dir, tmp_path):
     assert not any("rollout" in p for p in paths)
     exported = export_encoder.export_log_dir(str(tmp_path / "run"), str(tmp_path / "exported"))
     assert os.path.exists(os.path.join(exported, "saved_model.pb"))
+
+
+# -- percepts computed inline (--dataset=percepts --percepts_from=videos) ------
+
+
+def tiny_network(name="inception_v3"):
+    """A stand-in percept network of `name`'s input size and feature size (its
+    architecture is not the point here: the wiring around it is)."""
+    import keras
+
+    from pipelines import percepts
+
+    spec = percepts.NETWORKS[name]
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((spec.input_size, spec.input_size, 3)), keras.layers.Conv2D(4, 16, strides=16),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(spec.dim)])
+    return percepts.PerceptNetwork(name=name, weights="random", model=model)
+
+
+def inline_config(video_dir, **overrides):
+    values = dict(dataset="percepts", percepts_from="videos", percept_videos="ucf101", video_dir=video_dir,
+                  percept_network="inception_v3", percept_weights="random", frame_stride=4, input_length=3,
+                  future_length=2, batch_size=2, eval_sequences=3, loss="squared_error", units=8, seed=0)
+    values.update(overrides)
+    return make(**values)
+
+
+def test_inline_percepts_are_the_network_on_the_video_sources_clips(video_dir, monkeypatch):
+    """Batch i of the inline source = the percept network on batch i of the videos
+    source (frames decoded at the network's size), in tf.data as in numpy."""
+    from pipelines import percepts
+
+    network = tiny_network()
+    monkeypatch.setattr(percepts, "make_network", lambda name, weights: network)
+    cfg = inline_config(video_dir)
+    source = sources.build(cfg)
+    assert cfg.input_spec.frame_shape == (2048,) and source.describe()["videos"]["train_videos"] == 2
+    videos = source.videos.batch(3)
+    assert videos.shape == (2, 5, 299, 299, 3) and videos.dtype == np.uint8
+    expected = percepts.extract(network, videos)
+    batch = next(iter(source.train_dataset(start_step=3, num_steps=1)))
+    got = np.concatenate([batch["frames"], batch["future_frames"]], 1)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    test = source.test_set()
+    assert test.name == "test_videos" and test.clips[:3].shape == (3, 5, 2048)
+    np.testing.assert_allclose(test.clips[1], percepts.extract(network, source.videos.test_set().clips[1]),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_inline_percepts_train_and_evaluate_through_the_driver(video_dir, monkeypatch, tmp_path):
+    from pipelines import percepts
+    from video_lstm.training import loop
+
+    network = tiny_network()
+    monkeypatch.setattr(percepts, "make_network", lambda name, weights: network)
+    cfg = inline_config(video_dir, steps=2, checkpoint_every=2, jit_compile=False)
+    metrics = loop.train_and_evaluate(cfg, str(tmp_path), verbose=0)
+    assert metrics["num_sequences"] == 3 and np.isfinite(metrics["mse_per_frame"])
+
+
+def test_inline_percepts_name_their_bad_flags_and_weights(video_dir, tmp_path):
+    from pipelines import percepts
+
+    with pytest.raises(ValueError, match="--percepts_from=videos --percept_videos=ucf101: --dataset=ucf101 needs --video_dir"):
+        inline_config("")
+    with pytest.raises(ValueError, match="--percept_network='alexnet'; expected one of"):
+        inline_config(video_dir, percept_network="alexnet")
+    with pytest.raises(ValueError, match="needs --percepts_dir .* or --percepts_from=videos"):
+        make(dataset="percepts")
+    missing = str(tmp_path / "vgg.h5")
+    source = sources.build(inline_config(video_dir, percept_network="vgg16", percept_weights=missing))
+    with pytest.raises(percepts.WeightsNotFoundError, match=f"weights file {missing} for vgg16 does not exist"):
+        source.sample_inputs()

@@ -26,3 +26,5 @@ VIDEO_ORIGINS = ("files", "tfds")
 
 # Percepts (pipelines.percepts): the pretrained convnet whose per-frame features the LSTM reads.
 PERCEPT_NETWORKS = ("vgg16", "inception_v3")
+PERCEPT_ORIGINS = ("cache", "videos")  # --percepts_from: a cache of extract_percepts, or inline
+VIDEO_DATASETS = ("ucf101", "hmdb51", "folder")  # the --dataset values of video files

@@ -288,7 +288,16 @@ class StepwiseSource(DataSource):
     def train_clips(self, start_step=0, num_steps=None):
         import tensorflow as tf
 
-        shape = (self.config.batch_size, self.config.clip_length) + tuple(self.input_spec.frame_shape)
+        clips = self.raw_train_clips(start_step, num_steps)
+        if self.clip_dtype == "uint8":
+            return clips.map(lambda c: tf.cast(c, tf.float32) / 255.0)
+        return clips
+
+    def raw_train_clips(self, start_step=0, num_steps=None):
+        """tf.data.Dataset of training batches as `read` gives them (`clip_dtype`, uint8 frames unscaled)."""
+        import tensorflow as tf
+
+        shape = (self.config.batch_size, self.config.clip_length) + tuple(self.frame_shape)
         if num_steps is None:
             steps = tf.data.Dataset.counter(start=start_step)
         else:
@@ -298,7 +307,11 @@ class StepwiseSource(DataSource):
         def read(step):
             clips = tf.numpy_function(lambda s: self.batch(int(s)), [step], dtype, stateful=False)
             clips.set_shape(shape)
-            clips = tf.cast(clips, tf.float32)
-            return clips / 255.0 if self.clip_dtype == "uint8" else clips
+            return clips
 
         return steps.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    @property
+    def frame_shape(self):
+        """The shape of one step of what `read` gives (the input spec's, unless a later stage changes it)."""
+        return tuple(self.input_spec.frame_shape)

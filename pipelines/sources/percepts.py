@@ -1,4 +1,7 @@
-"""Cached percepts as a data source: `--dataset=percepts --percepts_dir=DIR`.
+"""Percepts as a data source: `--dataset=percepts`, from a cache or computed inline.
+
+`--percepts_from=cache` (the default) reads a cache, `--percepts_dir=DIR`;
+`--percepts_from=videos` runs the extractor inline (`InlineSource`, below).
 
 Sequences of per-frame convnet features `(T, D)` (VGG16 fc6, InceptionV3),
 read from a cache that `python -m pipelines.extract_percepts` wrote
@@ -19,30 +22,87 @@ import os
 
 import numpy as np
 
-from pipelines import percept_records
-from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet
+from pipelines import percept_records, percepts
+from pipelines.sources import DataSource, InputSpec, LazyClips, StepwiseSource, TestSet
+from pipelines.sources import videos as videos_source
+from video_lstm.choices import PERCEPT_NETWORKS, PERCEPT_ORIGINS, VIDEO_DATASETS
 
 HELP = {
     "percepts_dir": "Percept cache to train on (written by python -m pipelines.extract_percepts).",
     "percepts_test_dir": "Percept cache of the test videos; default: --percepts_dir (no held-out set).",
+    "percepts_from": "cache (read --percepts_dir) or videos (run the percept network inline on "
+    "--percept_videos clips of --video_dir; RGB only).",
+    "percept_videos": "With --percepts_from=videos: which videos (a --dataset of video files).",
+    "percept_network": "With --percepts_from=videos: the convnet (vgg16 fc6 4096-d, inception_v3 2048-d).",
+    "percept_weights": "With --percepts_from=videos: imagenet (Keras' file, cached or downloaded), "
+    "random (meaningless features, for tests) or the path of a weights file.",
+    "percept_precision": "With --percepts_from=videos: the convnet computes in float32 or bfloat16.",
 }
-CHOICES = {}
+CHOICES = {
+    "percepts_from": PERCEPT_ORIGINS,
+    "percept_videos": VIDEO_DATASETS,
+    "percept_network": PERCEPT_NETWORKS,
+    "percept_precision": percepts.DTYPES,
+}
+_VIDEO_FIELDS = ("video_dir", "split", "split_dir", "frame_stride", "videos_from")  # shared with videos
 
 
 @dataclasses.dataclass(frozen=True)
 class Options:
     percepts_dir: str = ""
     percepts_test_dir: str = ""
+    percepts_from: str = "cache"
+    percept_videos: str = "ucf101"
+    percept_network: str = "vgg16"
+    percept_weights: str = "imagenet"
+    percept_precision: str = "float32"
+    # The videos of --percepts_from=videos: the same flags as --dataset=ucf101/hmdb51/folder's.
+    video_dir: str = ""
+    split: int = 1
+    split_dir: str = ""
+    frame_stride: int = 1
+    videos_from: str = "files"
 
     def validate(self, config):
         """Raises ValueError naming the first bad flag (the cache itself is read by `Source`)."""
-        if not self.percepts_dir:
-            raise ValueError("--dataset=percepts needs --percepts_dir (a cache of pipelines.extract_percepts)")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"--{name}={getattr(self, name)!r}; expected one of {list(allowed)}")
+        if self.percepts_from == "cache" and not self.percepts_dir:
+            raise ValueError(
+                "--dataset=percepts needs --percepts_dir (a cache of pipelines.extract_percepts), "
+                "or --percepts_from=videos to compute percepts inline"
+            )
+        if self.percepts_from == "videos":
+            try:
+                video_config(config)  # a Config: validated as it is made
+            except ValueError as error:
+                raise ValueError(f"--percepts_from=videos --percept_videos={self.percept_videos}: {error}") from None
+
+
+def video_config(config):
+    """The `--dataset=<percept_videos>` config whose clips an inline percept source reads:
+    RGB frames at the network's input size."""
+    data = config.data
+    size = percepts.NETWORKS[data.percept_network].input_size
+    options = videos_source.Options(
+        **{name: getattr(data, name) for name in _VIDEO_FIELDS}, frame_size=size, color="rgb", patch_size=0
+    )
+    return dataclasses.replace(config, dataset=data.percept_videos, data=options)
 
 
 def input_spec(config):
-    manifest = percept_records.Manifest.read(config.data.percepts_dir)
-    return InputSpec((manifest.dim,), origin=f"--percepts_dir={config.data.percepts_dir} ({manifest.network})")
+    data = config.data
+    if data.percepts_from == "videos":
+        dim = percepts.NETWORKS[data.percept_network].dim
+        return InputSpec((dim,), origin=f"--percept_network={data.percept_network} (inline)")
+    manifest = percept_records.Manifest.read(data.percepts_dir)
+    return InputSpec((manifest.dim,), origin=f"--percepts_dir={data.percepts_dir} ({manifest.network})")
+
+
+def Source(config):  # noqa: N802  (the source contract's constructor)
+    """The source `--percepts_from` names: a `CacheSource` or an `InlineSource`."""
+    return InlineSource(config) if config.data.percepts_from == "videos" else CacheSource(config)
 
 
 class Cache:
@@ -68,11 +128,11 @@ class Cache:
 
     def clips(self, path, offset, starts, clip_length):
         """float32 (len(starts), clip_length, D): clips of one video, read once."""
-        percepts = percept_records.decode(percept_records.read_at(path, offset))["percepts"]
-        return np.stack([percepts[start : start + clip_length] for start in starts])
+        sequence = percept_records.decode(percept_records.read_at(path, offset))["percepts"]
+        return np.stack([sequence[start : start + clip_length] for start in starts])
 
 
-class Source(StepwiseSource):
+class CacheSource(StepwiseSource):
     """Clips of cached percept sequences."""
 
     clip_dtype = "float32"
@@ -122,3 +182,53 @@ class Source(StepwiseSource):
         read = lambda video, wanted: cache.clips(*video, [start for start, _ in wanted], length)  # noqa: E731
         clips = LazyClips(index[: self.config.eval_sequences], read)
         return TestSet(clips, self.test_set_name(), {"test_percepts": os.path.abspath(directory)})
+
+
+class InlineSource(DataSource):
+    """Percepts computed inline: the videos source's clips through the percept network.
+
+    Training batch i is the videos source's batch i (same videos, starts) with
+    every frame replaced by its percept; the test set is its test set's.
+    The network is built at the first use (`setup` asks for sample inputs
+    before training), so missing weights stop the run at start-up.
+    """
+
+    clip_dtype = "float32"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.videos = videos_source.Source(video_config(config))
+        self._network = None
+
+    @property
+    def network(self):
+        if self._network is None:
+            data = self.config.data
+            self._network = percepts.make_network(data.percept_network, data.percept_weights)
+        return self._network
+
+    def extract(self, clips):
+        """uint8 (n, T, S, S, 3) -> float32 (n, T, D)."""
+        return percepts.extract(self.network, clips, dtype=self.config.data.percept_precision)
+
+    def describe(self):
+        data = self.config.data
+        return {"dataset": "percepts", "percepts_from": "videos", "network": data.percept_network,
+                "weights": data.percept_weights, "precision": data.percept_precision, "stream": "rgb",
+                "videos": self.videos.describe()}
+
+    def train_clips(self, start_step=0, num_steps=None):
+        self.videos.train_videos  # list (and check) the videos before the stream starts
+        clips = self.videos.raw_train_clips(start_step, num_steps)
+        return percepts.percept_stage(clips, self.network, dtype=self.config.data.percept_precision)
+
+    def sample_clips(self, count=3):
+        return self.extract(self.videos.sample_clips(count))
+
+    def test_set_name(self):
+        return f"{self.videos.test_set_name()}_videos"
+
+    def test_set(self):
+        videos = self.videos.test_set()
+        read = lambda video, wanted: self.extract(self.videos.read(video, wanted))  # noqa: E731
+        return TestSet(LazyClips(videos.clips.index, read), self.test_set_name(), videos.info)
