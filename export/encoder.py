@@ -1,7 +1,7 @@
 r"""Exports a training run's newest checkpoint as a versioned SavedModel for TF Serving.
 
     python -m export.encoder --log_dir=runs/quickstart --export_dir=exported \
-        [--version=N] [--model_name=NAME]
+        [--version=N] [--model_name=NAME] [--with_convnet [--convnet_weights=PATH]]
 
 writes `<export_dir>/<model_name>/<version>/` (model_name defaults to the
 log_dir's name, version to the next free integer), the layout TensorFlow
@@ -18,6 +18,12 @@ frames -> final `h_i`, `c_i` of every layer and the top layer's `outputs`),
 `encode_float` (float32 frames in [0, 1]), `reconstruct_and_predict` and
 `reconstruct_and_predict_float` (frames and `future_steps` -> `reconstruction`
 and/or `future` frames, decoders running free); see export/README.md.
+
+A model of percepts takes `percepts` (batch, time, D) instead. With
+`--with_convnet` it is exported with the percept network its run's percepts
+came from (`data.json`: network and weights; RGB percepts only), and
+`serving_default` = `encode_frames` takes uint8 video frames of any size: the
+SavedModel computes the percepts itself, so a TF Serving client sends frames.
 
 The version is written into a temporary sibling directory and renamed into
 place only when complete: an interrupted export leaves no version behind (its
@@ -42,6 +48,10 @@ if __name__ == "__main__":
     flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.")
     flags.DEFINE_integer("version", None, "Version number (default: the next free one).", lower_bound=1)
     flags.DEFINE_string("model_name", None, "Model name (default: the log_dir's name).")
+    flags.DEFINE_bool("with_convnet", False, "For a percept model: export its percept network too, "
+                      "so that serving_default takes raw uint8 video frames.")
+    flags.DEFINE_string("convnet_weights", None, "With --with_convnet: the network's weights file "
+                        "(default: what the run's data.json records, e.g. imagenet).")
 FLAGS = flags.FLAGS
 
 
@@ -88,7 +98,8 @@ def _check_model_name(name):
 # -- export -------------------------------------------------------------------
 
 
-def export_model(model, config, export_dir, model_name, version=None, classifier=None, source=None):
+def export_model(model, config, export_dir, model_name, version=None, classifier=None, source=None,
+                 percept_network=None):
     """Writes `<export_dir>/<model_name>/<version>/` atomically; returns its path.
 
     Args:
@@ -97,6 +108,8 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
         version: int >= 1, or None for the next free version.
         classifier: optional classifier head, see `signatures.ServingGraph`.
         source: optional dict recorded in assets/export.json (log_dir, step...).
+        percept_network: optional `pipelines.percepts.PerceptNetwork` exported
+            with a percept model, see `signatures.ServingGraph`.
     """
     _check_model_name(model_name)
     model_dir = os.path.join(export_dir, model_name)
@@ -111,7 +124,7 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
     started = time.time()
     refuse = lambda path: ExportError(f"{path} appeared during the export; version {version} is taken")  # noqa: E731
     with atomic.directory(final, refuse=refuse) as temporary:
-        graph = write_saved_model(model, temporary, classifier)
+        graph = write_saved_model(model, temporary, classifier, percept_network)
         assets = os.path.join(temporary, "assets")
         os.makedirs(assets, exist_ok=True)
         config_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
@@ -122,6 +135,7 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
                 "model_name": model_name,
                 "version": version,
                 "frame_shape": list(graph.frame_shape),
+                "convnet": _convnet_entry(percept_network),
                 "signatures": graph.signature_table(),
             },
         )
@@ -151,13 +165,20 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
     return final
 
 
-def write_saved_model(model, path, classifier=None):
+def _convnet_entry(network):
+    if network is None:
+        return None
+    return {"network": network.name, "weights": network.weights, "input_size": network.input_size,
+            "dim": network.dim}
+
+
+def write_saved_model(model, path, classifier=None, percept_network=None):
     """The SavedModel itself (graph + variables) at path; returns the ServingGraph."""
     import keras
 
     from export.signatures import ServingGraph
 
-    graph = ServingGraph(model, classifier)
+    graph = ServingGraph(model, classifier, percept_network)
     graph.trace_classifier()
     archive = keras.export.ExportArchive()
     for name, fn, specs in graph.endpoints():  # the first is also serving_default
@@ -169,6 +190,8 @@ def write_saved_model(model, path, classifier=None):
     layers = [graph.model.encoder, *graph.decoders.values()]
     if isinstance(classifier, keras.layers.Layer):
         layers.append(classifier)
+    if percept_network is not None:
+        layers.append(percept_network.model)
     weights = [w for layer in layers for w in layer.weights]
     archive.add_variable_collection("variables", [w.value for w in weights])
     archive.add_variable_collection("trainable_variables", [w.value for w in weights if w.trainable])
@@ -196,7 +219,10 @@ def warmup_requests(graph, model_name, config):
         request.model_spec.name = model_name
         request.model_spec.signature_name = name
         for input_name, entry in table["inputs"].items():
-            if input_name in ("frames", "percepts"):
+            if input_name == "frames" and graph.features:  # encode_frames: video frames
+                size = graph.percept_network.input_size
+                value = np.zeros((1, time_steps, size, size, 3), np.uint8)
+            elif input_name in ("frames", "percepts"):
                 value = frames[entry["dtype"]]
             else:
                 value = np.int32(future_steps)
@@ -219,8 +245,51 @@ def write_warmup_requests(path, requests):
             writer.write(log.SerializeToString())
 
 
-def export_log_dir(log_dir, export_dir, version=None, model_name=None, classifier=None):
-    """Exports the newest checkpoint of a training run; returns the version's path."""
+def percept_network_of(log_dir, weights=None):
+    """The percept network whose features a run trained on (its data.json), for --with_convnet.
+
+    Args:
+        log_dir: a run of `--dataset=percepts`.
+        weights: the network's weights (a path, or "imagenet"); default: those
+            the run's data.json records.
+    Raises:
+        ExportError: the run did not train on RGB percepts, or its network had
+            random weights (they cannot be rebuilt) and no weights were given.
+    """
+    import json
+
+    path = os.path.join(log_dir, "data.json")
+    if not os.path.exists(path):
+        raise ExportError(f"--with_convnet: {path} not found: is {log_dir} a training log_dir?")
+    with open(path) as f:
+        data = json.load(f)
+    if data.get("dataset") != "percepts":
+        raise ExportError(
+            f"--with_convnet: {log_dir} trained on --dataset={data.get('dataset')}, not on percepts; "
+            "its model reads frames already"
+        )
+    if data.get("stream", "rgb") != "rgb":
+        raise ExportError(
+            f"--with_convnet: {log_dir} trained on {data['stream']} percepts, whose flow images OpenCV "
+            "computes outside the graph; export without --with_convnet and send percepts"
+        )
+    weights = weights or data["weights"]
+    if weights == "random":
+        raise ExportError(
+            f"--with_convnet: the percepts of {log_dir} came from {data['network']} with random weights, "
+            "which cannot be rebuilt; pass --convnet_weights=PATH (the weights that made them)"
+        )
+    from pipelines import percepts
+
+    return percepts.make_network(data["network"], weights)
+
+
+def export_log_dir(log_dir, export_dir, version=None, model_name=None, classifier=None,
+                   with_convnet=False, convnet_weights=None):
+    """Exports the newest checkpoint of a training run; returns the version's path.
+
+    With `with_convnet`, a percept model is exported with its percept network
+    (`percept_network_of(log_dir, convnet_weights)`)."""
     from video_lstm import config as config_lib
     from video_lstm.training import checkpoint
 
@@ -230,10 +299,11 @@ def export_log_dir(log_dir, export_dir, version=None, model_name=None, classifie
     _check_model_name(model_name)
     if version is not None:  # refused before the slow checkpoint load; export_model checks again
         _refuse_existing(os.path.join(export_dir, model_name), version)
+    network = percept_network_of(log_dir, convnet_weights) if with_convnet else None
     step, model = checkpoint.load_latest(log_dir)
     _, path = checkpoint.latest(log_dir)
     source = {"log_dir": os.path.abspath(log_dir), "checkpoint": os.path.abspath(path), "step": step}
-    return export_model(model, config, export_dir, model_name, version, classifier, source)
+    return export_model(model, config, export_dir, model_name, version, classifier, source, network)
 
 
 # -- command line -------------------------------------------------------------
@@ -244,7 +314,8 @@ def main(argv):
     if not FLAGS.export_dir:
         raise app.UsageError("--export_dir is required (e.g. exported; TF Serving's model root)")
     try:
-        export_log_dir(FLAGS.log_dir, FLAGS.export_dir, FLAGS.version, FLAGS.model_name)
+        export_log_dir(FLAGS.log_dir, FLAGS.export_dir, FLAGS.version, FLAGS.model_name,
+                       with_convnet=FLAGS.with_convnet, convnet_weights=FLAGS.convnet_weights)
     except (FileNotFoundError, ValueError, ExportError) as error:
         cli.fail("export.encoder", error)
 

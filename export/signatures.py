@@ -41,9 +41,13 @@ class ServingGraph:
             `encode` returns (`h_0`, `c_0`, ..., `outputs`), to logits
             `(batch, num_classes)`. With one, the export gets a `classify`
             signature.
+        percept_network: optional, for a model of percepts: the
+            `pipelines.percepts.PerceptNetwork` that made them. With one, the
+            export runs it too: `encode_frames` (also `serving_default`) takes
+            uint8 RGB frames `(batch, time, height, width, 3)` of any size.
     """
 
-    def __init__(self, model, classifier=None):
+    def __init__(self, model, classifier=None, percept_network=None):
         if not getattr(model, "built", False) or not hasattr(model, "frame_shape"):
             raise ValueError("the model must be built (load it from a checkpoint, or call it once)")
         self.model = model = float32_twin(model)
@@ -67,6 +71,13 @@ class ServingGraph:
             self.decoders["future"] = model.future_decoder
         self.classifier = classifier
         self.num_classes = None
+        self.percept_network = percept_network
+        if percept_network is not None and (not self.features or self.frame_dim != percept_network.dim):
+            raise ValueError(
+                f"a percept network of {percept_network.dim}-d features ({percept_network.name}) "
+                f"exports only with a model of percepts (D,) = ({percept_network.dim},); this model "
+                f"reads {self.frame_shape}"
+            )
 
     # -- request checks and preprocessing -------------------------------------
 
@@ -137,6 +148,36 @@ class ServingGraph:
             percepts = tf.identity(percepts)
         percepts.set_shape([None, None, self.frame_dim])
         return percepts
+
+    def video_frames_to_percepts(self, frames):
+        """Validated uint8 RGB frames (batch, time, H, W, 3) of any size -> float32 percepts
+        (batch, time, D), through the percept network and its own preprocessing."""
+        expected = self.expected_video()
+        rank_ok = tf.debugging.assert_rank(frames, 5, message=expected)
+        with tf.control_dependencies([rank_ok]):
+            shape = tf.shape(frames)
+            checks = [
+                tf.debugging.assert_equal(shape[4], 3, message=f"{expected}; wrong number of channels"),
+                tf.debugging.assert_greater_equal(shape[1], 1, message=f"{expected}; got no time steps"),
+                tf.debugging.assert_greater_equal(
+                    tf.reduce_min(shape[2:4]), 1, message=f"{expected}; got an empty frame"
+                ),
+            ]
+        with tf.control_dependencies(checks):
+            flat = tf.reshape(frames, tf.concat([[-1], shape[2:]], 0))
+        flat.set_shape([None, None, None, 3])
+        network = self.percept_network
+        features = tf.cast(network.model(network.preprocess(flat), training=False), tf.float32)
+        percepts = tf.reshape(features, [shape[0], shape[1], network.dim])
+        percepts.set_shape([None, None, network.dim])
+        return percepts
+
+    def expected_video(self):
+        size = self.percept_network.input_size
+        return (
+            f"frames must be (batch, time, height, width, 3) uint8 RGB, time >= 1 (resized to "
+            f"{size}x{size} for {self.percept_network.name})"
+        )
 
     def _resize(self, frames):
         """Frames of another height and width -> the trained size (bilinear, antialiased)."""
@@ -249,10 +290,17 @@ class ServingGraph:
             future_steps = self.check_future_steps(future_steps)
             return self.reconstruct_and_predict_frames(self.preprocess_percepts(percepts), future_steps)
 
-        return [
+        found = [
             ("encode", encode, [specs["percepts"]]),
             ("reconstruct_and_predict", reconstruct_and_predict, [specs["percepts"], specs["future_steps"]]),
         ]
+        if self.percept_network is not None:  # serving_default: a client sends video frames
+
+            def encode_frames(frames):
+                return self.encode_frames(self.video_frames_to_percepts(frames))
+
+            found.insert(0, ("encode_frames", encode_frames, [specs["frames_uint8"]]))
+        return found
 
     @staticmethod
     def input_specs():
@@ -318,7 +366,16 @@ class ServingGraph:
                 },
                 "outputs": self.reconstruct_outputs(),
             }
-        table["serving_default"] = dict(table["encode"], description="same as encode")
+        if self.percept_network is not None:
+            network = self.percept_network
+            table["encode_frames"] = {
+                "description": f"the encoder's representation of video frames, their percepts computed by "
+                f"{network.name} (weights: {network.weights}) in the graph",
+                "inputs": {"frames": _entry("uint8", [None, None, None, None, 3], self.expected_video())},
+                "outputs": self.encode_outputs(),
+            }
+        default = "encode_frames" if self.percept_network is not None else "encode"
+        table["serving_default"] = dict(table[default], description=f"same as {default}")
         if self.classifier is not None:
             table["classify"] = {
                 "description": "class scores of the fine-tuned classifier head",

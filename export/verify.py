@@ -68,6 +68,7 @@ def make_cases(assets, seed=0):
     import numpy as np
 
     frame_shape = tuple(assets["signatures"]["frame_shape"])
+    video_shape = (37, 45, 3)  # encode_frames of a model exported with its convnet: any size
     config = assets["config"]
     time = int(config.get("input_length", 4))
     future = int(config.get("future_length") or 3)
@@ -84,6 +85,8 @@ def make_cases(assets, seed=0):
             variants["resized"] = ((1, time, height + 8, width + 4, channels), future)
         for variant, (shape, steps) in variants.items():
             case = f"{name}:{variant}"
+            if len(frame_shape) == 1 and "frames" in table["inputs"]:
+                shape = shape[:2] + video_shape
             frames = rng.randint(0, 256, shape).astype(np.uint8)
             inputs, frames_key = {}, None
             for input_name, entry in table["inputs"].items():
@@ -149,13 +152,31 @@ def load_keras_model(assets, checkpoint_path=None, log_dir=None):
     return checkpoint.load(path)
 
 
-def keras_reference(model, case, arrays, frame_shape):
-    """The Keras model's outputs for one case (None: no reference, e.g. classify)."""
+def convnet_of(assets):
+    """The percept network exported with a percept model, rebuilt from its recorded weights;
+    None when there is none, or when it had random weights (they cannot be rebuilt)."""
+    entry = assets["signatures"].get("convnet")
+    if not entry or entry["weights"] == "random":
+        return None
+    from pipelines import percepts
+
+    return percepts.make_network(entry["network"], entry["weights"])
+
+
+def keras_reference(model, case, arrays, frame_shape, convnet=None):
+    """The Keras model's outputs for one case (None: no reference, e.g. classify,
+    or video frames of a percept model whose convnet is not given)."""
     import numpy as np
     import tensorflow as tf
 
     frames = arrays[case["frames"]]
-    if frames.dtype == np.uint8:
+    if len(frame_shape) == 1 and frames.ndim == 5:  # video frames into a percept model
+        if convnet is None:
+            return None
+        from pipelines import percepts
+
+        frames = percepts.extract(convnet, frames)
+    elif frames.dtype == np.uint8:
         frames = frames.astype(np.float32) / 255
     if case["resized"]:
         batch, time = frames.shape[:2]
@@ -163,7 +184,7 @@ def keras_reference(model, case, arrays, frame_shape):
         flat = tf.image.resize(flat, frame_shape[:2], antialias=True).numpy()
         frames = flat.reshape((batch, time) + tuple(frame_shape))
     signature = case["signature"]
-    if signature in ("encode", "encode_float", "serving_default"):
+    if signature in ("encode", "encode_float", "encode_frames", "serving_default"):
         result = model.encode(frames)
         reference = {"outputs": result["outputs"]}
         for i, (h, c) in enumerate(result["states"]):
@@ -214,8 +235,12 @@ def compare(cases, outputs, references, schema, atol, rtol):
     return rows
 
 
-def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=print):
-    """Runs the check; returns True when every output matches. Raises VerifyError."""
+def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=print, convnet=None):
+    """Runs the check; returns True when every output matches. Raises VerifyError.
+
+    `convnet`: the percept network of an export made with one (default: rebuilt
+    from the weights it records; with random weights its signatures are
+    checked for shapes only)."""
     version_dir = resolve_version_dir(path)
     assets = read_assets(version_dir)
     precision = assets["config"].get("precision", "float32")
@@ -227,7 +252,10 @@ def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=p
     out(listing)
     model = load_keras_model(assets, checkpoint_path, log_dir)
     frame_shape = assets["signatures"]["frame_shape"]
-    references = {case: keras_reference(model, spec, arrays, frame_shape) for case, spec in cases.items()}
+    convnet = convnet or convnet_of(assets)
+    references = {
+        case: keras_reference(model, spec, arrays, frame_shape, convnet) for case, spec in cases.items()
+    }
     rows = compare(cases, outputs, references, assets["signatures"]["signatures"], atol, rtol)
     out("")
     out(f"{'case':<40} {'output':<16} {'shape':<24} {'max|diff|':>10}")

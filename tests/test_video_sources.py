@@ -191,15 +191,54 @@ def test_inline_percepts_are_the_network_on_the_video_sources_clips(video_dir, m
                                rtol=1e-5, atol=1e-5)
 
 
-def test_inline_percepts_train_and_evaluate_through_the_driver(video_dir, monkeypatch, tmp_path):
+def test_inline_percepts_train_evaluate_and_export_with_their_convnet(video_dir, monkeypatch, tmp_path):
+    """The driver on inline percepts; the model exported with its percept network takes
+    raw uint8 frames of any size (serving_default), and a fresh process agrees with
+    Keras (the network, then the encoder)."""
+    import tensorflow as tf
+
+    from export import encoder as export_encoder
+    from export import verify as export_verify
     from pipelines import percepts
-    from video_lstm.training import loop
+    from video_lstm import config as config_lib
+    from video_lstm.training import checkpoint, loop
 
     network = tiny_network()
     monkeypatch.setattr(percepts, "make_network", lambda name, weights: network)
+    run = str(tmp_path / "run")
     cfg = inline_config(video_dir, steps=2, checkpoint_every=2, jit_compile=False)
-    metrics = loop.train_and_evaluate(cfg, str(tmp_path), verbose=0)
+    metrics = loop.train_and_evaluate(cfg, run, verbose=0)
     assert metrics["num_sequences"] == 3 and np.isfinite(metrics["mse_per_frame"])
+
+    with pytest.raises(export_encoder.ExportError, match="random weights, which cannot be rebuilt"):
+        export_encoder.percept_network_of(run)
+    _, model = checkpoint.load_latest(run)
+    version = export_encoder.export_model(model, config_lib.load(run), str(tmp_path / "exported"), "inline",
+                                          percept_network=network)
+    lines = []
+    assert export_verify.verify(version, log_dir=run, out=lines.append, convnet=network), "\n".join(lines)
+    assert any(line.startswith("encode_frames:") for line in lines)
+    loaded = tf.saved_model.load(version)
+    assert set(loaded.signatures) == {"encode", "encode_frames", "reconstruct_and_predict", "serving_default"}
+    frames = np.random.default_rng(0).integers(0, 256, (2, 4, 50, 70, 3), dtype=np.uint8)
+    served = loaded.signatures["serving_default"](frames=tf.constant(frames))
+    expected = model.encode(percepts.extract(network, frames))
+    np.testing.assert_allclose(served["outputs"], expected["outputs"], atol=1e-5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"frames must be \(batch, time, height, width, 3\) uint8"):
+        loaded.signatures["encode_frames"](frames=tf.zeros((1, 2, 8, 8, 1), tf.uint8))
+
+
+def test_export_with_convnet_names_what_it_cannot_rebuild(tmp_path):
+    import json
+
+    from export import encoder as export_encoder
+
+    for data, message in [({"dataset": "ucf101"}, "trained on --dataset=ucf101, not on percepts"),
+                          ({"dataset": "percepts", "stream": "flow", "network": "vgg16", "weights": "imagenet"},
+                           "flow percepts, whose flow images OpenCV computes outside the graph")]:
+        (tmp_path / "data.json").write_text(json.dumps(data))
+        with pytest.raises(export_encoder.ExportError, match=message):
+            export_encoder.percept_network_of(str(tmp_path))
 
 
 def test_inline_percepts_name_their_bad_flags_and_weights(video_dir, tmp_path):
