@@ -226,7 +226,7 @@ def _interpolation(shape, target):
     return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
 
 
-def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, threads=None):
+def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, threads=None, start=0):
     """Yields the frames of `path`, RGB uint8 (H, W, 3), one at a time.
 
     Args:
@@ -246,6 +246,11 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, t
         threads: FFmpeg decoding threads for this video; None leaves OpenCV's
             default (one per core). 1 is faster when several videos decode at
             once (`clip_dataset`), and on 2 cores even alone (bench/decode_speed.py).
+        start: the first kept frame to yield: the `start * stride` frames before
+            it are grabbed (decoded, never converted). Not a seek: OpenCV's
+            FFmpeg seek is not frame-accurate (on the staged UCF-101 MP4s
+            `CAP_PROP_POS_FRAMES` lands on frame 0 whatever the target), so
+            every frame before `start` is still decoded.
 
     Yields:
         uint8 (H, W, 3) frames in RGB order. Decoding ends at the end of the
@@ -258,12 +263,14 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, t
         ValueError: a bad stride, fps, size or crop.
     """
     stride = _resolve_stride(path, stride, fps)
+    if start < 0:
+        raise ValueError(f"start={start}; expected >= 0")
     resize = _Resizer(_target_size(size), crop, np.random.default_rng(seed))
     capture = _open(path, threads)
     try:
         index = 0
         while True:
-            if index % stride:
+            if index % stride or index < start * stride:
                 try:
                     if not capture.grab():
                         break

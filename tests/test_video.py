@@ -110,6 +110,10 @@ def test_stride_and_fps_pick_every_kth_frame(tmp_path):
     assert _frame_numbers(video.read_frames(path, fps=5)) == [0, 2, 4, 6, 8]
     with pytest.raises(ValueError, match="pass one of them"):
         next(video.read_frames(path, stride=2, fps=5))
+    # start counts kept frames; the frames before it are skipped.
+    assert _frame_numbers(video.read_frames(path, stride=3, start=2)) == [6, 9]
+    assert _frame_numbers(video.read_frames(path, start=7)) == [7, 8, 9]
+    assert _frame_numbers(video.read_frames(path, start=10)) == []
 
 
 def test_resize_and_crop_shapes(tmp_path):
@@ -234,3 +238,16 @@ def test_decode_speed_smoke():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "frames/s" in result.stdout and "stage_p2" in result.stdout
+
+
+def test_stream_speed_smoke():
+    """The stream benchmark runs, and its two decoders gave equal clips (it checks)."""
+    data_dir = os.path.dirname(os.path.dirname(os.path.dirname(_staged("sample_a.avi"))))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "bench/stream_speed.py", "--smoke"],
+        cwd=root, env={**os.environ, DATA_DIR_ENV: data_dir},
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ratio skip / from_start" in result.stdout

@@ -155,8 +155,9 @@ class _Decoder:
 
         wanted, kept = set(starts), {}
         window = collections.deque(maxlen=self.clip_length)
-        frames = self._frames(path)
-        for index, frame in enumerate(frames):
+        first = min(starts)
+        frames = self._frames(path, first)
+        for index, frame in enumerate(frames, start=first):
             window.append(frame)
             start = index + 1 - self.clip_length
             if start in wanted:
@@ -168,14 +169,16 @@ class _Decoder:
             raise video.VideoError(path, "too short", "decoded fewer frames than it did when counted")
         return np.stack([self._finish(kept[start], patch) for start, patch in zip(starts, patches)])
 
-    def _frames(self, path):
-        """The strided RGB frames of a video file or a TFDS key, resized to frame_size (a generator)."""
+    def _frames(self, path, start=0):
+        """The strided RGB frames of a video file or a TFDS key from kept frame `start` on,
+        resized to frame_size (a generator; frames before `start` are not converted)."""
         from pipelines import video
 
+        stride = self.data.frame_stride
         if tfds_videos.is_key(path):
-            every = itertools.islice(tfds_videos.frames(path, self.data.video_dir), 0, None, self.data.frame_stride)
+            every = itertools.islice(tfds_videos.frames(path, self.data.video_dir), start * stride, None, stride)
             return video.fit_frames(every, self.data.frame_size)
-        return video.read_frames(path, self.data.frame_stride, self.data.frame_size)
+        return video.read_frames(path, stride, self.data.frame_size, start=start)
 
     def _finish(self, clip, patch):
         """Grey conversion and the patch crop of one clip (T, S, S, 3)."""
