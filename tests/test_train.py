@@ -317,16 +317,31 @@ def test_weight_decay_is_l2_added_to_the_gradient_and_survives_a_checkpoint(tmp_
 
 
 def test_the_tfds_test_set_route_end_to_end(tmp_path):
-    """--test_set=tfds on a trained run, offline: TFDS' own mock_data stands in for the
-    downloaded moving_mnist (64x64, 20 frames), through tfds.load and the builder."""
+    """python -m video_lstm.evaluate --test_set=tfds on a trained run, offline: the test prepares
+    a TFDS moving_mnist itself (the real builder, its download step replaced by 6 sequences of
+    the canonical shape) and the evaluation reads exactly those sequences."""
     import tensorflow_datasets as tfds
 
-    from video_lstm.analysis import evaluation
+    from pipelines import moving_mnist
+
+    data_dir = str(tmp_path / "tfds")
+    sequences = np.random.default_rng(5).integers(0, 256, (6, 20, 64, 64, 1), dtype=np.uint8)
+    builder = tfds.builder("moving_mnist", data_dir=data_dir)
+    builder._split_generators = lambda dl_manager: {"test": ((str(i), {"image_sequence": clip})
+                                                             for i, clip in enumerate(sequences))}
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+    loaded = moving_mnist.load_tfds_test(data_dir)  # in TFDS' order (it shuffles by key)
+    assert loaded.shape == sequences.shape and loaded.dtype == np.uint8
+    assert sorted(c.tobytes() for c in loaded) == sorted(c.tobytes() for c in sequences)
 
     log_dir = tmp_path / "run"
     train_lib.train(tiny(steps=2, checkpoint_every=2, frame_size=64, num_digits=2), str(log_dir), verbose=0)
-    with tfds.testing.mock_data(num_examples=6):
-        result = evaluation.evaluate_log_dir(str(log_dir), test_set="tfds", eval_sequences=6)
-    assert result["test_set"] == "tfds" and result["test_digits"] == "tfds:moving_mnist"
-    assert result["num_sequences"] == 6 and result["written"] == "metrics_tfds_6.json"
-    assert json.loads((log_dir / "metrics_tfds_6.json").read_text())["num_sequences"] == 6
+    result = subprocess.run(
+        [sys.executable, "-m", "video_lstm.evaluate", f"--log_dir={log_dir}", "--test_set=tfds",
+         f"--tfds_data_dir={data_dir}", "--eval_sequences=6"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = json.loads((log_dir / "metrics_tfds_6.json").read_text())
+    assert written["test_set"] == "tfds" and written["test_digits"] == "tfds:moving_mnist"
+    assert written["num_sequences"] == 6

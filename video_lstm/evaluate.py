@@ -20,6 +20,7 @@ from video_lstm.choices import MOVING_MNIST_TEST_SETS  # noqa: E402
 flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.")
 flags.DEFINE_enum("test_set", None, list(MOVING_MNIST_TEST_SETS), "Override the run's test set.")
 flags.DEFINE_string("test_npy_path", None, "mnist_test_seq.npy for --test_set=npy.")
+flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir of a prepared moving_mnist for --test_set=tfds.")
 FLAGS = flags.FLAGS
 
 
@@ -29,7 +30,7 @@ def main(argv):
 
     overrides = {
         name: FLAGS[name].value
-        for name in ("eval_sequences", "test_set", "test_npy_path")
+        for name in ("eval_sequences", "test_set", "test_npy_path", "tfds_data_dir")
         if FLAGS[name].value is not None
     }
     try:

@@ -29,6 +29,8 @@ HELP = {
     "test_set": "generated (10,000 sequences made from MNIST test digits), npy "
     "(the canonical mnist_test_seq.npy) or tfds (TFDS moving_mnist, test split).",
     "test_npy_path": "Path of mnist_test_seq.npy for --test_set=npy.",
+    "tfds_data_dir": "TFDS data_dir holding a prepared moving_mnist for --test_set=tfds; default: "
+    "TFDS' own (~/tensorflow_datasets, or $TFDS_DATA_DIR).",
 }
 CHOICES = {"digits": DIGIT_SOURCES, "test_set": MOVING_MNIST_TEST_SETS}
 
@@ -42,6 +44,7 @@ class Options:
     step_length: float = 0.1
     test_set: str = "generated"
     test_npy_path: str = ""
+    tfds_data_dir: str = ""
 
     def validate(self, config):
         """Raises ValueError naming the first flag that is out of range."""
@@ -140,7 +143,7 @@ class Source(DataSource):
         if data.test_set == "npy":
             clips, digits = moving_mnist.load_canonical_npy(data.test_npy_path), "mnist_test_seq.npy"
         elif data.test_set == "tfds":
-            clips, digits = moving_mnist.load_tfds_test(), "tfds:moving_mnist"
+            clips, digits = moving_mnist.load_tfds_test(data.tfds_data_dir or None), "tfds:moving_mnist"
         else:
             bank = self.digit_bank("test")
             clips = moving_mnist.test_sequences(
