@@ -5,7 +5,7 @@ decoded videos `(T, H, W, 3)` uint8 and labels. A video is named by a key
 `tfds://ucf101_<split>/<subset>/<index>`; `frames(key)` loads that one example
 (TFDS reads it whole) and yields its frames. For users who have the TFDS
 dataset prepared (`tfds.builder("ucf101", config="ucf101_1").download_and_prepare()`,
-which downloads the archive); tests use TFDS' own `mock_data`.
+which downloads the archive); tests prepare a tiny one with the real builder.
 """
 
 import functools
