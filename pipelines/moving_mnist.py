@@ -20,15 +20,20 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from pipelines import trajectory
 from pipelines.digits import DIGIT_SIZE
+# The canonical test set reads without TensorFlow (there); re-exported for callers of this module.
+from pipelines.moving_mnist_numpy import CANONICAL_URL, load_canonical_npy  # noqa: F401
 from video_lstm import atomic
 
-CANONICAL_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
 
 # Stream ids appended to the user seed, so that the training batches and the
 # fixed test set never share random numbers even with equal seeds.
 _TRAIN_STREAM = 0
 _TEST_STREAM = 1
+# Part of the test-set cache's file name: v2 since trajectories are computed in
+# float64 (`pipelines.trajectory`), which moved some digits by a pixel.
+CACHE_VERSION = "v2"
 # Sequences rendered at once by `test_sequences`; small chunks stay in CPU
 # caches (32 was fastest of 16..256 on CPU) and bound peak memory.
 _CHUNK_SIZE = 32
@@ -102,11 +107,6 @@ def batch_seed(seed, index):
     return tf.random.fold_in(base, tf.cast(index, tf.int64))
 
 
-def _triangle_wave(x):
-    """Reflects x into [0, 1] off the walls at 0 and 1: x -> 1 - |x mod 2 - 1|."""
-    return 1.0 - tf.abs(tf.math.floormod(x, 2.0) - 1.0)
-
-
 def trajectories(
     seed,
     batch_size,
@@ -118,9 +118,10 @@ def trajectories(
 ):
     """Top-left positions of bouncing digits.
 
-    Positions are computed in closed form: the unreflected path start + v t in
-    units of the free range, folded into [0, 1] by a triangle wave (which is
-    reflection at both walls), scaled to pixels and rounded.
+    Positions are computed in closed form (`pipelines.trajectory.pixel_path`,
+    in float64): the unreflected path start + v t in units of the free range,
+    folded into [0, 1] by a triangle wave (which is reflection at both walls),
+    scaled to pixels and rounded.
 
     Args:
         seed: int or shape-(2,) int stateless seed.
@@ -142,11 +143,12 @@ def trajectories(
     angle = tf.random.stateless_uniform(
         [batch_size, 1, num_digits], angle_seed, maxval=2.0 * np.pi
     )
-    velocity = step_length * tf.stack([tf.sin(angle), tf.cos(angle)], axis=-1)
-    time = tf.range(num_frames, dtype=tf.float32)[None, :, None, None]
-    unit = _triangle_wave(start + velocity * time)
-    free = float(frame_size - digit_size)
-    return tf.cast(tf.round(unit * free), tf.int32)
+    time = tf.range(num_frames, dtype=tf.float64)[None, :, None, None]
+    pixels = trajectory.pixel_path(
+        tf.cast(start, tf.float64), tf.cast(angle, tf.float64), time, frame_size - digit_size,
+        step_length, tf.stack,
+    )
+    return tf.cast(tf.round(pixels), tf.int32)
 
 
 def _digit_indices(seed, batch_size, num_digits, num_available):
@@ -376,7 +378,7 @@ def test_sequences(
     if cache_dir is not None:
         name = (
             f"moving_mnist_test_n{num_sequences}_t{num_frames}_d{num_digits}_s{seed}"
-            f"_f{frame_size}_step{step_length}_{key[0]}.npy"
+            f"_f{frame_size}_step{step_length}_{key[0]}_{CACHE_VERSION}.npy"
         )
         path = os.path.join(cache_dir, name)
 
@@ -398,36 +400,6 @@ def test_sequences(
 
 
 test_sequences.__test__ = False  # Not a pytest test, despite its name.
-
-
-def load_canonical_npy(path):
-    """Reads the canonical `mnist_test_seq.npy` (Srivastava et al.'s test set).
-
-    Args:
-        path: path to the file, laid out time-major: uint8 (20, N, 64, 64).
-
-    Returns:
-        uint8 (N, 20, 64, 64, 1), sequence-major.
-
-    Raises:
-        FileNotFoundError: no file at `path`.
-        ValueError: not a readable .npy, or not uint8 (20, N, 64, 64).
-    """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"mnist_test_seq.npy not found at {path}; download it from {CANONICAL_URL}"
-        )
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable .npy file: {e}") from e
-    layout_ok = array.ndim == 4 and array.shape[0] == 20 and array.shape[2:] == (64, 64)
-    if array.dtype != np.uint8 or not layout_ok:
-        raise ValueError(
-            f"{path} holds {array.dtype} {array.shape}; expected the canonical "
-            "mnist_test_seq.npy layout uint8 (20, N, 64, 64), time-major"
-        )
-    return np.ascontiguousarray(array.transpose(1, 0, 2, 3))[..., None]
 
 
 def load_tfds_test(data_dir=None):

@@ -1,20 +1,22 @@
-"""Moving MNIST in NumPy alone (no TensorFlow), for machines without it.
+"""Moving MNIST in NumPy alone (no TensorFlow), equal to the TensorFlow generator.
 
-The geometry and the trajectory rule are those of `pipelines/moving_mnist.py`
-(Srivastava et al. 2015): each sequence shows `num_digits` 28x28 digits
-moving inside a square frame. Per digit: a start position uniform over the
-free range [0, frame_size - 28] on each axis, a direction uniform in
+The same sequences as `pipelines/moving_mnist.py`, frame for frame, for the
+same seed: each sequence shows `num_digits` 28x28 digits moving inside a
+square frame (Srivastava et al. 2015); per digit a start position uniform
+over the free range [0, frame_size - 28] on each axis, a direction uniform in
 [0, 2 pi), a speed of `step_length` times the free range per frame, and
-reflection at the edges, in closed form (a triangle wave of the unreflected
-path); positions are rounded to whole pixels and digits are combined with an
-elementwise max.
+reflection at the edges (the rule: `pipelines/trajectory.py`, shared with the
+TensorFlow generator); positions are rounded to whole pixels and digits are
+combined with an elementwise max.
 
-The random numbers come from NumPy's Philox generator seeded by
-`SeedSequence([seed, stream, step])`: batch `step` of a stream is a pure
-function of `(seed, step)`, whatever was drawn before, in any thread. The
-stream is therefore NOT bit-equal to the TensorFlow generator of
-`pipelines/moving_mnist.py` (different random numbers; the rule that turns
-them into sequences is the same, as tests/test_accelerator.py checks).
+The random numbers are TensorFlow's stateless ones, reproduced in NumPy
+(`pipelines/stateless_random.py`), drawn in the same order: training batch
+`step` is drawn from `fold_in([seed, TRAIN_STREAM], step)`, the fixed test set
+from `[seed, TEST_STREAM]`; each draw splits its seed into a trajectory seed
+(split again into start and angle seeds) and a digit-index seed. So batch
+`step` is a pure function of `(seed, step)`, in any thread, and equal to
+`moving_mnist.make_batch(digits, moving_mnist.batch_seed(seed, step), ...)`
+(tests/test_moving_mnist_numpy.py checks it).
 
 Rendering is split from sampling: `sample` draws the (tiny) positions and
 digit indices, `render` pastes digits into frames. A fast consumer can do the
@@ -27,27 +29,26 @@ the geometry is checked where the config is made
 (`pipelines.sources.moving_mnist.Options.validate`).
 """
 
+import os
 import threading
 
 import numpy as np
 
+from pipelines import stateless_random, trajectory
 from pipelines.digits import DIGIT_SIZE
 
 TRAIN_STREAM = 0
 TEST_STREAM = 1
-
-
-def triangle_wave(x):
-    """Reflects x into [0, 1] off the walls at 0 and 1: x -> 1 - |x mod 2 - 1|."""
-    return 1.0 - np.abs(np.mod(x, 2.0) - 1.0)
+CANONICAL_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
+# Test sequences rendered at once by `test_sequences` (bounds the float work).
+_CHUNK_SIZE = 256
 
 
 def trajectories(start, angle, num_frames, frame_size=64, digit_size=DIGIT_SIZE, step_length=0.1):
     """Top-left positions of bouncing digits, from their start and direction.
 
-    The rule of `pipelines.moving_mnist.trajectories`, in float32 as there:
-    unit = triangle_wave(start + step_length * (sin a, cos a) * t), position =
-    round(unit * (frame_size - digit_size)).
+    `pipelines.trajectory.pixel_path` in float64, rounded half to even, as
+    `pipelines.moving_mnist.trajectories` does.
 
     Args:
         start: float (batch, num_digits, 2) in [0, 1), (row, col) in units of
@@ -59,33 +60,55 @@ def trajectories(start, angle, num_frames, frame_size=64, digit_size=DIGIT_SIZE,
     Returns:
         int32 (batch, num_frames, num_digits, 2), each in [0, frame_size - digit_size].
     """
-    start = np.asarray(start, np.float32)[:, None]  # (B, 1, D, 2)
-    angle = np.asarray(angle, np.float32)[:, None]  # (B, 1, D)
-    velocity = np.float32(step_length) * np.stack([np.sin(angle), np.cos(angle)], axis=-1)
-    time = np.arange(num_frames, dtype=np.float32)[None, :, None, None]
-    unit = triangle_wave(start + velocity * time)
-    free = np.float32(frame_size - digit_size)
-    return np.round(unit * free).astype(np.int32)
+    start = np.asarray(start, np.float64)[:, None]  # (B, 1, D, 2)
+    angle = np.asarray(angle, np.float64)[:, None]  # (B, 1, D)
+    time = np.arange(num_frames, dtype=np.float64)[None, :, None, None]
+    pixels = trajectory.pixel_path(start, angle, time, frame_size - digit_size, step_length, np.stack)
+    return np.round(pixels).astype(np.int32)
 
 
-def generator(seed, step, stream=TRAIN_STREAM):
-    """The NumPy generator of batch `step`: Philox seeded by SeedSequence([seed, stream, step])."""
-    return np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, stream, step])))
+def batch_seed(seed, step):
+    """The stateless seed of training batch `step`: fold_in([seed, TRAIN_STREAM], step), int64 (2,)."""
+    return stateless_random.fold_in([seed, TRAIN_STREAM], step)
+
+
+def sample_seeded(seed, batch_size, num_frames, num_digits=2, num_available=60000, frame_size=64,
+                  step_length=0.1):
+    """(positions, digit_indices) drawn from a stateless seed, as `moving_mnist._sample`.
+
+    Args:
+        seed: int or (2,) int stateless seed.
+    Returns:
+        positions: int32 (batch_size, num_frames, num_digits, 2), top-left (row, col).
+        digit_indices: int32 (batch_size, num_digits) in [0, num_available).
+    """
+    trajectory_seed, index_seed = stateless_random.split(seed, 2)
+    start_seed, angle_seed = stateless_random.split(trajectory_seed, 2)
+    start = stateless_random.uniform((batch_size, num_digits, 2), start_seed)
+    angle = stateless_random.uniform((batch_size, num_digits), angle_seed, maxval=2.0 * np.pi)
+    indices = stateless_random.uniform_int((batch_size, num_digits), index_seed, 0, num_available)
+    return trajectories(start, angle, num_frames, frame_size, DIGIT_SIZE, step_length), indices
 
 
 def sample(seed, step, batch_size, num_frames, num_digits=2, num_available=60000,
            frame_size=64, step_length=0.1, stream=TRAIN_STREAM):
-    """(positions, digit_indices) of batch `step`, a pure function of (seed, stream, step).
+    """(positions, digit_indices) of batch `step` of a stream, a pure function of (seed, stream, step).
+
+    Stream TRAIN_STREAM is the training stream (`batch_seed`); TEST_STREAM has
+    one draw, step 0, the fixed test set's.
 
     Returns:
         positions: int32 (batch_size, num_frames, num_digits, 2), top-left (row, col).
         digit_indices: int32 (batch_size, num_digits) in [0, num_available).
     """
-    rng = generator(seed, step, stream)
-    start = rng.random((batch_size, num_digits, 2), dtype=np.float32)
-    angle = rng.random((batch_size, num_digits), dtype=np.float32) * np.float32(2.0 * np.pi)
-    indices = rng.integers(0, num_available, size=(batch_size, num_digits), dtype=np.int32)
-    return trajectories(start, angle, num_frames, frame_size, DIGIT_SIZE, step_length), indices
+    if stream == TRAIN_STREAM:
+        seed_pair = batch_seed(seed, step)
+    elif stream == TEST_STREAM and step == 0:
+        seed_pair = [seed, TEST_STREAM]
+    else:
+        raise ValueError(f"stream={stream}, step={step}; expected TRAIN_STREAM, or TEST_STREAM with step 0")
+    return sample_seeded(seed_pair, batch_size, num_frames, num_digits, num_available, frame_size,
+                         step_length)
 
 
 def render(digits, positions, digit_indices, frame_size=64):
@@ -100,6 +123,13 @@ def render(digits, positions, digit_indices, frame_size=64):
     """
     digits = np.asarray(digits)
     scale = np.float32(1.0 / 255.0) if digits.dtype == np.uint8 else np.float32(1.0)
+    return paste(digits, positions, digit_indices, frame_size)[..., None].astype(np.float32) * scale
+
+
+def paste(digits, positions, digit_indices, frame_size=64):
+    """`render` before the scale: (batch, time, frame_size, frame_size) in the digits' dtype
+    (uint8 0..255 for uint8 digits)."""
+    digits = np.asarray(digits)
     positions = np.asarray(positions)
     batch, time, num_digits, _ = positions.shape
     frames = np.zeros((batch, time, frame_size, frame_size), digits.dtype)
@@ -111,7 +141,7 @@ def render(digits, positions, digit_indices, frame_size=64):
         rows = (positions[:, :, d, 0, None] + offsets)[:, :, :, None]  # (B, T, 28, 1)
         cols = (positions[:, :, d, 1, None] + offsets)[:, :, None, :]  # (B, T, 1, 28)
         frames[b, t, rows, cols] = np.maximum(frames[b, t, rows, cols], glyphs)
-    return frames[..., None].astype(np.float32) * scale
+    return frames
 
 
 def make_batch(digits, seed, step, batch_size, num_frames, num_digits=2, frame_size=64,
@@ -119,6 +149,13 @@ def make_batch(digits, seed, step, batch_size, num_frames, num_digits=2, frame_s
     """Batch `step` of a stream, float32 (batch, time, frame_size, frame_size, 1) in [0, 1]."""
     positions, indices = sample(seed, step, batch_size, num_frames, num_digits, len(digits),
                                 frame_size, step_length, stream)
+    return render(digits, positions, indices, frame_size)
+
+
+def make_batch_seeded(digits, seed, batch_size, num_frames, num_digits=2, frame_size=64, step_length=0.1):
+    """`moving_mnist.make_batch` of a stateless seed: float32 (batch, time, frame_size, frame_size, 1)."""
+    positions, indices = sample_seeded(seed, batch_size, num_frames, num_digits, len(digits), frame_size,
+                                       step_length)
     return render(digits, positions, indices, frame_size)
 
 
@@ -193,11 +230,69 @@ def test_set(digits, num_sequences=10000, num_frames=20, num_digits=2, seed=1234
              frame_size=64, step_length=0.1):
     """(positions, digit_indices) of a fixed test set: one draw from stream TEST_STREAM.
 
-    Render with `render(digits, positions[i:j], indices[i:j])` in chunks: the
-    whole set as float32 frames would be 3.3 GB at 10,000 sequences.
+    The sequences of `moving_mnist.test_sequences` with the same arguments; a
+    smaller `num_sequences` gives a prefix of a larger one's. Render with
+    `render(digits, positions[i:j], indices[i:j])` in chunks: the whole set as
+    float32 frames would be 3.3 GB at 10,000 sequences.
     """
     return sample(seed, 0, num_sequences, num_frames, num_digits, len(digits), frame_size,
                   step_length, stream=TEST_STREAM)
 
 
 test_set.__test__ = False  # not a pytest test
+
+
+def test_sequences(digits, num_sequences=10000, num_frames=20, num_digits=2, seed=1234, frame_size=64,
+                   step_length=0.1, count=None):
+    """The fixed test set as uint8 frames, equal to `moving_mnist.test_sequences`.
+
+    Args:
+        digits: uint8 (N, 28, 28) test-split digit bank.
+        num_sequences: the size of the set drawn (its random numbers).
+        count: render only the first `count` sequences (default all).
+    Returns:
+        uint8 (count, num_frames, frame_size, frame_size, 1), 0..255.
+    """
+    digits = np.asarray(digits)
+    if digits.dtype != np.uint8:
+        raise ValueError(f"digits have dtype {digits.dtype}; expected uint8 (a DigitBank's images)")
+    count = num_sequences if count is None else min(count, num_sequences)
+    positions, indices = test_set(digits, num_sequences, num_frames, num_digits, seed, frame_size, step_length)
+    out = np.empty((count, num_frames, frame_size, frame_size, 1), np.uint8)
+    for start in range(0, count, _CHUNK_SIZE):
+        end = min(start + _CHUNK_SIZE, count)
+        out[start:end, ..., 0] = paste(digits, positions[start:end], indices[start:end], frame_size)
+    return out
+
+
+test_sequences.__test__ = False  # not a pytest test
+
+
+def load_canonical_npy(path):
+    """Reads the canonical `mnist_test_seq.npy` (Srivastava et al.'s test set).
+
+    Args:
+        path: path to the file, laid out time-major: uint8 (20, N, 64, 64).
+
+    Returns:
+        uint8 (N, 20, 64, 64, 1), sequence-major.
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: not a readable .npy, or not uint8 (20, N, 64, 64).
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"mnist_test_seq.npy not found at {path}; download it from {CANONICAL_URL}"
+        )
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path} is not a readable .npy file: {e}") from e
+    layout_ok = array.ndim == 4 and array.shape[0] == 20 and array.shape[2:] == (64, 64)
+    if array.dtype != np.uint8 or not layout_ok:
+        raise ValueError(
+            f"{path} holds {array.dtype} {array.shape}; expected the canonical "
+            "mnist_test_seq.npy layout uint8 (20, N, 64, 64), time-major"
+        )
+    return np.ascontiguousarray(array.transpose(1, 0, 2, 3))[..., None]

@@ -15,7 +15,11 @@ values to modules: `moving_mnist`; `videos` for ucf101, hmdb51 and folder;
   read; a few fixed sample inputs for pictures; and the fixed test set.
 
 Options, validation and input specs import no TensorFlow (flags are checked
-before it loads); the streams do. Sources to come (video folders, UCF-101 /
+before it loads); the streams do. Where TensorFlow is not importable
+(`tensorflow_available()`), a source with a NumPy stream (`numpy_train_clips`,
+and test set and samples without TensorFlow: Moving MNIST, whose NumPy
+sequences equal its tf.data ones) trains from NumPy batches instead
+(`training_inputs`); `build` refuses the others, saying they need TensorFlow. Sources to come (video folders, UCF-101 /
 HMDB-51, folders of videos and cached percepts are here) plug in as further
 modules listed in `video_lstm.choices.DATASETS` and `_MODULES` below.
 
@@ -24,6 +28,7 @@ Model inputs, from every source: a dict `{"frames": (batch, input_length,
 float32 (frames in [0, 1]); an autoencoder gets no `future_frames`.
 """
 
+import contextlib
 import dataclasses
 import importlib
 
@@ -102,8 +107,44 @@ def input_spec(config):
 
 
 def build(config):
-    """The `DataSource` that `config` names."""
-    return module(config.dataset).Source(config)
+    """The `DataSource` that `config` names.
+
+    Raises:
+        ValueError: TensorFlow is not importable and the source needs it.
+    """
+    source = module(config.dataset).Source(config)
+    if not tensorflow_available():
+        source.check_without_tensorflow()
+    return source
+
+
+_TENSORFLOW = []  # memo of tensorflow_available()
+
+
+def tensorflow_available():
+    """Whether TensorFlow can be imported here (imports it once if so).
+
+    Where it can, training reads tf.data and writes `.keras` checkpoints (the
+    default); where it cannot, the TensorFlow-free path runs (NumPy batches,
+    `.weights.h5` checkpoints).
+    """
+    if not _TENSORFLOW:
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            _TENSORFLOW.append(False)
+        else:
+            _TENSORFLOW.append(True)
+    return _TENSORFLOW[0]
+
+
+def needs_tensorflow_error(what):
+    """The ValueError for `what` (e.g. "--dataset=ucf101") where TensorFlow is not importable."""
+    return ValueError(
+        f"{what} needs TensorFlow, which is not importable here; without TensorFlow only "
+        "--dataset=moving_mnist runs (with --test_set=generated or npy): "
+        "pip install tensorflow, or pick those flags"
+    )
 
 
 # -- what every source shares -------------------------------------------------
@@ -174,6 +215,16 @@ class DataSource:
         """A few fixed training-distribution clips (numpy) for pictures."""
         raise NotImplementedError
 
+    def numpy_train_clips(self, step):
+        """Training batch `step` without TensorFlow, equal to that of `train_clips`: numpy
+        float32 (batch_size, clip_length, *frame_shape). Only sources that can run
+        without TensorFlow implement it (and `check_without_tensorflow`)."""
+        raise needs_tensorflow_error(f"--dataset={self.config.dataset}")
+
+    def check_without_tensorflow(self):
+        """Raises ValueError naming the flag if this source cannot run without TensorFlow."""
+        raise needs_tensorflow_error(f"--dataset={self.config.dataset}")
+
     def test_set(self):
         """The fixed `TestSet`, cut to `eval_sequences` clips of `clip_length`."""
         raise NotImplementedError
@@ -210,6 +261,25 @@ class DataSource:
         # Splitting is cheap; prefetch again so the step never waits on it.
         dataset = dataset.map(self.model_inputs, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+    @contextlib.contextmanager
+    def numpy_train_batches(self, start_step=0, depth=4, threads=2):
+        """Training batches of model inputs (numpy float32 dicts) from step `start_step`
+        on, endless, made by `numpy_train_clips` in background threads; no TensorFlow."""
+        from pipelines.moving_mnist_numpy import Prefetcher
+
+        with Prefetcher(lambda step: self.split(self.numpy_train_clips(step)), start_step, depth, threads) as batches:
+            yield batches
+
+    @contextlib.contextmanager
+    def training_inputs(self, start_step=0):
+        """What `model.fit` reads from step `start_step` on: `train_dataset` (tf.data)
+        where TensorFlow is importable, else a generator of `numpy_train_batches`."""
+        if tensorflow_available():
+            yield self.train_dataset(start_step)
+            return
+        with self.numpy_train_batches(start_step) as batches:
+            yield (batch for batch in batches)  # Keras takes a generator, not any iterator
 
     def sample_inputs(self, count=3):
         return self.split(self.sample_clips(count))

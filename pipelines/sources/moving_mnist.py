@@ -9,6 +9,7 @@ or the canonical `mnist_test_seq.npy`, or TFDS `moving_mnist`.
 
 import dataclasses
 
+from pipelines import sources
 from pipelines.digits import DIGIT_SIZE
 from pipelines.sources import DataSource, InputSpec, TestSet
 from video_lstm.choices import DIGIT_SOURCES, MOVING_MNIST_TEST_SETS
@@ -116,12 +117,34 @@ class Source(DataSource):
             num_batches=num_steps,
         )
 
-    def sample_clips(self, count=3):
+    def check_without_tensorflow(self):
+        if self.config.data.test_set == "tfds":
+            raise sources.needs_tensorflow_error("--test_set=tfds")
+
+    def numpy_train_clips(self, step):
+        from pipelines import moving_mnist_numpy
+
+        data, config = self.config.data, self.config
+        return moving_mnist_numpy.make_batch(
+            self.digit_bank("train").images, config.seed, step, config.batch_size, config.clip_length,
+            data.num_digits, data.frame_size, data.step_length,
+        )
+
+    def sample_clips(self, count=3, tensorflow=None):
+        """`count` fixed clips (seed [SAMPLE_SEED, seed]); `tensorflow` False: made in NumPy
+        (equal), None: in TensorFlow where it is importable."""
+        data = self.config.data
+        if not _with_tensorflow(tensorflow):
+            from pipelines import moving_mnist_numpy
+
+            return moving_mnist_numpy.make_batch_seeded(
+                self.digit_bank("train").images, [SAMPLE_SEED, self.config.seed], count,
+                self.config.clip_length, data.num_digits, data.frame_size, data.step_length,
+            )
         import tensorflow as tf
 
         from pipelines import moving_mnist
 
-        data = self.config.data
         clips = moving_mnist.make_batch(
             tf.constant(self.digit_bank("train").images),
             tf.constant([SAMPLE_SEED, self.config.seed], tf.int64),
@@ -136,18 +159,22 @@ class Source(DataSource):
     def test_set_name(self):
         return self.config.data.test_set
 
-    def test_set(self):
-        from pipelines import moving_mnist
-
+    def test_set(self, tensorflow=None):
+        """The fixed test set; `tensorflow` False: the generated one made in NumPy (equal),
+        None: in TensorFlow where it is importable."""
         config, data = self.config, self.config.data
         if data.test_set == "npy":
-            clips, digits = moving_mnist.load_canonical_npy(data.test_npy_path), "mnist_test_seq.npy"
+            from pipelines import moving_mnist_numpy
+
+            clips = moving_mnist_numpy.load_canonical_npy(data.test_npy_path)
+            digits = "mnist_test_seq.npy"
         elif data.test_set == "tfds":
+            from pipelines import moving_mnist
+
             clips, digits = moving_mnist.load_tfds_test(data.tfds_data_dir or None), "tfds:moving_mnist"
         else:
             bank = self.digit_bank("test")
-            clips = moving_mnist.test_sequences(
-                bank.images,
+            geometry = dict(
                 num_sequences=max(TEST_SET_SIZE, config.eval_sequences),
                 num_frames=config.clip_length,
                 num_digits=data.num_digits,
@@ -155,6 +182,14 @@ class Source(DataSource):
                 frame_size=data.frame_size,
                 step_length=data.step_length,
             )
+            if _with_tensorflow(tensorflow):
+                from pipelines import moving_mnist
+
+                clips = moving_mnist.test_sequences(bank.images, **geometry)
+            else:
+                from pipelines import moving_mnist_numpy
+
+                clips = moving_mnist_numpy.test_sequences(bank.images, count=config.eval_sequences, **geometry)
             digits = bank.source
         if clips.shape[1] < config.clip_length:
             raise ValueError(
@@ -163,3 +198,8 @@ class Source(DataSource):
             )
         clips = clips[: config.eval_sequences, : config.clip_length]
         return TestSet(clips, data.test_set, {"test_digits": digits})
+
+
+def _with_tensorflow(tensorflow):
+    """Whether to make data with TensorFlow: `tensorflow`, or if None, whether it is importable."""
+    return sources.tensorflow_available() if tensorflow is None else tensorflow
