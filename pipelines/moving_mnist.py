@@ -26,7 +26,6 @@ from pipelines.digits import DIGIT_SIZE
 from pipelines.moving_mnist_numpy import CANONICAL_URL, load_canonical_npy  # noqa: F401
 from video_lstm import atomic
 
-
 # Stream ids appended to the user seed, so that the training batches and the
 # fixed test set never share random numbers even with equal seeds.
 _TRAIN_STREAM = 0

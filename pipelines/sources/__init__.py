@@ -279,7 +279,8 @@ class DataSource:
             yield self.train_dataset(start_step)
             return
         with self.numpy_train_batches(start_step) as batches:
-            yield (batch for batch in batches)  # Keras takes a generator, not any iterator
+            # Keras takes a generator (not any iterator) of (x,) tuples.
+            yield ((batch,) for batch in batches)
 
     def sample_inputs(self, count=3):
         return self.split(self.sample_clips(count))

@@ -1,18 +1,18 @@
 """Training callbacks: checkpoints, the step limit, the NaN guard, TensorBoard.
 
-TensorBoard writing uses `tf.summary` (the training driver is TensorFlow's
-side of the project; the models are not).
+TensorBoard writing uses `tf.summary` where TensorFlow is importable, else
+the tensorboard package's own writer (`training.summaries`); nothing here
+imports TensorFlow itself.
 """
 
 import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import logging
 
 from video_lstm.analysis import figures
-from video_lstm.training import checkpoint
+from video_lstm.training import checkpoint, summaries
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -25,16 +25,18 @@ def global_step(model):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves a checkpoint at the end of every epoch (checkpoint interval)."""
+    """Saves a checkpoint at the end of every epoch (checkpoint interval); `weights_only`:
+    as `.weights.h5` (the TensorFlow-free path) rather than `.keras`."""
 
-    def __init__(self, log_dir, keep=2):
+    def __init__(self, log_dir, keep=2, weights_only=False):
         super().__init__()
         self.log_dir = log_dir
         self.keep = keep
+        self.weights_only = weights_only
 
     def on_epoch_end(self, epoch, logs=None):
         step = global_step(self.model)
-        path = checkpoint.save(self.model, self.log_dir, step, keep=self.keep)
+        path = checkpoint.save(self.model, self.log_dir, step, keep=self.keep, weights_only=self.weights_only)
         logging.info("Step %d: saved %s", step, path)
 
 
@@ -88,7 +90,7 @@ class TensorBoardSummaries(keras.callbacks.Callback):
 
     def __init__(self, log_dir, sample_inputs, batch_size, log_every=50, image_every=250):
         super().__init__()
-        self.writer = tf.summary.create_file_writer(f"{log_dir}/train")
+        self.writer = summaries.writer(f"{log_dir}/train")
         self.sample_inputs = sample_inputs
         self.batch_size = batch_size
         self.log_every = log_every
@@ -110,28 +112,26 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         now = time.perf_counter()
         steps = count - self._last_count
         seconds = (now - self._last_time) / max(steps, 1)
-        with self.writer.as_default(step=step):
-            for name, value in logs.items():
-                # Keras reports running means over the epoch; recover the mean
-                # over the last interval from two of them.
-                previous = self._since.get(name, 0.0)
-                interval = (float(value) * count - previous * self._last_count) / max(steps, 1)
-                self._since[name] = float(value)
-                tf.summary.scalar(f"loss/{name}", interval)
-            learning_rate = self.model.optimizer.learning_rate
-            tf.summary.scalar("train/learning_rate", float(keras.ops.convert_to_numpy(learning_rate)))
-            tf.summary.scalar("train/step_time_s", seconds)
-            tf.summary.scalar("train/sequences_per_s", self.batch_size / seconds)
-        self.writer.flush()
+        scalars = {}
+        for name, value in logs.items():
+            # Keras reports running means over the epoch; recover the mean
+            # over the last interval from two of them.
+            previous = self._since.get(name, 0.0)
+            interval = (float(value) * count - previous * self._last_count) / max(steps, 1)
+            self._since[name] = float(value)
+            scalars[f"loss/{name}"] = interval
+        learning_rate = self.model.optimizer.learning_rate
+        scalars["train/learning_rate"] = float(keras.ops.convert_to_numpy(learning_rate))
+        scalars["train/step_time_s"] = seconds
+        scalars["train/sequences_per_s"] = self.batch_size / seconds
+        self.writer.scalars(step, scalars)
         self._last_count, self._last_time = count, now
 
     def write_images(self, step):
         if not figures.are_images(self.sample_inputs["frames"]):
             return  # feature vectors (percepts) have no picture
         strips = figures.sample_strips(self.model, self.sample_inputs)
-        with self.writer.as_default(step=step):
-            tf.summary.image("samples", np.stack(strips)[..., :3], step=step, max_outputs=len(strips))
-        self.writer.flush()
+        self.writer.images(step, "samples", np.stack(strips)[..., :3])
 
     def on_train_end(self, logs=None):
         self.writer.flush()

@@ -18,20 +18,15 @@ from pipelines import sources
 from video_lstm import atomic
 from video_lstm import config as config_lib
 from video_lstm.analysis import evaluation
-from video_lstm.models import build_model
 from video_lstm.training import callbacks as callbacks_lib
 from video_lstm.training import checkpoint
-from video_lstm.training.optimizers import make_optimizer
 
 # -- model --------------------------------------------------------------------
 
 
 def new_model(config, sample_inputs):
     """A built, compiled model for `config`."""
-    model = build_model(**config.model_kwargs())
-    model(sample_inputs)  # builds every variable from the input shapes
-    model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
-    return model
+    return checkpoint.new_model(config, sample_inputs)
 
 
 def restore_or_create(config, log_dir, sample_inputs):
@@ -103,18 +98,23 @@ def fit(run, verbose=None):
         callbacks_lib.TensorBoardSummaries(
             log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
         ),
-        # Last, so it saves only after the others have passed the step.
-        callbacks_lib.Checkpointer(log_dir, config.keep_checkpoints),
+        # Last, so it saves only after the others have passed the step. Without
+        # TensorFlow: .weights.h5 (see training.checkpoint).
+        callbacks_lib.Checkpointer(
+            log_dir, config.keep_checkpoints, weights_only=not sources.tensorflow_available()
+        ),
     ]
-    model.fit(
-        run.source.train_dataset(start_step=run.step),
-        initial_epoch=run.step // config.checkpoint_every,
-        epochs=-(-config.steps // config.checkpoint_every),
-        steps_per_epoch=config.checkpoint_every,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # each batch is freshly generated; nothing to shuffle
-    )
+    # tf.data, or where TensorFlow is not importable, NumPy batches (sources.training_inputs).
+    with run.source.training_inputs(start_step=run.step) as inputs:
+        model.fit(
+            inputs,
+            initial_epoch=run.step // config.checkpoint_every,
+            epochs=-(-config.steps // config.checkpoint_every),
+            steps_per_epoch=config.checkpoint_every,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # each batch is freshly generated; nothing to shuffle
+        )
     run.step = callbacks_lib.global_step(model)
     return run.step
 
