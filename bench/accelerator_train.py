@@ -281,7 +281,7 @@ def main(argv=None):
         "learning_rate": config.learning_rate,
         "weight_decay": config.weight_decay,
         "digits": source,
-        "data": "pipelines/moving_mnist_numpy.py (NumPy Philox stream; not the TensorFlow stream)",
+        "data": "pipelines/moving_mnist_numpy.py (NumPy; the same sequences as the tf.data generator)",
         "device": acc.device_name(),
         "jax": jax.__version__,
         "total_seconds": time.time() - t_start,

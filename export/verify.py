@@ -27,7 +27,7 @@ from video_lstm import cli  # noqa: E402  (absl only)
 
 if __name__ == "__main__":
     # --log_dir is absl.logging's flag: compare with this run's newest checkpoint.
-    flags.DEFINE_string("checkpoint", None, "Compare with this .keras checkpoint.")
+    flags.DEFINE_string("checkpoint", None, "Compare with this checkpoint (.keras or .weights.h5).")
     flags.DEFINE_float("atol", None, "Absolute tolerance (default 1e-4; 5e-2 for mixed precision).")
     flags.DEFINE_float("rtol", 1e-4, "Relative tolerance.")
 FLAGS = flags.FLAGS

@@ -112,10 +112,14 @@ def build(config):
     Raises:
         ValueError: TensorFlow is not importable and the source needs it.
     """
-    source = module(config.dataset).Source(config)
+    source_module = module(config.dataset)
     if not tensorflow_available():
-        source.check_without_tensorflow()
-    return source
+        # A source that runs without TensorFlow has this check of its flags; the others need it.
+        check = getattr(source_module, "check_without_tensorflow", None)
+        if check is None:
+            raise needs_tensorflow_error(f"--dataset={config.dataset}")
+        check(config)
+    return source_module.Source(config)
 
 
 _TENSORFLOW = []  # memo of tensorflow_available()
@@ -218,11 +222,7 @@ class DataSource:
     def numpy_train_clips(self, step):
         """Training batch `step` without TensorFlow, equal to that of `train_clips`: numpy
         float32 (batch_size, clip_length, *frame_shape). Only sources that can run
-        without TensorFlow implement it (and `check_without_tensorflow`)."""
-        raise needs_tensorflow_error(f"--dataset={self.config.dataset}")
-
-    def check_without_tensorflow(self):
-        """Raises ValueError naming the flag if this source cannot run without TensorFlow."""
+        without TensorFlow implement it (their module has `check_without_tensorflow(config)`)."""
         raise needs_tensorflow_error(f"--dataset={self.config.dataset}")
 
     def test_set(self):

@@ -68,6 +68,12 @@ class Options:
             )
 
 
+def check_without_tensorflow(config):
+    """Raises ValueError if `config` needs TensorFlow (only --test_set=tfds does)."""
+    if config.data.test_set == "tfds":
+        raise sources.needs_tensorflow_error("--test_set=tfds")
+
+
 def input_spec(config):
     size = config.data.frame_size
     return InputSpec((size, size, 1), origin=f"--frame_size={size}")
@@ -116,10 +122,6 @@ class Source(DataSource):
             start_batch=start_step,
             num_batches=num_steps,
         )
-
-    def check_without_tensorflow(self):
-        if self.config.data.test_set == "tfds":
-            raise sources.needs_tensorflow_error("--test_set=tfds")
 
     def numpy_train_clips(self, step):
         from pipelines import moving_mnist_numpy

@@ -1,0 +1,137 @@
+"""The TensorFlow-free path: `KERAS_BACKEND=jax python -m video_lstm.train` and `evaluate` where
+importing TensorFlow fails, and the weights it writes in the TensorFlow model.
+
+"No TensorFlow" is a directory put first on PYTHONPATH whose `tensorflow` and
+`tensorflow_datasets` packages raise ImportError when imported. Each command
+runs in its own process (Keras picks its backend once per process). One tiny
+JAX run (module fixture) serves every test.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_FLAGS = [
+    "--digits=rendered", "--frame_size=32", "--units=8", "--input_length=3", "--future_length=2",
+    "--batch_size=4", "--steps=4", "--checkpoint_every=2", "--eval_sequences=6", "--log_every=2",
+    "--image_every=2", "--seed=3",
+]
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
+
+
+@pytest.fixture(scope="module")
+def no_tensorflow(tmp_path_factory):
+    """A PYTHONPATH entry on which `import tensorflow` (and tensorflow_datasets) fails."""
+    shim = tmp_path_factory.mktemp("no_tensorflow")
+    for package in ("tensorflow", "tensorflow_datasets"):
+        (shim / package).mkdir()
+        (shim / package / "__init__.py").write_text(f"raise ImportError('{package} is hidden in this test')\n")
+    return str(shim)
+
+
+def run(args, backend, shim=None, timeout=240):
+    """Runs `python args...` in the checkout with KERAS_BACKEND=backend; returns the CompletedProcess."""
+    path = [p for p in (shim, ROOT, os.environ.get("PYTHONPATH")) if p]
+    env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(path))
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def check(result):
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def jax_run(tmp_path_factory, no_tensorflow):
+    """The log_dir of a tiny `python -m video_lstm.train` run under JAX without TensorFlow."""
+    log_dir = str(tmp_path_factory.mktemp("jax_run"))
+    check(run(["-m", "video_lstm.train", f"--log_dir={log_dir}", *TINY_FLAGS], "jax", no_tensorflow))
+    return log_dir
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_jax_only_run_trains_saves_and_evaluates(jax_run, no_tensorflow):
+    import cv2
+
+    assert sorted(os.listdir(os.path.join(jax_run, "checkpoints"))) == [
+        "ckpt-00000002.weights.h5", "ckpt-00000004.weights.h5"
+    ]
+    metrics = read_json(os.path.join(jax_run, "metrics.json"))
+    assert metrics["step"] == 4 and metrics["num_sequences"] == 6 and metrics["test_set"] == "generated"
+    assert 0 < metrics["cross_entropy_per_frame"] < 32 * 32 * 2 and "reconstruction" in metrics
+    image = cv2.imread(os.path.join(jax_run, "samples.png"), cv2.IMREAD_GRAYSCALE)
+    assert image is not None and image.shape[0] > 4 * 32
+    if importlib.util.find_spec("tensorboard") is not None:  # scalars without TensorFlow
+        assert any(name.startswith("events.out.tfevents") for name in os.listdir(os.path.join(jax_run, "train")))
+    # evaluate, another size: its own file, the same keys.
+    out = check(run(["-m", "video_lstm.evaluate", f"--log_dir={jax_run}", "--eval_sequences=3"], "jax", no_tensorflow))
+    assert "metrics_generated_3.json" in out
+    other = read_json(os.path.join(jax_run, "metrics_generated_3.json"))
+    assert set(other) == set(metrics) and other["num_sequences"] == 3
+    # Resuming continues from the newest .weights.h5 (optimizer state and step restored).
+    result = run(["-m", "video_lstm.train", f"--log_dir={jax_run}", *TINY_FLAGS, "--steps=6"], "jax", no_tensorflow)
+    check(result)
+    assert "Resuming from" in result.stderr and "ckpt-00000004.weights.h5 (step 4)" in result.stderr
+    assert "ckpt-00000006.weights.h5" in os.listdir(os.path.join(jax_run, "checkpoints"))
+    assert read_json(os.path.join(jax_run, "metrics.json"))["step"] == 6
+
+
+def test_sources_that_need_tensorflow_fail_at_start_up(no_tensorflow, tmp_path):
+    result = run(["-m", "video_lstm.train", f"--log_dir={tmp_path}", "--test_set=tfds"], "jax", no_tensorflow)
+    assert result.returncode != 0 and "--test_set=tfds needs TensorFlow" in result.stderr
+    result = run(["-m", "video_lstm.train", f"--log_dir={tmp_path}/v", "--dataset=folder", f"--video_dir={tmp_path}"],
+                 "jax", no_tensorflow)
+    assert result.returncode != 0 and "--dataset=folder needs TensorFlow" in result.stderr, result.stderr[-2000:]
+
+
+JAX_OUTPUTS = r"""
+import sys, numpy as np
+from video_lstm.training import checkpoint
+step, model = checkpoint.load_latest(sys.argv[1])
+frames = np.random.default_rng(0).uniform(size=(2, 3, 32, 32, 1)).astype("float32")
+outputs = model.predict_on_batch({"frames": frames})
+np.savez(sys.argv[2], frames=frames, step=step, **{k: np.asarray(v) for k, v in outputs.items()})
+assert "tensorflow" not in sys.modules
+"""
+
+TENSORFLOW_SIDE = r"""
+import json, os, sys, numpy as np, keras
+assert keras.backend.backend() == "tensorflow"
+from video_lstm import config as config_lib
+from video_lstm.analysis import evaluation, visualization
+from video_lstm.training import checkpoint
+from export import encoder
+log_dir, reference, export_dir = sys.argv[1:4]
+expected = np.load(reference)
+step, model = checkpoint.load_latest(log_dir)
+assert step == int(expected["step"]), step
+outputs = model.predict_on_batch({"frames": expected["frames"]})
+for name in ("reconstruction", "future"):
+    np.testing.assert_allclose(np.asarray(outputs[name]), expected[name], rtol=1e-5, atol=1e-5)
+# The TensorFlow evaluation (tf.data test set) of the same weights: the same keys and figures.
+jax_metrics = json.load(open(os.path.join(log_dir, "metrics.json")))
+metrics = evaluation.evaluate(model, config_lib.load(log_dir), verbose=0)
+assert set(metrics) | {"written"} == set(jax_metrics) | {"written"}, set(metrics) ^ set(jax_metrics)
+for name in ("cross_entropy_per_frame", "mse_per_frame", "ssim"):
+    np.testing.assert_allclose(metrics[name], jax_metrics[name], rtol=1e-4)
+print(visualization.visualize_log_dir(log_dir, visualization.Options(what=("samples",), num_sequences=2)))
+print(encoder.export_log_dir(log_dir, export_dir))
+"""
+
+
+def test_jax_weights_load_into_the_tensorflow_model(jax_run, no_tensorflow, tmp_path):
+    pytest.importorskip("tensorflow")
+    reference = str(tmp_path / "jax_outputs.npz")
+    check(run(["-c", JAX_OUTPUTS, jax_run, reference], "jax", no_tensorflow))
+    out = check(run(["-c", TENSORFLOW_SIDE, jax_run, reference, str(tmp_path / "exported")], "tensorflow"))
+    assert "samples.png" in out and os.path.isfile(tmp_path / "exported" / os.path.basename(jax_run) / "1" / "saved_model.pb")
