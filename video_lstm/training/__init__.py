@@ -4,6 +4,9 @@
   `python -m video_lstm.train` runs);
 - `callbacks`: checkpoint per interval, stop at the step limit, NaN guard,
   TensorBoard scalars and image strips;
-- `checkpoint`: atomic `.keras` checkpoints, newest-first resume;
+- `checkpoint`: atomic `.keras` checkpoints (`.weights.h5` without
+  TensorFlow), newest-first resume;
+- `summaries`: TensorBoard event files, through `tf.summary` or the
+  tensorboard package alone;
 - `optimizers`: SGD / RMSprop / Adam with the official code's L2 weight decay.
 """

@@ -4,7 +4,9 @@
 `fit` is one `model.fit` call whose epochs are checkpoint intervals. Every
 data source's batch i is a pure function of (seed, i), so a restarted job
 reads exactly the batches it would have read, and resuming is the same code
-path as starting.
+path as starting. Where TensorFlow is not importable, the same code trains
+Moving MNIST from NumPy batches and checkpoints as `.weights.h5`
+(`sources.training_inputs`, `checkpoint`).
 """
 
 import dataclasses
