@@ -86,6 +86,22 @@ def test_jax_only_run_trains_saves_and_evaluates(jax_run, no_tensorflow):
     assert read_json(os.path.join(jax_run, "metrics.json"))["step"] == 6
 
 
+def test_a_resumed_jax_run_ends_with_the_same_weights(jax_run, no_tensorflow, tmp_path):
+    """Stopped at step 2 and resumed to 4: bit for bit the uninterrupted run's step-4 checkpoint
+    (weights and optimizer state; the batches are a function of seed and step)."""
+    h5py = pytest.importorskip("h5py")
+    for steps in (2, 4):
+        check(run(["-m", "video_lstm.train", f"--log_dir={tmp_path}", *TINY_FLAGS, f"--steps={steps}",
+                   "--eval_sequences=1"], "jax", no_tensorflow))
+    name = os.path.join("checkpoints", "ckpt-00000004.weights.h5")
+    with h5py.File(os.path.join(jax_run, name), "r") as a, h5py.File(os.path.join(tmp_path, name), "r") as b:
+        arrays = []
+        a.visititems(lambda key, item: arrays.append(key) if isinstance(item, h5py.Dataset) else None)
+        assert any(key.startswith("optimizer") for key in arrays)
+        for key in arrays:
+            np.testing.assert_array_equal(a[key][()], b[key][()], err_msg=key)
+
+
 def test_sources_that_need_tensorflow_fail_at_start_up(no_tensorflow, tmp_path):
     result = run(["-m", "video_lstm.train", f"--log_dir={tmp_path}", "--test_set=tfds"], "jax", no_tensorflow)
     assert result.returncode != 0 and "--test_set=tfds needs TensorFlow" in result.stderr
