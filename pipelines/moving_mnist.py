@@ -22,8 +22,7 @@ import tensorflow as tf
 
 from pipelines import trajectory
 from pipelines.digits import DIGIT_SIZE
-# The canonical test set reads without TensorFlow (there); re-exported for callers of this module.
-from pipelines.moving_mnist_numpy import CANONICAL_URL, load_canonical_npy  # noqa: F401
+from pipelines.moving_mnist_numpy import CANONICAL_URL, load_canonical_npy  # noqa: F401  (re-exported)
 from video_lstm import atomic
 
 # Stream ids appended to the user seed, so that the training batches and the

@@ -176,14 +176,14 @@ class Source(DataSource):
             clips, digits = moving_mnist.load_tfds_test(data.tfds_data_dir or None), "tfds:moving_mnist"
         else:
             bank = self.digit_bank("test")
-            geometry = dict(
-                num_sequences=max(TEST_SET_SIZE, config.eval_sequences),
-                num_frames=config.clip_length,
-                num_digits=data.num_digits,
-                seed=TEST_SEED,
-                frame_size=data.frame_size,
-                step_length=data.step_length,
-            )
+            geometry = {
+                "num_sequences": max(TEST_SET_SIZE, config.eval_sequences),
+                "num_frames": config.clip_length,
+                "num_digits": data.num_digits,
+                "seed": TEST_SEED,
+                "frame_size": data.frame_size,
+                "step_length": data.step_length,
+            }
             if _with_tensorflow(tensorflow):
                 from pipelines import moving_mnist
 
