@@ -84,9 +84,13 @@ def sample_seeded(seed, batch_size, num_frames, num_digits=2, num_available=6000
     """
     trajectory_seed, index_seed = stateless_random.split(seed, 2)
     start_seed, angle_seed = stateless_random.split(trajectory_seed, 2)
-    start = stateless_random.uniform((batch_size, num_digits, 2), start_seed)
-    angle = stateless_random.uniform((batch_size, num_digits), angle_seed, maxval=2.0 * np.pi)
-    indices = stateless_random.uniform_int((batch_size, num_digits), index_seed, 0, num_available)
+    count = batch_size * num_digits
+    start_bits, angle_bits, index_bits = stateless_random.random_bits_many(  # one Philox pass
+        [(start_seed, 2 * count), (angle_seed, count), (index_seed, count)]
+    )
+    start = stateless_random.bits_to_uniform(start_bits, (batch_size, num_digits, 2))
+    angle = stateless_random.bits_to_uniform(angle_bits, (batch_size, num_digits), maxval=2.0 * np.pi)
+    indices = stateless_random.bits_to_uniform_int(index_bits, (batch_size, num_digits), 0, num_available)
     return trajectories(start, angle, num_frames, frame_size, DIGIT_SIZE, step_length), indices
 
 

@@ -30,7 +30,7 @@ _M0, _M1 = 0xD2511F53, 0xCD9E8D57  # Philox4x32 multipliers
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85  # Philox4x32 key increments (Weyl sequence)
 _ROUNDS = 10
 _SCRAMBLE_KEY = (0x3EC8F720, 0x02461E29)  # 0x02461E293EC8F720, low word first
-# Below this many blocks Python integers beat NumPy's per-call overhead.
+# Up to this many blocks Python integers beat NumPy's per-call overhead.
 _SMALL = 4
 
 
@@ -45,15 +45,17 @@ def _philox_block(counter, key):
     return c0, c1, c2, c3
 
 
-def _philox_blocks(counters, key):
-    """Philox4x32-10 of many counters: uint64 (n, 4) words (each < 2**32) -> uint32 (n, 4)."""
+def _philox_blocks(counters, keys):
+    """Philox4x32-10 of many counters: uint64 (n, 4) counter words and (n, 2) key words
+    (each < 2**32) -> uint32 (n, 4)."""
     c0, c1, c2, c3 = (counters[:, i] for i in range(4))
-    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    k0, k1 = keys[:, 0], keys[:, 1]
     m0, m1, mask, shift = np.uint64(_M0), np.uint64(_M1), np.uint64(_MASK32), np.uint64(32)
+    w0, w1 = np.uint64(_W0), np.uint64(_W1)
     for _ in range(_ROUNDS):
         p0, p1 = m0 * c0, m1 * c2  # 32 x 32 -> 64 bits, exact in uint64
         c0, c1, c2, c3 = (p1 >> shift) ^ c1 ^ k0, p1 & mask, (p0 >> shift) ^ c3 ^ k1, p0 & mask
-        k0, k1 = np.uint64((int(k0) + _W0) & _MASK32), np.uint64((int(k1) + _W1) & _MASK32)
+        k0, k1 = (k0 + w0) & mask, (k1 + w1) & mask
     return np.stack([c0, c1, c2, c3], axis=1).astype(np.uint32)
 
 
@@ -88,24 +90,45 @@ def _pair(seed):
 
 def random_bits(seed, count):
     """The first `count` 32-bit words TF's Philox stream of `seed` gives, uint32 (count,)."""
-    key, counter = key_counter(seed)
     blocks = -(-count // 4)
+    if blocks > _SMALL:
+        return random_bits_many([(seed, count)])[0]
+    key, counter = key_counter(seed)
     low = counter[0] | counter[1] << 32
     high = counter[2] | counter[3] << 32
-    if blocks <= _SMALL:
-        out = []
-        for i in range(blocks):
-            lo = low + i
-            hi = (high + (lo >> 64)) & _MASK64
-            lo &= _MASK64
-            out.extend(_philox_block(_words(lo) + _words(hi), key))
-        return np.array(out[:count], np.uint32)
-    index = np.arange(blocks, dtype=np.uint64)
-    lo = index + np.uint64(low)  # wraps modulo 2**64, as the 128-bit counter's low half
-    hi = np.uint64(high) + (lo < np.uint64(low)).astype(np.uint64)  # the carry
-    mask, shift = np.uint64(_MASK32), np.uint64(32)
-    counters = np.stack([lo & mask, lo >> shift, hi & mask, hi >> shift], axis=1)
-    return _philox_blocks(counters, key).reshape(-1)[:count]
+    out = []
+    for i in range(blocks):
+        lo = low + i
+        hi = (high + (lo >> 64)) & _MASK64  # the carry into the counter's high half
+        out.extend(_philox_block(_words(lo & _MASK64) + _words(hi), key))
+    return np.array(out[:count], np.uint32)
+
+
+def random_bits_many(requests):
+    """`random_bits` of several (seed, count) requests, in one vectorised Philox pass.
+
+    Returns:
+        A list of uint32 (count,) arrays, one per request.
+    """
+    counters, keys, sizes = [], [], []
+    for seed, count in requests:
+        key, counter = key_counter(seed)
+        blocks = -(-count // 4)
+        low = counter[0] | counter[1] << 32
+        high = counter[2] | counter[3] << 32
+        index = np.arange(blocks, dtype=np.uint64)
+        lo = index + np.uint64(low)  # wraps modulo 2**64, as the 128-bit counter's low half
+        hi = np.uint64(high) + (lo < np.uint64(low)).astype(np.uint64)  # the carry
+        mask, shift = np.uint64(_MASK32), np.uint64(32)
+        counters.append(np.stack([lo & mask, lo >> shift, hi & mask, hi >> shift], axis=1))
+        keys.append(np.broadcast_to(np.array(key, np.uint64), (blocks, 2)))
+        sizes.append((blocks, count))
+    words = _philox_blocks(np.concatenate(counters), np.concatenate(keys))
+    out, start = [], 0
+    for blocks, count in sizes:
+        out.append(words[start : start + blocks].reshape(-1)[:count])
+        start += blocks
+    return out
 
 
 def _size(shape):
@@ -114,7 +137,11 @@ def _size(shape):
 
 def uniform(shape, seed, minval=0.0, maxval=1.0):
     """`tf.random.stateless_uniform(shape, seed, minval, maxval)` (float32)."""
-    bits = random_bits(seed, _size(shape))
+    return bits_to_uniform(random_bits(seed, _size(shape)), shape, minval, maxval)
+
+
+def bits_to_uniform(bits, shape, minval=0.0, maxval=1.0):
+    """uint32 words -> float32 uniform in [minval, maxval) of `shape`, as TF turns them."""
     unit = ((bits & np.uint32(0x7FFFFF)) | np.uint32(0x3F800000)).view(np.float32) - np.float32(1.0)
     lo, hi = np.float32(minval), np.float32(maxval)
     return (unit * (hi - lo) + lo).reshape(shape)
@@ -122,9 +149,13 @@ def uniform(shape, seed, minval=0.0, maxval=1.0):
 
 def uniform_int(shape, seed, minval, maxval):
     """`tf.random.stateless_uniform(shape, seed, minval, maxval, dtype=tf.int32)`."""
+    return bits_to_uniform_int(random_bits(seed, _size(shape)), shape, minval, maxval)
+
+
+def bits_to_uniform_int(bits, shape, minval, maxval):
+    """uint32 words -> int32 in [minval, maxval) of `shape`, as TF turns them: lo + bits % range."""
     if not minval < maxval:
         raise ValueError(f"minval={minval}, maxval={maxval}; expected minval < maxval")
-    bits = random_bits(seed, _size(shape))
     span = np.uint32((int(maxval) - int(minval)) & _MASK32)
     return (np.int32(minval) + (bits % span).astype(np.int32)).reshape(shape)
 
