@@ -104,6 +104,23 @@ def test_a_resumed_jax_run_ends_with_the_same_weights(jax_run, no_tensorflow, tm
             np.testing.assert_array_equal(a[key][()], b[key][()], err_msg=key)
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_a_weights_checkpoint_refuses_another_optimizer(tmp_path):
+    """A `.weights.h5` rebuilt with other optimizer flags would silently lose its optimizer
+    state (Keras only warns); loading says so instead. In this process's backend."""
+    from video_lstm import config as config_lib
+    from video_lstm.training import checkpoint
+
+    config = config_lib.make(units=4, input_length=2, future_length=1, frame_size=28, optimizer="adam")
+    model = checkpoint.new_model(config)
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(3)
+    path = checkpoint.save(model, str(tmp_path), 3, weights_only=True)
+    assert int(checkpoint.load(path, config).optimizer.iterations) == 3
+    with pytest.raises(ValueError, match=r"no optimizer state for --optimizer=sgd"):
+        checkpoint.load(path, config_lib.replace(config, optimizer="sgd"))
+
+
 def test_sources_that_need_tensorflow_fail_at_start_up(no_tensorflow, tmp_path):
     result = run(["-m", "video_lstm.train", f"--log_dir={tmp_path}", "--test_set=tfds"], "jax", no_tensorflow)
     assert result.returncode != 0 and "--test_set=tfds needs TensorFlow" in result.stderr

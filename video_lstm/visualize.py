@@ -34,7 +34,10 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
-    from video_lstm.analysis import visualization  # heavy imports after the flags are read
+    try:
+        from video_lstm.analysis import visualization  # heavy imports after the flags are read
+    except ImportError as error:  # pictures and rollouts are drawn with TensorFlow's help
+        cli.fail("video_lstm.visualize", f"needs TensorFlow ({error}); train and evaluate run without it")
 
     try:
         options = visualization.Options(

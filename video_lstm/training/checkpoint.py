@@ -116,6 +116,14 @@ def _load_weights(path, config):
         model.load_weights(path)
     except Exception as error:  # a truncated file, or one of another model
         raise ValueError(f"checkpoint {path} could not be loaded into the model of its config: {error}") from error
+    # Keras skips (with a warning) optimizer state of another shape; the step count tells.
+    step, restored = int(_PATTERN.search(path).group(1)), int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    if restored != step:
+        raise ValueError(
+            f"checkpoint {path} holds no optimizer state for --optimizer={config.optimizer} "
+            f"--momentum={config.momentum} (its step count reads {restored}, not {step}): "
+            "use the optimizer flags it was trained with"
+        )
     return model
 
 
