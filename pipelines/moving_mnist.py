@@ -30,7 +30,8 @@ from video_lstm import atomic
 _TRAIN_STREAM = 0
 _TEST_STREAM = 1
 # Part of the test-set cache's file name: v2 since trajectories are computed in
-# float64 (`pipelines.trajectory`), which moved some digits by a pixel.
+# float64 (`pipelines.trajectory`), which moved a few digits by a pixel (one
+# position of the 800,000 in the default 10,000-sequence test set).
 CACHE_VERSION = "v2"
 # Sequences rendered at once by `test_sequences`; small chunks stay in CPU
 # caches (32 was fastest of 16..256 on CPU) and bound peak memory.
