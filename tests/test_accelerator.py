@@ -203,3 +203,19 @@ def test_run_script_smoke_leaves_the_files(tmp_path):
 
     image = cv2.imread(str(tmp_path / "samples.png"), cv2.IMREAD_GRAYSCALE)
     assert image is not None and image.shape[0] > 3 * 32
+
+
+@pytest.mark.large
+def test_driver_script_smoke_trains_stops_on_budget_and_evaluates(tmp_path):
+    """bench/accelerator_driver.sh: the package's own trainer stopped by its budget, then evaluated."""
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["bash", "bench/accelerator_driver.sh"], cwd=ROOT, capture_output=True, text=True, timeout=400,
+        env=subprocess_env(SMOKE="1", OUT=str(out), RUN_DIR=str(tmp_path / "run"), PYTHON=sys.executable,
+                           TRAIN_SECONDS="90", JAX_PLATFORMS="cpu"),
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    files = set(os.listdir(out))
+    assert {"config.json", "data.json", "run.log", "train"} <= files, files
+    metrics = json.loads((out / "metrics_generated_16.json").read_text())
+    assert metrics["num_sequences"] == 16 and metrics["step"] > 0
