@@ -39,13 +39,26 @@ def latest(log_dir):
     return found[-1] if found else None
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the earlier ones are untouched."""
+
+
+def _failure(log_dir, path, error):
+    found = latest(log_dir)
+    kept = f"the previous checkpoint, {found[1]}, is kept" if found else "no earlier checkpoint exists"
+    return f"writing checkpoint {path} failed ({type(error).__name__}: {error}); {kept}"
+
+
 def save(model, log_dir, step, keep=2):
     """Writes the model at `step` atomically and prunes old checkpoints."""
     directory = checkpoint_dir(log_dir)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"ckpt-{step:08d}.keras")
-    with atomic.path(path) as temporary:
-        model.save(temporary)
+    try:
+        with atomic.path(path) as temporary:
+            model.save(temporary)
+    except Exception as error:  # a full disk, a quota, a file-size limit, a failing writer
+        raise CheckpointWriteError(_failure(log_dir, path, error)) from error
     for _, old in list_checkpoints(log_dir)[:-keep]:
         os.remove(old)
     atomic.remove_stale(directory, ".keras")  # left by killed jobs of this host

@@ -1,0 +1,187 @@
+"""Training across devices and machines: `--strategy`, `TF_CONFIG`, the input per worker.
+
+- `default`: TensorFlow's default strategy (one device, what a plain run uses);
+- `mirrored`: `tf.distribute.MirroredStrategy`, every GPU (or logical CPU) of this machine;
+- `multi_worker`: `tf.distribute.MultiWorkerMirroredStrategy`, the cluster from `TF_CONFIG`
+  exactly as TensorFlow defines it (`{"cluster": {"chief": [...], "worker": [...]},
+  "task": {"type": "worker", "index": i}}`);
+- `tpu`: `tf.distribute.TPUStrategy` on the TPU `TPU_NAME` names (`local` on a TPU VM);
+  wired, not tested on this project's machines.
+
+The chief (task `chief`, or worker 0 when the cluster has no chief) is the one
+task that writes into the log_dir. Training batch i is the same global batch
+whatever the strategy: each input pipeline (one per worker) takes its rows of
+it (`worker_rows`), so a run's data is a function of (seed, step) alone and a
+two-worker run sees what a one-worker run with the same --batch_size sees.
+
+`TF_CONFIG` parsing (`cluster_task`, `is_chief`, `worker_shard`) imports no
+TensorFlow, so command lines can use it before heavy imports.
+"""
+
+import json
+import os
+
+ENV = "TF_CONFIG"
+
+
+def tf_config():
+    """The parsed `TF_CONFIG`, or None when unset or empty.
+
+    Raises:
+        ValueError: it is not JSON, or its task is not in its cluster.
+    """
+    text = os.environ.get(ENV, "").strip()
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{ENV} is not JSON ({error}): {text[:200]!r}") from None
+    cluster, task = value.get("cluster") or {}, value.get("task") or {}
+    if cluster:
+        kind, index = task.get("type"), task.get("index", 0)
+        if kind not in cluster or not 0 <= int(index) < len(cluster[kind]):
+            raise ValueError(f"{ENV}: task {task} is not in its cluster {cluster}")
+    return value
+
+
+def cluster_task():
+    """(task type, index) from `TF_CONFIG`; ("worker", 0) without a cluster."""
+    value = tf_config()
+    if not value or not value.get("cluster"):
+        return "worker", 0
+    task = value["task"]
+    return task["type"], int(task.get("index", 0))
+
+
+def is_chief():
+    """Whether this task is the chief: `chief`, or `worker` 0 when the cluster has none."""
+    value = tf_config()
+    if not value or not value.get("cluster"):
+        return True
+    kind, index = cluster_task()
+    if "chief" in value["cluster"]:
+        return kind == "chief"
+    return kind == "worker" and index == 0
+
+
+def worker_shard():
+    """(index, count) of this task among the cluster's chief and workers; (0, 1) without one.
+
+    The chief is 0, worker i follows it (i + 1); with no chief, worker i is i.
+    """
+    value = tf_config()
+    if not value or not value.get("cluster"):
+        return 0, 1
+    cluster = value["cluster"]
+    chiefs = len(cluster.get("chief", []))
+    count = chiefs + len(cluster.get("worker", []))
+    kind, index = cluster_task()
+    if kind == "chief":
+        return index, count
+    if kind == "worker":
+        return chiefs + index, count
+    raise ValueError(f"{ENV}: task type {kind!r} takes no shard; expected chief or worker")
+
+
+# -- strategies (TensorFlow) --------------------------------------------------
+
+
+def make_strategy(name, collective_timeout_s=None):
+    """The `tf.distribute.Strategy` that `--strategy=name` names.
+
+    Args:
+        collective_timeout_s: multi_worker only: a collective that waits
+            longer than this (a dead peer) fails instead of hanging.
+    """
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        tf_config()  # a malformed TF_CONFIG is named here, not deep inside TensorFlow
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout_s)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", "local"))
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"--strategy={name!r}; expected default, mirrored, multi_worker or tpu")
+
+
+def replicas_in_sync():
+    """Replicas of the strategy in scope (1 outside any, or on a backend other than TensorFlow)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def is_default(strategy):
+    """Whether `strategy` is TensorFlow's default (no distribution)."""
+    import tensorflow as tf
+
+    with strategy.scope():
+        return not tf.distribute.has_strategy()
+
+
+def is_multi_worker(strategy):
+    """Whether `strategy` spans several machines (collectives across workers)."""
+    return bool(getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)())
+
+
+def per_replica_batch(global_batch, strategy):
+    """--batch_size split over the strategy's replicas; raises if it does not divide."""
+    replicas = strategy.num_replicas_in_sync
+    if global_batch % replicas:
+        raise ValueError(
+            f"--batch_size={global_batch} does not divide over {replicas} replicas: "
+            f"use a multiple of {replicas}"
+        )
+    return global_batch // replicas
+
+
+def worker_rows(global_batch, pipeline, pipelines):
+    """(start, stop): the rows of each global batch that input pipeline `pipeline` of `pipelines` reads."""
+    if global_batch % pipelines:
+        raise ValueError(f"--batch_size={global_batch} does not divide over {pipelines} workers")
+    share = global_batch // pipelines
+    return pipeline * share, (pipeline + 1) * share
+
+
+def train_dataset(strategy, source, start_step):
+    """The source's training stream from `start_step`, distributed over the strategy's replicas.
+
+    Each worker's input pipeline reads its rows of every global batch and hands
+    its local replicas `per_replica_batch` rows each; the default strategy gets
+    the plain dataset.
+    """
+    import tensorflow as tf
+
+    global_batch = source.config.batch_size
+    per_replica = per_replica_batch(global_batch, strategy)
+    if is_default(strategy):
+        return source.train_dataset(start_step=start_step)
+
+    def dataset_fn(context):
+        rows = worker_rows(global_batch, context.input_pipeline_id, context.num_input_pipelines)
+        dataset = source.train_dataset(start_step=start_step, rows=rows)
+        if per_replica != rows[1] - rows[0]:  # several replicas on this worker: one element each
+            dataset = dataset.unbatch().batch(per_replica, drop_remainder=True)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
+
+
+def any_worker(strategy, flag):
+    """Whether `flag` is true on any worker (an all-reduce across the cluster)."""
+    import tensorflow as tf
+
+    local = strategy.run(lambda: tf.constant(1 if flag else 0, tf.int32))
+    return int(strategy.reduce(tf.distribute.ReduceOp.MAX, local, axis=None)) > 0
