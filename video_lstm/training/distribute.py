@@ -21,6 +21,8 @@ TensorFlow, so command lines can use it before heavy imports.
 import json
 import os
 
+from absl import logging
+
 ENV = "TF_CONFIG"
 
 
@@ -136,6 +138,28 @@ def is_multi_worker(strategy):
     return bool(getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)())
 
 
+def jit_compile(requested):
+    """`requested` (--jit_compile), unless the strategy in scope spreads the step over several
+    devices or workers: Keras compiles the whole cross-replica step, which XLA cannot (its
+    variables live on several devices); each replica's step then runs without XLA."""
+    import tensorflow as tf
+
+    strategy = tf.distribute.get_strategy()
+    if not requested or (strategy.num_replicas_in_sync == 1 and not is_multi_worker(strategy)):
+        return requested
+    if not _warned:
+        _warned.append(True)
+        logging.warning(
+            "--jit_compile is off under %s with %d replicas: XLA cannot compile a step that spans "
+            "devices (about 2x slower per replica on a CPU)", type(strategy).__name__,
+            strategy.num_replicas_in_sync,
+        )
+    return False
+
+
+_warned = []
+
+
 def per_replica_batch(global_batch, strategy):
     """--batch_size split over the strategy's replicas; raises if it does not divide."""
     replicas = strategy.num_replicas_in_sync
@@ -179,9 +203,39 @@ def train_dataset(strategy, source, start_step):
     return strategy.distribute_datasets_from_function(dataset_fn)
 
 
+def prepare_model(model, strategy):
+    """Makes a compiled `model` ready for `fit` under `strategy`: its optimizer's
+    variables built under the scope now.
+
+    Across workers, two workarounds for Keras 3 (tensorflow/tensorflow#72388;
+    still so in Keras 3.15): its build before `fit` (which then has nothing
+    left to build) is skipped, since it reduces a batch across workers, which
+    fails for a dict of inputs; and each logged value (a worker's mean) leaves
+    the step with shape (1,), since `fit` averages logs across workers along
+    axis 0, which fails for scalars. The logs `fit` hands on are scalars: the
+    mean over the workers' means, which is the global batch's mean.
+    """
+    with strategy.scope():
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    if is_multi_worker(strategy):
+        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+        model.train_step = _with_logs_of_shape_1(model.train_step)
+    return model
+
+
+def _with_logs_of_shape_1(train_step):
+    import tensorflow as tf
+
+    def step(data):
+        return {name: tf.reshape(value, (1,)) for name, value in train_step(data).items()}
+
+    return step
+
+
 def any_worker(strategy, flag):
     """Whether `flag` is true on any worker (an all-reduce across the cluster)."""
     import tensorflow as tf
 
     local = strategy.run(lambda: tf.constant(1 if flag else 0, tf.int32))
-    return int(strategy.reduce(tf.distribute.ReduceOp.MAX, local, axis=None)) > 0
+    return int(strategy.reduce(tf.distribute.ReduceOp.SUM, local, axis=None)) > 0

@@ -35,7 +35,7 @@ def new_model(config, sample_inputs):
     """A built, compiled model for `config`."""
     model = build_model(**config.model_kwargs())
     model(sample_inputs)  # builds every variable from the input shapes
-    model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+    model.compile(optimizer=make_optimizer(config), jit_compile=distribute.jit_compile(config.jit_compile))
     return model
 
 
@@ -48,7 +48,7 @@ def restore_or_create(config, log_dir, sample_inputs):
     model = checkpoint.load(path)
     # Recompile to apply this run's jit setting; the optimizer object, with
     # its restored state, is kept.
-    model.compile(optimizer=model.optimizer, jit_compile=config.jit_compile)
+    model.compile(optimizer=model.optimizer, jit_compile=distribute.jit_compile(config.jit_compile))
     logging.info("Resuming from %s (step %d)", path, step)
     return step, model
 
@@ -102,6 +102,7 @@ def setup(config, log_dir):
     sample_inputs = source.sample_inputs(count=3)
     with strategy.scope():
         step, model = restore_or_create(config, log_dir, sample_inputs)
+    distribute.prepare_model(model, strategy)
     if distribute.is_multi_worker(strategy):
         stop_on_signal.agree = lambda flag: distribute.any_worker(strategy, flag)
     return Run(config, log_dir, model, step, source, sample_inputs, strategy, chief, stop_on_signal)
