@@ -93,8 +93,9 @@ def setup(config, log_dir):
     if chief:
         lock_lib.acquire(log_dir)
         prepare_log_dir(config, log_dir)
-    stop_on_signal = callbacks_lib.StopOnSignal()
     strategy = distribute.make_strategy(config.strategy, COLLECTIVE_TIMEOUT_S)
+    # After the strategy: a multi-worker one's start-up installs TensorFlow's own SIGTERM handler.
+    stop_on_signal = callbacks_lib.StopOnSignal()
     distribute.per_replica_batch(config.batch_size, strategy)  # refuse a batch that does not divide
     source = sources.build(config)
     if chief:
@@ -104,13 +105,14 @@ def setup(config, log_dir):
         step, model = restore_or_create(config, log_dir, sample_inputs)
     distribute.prepare_model(model, strategy)
     if distribute.is_multi_worker(strategy):
-        stop_on_signal.agree = lambda flag: distribute.any_worker(strategy, flag)
+        stop_on_signal.agree = distribute.any_worker(strategy)
     return Run(config, log_dir, model, step, source, sample_inputs, strategy, chief, stop_on_signal)
 
 
-# A collective (a step's all-reduce) that waits this long for a dead peer fails
-# instead of hanging; the job then restarts from the last checkpoint.
-COLLECTIVE_TIMEOUT_S = 600
+# None: TensorFlow 2.21 starts (and keeps) a thread per collective op that has a
+# timeout, about 14 a step, until thread creation fails after some thousand
+# steps. A dead peer still fails the others' next step (its connection is refused).
+COLLECTIVE_TIMEOUT_S = None
 
 
 def fit(run, verbose=None):
