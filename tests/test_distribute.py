@@ -8,7 +8,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,34 +24,16 @@ from test_train import ROOT, tiny, weights, write_flagfile
 TOLERANCE = dict(rtol=1e-4, atol=1e-5)  # summation order differs across replicas
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def tf_config(workers, index):
-    return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-
-
 def start_workers(tmp_path, config, log_dir, *flags, count=2, name="job"):
     """`count` training processes of one multi-worker job; their output goes to tmp_path/<name>-<i>.log."""
     flagfile = write_flagfile(tmp_path / f"{name}.flags", dataclasses.replace(config, strategy="multi_worker"))
-    workers = [f"127.0.0.1:{port}" for port in free_ports(count)]
-    return [start_worker(tmp_path, flagfile, log_dir, workers, i, flags, name) for i in range(count)]
-
-
-def start_worker(tmp_path, flagfile, log_dir, workers, index, flags=(), name="job"):
-    env = dict(os.environ, TF_CONFIG=tf_config(workers, index))
     command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}", *flags]
-    output = open(tmp_path / f"{name}-{index}.log", "w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    process.args_for_restart = (flagfile, workers, flags, name)
-    return process
+    processes = []
+    for index, tf_config in enumerate(distribute.local_tf_configs(count)):
+        output = open(tmp_path / f"{name}-{index}.log", "w")
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, TF_CONFIG=tf_config),
+                                          stdout=output, stderr=subprocess.STDOUT))
+    return processes
 
 
 def finish(processes, seconds=300):

@@ -86,6 +86,19 @@ def worker_shard():
     raise ValueError(f"{ENV}: task type {kind!r} takes no shard; expected chief or worker")
 
 
+def local_tf_configs(count):
+    """TF_CONFIG values of a `count`-worker cluster on this machine (free 127.0.0.1 ports), worker i's i-th."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    workers = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}) for i in range(count)]
+
+
 # -- strategies (TensorFlow) --------------------------------------------------
 
 
