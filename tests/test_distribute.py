@@ -150,7 +150,7 @@ def test_a_killed_worker_restarted_lets_the_job_finish(tmp_path):
     saved = checkpoint.latest(str(log_dir))[0]
     lost = read_steps(str(log_dir))[-1] - saved
     print(f"killed worker: chief exited {status}; last checkpoint {saved}, steps lost {lost}")
-    assert 0 <= lost < 5 and saved < 3000
+    assert 0 <= lost <= 5 and saved < 3000
 
     target = saved + 4
     restarted = start_workers(tmp_path, dataclasses.replace(config, steps=target), log_dir, name="restarted")
