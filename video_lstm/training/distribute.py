@@ -162,6 +162,8 @@ def jit_compile(requested):
     strategy = tf.distribute.get_strategy()
     if not requested or (strategy.num_replicas_in_sync == 1 and not is_multi_worker(strategy)):
         return requested
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return False  # TPUStrategy compiles the step with XLA itself
     if not _warned:
         _warned.append(True)
         logging.warning(
