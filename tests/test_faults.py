@@ -22,7 +22,10 @@ from video_lstm.training.checkpoint import CheckpointWriteError
 from test_train import ROOT, tiny, weights, write_flagfile
 
 HOST = socket.gethostname()
-HOLD = "import sys, time; from video_lstm.training import lock; lock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(300)"
+HOLD = (
+    "import sys, time; from video_lstm.training import lock; lock.acquire(sys.argv[1]); "
+    "print('held', flush=True); time.sleep(300)"
+)
 
 
 def hold_lock(log_dir):
@@ -114,7 +117,8 @@ def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_
     assert lost == 0 and not (log_dir / "lock").exists()
 
     target = stopped + 3
-    resumed = subprocess.run(command + [f"--steps={target}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(command + [f"--steps={target}"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"(step {stopped})" in resumed.stderr and "Resuming from" in resumed.stderr
     _, model = checkpoint.load_latest(str(log_dir))
