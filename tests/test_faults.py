@@ -142,8 +142,9 @@ def test_a_checkpoint_write_failing_part_way_keeps_the_previous_one(tmp_path, mo
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(keras.Model, "save", full_disk)
-    with pytest.raises(CheckpointWriteError, match=r"writing checkpoint .*ckpt-00000010\.keras failed \(OSError: "
-                       r"\[Errno 28\] No space left on device\); the previous checkpoint, .*ckpt-00000005\.keras, is kept"):
+    message = (r"writing checkpoint .*ckpt-00000010\.keras failed \(OSError: \[Errno 28\] No space left on "
+               r"device\); the previous checkpoint, .*ckpt-00000005\.keras, is kept")
+    with pytest.raises(CheckpointWriteError, match=message):
         train_lib.train(tiny(steps=10), log_dir, verbose=0)
     assert [s for s, _ in checkpoint.list_checkpoints(log_dir)] == [5]
     assert not [n for n in os.listdir(checkpoint.checkpoint_dir(log_dir)) if n.startswith(".tmp-")]
