@@ -31,6 +31,7 @@ temporary directory is removed by the next export), and exporting into an
 existing version is refused.
 """
 
+import contextlib
 import os
 import time
 
@@ -86,6 +87,20 @@ def _refuse_existing(model_dir, version):
     return final
 
 
+@contextlib.contextmanager
+def _failure_named(final, model_dir):
+    """An export that fails while writing (a full disk, a quota) becomes an ExportError that
+    says what failed and which version is still served; the temporary is gone by then."""
+    try:
+        yield
+    except ExportError:
+        raise
+    except Exception as error:
+        earlier = versions(model_dir)
+        kept = f"version {earlier[-1]} is kept" if earlier else "no earlier version exists"
+        raise ExportError(f"writing {final} failed ({type(error).__name__}: {error}); {kept}") from error
+
+
 def _check_model_name(name):
     ok = name and name[0] not in ".-" and all(ch.isalnum() or ch in "._-" for ch in name)
     if not ok:
@@ -123,7 +138,7 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
     final = _refuse_existing(model_dir, version)
     started = time.time()
     refuse = lambda path: ExportError(f"{path} appeared during the export; version {version} is taken")  # noqa: E731
-    with atomic.directory(final, refuse=refuse) as temporary:
+    with _failure_named(final, model_dir), atomic.directory(final, refuse=refuse) as temporary:
         graph = write_saved_model(model, temporary, classifier, percept_network)
         assets = os.path.join(temporary, "assets")
         os.makedirs(assets, exist_ok=True)

@@ -106,6 +106,23 @@ def shard_manifest_name(index, num_shards):
 # -- start-up checks -------------------------------------------------------------
 
 
+def shards_of_this_worker(o):
+    """The shards this process extracts: --shard_index's; without it, under a
+    TF_CONFIG cluster of n chief and worker tasks, task i's (i, i + n, ...);
+    otherwise all of them."""
+    from video_lstm.training import distribute  # TF_CONFIG, without TensorFlow
+
+    if o.shard_index is not None:
+        return [o.shard_index]
+    index, count = distribute.worker_shard()
+    if count > 1 and o.num_shards < count:
+        raise ValueError(
+            f"--num_shards={o.num_shards} is fewer than the {count} workers of TF_CONFIG; use "
+            f"--num_shards={count} or a multiple of it"
+        )
+    return list(range(index, o.num_shards, count))
+
+
 def _check_options(o):
     """ValueError / FileNotFoundError for a bad flag or path (no heavy imports)."""
     for name, value, choices in (
@@ -130,6 +147,7 @@ def _check_options(o):
             raise ValueError(f"--{name}={getattr(o, name)}; expected >= 1")
     if o.shard_index is not None and not 0 <= o.shard_index < o.num_shards:
         raise ValueError(f"--shard_index={o.shard_index}; expected 0 <= shard_index < --num_shards={o.num_shards}")
+    shards_of_this_worker(o)
     if not o.flow_bound > 0:
         raise ValueError(f"--flow_bound={o.flow_bound}; expected > 0")
     if o.stream == "flow":
@@ -335,7 +353,7 @@ class Extraction:
         o = self.options
         os.makedirs(self.out, exist_ok=True)
         atomic.remove_stale(self.out)
-        indices = range(o.num_shards) if o.shard_index is None else [o.shard_index]
+        indices = shards_of_this_worker(o)
         written, total_frames, total_seconds = [], 0, 0.0
         for index in indices:
             shard_path = self.shard_paths(index)[0]
@@ -426,7 +444,8 @@ flags.DEFINE_integer("frame_stride", 1, "Keep every N-th frame.")
 flags.DEFINE_enum("dtype", "float16", list(STORED_DTYPES), "How percepts are stored.")
 flags.DEFINE_enum("compute_dtype", "float32", list(COMPUTE_DTYPES), "The precision the network computes in.")
 flags.DEFINE_string("out", None, "The cache folder.")
-flags.DEFINE_integer("shard_index", None, "Extract only this shard (default: every shard not done yet).")
+flags.DEFINE_integer("shard_index", None, "Extract only this shard (default: every shard not done yet; "
+                     "under a TF_CONFIG cluster of n tasks, task i's shards i, i + n, ...).")
 flags.DEFINE_integer("num_shards", 1, "Shards of the whole extraction: video i goes to shard i % num_shards.")
 flags.DEFINE_integer("batch_frames", 32, "Frames decoded and sent through the network at a time.")
 flags.DEFINE_enum("flow_method", "farneback", list(FLOW_METHODS), "Optical flow for --stream=flow (tvl1 needs "

@@ -302,6 +302,27 @@ def test_versions_count_up_and_an_existing_version_is_refused(run):
     assert export_encoder.versions(str(export_dir / "versions")) == [1, 2]
 
 
+def test_a_full_disk_during_an_export_keeps_the_previous_version(run, monkeypatch):
+    """The writer fails part-way (ENOSPC): the error names the version and the kept one, which loads."""
+    import errno
+
+    log_dir, _, _, export_dir, _ = run
+    kept = export_encoder.export_log_dir(str(log_dir), str(export_dir), model_name="full")
+
+    def full_disk(model, path, classifier=None):
+        os.makedirs(os.path.join(path, "variables"))
+        with open(os.path.join(path, "saved_model.pb"), "wb") as f:
+            f.write(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(export_encoder, "write_saved_model", full_disk)
+    with pytest.raises(export_encoder.ExportError, match=r"writing .*full/2 failed \(OSError: \[Errno 28\] "
+                       r"No space left on device\); version 1 is kept"):
+        export_encoder.export_log_dir(str(log_dir), str(export_dir), model_name="full")
+    assert os.listdir(export_dir / "full") == ["1"]
+    tf.saved_model.load(kept)
+
+
 def test_a_killed_export_leaves_no_version(run):
     """SIGKILL the CLI after the SavedModel is written, just before the rename."""
     log_dir, _, _, export_dir, _ = run

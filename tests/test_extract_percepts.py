@@ -192,6 +192,24 @@ def test_two_shard_processes_merge_to_the_one_shard_manifest(one_shard, two_shar
 
 
 @STAGED
+def test_workers_of_a_tf_config_cluster_take_their_shards(network, video_dir, two_shards, tmp_path, monkeypatch):
+    """Two tasks of one TF_CONFIG (a chief and a worker), no --shard_index: each writes
+    its shard, and together they write the bytes of two --shard_index processes."""
+    import json
+
+    out = tmp_path / "cluster"
+    cluster = {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]}
+    for task in ({"type": "chief", "index": 0}, {"type": "worker", "index": 0}):
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
+        summary = _extract(network, video_dir, out, num_shards=2)
+        assert summary["written"] == [0 if task["type"] == "chief" else 1]
+    assert summary["pending"] == 0
+    assert _shard_bytes(out, 2) == _shard_bytes(two_shards, 2)
+    with pytest.raises(ValueError, match="--num_shards=1 is fewer than the 2 workers of TF_CONFIG"):
+        ep.prepare(_options(video_dir, tmp_path / "other", num_shards=1), network=network)
+
+
+@STAGED
 def test_killed_extraction_resumes_without_redoing_shards_and_to_the_same_bytes(
         network, video_dir, two_shards, tmp_path):
     out = tmp_path / "resumed"

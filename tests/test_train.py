@@ -182,7 +182,7 @@ def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path):
     import signal
     import time
 
-    config = tiny(steps=200, checkpoint_every=5)
+    config = tiny(steps=200, checkpoint_every=5, log_every=1)
     flagfile = write_flagfile(tmp_path / "tiny.flags", config)
     log_dir = tmp_path / "killed"
     command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
@@ -194,6 +194,11 @@ def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path):
     process.wait()
     saved = [s for s, _ in checkpoint.list_checkpoints(str(log_dir))]
     assert saved and saved[-1] < 200, "the job should have been killed mid-run"
+    from test_faults import read_steps
+
+    lost = read_steps(str(log_dir))[-1] - saved[-1]  # every step is logged (log_every=1)
+    print(f"SIGKILL: last logged step {saved[-1] + lost}, last checkpoint {saved[-1]}, steps lost {lost}")
+    assert 0 <= lost <= 5  # 5: killed between the step and its checkpoint
     # Restart with the same log_dir, to a step just past the last checkpoint.
     target = saved[-1] + 5
     result = subprocess.run(command + [f"--steps={target}", "--eval_sequences=4"], cwd=ROOT,

@@ -16,6 +16,7 @@ READOUTS = ("linear", "conv")
 # Training (video_lstm.training).
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # video_lstm.training.distribute
 
 # Data (pipelines.sources): --dataset, and the sources' own choices.
 DATASETS = ("moving_mnist", "ucf101", "hmdb51", "folder", "percepts")

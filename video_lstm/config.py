@@ -46,6 +46,7 @@ CHOICES = {
     "dataset": choices.DATASETS,
     "optimizer": choices.OPTIMIZERS,
     "precision": choices.PRECISIONS,
+    "strategy": choices.STRATEGIES,
 }
 
 
@@ -84,6 +85,7 @@ class Config:
     seed: int = 0
     jit_compile: bool = True
     precision: str = "float32"
+    strategy: str = "default"
     # Bookkeeping.
     checkpoint_every: int = 500
     keep_checkpoints: int = 2

@@ -53,6 +53,9 @@ HELP = {
     "jit_compile": "Compile the training step with XLA.",
     "precision": "Keras dtype policy: float32, or mixed_bfloat16 / mixed_float16 (weights stay "
     "float32, matmuls in 16 bits; float16 adds loss scaling). See BUILD.md for measured speed.",
+    "strategy": "How training is spread: default (one device), mirrored (every GPU of this "
+    "machine), multi_worker (the machines of TF_CONFIG; only the chief writes the log_dir) or tpu "
+    "(TPU_NAME, 'local' on a TPU VM). --batch_size is the global batch; see README 'Distributed'.",
     "checkpoint_every": "Steps between checkpoints (and resume points).",
     "keep_checkpoints": "How many recent checkpoints to keep.",
     "log_every": "Steps between TensorBoard scalars.",

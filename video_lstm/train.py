@@ -3,7 +3,9 @@ r"""Trains a video_lstm model, then evaluates it on the test set.
     python -m video_lstm.train --flagfile=configs/quickstart.flags --log_dir=runs/quickstart
     tensorboard --logdir=runs
 
-Restarting with the same --log_dir resumes from its newest checkpoint.
+Restarting with the same --log_dir resumes from its newest checkpoint. SIGTERM
+(preemption) saves a checkpoint and exits 0; a --log_dir that a live job holds
+is refused. --strategy=multi_worker reads the cluster from TF_CONFIG.
 """
 
 import os
@@ -28,16 +30,23 @@ def main(argv):
     # Heavy imports (Keras, TensorFlow) only after the flags are checked.
     from video_lstm.analysis import evaluation
     from video_lstm.training import loop
-    from video_lstm.training.callbacks import NonFiniteLossError
+    from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
+    from video_lstm.training.checkpoint import CheckpointWriteError
+    from video_lstm.training.lock import LogDirLockedError
 
     try:
         metrics = loop.train_and_evaluate(config, FLAGS.log_dir)
-    except (ValueError, FileNotFoundError, NonFiniteLossError) as error:
+    except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
+        logging.warning("%s; run the same command again to resume", stopped)
+        return
+    except (ValueError, FileNotFoundError, NonFiniteLossError, LogDirLockedError, CheckpointWriteError) as error:
         logging.error("%s", error)  # it also reaches the run's log
         cli.fail("video_lstm.train", error)
+    if metrics is None:
+        logging.info("Training done; the chief evaluates and writes %s", FLAGS.log_dir)
+        return
     print(evaluation.format_table(metrics))
     logging.info("Wrote %s", os.path.join(FLAGS.log_dir, metrics["written"]))
-
 
 if __name__ == "__main__":
     app.run(main)

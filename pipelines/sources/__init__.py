@@ -253,11 +253,18 @@ class DataSource:
             clips = clips.astype(np.float32) / 255.0
         return self.model_inputs(clips.astype(np.float32, copy=False))
 
-    def train_dataset(self, start_step=0, num_steps=None):
-        """Training batches of model inputs from step `start_step` on (tf.data)."""
+    def train_dataset(self, start_step=0, num_steps=None, rows=None):
+        """Training batches of model inputs from step `start_step` on (tf.data).
+
+        Args:
+            rows: (start, stop): only these rows of every batch (one worker's
+                share of the global batch under tf.distribute); all if None.
+        """
         import tensorflow as tf
 
         dataset = self.train_clips(start_step, num_steps)
+        if rows is not None:
+            dataset = dataset.map(lambda clips: clips[rows[0] : rows[1]])
         # Splitting is cheap; prefetch again so the step never waits on it.
         dataset = dataset.map(self.model_inputs, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)

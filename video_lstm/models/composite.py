@@ -19,6 +19,7 @@ Outputs are a dict of logits (pre-activation): `reconstruction`
 
 import keras
 from keras import ops
+from keras.src.losses.loss import scale_loss_for_distribution  # what Keras' own losses apply
 
 from video_lstm.choices import ACTIVATIONS, KINDS
 from video_lstm.models import losses
@@ -302,7 +303,10 @@ class CompositeModel(keras.Model):
             self.reconstruction_loss_tracker.update_state(per_decoder["reconstruction"])
         if "future" in per_decoder:
             self.future_loss_tracker.update_state(per_decoder["future"])
-        return ops.sum(ops.stack(list(per_decoder.values())))
+        # Under tf.distribute each replica's loss is divided by the replica
+        # count, so the summed gradients are those of the global batch's mean
+        # (a no-op on one replica and on other backends).
+        return scale_loss_for_distribution(ops.sum(ops.stack(list(per_decoder.values()))))
 
     def get_config(self):
         config = super().get_config()

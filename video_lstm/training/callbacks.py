@@ -5,6 +5,8 @@ the tensorboard package's own writer (`training.summaries`); nothing here
 imports TensorFlow itself.
 """
 
+import signal
+import threading
 import time
 
 import keras
@@ -17,6 +19,10 @@ from video_lstm.training import checkpoint, summaries
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
+
+
+class TrainingStopped(Exception):
+    """Training stopped early on a signal (SIGTERM: preemption), after saving a checkpoint."""
 
 
 def global_step(model):
@@ -38,6 +44,55 @@ class Checkpointer(keras.callbacks.Callback):
         step = global_step(self.model)
         path = checkpoint.save(self.model, self.log_dir, step, keep=self.keep, weights_only=self.weights_only)
         logging.info("Step %d: saved %s", step, path)
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """SIGTERM (what a cluster sends before preemption) ends training after the current step.
+
+    The handler only records the signal; at the end of the step this callback
+    stops `fit`, whose epoch then ends, so the `Checkpointer` (which saves at
+    every epoch end) saves that step, and `loop.fit` raises `TrainingStopped`.
+    The handler is installed at construction (so a signal during setup is not
+    lost) and the previous one is put back by `restore()` (called at the end
+    of training; a signal during evaluation ends the process as usual).
+
+    Args:
+        agree: optional `flag -> flag` that makes every worker of a
+            multi-worker job stop at the same step (an all-reduce of the flag);
+            a signal reaches one worker, the collective step needs all of them.
+        signals: which signals stop training.
+    """
+
+    def __init__(self, agree=None, signals=(signal.SIGTERM,)):
+        super().__init__()
+        self.agree = agree
+        self.received = None  # name of the signal received, if any
+        self.stopped_at = None  # the step training stopped at, if it did
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for number in signals:
+                self._previous[number] = signal.signal(number, self._handle)
+
+    def _handle(self, number, frame):
+        self.received = signal.Signals(number).name
+        logging.warning("%s received: training stops after this step and saves a checkpoint", self.received)
+
+    def should_stop(self):
+        """Whether a signal arrived (on any worker, when `agree` is set)."""
+        stop = self.received is not None
+        return bool(self.agree(stop)) if self.agree is not None else stop
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.should_stop():
+            self.received = self.received or "SIGTERM (on another worker)"
+            self.stopped_at = global_step(self.model)
+            self.model.stop_training = True
+
+    def restore(self):
+        """Puts the previous handlers back."""
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
 
 
 class StopAtStep(keras.callbacks.Callback):

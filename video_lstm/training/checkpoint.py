@@ -48,20 +48,34 @@ def latest(log_dir):
     return found[-1] if found else None
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the earlier ones are untouched."""
+
+
+def _failure(log_dir, path, error):
+    found = latest(log_dir)
+    kept = f"the previous checkpoint, {found[1]}, is kept" if found else "no earlier checkpoint exists"
+    return f"writing checkpoint {path} failed ({type(error).__name__}: {error}); {kept}"
+
+
 def save(model, log_dir, step, keep=2, weights_only=False):
     """Writes the model at `step` atomically and prunes old checkpoints.
 
     `weights_only`: a `.weights.h5` (weights and optimizer state) instead of a `.keras`.
+    Raises CheckpointWriteError (naming the checkpoint kept) when the write fails.
     """
     directory = checkpoint_dir(log_dir)
     os.makedirs(directory, exist_ok=True)
     suffix = ".weights.h5" if weights_only else ".keras"
     path = os.path.join(directory, f"ckpt-{step:08d}{suffix}")
-    with atomic.path(path) as temporary:  # the temporary keeps the suffix Keras reads
-        if weights_only:
-            model.save_weights(temporary)
-        else:
-            model.save(temporary)
+    try:
+        with atomic.path(path) as temporary:  # the temporary keeps the suffix Keras reads
+            if weights_only:
+                model.save_weights(temporary)
+            else:
+                model.save(temporary)
+    except Exception as error:  # a full disk, a quota, a file-size limit, a failing writer
+        raise CheckpointWriteError(_failure(log_dir, path, error)) from error
     for _, old in list_checkpoints(log_dir)[:-keep]:
         os.remove(old)
     for name_suffix in SUFFIXES:
@@ -69,11 +83,13 @@ def save(model, log_dir, step, keep=2, weights_only=False):
     return path
 
 
-def new_model(config, sample_inputs=None):
-    """A built, compiled model for `config` (built on `sample_inputs`, or zeros of its input spec)."""
+def new_model(config, sample_inputs=None, jit_compile=None):
+    """A built, compiled model for `config` (built on `sample_inputs`, or zeros of its input spec);
+    `jit_compile` default: `config.jit_compile`."""
     model = build_model(**config.model_kwargs())
     model(sample_inputs if sample_inputs is not None else zero_inputs(config))  # builds every variable
-    model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+    jit_compile = config.jit_compile if jit_compile is None else jit_compile
+    model.compile(optimizer=make_optimizer(config), jit_compile=jit_compile)
     return model
 
 

@@ -7,6 +7,10 @@ reads exactly the batches it would have read, and resuming is the same code
 path as starting. Where TensorFlow is not importable, the same code trains
 Moving MNIST from NumPy batches and checkpoints as `.weights.h5`
 (`sources.training_inputs`, `checkpoint`).
+
+The model and optimizer live under `config.strategy`'s scope
+(`distribute.py`); only the chief takes the log_dir's lock (`lock.py`) and
+writes into it. SIGTERM saves a checkpoint and stops (`TrainingStopped`).
 """
 
 import dataclasses
@@ -21,14 +25,15 @@ from video_lstm import atomic
 from video_lstm import config as config_lib
 from video_lstm.analysis import evaluation
 from video_lstm.training import callbacks as callbacks_lib
-from video_lstm.training import checkpoint
+from video_lstm.training import checkpoint, distribute
+from video_lstm.training import lock as lock_lib
 
 # -- model --------------------------------------------------------------------
 
 
 def new_model(config, sample_inputs):
     """A built, compiled model for `config`."""
-    return checkpoint.new_model(config, sample_inputs)
+    return checkpoint.new_model(config, sample_inputs, jit_compile=distribute.jit_compile(config.jit_compile))
 
 
 def restore_or_create(config, log_dir, sample_inputs):
@@ -40,7 +45,7 @@ def restore_or_create(config, log_dir, sample_inputs):
     model = checkpoint.load(path)
     # Recompile to apply this run's jit setting; the optimizer object, with
     # its restored state, is kept.
-    model.compile(optimizer=model.optimizer, jit_compile=config.jit_compile)
+    model.compile(optimizer=model.optimizer, jit_compile=distribute.jit_compile(config.jit_compile))
     logging.info("Resuming from %s (step %d)", path, step)
     return step, model
 
@@ -67,19 +72,44 @@ class Run:
     step: int
     source: sources.DataSource
     sample_inputs: dict
+    strategy: object = None  # the tf.distribute.Strategy the model lives under
+    chief: bool = True  # whether this task writes into log_dir
+    stop_on_signal: callbacks_lib.StopOnSignal = None
 
 
 def setup(config, log_dir):
-    """Checks the log_dir and the data, and restores or creates the model.
+    """Takes the log_dir's lock (the chief), checks the log_dir and the data,
+    and restores or creates the model under the strategy's scope.
 
     Everything that can fail on bad input fails here, before any training.
+
+    Raises:
+        lock.LogDirLockedError: another live job holds log_dir.
     """
-    prepare_log_dir(config, log_dir)
+    chief = config.strategy != "multi_worker" or distribute.is_chief()
+    if chief:
+        lock_lib.acquire(log_dir)
+        prepare_log_dir(config, log_dir)
+    strategy = distribute.make_strategy(config.strategy, COLLECTIVE_TIMEOUT_S)
+    # After the strategy: a multi-worker one's start-up installs TensorFlow's own SIGTERM handler.
+    stop_on_signal = callbacks_lib.StopOnSignal()
+    distribute.per_replica_batch(config.batch_size, strategy)  # refuse a batch that does not divide
     source = sources.build(config)
-    atomic.write_json(os.path.join(log_dir, "data.json"), source.describe())
+    if chief:
+        atomic.write_json(os.path.join(log_dir, "data.json"), source.describe())
     sample_inputs = source.sample_inputs(count=3)
-    step, model = restore_or_create(config, log_dir, sample_inputs)
-    return Run(config, log_dir, model, step, source, sample_inputs)
+    with strategy.scope():
+        step, model = restore_or_create(config, log_dir, sample_inputs)
+    distribute.prepare_model(model, strategy)
+    if distribute.is_multi_worker(strategy):
+        stop_on_signal.agree = distribute.any_worker(strategy)
+    return Run(config, log_dir, model, step, source, sample_inputs, strategy, chief, stop_on_signal)
+
+
+# None: TensorFlow 2.21 starts (and keeps) a thread per collective op that has a
+# timeout, about 14 a step, until thread creation fails after some thousand
+# steps. A dead peer still fails the others' next step (its connection is refused).
+COLLECTIVE_TIMEOUT_S = None
 
 
 def fit(run, verbose=None):
@@ -87,28 +117,48 @@ def fit(run, verbose=None):
 
     One `fit` call whose epochs are checkpoint intervals: Keras shows progress
     per interval, a callback saves a checkpoint at each interval's end and
-    another stops at exactly `config.steps`.
+    another stops at exactly `config.steps`. Only the chief writes TensorBoard
+    and checkpoints.
+
+    Raises:
+        callbacks.TrainingStopped: SIGTERM arrived; the step it stopped at is saved.
     """
     config, log_dir, model = run.config, run.log_dir, run.model
-    if run.step >= config.steps:
-        return run.step
+    stop_on_signal = run.stop_on_signal or callbacks_lib.StopOnSignal()
+    try:
+        if run.step < config.steps and not stop_on_signal.received:
+            _fit(run, stop_on_signal, verbose)
+    finally:
+        stop_on_signal.restore()
+    run.step = callbacks_lib.global_step(model)
+    if stop_on_signal.received:
+        saved = checkpoint.latest(log_dir) if run.chief else None
+        where = f"; saved {saved[1]}" if saved and saved[0] == run.step else ""
+        raise callbacks_lib.TrainingStopped(f"{stop_on_signal.received}: training stopped at step {run.step}{where}")
+    return run.step
+
+
+def _fit(run, stop_on_signal, verbose):
+    config, log_dir = run.config, run.log_dir
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    callbacks = [
-        callbacks_lib.NanGuard(log_dir),
-        callbacks_lib.StopAtStep(config.steps),
-        callbacks_lib.TensorBoardSummaries(
-            log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
-        ),
-        # Last, so it saves only after the others have passed the step. Without
-        # TensorFlow: .weights.h5 (see training.checkpoint).
-        callbacks_lib.Checkpointer(
-            log_dir, config.keep_checkpoints, weights_only=not sources.tensorflow_available()
-        ),
-    ]
-    # tf.data, or where TensorFlow is not importable, NumPy batches (sources.training_inputs).
-    with run.source.training_inputs(start_step=run.step) as inputs:
-        model.fit(
+    callbacks = [callbacks_lib.NanGuard(log_dir), callbacks_lib.StopAtStep(config.steps), stop_on_signal]
+    if run.chief:
+        callbacks += [
+            callbacks_lib.TensorBoardSummaries(
+                log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
+            ),
+            # Last, so it saves only after the others have passed the step. Without
+            # TensorFlow: .weights.h5 (see training.checkpoint).
+            callbacks_lib.Checkpointer(
+                log_dir, config.keep_checkpoints, weights_only=not sources.tensorflow_available()
+            ),
+        ]
+    strategy = run.strategy or distribute.make_strategy("default")
+    # tf.data (distributed over the strategy's replicas), or where TensorFlow is
+    # not importable, NumPy batches (sources.training_inputs).
+    with distribute.training_inputs(strategy, run.source, run.step) as inputs:
+        run.model.fit(
             inputs,
             initial_epoch=run.step // config.checkpoint_every,
             epochs=-(-config.steps // config.checkpoint_every),
@@ -117,22 +167,41 @@ def fit(run, verbose=None):
             verbose=verbose,
             shuffle=False,  # each batch is freshly generated; nothing to shuffle
         )
-    run.step = callbacks_lib.global_step(model)
-    return run.step
 
 
 def train(config, log_dir, verbose=None):
     """Trains (or resumes) until `config.steps`; returns (model, step)."""
     run = setup(config, log_dir)
-    fit(run, verbose)
+    try:
+        fit(run, verbose)
+    finally:
+        lock_lib.release(log_dir)
     return run.model, run.step
 
 
 def train_and_evaluate(config, log_dir, verbose=None):
-    """Trains, then evaluates on the test set; returns the metrics dict.
+    """Trains, then evaluates on the test set; returns the metrics dict
+    (None on a worker other than the chief, which evaluates).
 
-    Raises callbacks.NonFiniteLossError if the loss stops being finite.
+    Raises callbacks.NonFiniteLossError if the loss stops being finite, and
+    callbacks.TrainingStopped on SIGTERM.
     """
     run = setup(config, log_dir)
-    fit(run, verbose)
-    return evaluation.evaluate(run.model, config, log_dir, run.step, source=run.source, verbose=verbose)
+    try:
+        fit(run, verbose)
+        if not run.chief:
+            return None
+        return evaluation.evaluate(
+            evaluation_model(run), config, log_dir, run.step, source=run.source, verbose=verbose
+        )
+    finally:
+        lock_lib.release(log_dir)
+
+
+def evaluation_model(run):
+    """The trained model, for evaluation on the chief alone: across workers,
+    its newest checkpoint loaded outside the strategy (whose calls would wait
+    for the other workers)."""
+    if not distribute.is_multi_worker(run.strategy):
+        return run.model
+    return checkpoint.load_latest(run.log_dir)[1]

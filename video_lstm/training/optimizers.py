@@ -6,10 +6,16 @@ Weight decay here is an L2 penalty added to the gradient before the update
 rule sees it, `g += weight_decay * w` (so it passes through momentum and
 Adam's scaling), as in the official code; Keras' own `weight_decay` is
 decoupled (AdamW-style) and is not used.
+
+Under tf.distribute, Keras clips (`--clip_norm`) each replica's share of the
+gradient before the replicas' shares are summed, so a clipped multi-replica
+run is not the same computation as a clipped one-replica run.
 """
 
 import keras
 from keras import ops
+
+from video_lstm.training import distribute
 
 
 class _L2Gradient:
@@ -25,8 +31,11 @@ class _L2Gradient:
 
     def apply(self, grads, trainable_variables=None):
         variables = self._trainable_variables if trainable_variables is None else trainable_variables
+        # Under tf.distribute the replicas' gradients are summed after this:
+        # each adds its share of the L2 term.
+        l2 = self.l2 / distribute.replicas_in_sync()
         grads = [
-            g if g is None else g + ops.cast(self.l2, g.dtype) * ops.cast(v, g.dtype)
+            g if g is None else g + ops.cast(l2, g.dtype) * ops.cast(v, g.dtype)
             for g, v in zip(grads, variables)
         ]
         return super().apply(grads, trainable_variables)

@@ -1,0 +1,181 @@
+"""Faults: the log_dir lock, SIGTERM (preemption), a checkpoint write that fails part-way.
+
+(SIGKILL and resume: tests/test_train.py; across workers: tests/test_distribute.py.)
+"""
+
+import dataclasses
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from video_lstm.training import checkpoint, lock
+from video_lstm.training import loop as train_lib
+from video_lstm.training.checkpoint import CheckpointWriteError
+
+from test_train import ROOT, tiny, weights, write_flagfile
+
+HOST = socket.gethostname()
+HOLD = (
+    "import sys, time; from video_lstm.training import lock; lock.acquire(sys.argv[1]); "
+    "print('held', flush=True); time.sleep(300)"
+)
+
+
+def hold_lock(log_dir):
+    """A live process holding log_dir's lock (started, and holding, on return)."""
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(log_dir)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_a_live_lock_is_refused_and_a_dead_holders_is_taken_over(tmp_path, caplog):
+    holder = hold_lock(tmp_path)
+    try:
+        with pytest.raises(lock.LogDirLockedError, match=f"log_dir {tmp_path} is locked by {HOST}:{holder.pid}$"):
+            lock.LogDirLock(str(tmp_path)).acquire()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    taken = lock.LogDirLock(str(tmp_path)).acquire()
+    assert taken.took_over == f"{HOST}:{holder.pid}"
+    assert f"took over the stale lock of {HOST}:{holder.pid}, which is not running" in caplog.text
+    assert (tmp_path / "lock").read_text().strip() == f"{HOST}:{os.getpid()}"
+    taken.release()
+    assert not (tmp_path / "lock").exists()
+
+
+def test_a_stale_lock_file_is_taken_over_and_another_hosts_is_refused(tmp_path):
+    (tmp_path / "lock").write_text(f"{HOST}:999999999\n")  # no such process
+    taken = lock.LogDirLock(str(tmp_path)).acquire()
+    assert taken.took_over == f"{HOST}:999999999"
+    taken.release()
+    (tmp_path / "lock").write_text("elsewhere:42\n")
+    with pytest.raises(lock.LogDirLockedError, match=r"locked by elsewhere:42 \(another host.*delete .*lock"):
+        lock.LogDirLock(str(tmp_path)).acquire()
+
+
+def test_training_releases_its_lock_and_one_process_may_reenter_it(tmp_path):
+    run = train_lib.setup(tiny(steps=1, checkpoint_every=1), str(tmp_path))
+    assert (tmp_path / "lock").read_text().strip() == f"{HOST}:{os.getpid()}"
+    train_lib.train(dataclasses.replace(run.config, steps=2), str(tmp_path), verbose=0)  # same process: allowed
+    assert not (tmp_path / "lock").exists()
+
+
+def read_steps(log_dir):
+    """Steps of the `loss/loss` scalars in log_dir's TensorBoard events (log_every=1: every step)."""
+    import glob
+
+    import tensorflow as tf
+
+    steps = set()
+    for path in glob.glob(os.path.join(log_dir, "train", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            if any(v.tag == "loss/loss" for v in event.summary.value):
+                steps.add(event.step)
+    return sorted(steps)
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, f"timed out after {seconds} s waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_path):
+    """Also: while the job runs, a second job on its log_dir is refused."""
+    config = tiny(steps=5000, checkpoint_every=7, log_every=1, eval_sequences=4)
+    flagfile = write_flagfile(tmp_path / "tiny.flags", config)
+    log_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
+    job = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: checkpoint.list_checkpoints(str(log_dir)), 180, "the first checkpoint")
+        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1
+        assert f"log_dir {log_dir} is locked by {HOST}:{job.pid}" in second.stderr
+        wait_for(lambda: read_steps(str(log_dir))[-1] % 7, 60, "a step between checkpoints")
+        sent = time.time()
+        job.send_signal(signal.SIGTERM)
+        _, stderr = job.communicate(timeout=60)
+        seconds = time.time() - sent
+    finally:
+        job.kill()
+    assert job.returncode == 0, stderr[-2000:]
+    stopped = checkpoint.latest(str(log_dir))[0]
+    assert stopped % 7 and stopped < 5000, "saved a step between the interval's checkpoints"
+    assert f"SIGTERM: training stopped at step {stopped}; saved" in stderr
+    lost = read_steps(str(log_dir))[-1] - stopped
+    print(f"SIGTERM: exit 0 after {seconds:.2f} s, stopped at step {stopped}, steps lost {lost}")
+    assert lost == 0 and not (log_dir / "lock").exists()
+
+    target = stopped + 3
+    resumed = subprocess.run(command + [f"--steps={target}"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"(step {stopped})" in resumed.stderr and "Resuming from" in resumed.stderr
+    _, model = checkpoint.load_latest(str(log_dir))
+    assert int(model.optimizer.iterations) == target
+    straight, _ = train_lib.train(dataclasses.replace(config, steps=target), str(tmp_path / "straight"), verbose=0)
+    for a, b in zip(weights(straight), weights(model)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_checkpoint_write_failing_part_way_keeps_the_previous_one(tmp_path, monkeypatch):
+    """A writer that fills the disk half-way: the error names the checkpoint and the kept one."""
+    import keras
+
+    log_dir = str(tmp_path)
+    train_lib.train(tiny(steps=5), log_dir, verbose=0)
+    expected = weights(checkpoint.load_latest(log_dir)[1])
+
+    def full_disk(self, path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"PK\x03\x04 half a zip")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(keras.Model, "save", full_disk)
+    message = (r"writing checkpoint .*ckpt-00000010\.keras failed \(OSError: \[Errno 28\] No space left on "
+               r"device\); the previous checkpoint, .*ckpt-00000005\.keras, is kept")
+    with pytest.raises(CheckpointWriteError, match=message):
+        train_lib.train(tiny(steps=10), log_dir, verbose=0)
+    assert [s for s, _ in checkpoint.list_checkpoints(log_dir)] == [5]
+    assert not [n for n in os.listdir(checkpoint.checkpoint_dir(log_dir)) if n.startswith(".tmp-")]
+    monkeypatch.undo()
+    for a, b in zip(expected, weights(checkpoint.load_latest(log_dir)[1])):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "lock").exists()
+
+
+LIMITED = r"""
+import resource, runpy, sys
+limit = int(sys.argv.pop(1))
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+runpy.run_module("video_lstm.train", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_a_file_size_limit_while_checkpointing_fails_cleanly(tmp_path):
+    """A real write error (RLIMIT_FSIZE: EFBIG, as a full disk's ENOSPC): exit 1, one line
+    naming the failed checkpoint and the kept one, which still loads."""
+    config = tiny(steps=5, eval_sequences=4)
+    log_dir = tmp_path / "run"
+    train_lib.train(config, str(log_dir), verbose=0)
+    size = os.path.getsize(checkpoint.latest(str(log_dir))[1])
+    flagfile = write_flagfile(tmp_path / "tiny.flags", dataclasses.replace(config, steps=10))
+    result = subprocess.run(
+        [sys.executable, "-c", LIMITED, str(size // 2), f"--flagfile={flagfile}", f"--log_dir={log_dir}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "video_lstm.train: error: writing checkpoint" in result.stderr
+    assert "File too large" in result.stderr and "ckpt-00000005.keras, is kept" in result.stderr
+    assert [s for s, _ in checkpoint.list_checkpoints(str(log_dir))] == [5]
+    checkpoint.load_latest(str(log_dir))
