@@ -40,7 +40,7 @@ timeout -k 60 -s TERM "$TRAIN_SECONDS" "${PY[@]}" -m video_lstm.train --flagfile
     --steps=1000000000 --checkpoint_every="${CHECKPOINT_EVERY:-10000}" --precision="${PRECISION:-mixed_bfloat16}" \
     "${EXTRA[@]}" 2>&1 | tee -a "$LOG"
 TRAIN_RC=${PIPESTATUS[0]}
-say "training exit $TRAIN_RC (124: the budget's SIGTERM came first and the trainer did not exit 0 by itself)"
+say "training exit $TRAIN_RC (124: the budget ended it; the lines above say whether SIGTERM saved a checkpoint)"
 
 say "evaluating the newest checkpoint on ${EVAL_SEQUENCES:-10000} test sequences"
 "${PY[@]}" -m video_lstm.evaluate --log_dir="$RUN" --eval_sequences="${EVAL_SEQUENCES:-10000}" 2>&1 | tee -a "$LOG"
