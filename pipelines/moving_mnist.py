@@ -102,6 +102,26 @@ def batch_seed(seed, index):
     return tf.random.fold_in(base, tf.cast(index, tf.int64))
 
 
+def initial_motion(seed, batch_size, num_digits):
+    """Where each digit starts and which way it moves: the randomness of `trajectories`.
+
+    Args:
+        seed: int or shape-(2,) int stateless seed (the one `trajectories` gets).
+        batch_size, num_digits: ints.
+
+    Returns:
+        start: float32 (batch_size, 1, num_digits, 2), (row, col) in units of
+            the free range, in [0, 1).
+        angle: float32 (batch_size, 1, num_digits) in [0, 2 pi); the velocity is
+            step_length * (sin angle, cos angle) in (row, col): 0 moves right,
+            pi / 2 down.
+    """
+    start_seed, angle_seed = tf.unstack(tf.random.split(_as_seed(seed), 2))
+    start = tf.random.stateless_uniform([batch_size, 1, num_digits, 2], start_seed)
+    angle = tf.random.stateless_uniform([batch_size, 1, num_digits], angle_seed, maxval=2.0 * np.pi)
+    return start, angle
+
+
 def _triangle_wave(x):
     """Reflects x into [0, 1] off the walls at 0 and 1: x -> 1 - |x mod 2 - 1|."""
     return 1.0 - tf.abs(tf.math.floormod(x, 2.0) - 1.0)
@@ -137,11 +157,7 @@ def trajectories(
         top-left corner, each in [0, frame_size - digit_size].
     """
     validate_geometry(frame_size, num_digits, num_frames, digit_size)
-    start_seed, angle_seed = tf.unstack(tf.random.split(_as_seed(seed), 2))
-    start = tf.random.stateless_uniform([batch_size, 1, num_digits, 2], start_seed)
-    angle = tf.random.stateless_uniform(
-        [batch_size, 1, num_digits], angle_seed, maxval=2.0 * np.pi
-    )
+    start, angle = initial_motion(seed, batch_size, num_digits)
     velocity = step_length * tf.stack([tf.sin(angle), tf.cos(angle)], axis=-1)
     time = tf.range(num_frames, dtype=tf.float32)[None, :, None, None]
     unit = _triangle_wave(start + velocity * time)
