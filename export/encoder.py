@@ -88,7 +88,7 @@ def _check_model_name(name):
 # -- export -------------------------------------------------------------------
 
 
-def export_model(model, config, export_dir, model_name, version=None, classifier=None, source=None):
+def export_model(model, config, export_dir, model_name, version=None, classifier=None, source=None, graph=None):
     """Writes `<export_dir>/<model_name>/<version>/` atomically; returns its path.
 
     Args:
@@ -97,6 +97,8 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
         version: int >= 1, or None for the next free version.
         classifier: optional classifier head, see `signatures.ServingGraph`.
         source: optional dict recorded in assets/export.json (log_dir, step...).
+        graph: optional serving graph to write instead of `model`'s encoder graph
+            (e.g. `export.classifier.ClassifierGraph`); it lists its `layers`.
     """
     _check_model_name(model_name)
     model_dir = os.path.join(export_dir, model_name)
@@ -111,7 +113,10 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
     started = time.time()
     refuse = lambda path: ExportError(f"{path} appeared during the export; version {version} is taken")  # noqa: E731
     with atomic.directory(final, refuse=refuse) as temporary:
-        graph = write_saved_model(model, temporary, classifier)
+        if graph is None:
+            graph = write_saved_model(model, temporary, classifier)
+        else:
+            write_graph(graph, temporary, graph.layers)
         assets = os.path.join(temporary, "assets")
         os.makedirs(assets, exist_ok=True)
         config_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
@@ -123,6 +128,7 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
                 "version": version,
                 "frame_shape": list(graph.frame_shape),
                 "signatures": graph.signature_table(),
+                **({"classes": graph.classes} if getattr(graph, "classes", None) else {}),
             },
         )
         import keras
@@ -159,6 +165,17 @@ def write_saved_model(model, path, classifier=None):
 
     graph = ServingGraph(model, classifier)
     graph.trace_classifier()
+    layers = [graph.model.encoder, *graph.decoders.values()]
+    if isinstance(classifier, keras.layers.Layer):
+        layers.append(classifier)
+    write_graph(graph, path, layers)
+    return graph
+
+
+def write_graph(graph, path, layers):
+    """Writes the SavedModel of `graph`'s endpoints and the weights of `layers` at path."""
+    import keras
+
     archive = keras.export.ExportArchive()
     for name, fn, specs in graph.endpoints():  # the first is also serving_default
         archive.add_endpoint(name, fn, specs)
@@ -166,14 +183,10 @@ def write_saved_model(model, path, classifier=None):
     # Not with `archive.track(layer)`: that saves the Keras variable wrappers
     # besides the tf.Variables the endpoints capture, every weight twice on
     # disk; the tf.Variables themselves are stored once.
-    layers = [graph.model.encoder, *graph.decoders.values()]
-    if isinstance(classifier, keras.layers.Layer):
-        layers.append(classifier)
     weights = [w for layer in layers for w in layer.weights]
     archive.add_variable_collection("variables", [w.value for w in weights])
     archive.add_variable_collection("trainable_variables", [w.value for w in weights if w.trainable])
     archive.write_out(path, verbose=False)
-    return graph
 
 
 def warmup_requests(graph, model_name, config):

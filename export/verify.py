@@ -149,8 +149,9 @@ def load_keras_model(assets, checkpoint_path=None, log_dir=None):
     return checkpoint.load(path)
 
 
-def keras_reference(model, case, arrays, frame_shape):
-    """The Keras model's outputs for one case (None: no reference, e.g. classify)."""
+def keras_reference(model, case, arrays, frame_shape, classes=None):
+    """The Keras model's outputs for one case (None: no reference, e.g. an encoder's classify hook).
+    A fine-tuned classifier's `classify` is compared with its Keras twin; `classes` name its outputs."""
     import numpy as np
     import tensorflow as tf
 
@@ -163,6 +164,10 @@ def keras_reference(model, case, arrays, frame_shape):
         flat = tf.image.resize(flat, frame_shape[:2], antialias=True).numpy()
         frames = flat.reshape((batch, time) + tuple(frame_shape))
     signature = case["signature"]
+    if classes is not None and signature in ("classify", "serving_default"):  # a fine-tuned classifier
+        from video_lstm.classify.classifier import top_classes
+
+        return top_classes(model, frames, classes)
     if signature in ("encode", "encode_float", "serving_default"):
         result = model.encode(frames)
         reference = {"outputs": result["outputs"]}
@@ -195,6 +200,8 @@ def compare(cases, outputs, references, schema, atol, rtol):
                 d is not None and d != s for d, s in zip(declared, value.shape)
             ):
                 problem = f"shape {value.shape} does not fit the declared {declared}"
+            elif entry["dtype"] == "string" and value.dtype.kind == "U":
+                pass
             elif str(value.dtype) != entry["dtype"]:
                 problem = f"dtype {value.dtype}, declared {entry['dtype']}"
             diff = float("nan")
@@ -202,6 +209,10 @@ def compare(cases, outputs, references, schema, atol, rtol):
                 ref = reference[name]
                 if ref.shape != value.shape:
                     problem = f"shape {value.shape}, Keras gives {ref.shape}"
+                elif value.dtype.kind == "U":
+                    diff = float(np.mean(value != ref))
+                    if diff:
+                        problem = "class names differ from the Keras model's"
                 else:
                     diff = float(np.max(np.abs(value - ref))) if value.size else 0.0
                     if not np.allclose(value, ref, atol=atol, rtol=rtol):
@@ -227,7 +238,8 @@ def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=p
     out(listing)
     model = load_keras_model(assets, checkpoint_path, log_dir)
     frame_shape = assets["signatures"]["frame_shape"]
-    references = {case: keras_reference(model, spec, arrays, frame_shape) for case, spec in cases.items()}
+    classes = assets["signatures"].get("classes")
+    references = {case: keras_reference(model, spec, arrays, frame_shape, classes) for case, spec in cases.items()}
     rows = compare(cases, outputs, references, assets["signatures"]["signatures"], atol, rtol)
     out("")
     out(f"{'case':<40} {'output':<16} {'shape':<24} {'max|diff|':>10}")

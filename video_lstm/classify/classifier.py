@@ -184,3 +184,16 @@ def step_cross_entropy(labels, logits):
 def clip_probabilities(logits):
     """float (batch, time, classes) logits -> (batch, classes): the mean of the per-step softmaxes."""
     return ops.mean(ops.softmax(ops.cast(logits, "float32"), axis=-1), axis=1)
+
+
+def top_classes(model, frames, classes, k=5):
+    """A classifier's answer for clips as the `classify` signature gives it: dict of
+    `probabilities` (batch, classes), `top_classes` (batch, k) names and `top_probabilities`
+    (batch, k), best first (k at most the number of classes), as numpy."""
+    import numpy as np
+
+    probabilities = np.asarray(ops.convert_to_numpy(clip_probabilities(model(frames))), np.float32)
+    k = min(k, len(classes))
+    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    return {"probabilities": probabilities, "top_classes": np.asarray(classes)[order].astype(str),
+            "top_probabilities": np.take_along_axis(probabilities, order, axis=1)}

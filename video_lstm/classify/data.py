@@ -130,3 +130,133 @@ def moving_mnist_task(task, pool_size, test_size, num_frames, frame_size=64, ste
     test = TestClips(test_clips, np.arange(test_size), test_labels, [f"test_{i}" for i in range(test_size)])
     info = {"task": task, "pool_size": pool_size, "test_size": test_size, "digits": banks["train"].source}
     return ArrayData(classes, clips, labels, test, info)
+
+
+# -- real video and percept caches --------------------------------------------
+
+
+class SourceData:
+    """Labelled clips of a video or percept source (`pipelines.sources`), decoded per batch.
+
+    Args:
+        source: a `StepwiseSource` whose `draw(rng)` picks training clips (only of the
+            labelled videos) and `read(video, wanted)` reads them.
+        classes: class names.
+        label_of: {video key (as `draw` returns it): label}.
+        test: `TestClips`.
+        info: dict recorded with the run.
+    """
+
+    def __init__(self, source, classes, label_of, test, info):
+        self.source, self.classes, self.label_of, self.test, self.info = source, list(classes), label_of, test, info
+        check_labels(np.array(list(label_of.values())), self.classes, "training labels")
+        check_labels(test.labels, self.classes, "test labels")
+
+    @property
+    def frame_shape(self):
+        return tuple(self.source.input_spec.frame_shape)
+
+    def batch(self, step, batch_size, seed):
+        """(clips, int32 labels) of training batch `step`, a pure function of (seed, step)."""
+        rng = np.random.default_rng([seed, 0, int(step)])
+        entries = [self.source.draw(rng) for _ in range(batch_size)]
+        labels = np.array([self.label_of[video] for video, _, _ in entries], np.int32)
+        return LazyClips(entries, self.source.read)[:], labels
+
+    def train_dataset(self, batch_size, seed, start_step=0, num_steps=None):
+        length = self.source.config.clip_length
+        shape = (batch_size, length) + self.frame_shape
+        dtype = tf.as_dtype(self.source.clip_dtype)
+
+        def read(step):
+            clips, labels = tf.numpy_function(lambda s: self.batch(s, batch_size, seed), [step], (dtype, tf.int32),
+                                              stateful=False)
+            clips.set_shape(shape)
+            labels.set_shape((batch_size,))
+            return _to_float(clips), labels
+
+        steps = tf.data.Dataset.counter(start_step) if num_steps is None else tf.data.Dataset.range(
+            start_step, start_step + num_steps)
+        return steps.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
+
+
+def _test_clips(videos, length, stride, read):
+    """`TestClips` of [(key, frames, label, name)]: clips of `length` starting every `stride` frames
+    (at least one per video long enough)."""
+    index, video, labels, names = [], [], [], []
+    for key, frames, label, name in videos:
+        if frames < length:
+            continue
+        for start in range(0, frames - length + 1, stride):
+            index.append((key, start, (0, 0)))
+            video.append(len(labels))
+        labels.append(label)
+        names.append(name)
+    if not index:
+        raise ValueError(f"no test video gives a clip of {length} frames")
+    return TestClips(LazyClips(index, read), np.array(video), np.array(labels), names)
+
+
+def video_data(config, labels_per_class, seed, stride, missing="error"):
+    """`SourceData` of `--dataset=ucf101|hmdb51|folder`: the split's train list (or its seeded
+    class-balanced subset of `labels_per_class` videos per class, 0: all) and its test list, clips
+    starting every `stride` frames. `missing="error"` refuses a split naming absent videos."""
+    from pipelines import action_datasets
+    from pipelines.sources import videos as videos_lib
+
+    source = videos_lib.Source(config)
+    data = config.data
+
+    def listed(subset):
+        if config.dataset == "folder":
+            return action_datasets.folder(data.video_dir)
+        loader = {"ucf101": action_datasets.ucf101, "hmdb51": action_datasets.hmdb51}[config.dataset]
+        return loader(data.video_dir, data.split, subset, split_dir=data.split_dir or None, missing=missing)
+
+    train, test = listed("train"), listed("test")
+    items = train.items
+    if labels_per_class:
+        items = [items[i] for i in action_datasets.balanced_indices(
+            [item.label for item in items], labels_per_class, seed, train.classes, len(train.classes))]
+    else:
+        action_datasets.balanced_indices([item.label for item in items], 1, seed, train.classes, len(train.classes))
+    source._train = dataclasses.replace(train, items=items)
+    test_videos = [(item.path, source.decoder.usable_frames(item.path), item.label, item.relative_path)
+                   for item in test.items]
+    test_clips = _test_clips(test_videos, config.clip_length, stride, source.read)
+    label_of = {item.path: item.label for item in items}
+    info = {"dataset": config.dataset, "train_videos": len(items), "test_videos": len(test_clips.labels),
+            "test_clips": len(test_clips.video), "labels_per_class": labels_per_class, "train_list": train.describe()}
+    return SourceData(source, train.classes, label_of, test_clips, info)
+
+
+def percept_data(config, labels_per_class, seed, stride):
+    """`SourceData` of `--dataset=percepts`: labels from the cache's manifest, the test cache
+    (`--percepts_test_dir`) covered by clips starting every `stride` steps."""
+    from pipelines.sources import percepts as percepts_lib
+
+    if not config.data.percepts_test_dir:
+        raise ValueError("--dataset=percepts needs --percepts_test_dir to evaluate a classifier on held-out videos")
+    source = percepts_lib.Source(config)
+    cache, length = source.cache, config.clip_length
+    classes = cache.manifest.classes
+    labels = [row["label"] for row in cache.rows]
+    from pipelines import action_datasets
+
+    chosen = action_datasets.balanced_indices(labels, labels_per_class or 1, seed, classes, len(classes))
+    if labels_per_class:
+        cache.videos, cache.rows = [cache.videos[i] for i in chosen], [cache.rows[i] for i in chosen]
+    label_of = {(path, offset): row["label"] for (path, offset, _), row in zip(cache.videos, cache.rows)}
+    test_cache = percepts_lib.Cache(config.data.percepts_test_dir, length)
+    if test_cache.manifest.classes != classes:
+        raise ValueError(f"--percepts_test_dir={config.data.percepts_test_dir} lists other classes than "
+                         f"--percepts_dir={config.data.percepts_dir}")
+
+    def read(video, wanted):
+        return test_cache.clips(*video, [start for start, _ in wanted], length)
+
+    test_videos = [((path, offset), frames, row["label"], row["video"])
+                   for (path, offset, frames), row in zip(test_cache.videos, test_cache.rows)]
+    info = {"dataset": "percepts", "train_videos": len(cache.videos), "labels_per_class": labels_per_class,
+            "percepts_dir": config.data.percepts_dir, "percepts_test_dir": config.data.percepts_test_dir}
+    return SourceData(source, classes, label_of, _test_clips(test_videos, length, stride, read), info)

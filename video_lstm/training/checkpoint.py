@@ -13,7 +13,7 @@ import re
 import keras
 
 # Imported for their registration with Keras' serialisation.
-from video_lstm import atomic, models  # noqa: F401
+from video_lstm import atomic, classify, models  # noqa: F401
 from video_lstm.training import optimizers  # noqa: F401
 
 _PATTERN = re.compile(r"ckpt-(\d+)\.keras$")
