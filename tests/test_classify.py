@@ -75,13 +75,13 @@ def test_frozen_encoder_weights_stay_and_a_trained_encoder_moves_at_its_own_rate
     assert any(not np.array_equal(a, b) for a, b in zip(weights(frozen.head), head_before))
     # Trained at its own learning rate: one SGD step moves the encoder by exactly that rate.
     moved = {}
-    for rate in (0.0, 1e-9, 1e-3):
+    for rate in (0.0, 1e-9, 1e-2):
         model = finetune.build("pretrained", 10, data.frame_shape, settings(
             freeze_encoder=False, optimizer="sgd", momentum=0.0, encoder_learning_rate=rate or 0.05), encoder)
         model.fit(data.train_dataset(4, 0), epochs=1, steps_per_epoch=1, verbose=0)
         moved[rate] = sum(float(np.abs(a - b).sum()) for a, b in zip(weights(model.encoder), before))
-    assert moved[1e-9] < 1e-5 < moved[1e-3] < moved[0.0]
-    np.testing.assert_allclose(moved[1e-3] / moved[0.0], 1e-3 / 0.05, rtol=0.05)
+    assert moved[1e-9] < 1e-5 < moved[1e-2] < moved[0.0]
+    np.testing.assert_allclose(moved[1e-2] / moved[0.0], 1e-2 / 0.05, rtol=0.05)  # float32 rounding
 
 
 # -- clip and video averaging ----------------------------------------------------
@@ -203,7 +203,7 @@ def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
 
     pretrain = config_lib.replace(make(**TINY), checkpoint_every=1)
     study = few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["appearance", "motion"], [1, "all"],
-                             [0, 1], few_labels.INITS, pool_size=30, test_size=6, head_steps=2)
+                             [0, 1], few_labels.INITS, pool_size=60, test_size=6, head_steps=2)
     table = study.run()
     rows = json.load(open(tmp_path / "few_labels.json"))
     assert len(rows) == 2 * 2 * 2 * len(few_labels.INITS)
@@ -216,7 +216,7 @@ def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     assert json.load(open(tmp_path / "study.json"))["timings_s"]["total_s"] > 0
     # A restarted study skips its finished rows (and reuses the pretraining).
     again = few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["appearance", "motion"], [1, "all"],
-                             [0, 1], few_labels.INITS, pool_size=30, test_size=6, head_steps=2)
+                             [0, 1], few_labels.INITS, pool_size=60, test_size=6, head_steps=2)
     assert again.run() == table
 
 
@@ -229,7 +229,7 @@ def test_the_exported_classifier_matches_keras(pretrained_run, tmp_path):
     from video_lstm.classify import run as run_lib
 
     config = make(**{**TINY, "model": "autoencoder", "checkpoint_every": 1})
-    options = run_lib.Options(pretrained_run[1], ("pretrained",), "motion", 1, 16, 30, 6)
+    options = run_lib.Options(pretrained_run[1], ("pretrained",), "motion", 1, 16, 60, 6)
     summary = run_lib.FinetuneRun(config, options, settings(steps=2, checkpoint_every=1), str(tmp_path)).run(verbose=0)
     assert set(summary["pretrained"]) >= {"clip_top1", "clip_top5", "video_top1", "video_top5", "per_class_accuracy"}
     assert os.path.exists(tmp_path / "pretrained" / "confusion.png")

@@ -64,7 +64,10 @@ class _EncoderRate:
         self.encoder_scale = encoder_scale
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.encoder_scale != 1.0 and "encoder/" in variable.path:
+        # The backend may hand over its own variable (TensorFlow: the tf.Variable); the
+        # Keras variable, which has the path, is found by index.
+        path = self._trainable_variables[self._get_variable_index(variable)].path
+        if self.encoder_scale != 1.0 and "encoder/" in path:
             learning_rate = ops.cast(learning_rate, variable.dtype) * self.encoder_scale
         return super().update_step(gradient, variable, learning_rate)
 
