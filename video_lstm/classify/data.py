@@ -218,7 +218,7 @@ def video_data(config, labels_per_class, seed, stride, missing="error"):
     if labels_per_class:
         items = [items[i] for i in action_datasets.balanced_indices(
             [item.label for item in items], labels_per_class, seed, train.classes, len(train.classes))]
-    else:
+    else:  # all of them; still refuse a class with no training video
         action_datasets.balanced_indices([item.label for item in items], 1, seed, train.classes, len(train.classes))
     source._train = dataclasses.replace(train, items=items)
     test_videos = [(item.path, source.decoder.usable_frames(item.path), item.label, item.relative_path)

@@ -5,7 +5,6 @@ Both give a built `Encoder` holding exactly the trained weights, the frame
 shape it was trained on and a description of where it came from.
 """
 
-import json
 import os
 
 from video_lstm.models.encoder import Encoder
@@ -78,6 +77,3 @@ def check_fits(frame_shape, data_shape, path, data_origin):
             f"{data_origin} gives {tuple(data_shape)}. Fine-tune on data of the shape it was trained on."
         )
 
-
-def describe(info):
-    return json.dumps(info, sort_keys=True)
