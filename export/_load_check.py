@@ -71,7 +71,9 @@ def main(version_dir, inputs_path, cases_path, outputs_path):
         function = loaded.signatures[spec["signature"]]
         kwargs = {name: tf.constant(inputs[key]) for name, key in spec["inputs"].items()}
         for name, value in function(**kwargs).items():
-            outputs[f"{case}/{name}"] = value.numpy()
+            array = value.numpy()
+            # Strings (class names) as unicode arrays: no pickled objects in the .npz.
+            outputs[f"{case}/{name}"] = array.astype(str) if array.dtype == object else array
     np.savez(outputs_path, **outputs)
     print(signature_listing(version_dir))
     imported = sorted(m for m in sys.modules if m == "video_lstm" or m.startswith("video_lstm."))

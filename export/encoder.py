@@ -114,7 +114,7 @@ def _check_model_name(name):
 
 
 def export_model(model, config, export_dir, model_name, version=None, classifier=None, source=None,
-                 percept_network=None):
+                 percept_network=None, graph=None):
     """Writes `<export_dir>/<model_name>/<version>/` atomically; returns its path.
 
     Args:
@@ -125,6 +125,8 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
         source: optional dict recorded in assets/export.json (log_dir, step...).
         percept_network: optional `pipelines.percepts.PerceptNetwork` exported
             with a percept model, see `signatures.ServingGraph`.
+        graph: optional serving graph to write instead of `model`'s encoder graph
+            (e.g. `export.classifier.ClassifierGraph`); it lists its `layers`.
     """
     _check_model_name(model_name)
     model_dir = os.path.join(export_dir, model_name)
@@ -139,7 +141,10 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
     started = time.time()
     refuse = lambda path: ExportError(f"{path} appeared during the export; version {version} is taken")  # noqa: E731
     with _failure_named(final, model_dir), atomic.directory(final, refuse=refuse) as temporary:
-        graph = write_saved_model(model, temporary, classifier, percept_network)
+        if graph is None:
+            graph = write_saved_model(model, temporary, classifier, percept_network)
+        else:
+            write_graph(graph, temporary, graph.layers)
         assets = os.path.join(temporary, "assets")
         os.makedirs(assets, exist_ok=True)
         config_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
@@ -152,6 +157,7 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
                 "frame_shape": list(graph.frame_shape),
                 "convnet": _convnet_entry(percept_network),
                 "signatures": graph.signature_table(),
+                **({"classes": graph.classes} if getattr(graph, "classes", None) else {}),
             },
         )
         import keras
@@ -195,6 +201,19 @@ def write_saved_model(model, path, classifier=None, percept_network=None):
 
     graph = ServingGraph(model, classifier, percept_network)
     graph.trace_classifier()
+    layers = [graph.model.encoder, *graph.decoders.values()]
+    if isinstance(classifier, keras.layers.Layer):
+        layers.append(classifier)
+    if percept_network is not None:
+        layers.append(percept_network.model)
+    write_graph(graph, path, layers)
+    return graph
+
+
+def write_graph(graph, path, layers):
+    """Writes the SavedModel of `graph`'s endpoints and the weights of `layers` at path."""
+    import keras
+
     archive = keras.export.ExportArchive()
     for name, fn, specs in graph.endpoints():  # the first is also serving_default
         archive.add_endpoint(name, fn, specs)
@@ -202,16 +221,10 @@ def write_saved_model(model, path, classifier=None, percept_network=None):
     # Not with `archive.track(layer)`: that saves the Keras variable wrappers
     # besides the tf.Variables the endpoints capture, every weight twice on
     # disk; the tf.Variables themselves are stored once.
-    layers = [graph.model.encoder, *graph.decoders.values()]
-    if isinstance(classifier, keras.layers.Layer):
-        layers.append(classifier)
-    if percept_network is not None:
-        layers.append(percept_network.model)
     weights = [w for layer in layers for w in layer.weights]
     archive.add_variable_collection("variables", [w.value for w in weights])
     archive.add_variable_collection("trainable_variables", [w.value for w in weights if w.trainable])
     archive.write_out(path, verbose=False)
-    return graph
 
 
 def warmup_requests(graph, model_name, config):
@@ -234,7 +247,7 @@ def warmup_requests(graph, model_name, config):
         request.model_spec.name = model_name
         request.model_spec.signature_name = name
         for input_name, entry in table["inputs"].items():
-            if input_name == "frames" and graph.features:  # encode_frames: video frames
+            if input_name == "frames" and getattr(graph, "percept_network", None) is not None and graph.features:
                 size = graph.percept_network.input_size
                 value = np.zeros((1, time_steps, size, size, 3), np.uint8)
             elif input_name in ("frames", "percepts"):

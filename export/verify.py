@@ -163,9 +163,10 @@ def convnet_of(assets):
     return percepts.make_network(entry["network"], entry["weights"])
 
 
-def keras_reference(model, case, arrays, frame_shape, convnet=None):
-    """The Keras model's outputs for one case (None: no reference, e.g. classify,
-    or video frames of a percept model whose convnet is not given)."""
+def keras_reference(model, case, arrays, frame_shape, classes=None, convnet=None):
+    """The Keras model's outputs for one case (None: no reference, e.g. an encoder's classify
+    hook, or video frames of a percept model whose convnet is not given). A fine-tuned
+    classifier's `classify` is compared with its Keras twin; `classes` name its outputs."""
     import numpy as np
     import tensorflow as tf
 
@@ -184,6 +185,10 @@ def keras_reference(model, case, arrays, frame_shape, convnet=None):
         flat = tf.image.resize(flat, frame_shape[:2], antialias=True).numpy()
         frames = flat.reshape((batch, time) + tuple(frame_shape))
     signature = case["signature"]
+    if classes is not None and signature in ("classify", "serving_default"):  # a fine-tuned classifier
+        from video_lstm.classify.classifier import top_classes
+
+        return top_classes(model, frames, classes)
     if signature in ("encode", "encode_float", "encode_frames", "serving_default"):
         result = model.encode(frames)
         reference = {"outputs": result["outputs"]}
@@ -216,6 +221,8 @@ def compare(cases, outputs, references, schema, atol, rtol):
                 d is not None and d != s for d, s in zip(declared, value.shape)
             ):
                 problem = f"shape {value.shape} does not fit the declared {declared}"
+            elif entry["dtype"] == "string" and value.dtype.kind == "U":
+                pass
             elif str(value.dtype) != entry["dtype"]:
                 problem = f"dtype {value.dtype}, declared {entry['dtype']}"
             diff = float("nan")
@@ -223,6 +230,10 @@ def compare(cases, outputs, references, schema, atol, rtol):
                 ref = reference[name]
                 if ref.shape != value.shape:
                     problem = f"shape {value.shape}, Keras gives {ref.shape}"
+                elif value.dtype.kind == "U":
+                    diff = float(np.mean(value != ref))
+                    if diff:
+                        problem = "class names differ from the Keras model's"
                 else:
                     diff = float(np.max(np.abs(value - ref))) if value.size else 0.0
                     if not np.allclose(value, ref, atol=atol, rtol=rtol):
@@ -252,9 +263,10 @@ def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=p
     out(listing)
     model = load_keras_model(assets, checkpoint_path, log_dir)
     frame_shape = assets["signatures"]["frame_shape"]
+    classes = assets["signatures"].get("classes")
     convnet = convnet or convnet_of(assets)
     references = {
-        case: keras_reference(model, spec, arrays, frame_shape, convnet) for case, spec in cases.items()
+        case: keras_reference(model, spec, arrays, frame_shape, classes, convnet) for case, spec in cases.items()
     }
     rows = compare(cases, outputs, references, assets["signatures"]["signatures"], atol, rtol)
     out("")

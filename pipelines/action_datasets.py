@@ -375,21 +375,49 @@ def labelled_subset(items, per_class, seed):
     Raises:
         ValueError: `per_class` < 1, or a class has fewer than `per_class` items.
     """
-    if not isinstance(per_class, (int, np.integer)) or per_class < 1:
+    names = {item.label: item.class_name for item in items}
+    chosen = balanced_indices([item.label for item in items], per_class, seed, names)
+    return [items[i] for i in chosen]
+
+
+def balanced_indices(labels, per_class, seed, class_names=None, num_classes=None):
+    """Sorted indices of a seeded, class-balanced subset of `labels` (`labelled_subset`'s rule).
+
+    Args:
+        labels: int sequence (N,).
+        per_class: how many of each class, >= 1.
+        seed: non-negative int.
+        class_names: optional {label: name} (or list) for messages.
+        num_classes: optional; then every label 0..num_classes-1 must be present.
+
+    Raises:
+        ValueError: `per_class` < 1, an empty class, or a class with fewer than
+            `per_class` items, naming it.
+    """
+    if not isinstance(per_class, (int, np.integer)) or isinstance(per_class, bool) or per_class < 1:
         raise ValueError(f"per_class={per_class!r}; expected an int >= 1")
     by_label = {}
-    for index, item in enumerate(items):
-        by_label.setdefault(item.label, []).append(index)
+    for index, label in enumerate(labels):
+        by_label.setdefault(int(label), []).append(index)
+    if num_classes is not None:
+        by_label = {label: by_label.get(label, []) for label in range(num_classes)} | by_label
+
+    def name(label):
+        try:
+            return class_names[label]
+        except (KeyError, IndexError, TypeError):
+            return str(label)
+
     chosen = []
     for label, indices in sorted(by_label.items()):
         if len(indices) < per_class:
             raise ValueError(
-                f"class {items[indices[0]].class_name!r} (label {label}) has {len(indices)} items; "
+                f"class {name(label)!r} (label {label}) has {len(indices)} items; "
                 f"per_class={per_class} needs that many"
             )
         order = np.random.default_rng([seed, label]).permutation(len(indices))
         chosen += [indices[i] for i in order[:per_class]]
-    return [items[i] for i in sorted(chosen)]
+    return sorted(chosen)
 
 
 # -- shared helpers -------------------------------------------------------------

@@ -106,6 +106,26 @@ def batch_seed(seed, index):
     return tf.random.fold_in(base, tf.cast(index, tf.int64))
 
 
+def initial_motion(seed, batch_size, num_digits):
+    """Where each digit starts and which way it moves: the randomness of `trajectories`.
+
+    Args:
+        seed: int or shape-(2,) int stateless seed (the one `trajectories` gets).
+        batch_size, num_digits: ints.
+
+    Returns:
+        start: float32 (batch_size, 1, num_digits, 2), (row, col) in units of
+            the free range, in [0, 1).
+        angle: float32 (batch_size, 1, num_digits) in [0, 2 pi); the velocity is
+            step_length * (sin angle, cos angle) in (row, col): 0 moves right,
+            pi / 2 down.
+    """
+    start_seed, angle_seed = tf.unstack(tf.random.split(_as_seed(seed), 2))
+    start = tf.random.stateless_uniform([batch_size, 1, num_digits, 2], start_seed)
+    angle = tf.random.stateless_uniform([batch_size, 1, num_digits], angle_seed, maxval=2.0 * np.pi)
+    return start, angle
+
+
 def trajectories(
     seed,
     batch_size,
@@ -137,11 +157,7 @@ def trajectories(
         top-left corner, each in [0, frame_size - digit_size].
     """
     validate_geometry(frame_size, num_digits, num_frames, digit_size)
-    start_seed, angle_seed = tf.unstack(tf.random.split(_as_seed(seed), 2))
-    start = tf.random.stateless_uniform([batch_size, 1, num_digits, 2], start_seed)
-    angle = tf.random.stateless_uniform(
-        [batch_size, 1, num_digits], angle_seed, maxval=2.0 * np.pi
-    )
+    start, angle = initial_motion(seed, batch_size, num_digits)
     time = tf.range(num_frames, dtype=tf.float64)[None, :, None, None]
     pixels = trajectory.pixel_path(
         tf.cast(start, tf.float64), tf.cast(angle, tf.float64), time, frame_size - digit_size,

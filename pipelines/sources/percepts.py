@@ -117,12 +117,14 @@ class Cache:
             if row["status"] == "ok":
                 rows.setdefault(row["shard"], []).append(row)
         self.videos = []  # (path, offset, frames)
+        self.rows = []  # the manifest row of each video (its name and label), parallel to `videos`
         for shard, shard_rows in sorted(rows.items()):
             if not os.path.exists(paths[shard]):
                 raise FileNotFoundError(f"{paths[shard]} is missing from the percept cache {directory}")
             for row, offset in zip(shard_rows, percept_records.offsets(paths[shard])):
                 if row["frames"] >= clip_length:
                     self.videos.append((paths[shard], offset, row["frames"]))
+                    self.rows.append(row)
         if not self.videos:
             raise ValueError(f"the percept cache {directory} holds no video of {clip_length} frames or more")
 

@@ -138,7 +138,7 @@ class TensorBoardSummaries(keras.callbacks.Callback):
     Args:
         log_dir: where the `train/` event files go.
         sample_inputs: dict with `frames` (and `future_frames`) of a few
-            sequences to draw.
+            sequences to draw; None for no pictures (a classifier).
         batch_size: sequences per step (for sequences/s).
         log_every, image_every: intervals in steps.
     """
@@ -183,7 +183,7 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         self._last_count, self._last_time = count, now
 
     def write_images(self, step):
-        if not figures.are_images(self.sample_inputs["frames"]):
+        if self.sample_inputs is None or not figures.are_images(self.sample_inputs["frames"]):
             return  # feature vectors (percepts) have no picture
         strips = figures.sample_strips(self.model, self.sample_inputs)
         self.writer.images(step, "samples", np.stack(strips)[..., :3])

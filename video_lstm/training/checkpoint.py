@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 # Imported for their registration with Keras' serialisation.
-from video_lstm import atomic, models  # noqa: F401
+from video_lstm import atomic, classify, models  # noqa: F401
 from video_lstm.models import build_model
 from video_lstm.training import optimizers  # noqa: F401
 from video_lstm.training.optimizers import make_optimizer

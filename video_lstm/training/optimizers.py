@@ -59,6 +59,36 @@ class AdamWithL2(_L2Gradient, keras.optimizers.Adam):
     """Adam whose gradients include an L2 term (not AdamW)."""
 
 
+class _EncoderRate:
+    """Multiplies the learning rate of the encoder's variables (paths under
+    `encoder/`) by `encoder_scale`: a classifier's encoder fine-tuned at its
+    own learning rate, in one optimizer (and one checkpointed state).
+
+    Args:
+        encoder_scale: float > 0, encoder learning rate / learning rate.
+    """
+
+    def __init__(self, encoder_scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder_scale = encoder_scale
+
+    def update_step(self, gradient, variable, learning_rate):
+        # The backend may hand over its own variable (TensorFlow: the tf.Variable); the
+        # Keras variable, which has the path, is found by index.
+        path = self._trainable_variables[self._get_variable_index(variable)].path
+        if self.encoder_scale != 1.0 and "encoder/" in path:
+            learning_rate = ops.cast(learning_rate, variable.dtype) * self.encoder_scale
+        return super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "encoder_scale": self.encoder_scale}
+
+
+def _encoder_rate_class(base):
+    cls = type(f"EncoderRate{base.__name__}", (_EncoderRate, base), {"__module__": __name__})
+    return keras.saving.register_keras_serializable(package="video_lstm")(cls)
+
+
 OPTIMIZER_CLASSES = {
     "sgd": (keras.optimizers.SGD, SGDWithL2),
     "rmsprop": (keras.optimizers.RMSprop, RMSpropWithL2),
@@ -66,8 +96,15 @@ OPTIMIZER_CLASSES = {
 }
 
 
-def make_optimizer(config):
-    """The optimizer `config.optimizer` names, with the step-decayed learning rate."""
+ENCODER_RATE_CLASSES = {
+    base: _encoder_rate_class(base) for pair in OPTIMIZER_CLASSES.values() for base in pair
+}
+
+
+def make_optimizer(config, encoder_learning_rate=None):
+    """The optimizer `config.optimizer` names, with the step-decayed learning rate;
+    with `encoder_learning_rate`, the encoder's variables (paths under `encoder/`)
+    train at that rate instead (decayed alike)."""
     schedule = keras.optimizers.schedules.ExponentialDecay(
         config.learning_rate, config.lr_decay_steps, config.lr_decay_rate, staircase=True
     )
@@ -77,6 +114,10 @@ def make_optimizer(config):
     if config.optimizer == "sgd":
         kwargs["momentum"] = config.momentum
     plain, with_l2 = OPTIMIZER_CLASSES[config.optimizer]
+    cls = with_l2 if config.weight_decay else plain
     if config.weight_decay:
-        return with_l2(l2=config.weight_decay, **kwargs)
-    return plain(**kwargs)
+        kwargs["l2"] = config.weight_decay
+    if encoder_learning_rate is not None and encoder_learning_rate != config.learning_rate:
+        cls = ENCODER_RATE_CLASSES[cls]
+        kwargs["encoder_scale"] = encoder_learning_rate / config.learning_rate
+    return cls(**kwargs)

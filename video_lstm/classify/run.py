@@ -1,0 +1,148 @@
+"""One fine-tuning command: data, classifiers, training, evaluation (`python -m video_lstm.finetune`).
+
+`FinetuneRun` checks everything that can be wrong with its input before any
+training: the pretrained encoder (it must read what the data gives), the
+labels (inside the class list), the labelled subset (no class short of it, no
+empty class) and the split (no absent video). Then each initialisation in
+`inits` trains into `<log_dir>/<init>/` (resuming from its newest checkpoint)
+and is evaluated there: `metrics.json` (clip and video top-1 / top-5,
+per-class accuracy, confusion matrix), `confusion.png`, TensorBoard scalars.
+`<log_dir>/summary.json` gathers the accuracies of every initialisation.
+"""
+
+import dataclasses
+import json
+import os
+
+from video_lstm import atomic
+from video_lstm.classify import data as data_lib
+from video_lstm.classify import finetune, pretrained
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What a fine-tuning command adds to the training flags (`video_lstm.flags`)."""
+
+    pretrained: str = ""
+    inits: tuple = ()
+    task: str = "appearance"
+    labels_per_class: int = 0
+    stride: int = 16
+    pool_size: int = 5000
+    test_size: int = 1000
+    missing: str = "error"
+
+    def validate(self):
+        unknown = sorted(set(self.inits) - set(finetune.INITS))
+        if unknown or not self.inits:
+            raise ValueError(f"--inits={','.join(self.inits)}; expected some of {', '.join(finetune.INITS)}")
+        if "pretrained" in self.inits and not self.pretrained:
+            raise ValueError("--inits has pretrained: pass --pretrained (a training log_dir or an exported encoder)")
+        if self.labels_per_class < 0:
+            raise ValueError(f"--labels_per_class={self.labels_per_class}; expected >= 1, or 0 for all")
+        if self.stride < 1:
+            raise ValueError(f"--stride={self.stride}; expected >= 1 frames between test clip starts")
+        if self.missing not in ("error", "skip"):
+            raise ValueError(f"--missing={self.missing!r}; expected error or skip")
+
+
+def load_data(config, options):
+    """The labelled data `config.dataset` names (Moving MNIST tasks, videos or percepts)."""
+    if config.dataset == "moving_mnist":
+        data = config.data
+        if data.num_digits != 1:
+            raise ValueError(f"the labelled Moving MNIST tasks have one digit per sequence; got --num_digits="
+                             f"{data.num_digits}")
+        full = data_lib.moving_mnist_task(options.task, options.pool_size, options.test_size, config.input_length,
+                                          data.frame_size, data.step_length, data.digits, data.mnist_path)
+        return full.subset(options.labels_per_class, config.seed) if options.labels_per_class else full
+    if config.dataset == "percepts":
+        return data_lib.percept_data(config, options.labels_per_class, config.seed, options.stride)
+    return data_lib.video_data(config, options.labels_per_class, config.seed, options.stride, options.missing)
+
+
+def settings_of(config, options_flags):
+    """`finetune.Settings` from the training Config and the classifier flags (a dict)."""
+    fields = {f.name for f in dataclasses.fields(finetune.Settings)}
+    values = {name: getattr(config, name) for name in fields if hasattr(config, name)}
+    values.update({k: v for k, v in options_flags.items() if k in fields})
+    return finetune.Settings(**values)
+
+
+class FinetuneRun:
+    """A checked fine-tuning command.
+
+    Args:
+        config: the `Config` of the data (dataset, its options, `input_length` = clip length),
+            optimisation and bookkeeping (steps, batch size, checkpoints); its model fields give the
+            scratch classifier's encoder.
+        options: `Options`.
+        settings: `finetune.Settings`.
+        log_dir: the run directory.
+    """
+
+    def __init__(self, config, options, settings, log_dir):
+        options.validate()
+        self.config, self.options, self.settings, self.log_dir = config, options, settings, log_dir
+        self.encoder, self.pretrained_info = None, {}
+        if "pretrained" in options.inits:
+            self.encoder, frame_shape, self.pretrained_info = pretrained.load_encoder(options.pretrained)
+        self.data = load_data(config, options)
+        if self.encoder is not None:
+            pretrained.check_fits(frame_shape, self.data.frame_shape, options.pretrained,
+                                  f"--dataset={config.dataset} ({config.input_spec.origin})")
+
+    def describe(self, init):
+        return {"init": init, "classes": self.data.classes, "frame_shape": list(self.data.frame_shape),
+                "clip_length": self.config.input_length, "stride": self.options.stride,
+                "settings": dataclasses.asdict(self.settings), "data": self.data.info,
+                "config": self.config.to_dict(), **(self.pretrained_info if init == "pretrained" else {})}
+
+    def run(self, verbose=None):
+        """Trains and evaluates every init; returns {init: metrics}."""
+        summary = {}
+        for init in self.options.inits:
+            summary[init] = self.run_init(init, verbose)
+        keys = ("clip_top1", "clip_top5", "video_top1", "video_top5")
+        atomic.write_json(os.path.join(self.log_dir, "summary.json"),
+                          {init: {k: m[k] for k in keys} for init, m in summary.items()})
+        return summary
+
+    def run_init(self, init, verbose=None):
+        log_dir = os.path.join(self.log_dir, init)
+        os.makedirs(log_dir, exist_ok=True)
+        description = self.describe(init)
+        _check_same_run(os.path.join(log_dir, "finetune.json"), description)
+        atomic.write_json(os.path.join(log_dir, "finetune.json"), description)
+        build = lambda: finetune.build(init, len(self.data.classes), self.data.frame_shape,  # noqa: E731
+                                       self.settings, self.encoder if init == "pretrained" else None)
+        step, model = finetune.restore_or_build(log_dir, build)
+        step = finetune.fit(model, self.data, self.settings, log_dir, step, verbose)
+        probabilities = finetune.clip_predictions(model, self.data.test, self.settings.eval_batch_size)
+        metrics = finetune.evaluate(probabilities, self.data.test, self.data.classes, log_dir,
+                                    {"init": init, "step": step})
+        _write_eval_scalars(log_dir, metrics, step)
+        return metrics
+
+
+def _check_same_run(path, description):
+    """A log_dir of another classifier (init, classes, inputs, pretrained encoder) is refused."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        saved = json.load(f)
+    keys = ("init", "classes", "frame_shape", "pretrained")
+    diffs = [key for key in keys if saved.get(key) != description.get(key)]
+    if diffs:
+        raise ValueError(f"{os.path.dirname(path)} holds a classifier with another {', '.join(diffs)} "
+                         f"({', '.join(f'{k}: {saved.get(k)!r}' for k in diffs)}); use a new --log_dir")
+
+
+def _write_eval_scalars(log_dir, metrics, step):
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(os.path.join(log_dir, "eval"))
+    with writer.as_default(step=step):
+        for key in ("clip_top1", "clip_top5", "video_top1", "video_top5"):
+            tf.summary.scalar(f"accuracy/{key}", metrics[key])
+    writer.flush()

@@ -1,0 +1,1 @@
+"""Experiments that combine training runs: `few_labels` (issue 13)."""

@@ -1,0 +1,346 @@
+r"""The few-labels study: how much does unsupervised pretraining help when labels are few?
+
+    python -m video_lstm.experiments.few_labels --flagfile=configs/few_labels.flags --log_dir=runs/few_labels
+
+On the labelled Moving MNIST tasks (`pipelines/labelled_moving_mnist.py`:
+appearance, which digit; motion, which of 8 directions), for every number of
+labels per class and every seed, trains the classifier from each
+initialisation: `scratch` (random LSTM), `composite`, `autoencoder` and
+`future` (the encoder of a model pretrained with that objective) and the
+`single_frame` baseline; the accuracy is clip top-1 on the task's fixed test
+set. Pretraining runs once per objective (`--pretrain_steps`, into
+`<log_dir>/pretrain/<objective>`, resumed like any training run) and serves
+every task, seed and label count. A pretrained encoder is frozen by default
+(`--freeze_encoder`): its features are computed once per task and only the
+softmax trains on them.
+
+Writes into --log_dir: `few_labels.json` (rows: task, labels_per_class, init,
+seed, accuracy; written after every run, and a restarted study skips the rows
+it has), `few_labels.md` (mean +- std over seeds), `few_labels.png` (accuracy
+against labels per class, log axis, one line per initialisation, shaded spread)
+and `study.json` (settings, budgets, wall times).
+"""
+
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+from video_lstm import cli  # noqa: E402
+
+OBJECTIVES = ("composite", "autoencoder", "future")
+INITS = ("scratch",) + OBJECTIVES + ("single_frame",)
+
+flags.DEFINE_list("tasks", ["appearance", "motion"], "Labelled Moving MNIST tasks.")
+flags.DEFINE_list("labels_per_class", ["1", "5", "10", "50", "100", "all"],
+                  "Labels per class; 'all': every pool sequence a balanced subset can take (the smallest class).")
+flags.DEFINE_integer("seeds", 3, "Seeds 0..n-1: the labelled subset, the initialisation and the batches.")
+flags.DEFINE_list("inits", list(INITS), f"Initialisations, of {', '.join(INITS)}.")
+flags.DEFINE_string("pretrain_flagfile", "configs/few_labels_pretrain.flags",
+                    "Flagfile of the pretraining runs (video_lstm.train's flags); --model is set per objective.")
+flags.DEFINE_integer("pretrain_steps", 1500, "Training steps of each pretraining objective.")
+flags.DEFINE_integer("finetune_steps", 200, "Training steps of each fine-tuning run.")
+flags.DEFINE_integer("head_steps", 500, "Training steps of a frozen encoder's softmax on its cached features "
+                     "(cheap: no encoder pass); 0: --finetune_steps.")
+flags.DEFINE_integer("finetune_batch_size", 16, "Clips per fine-tuning step.")
+flags.DEFINE_float("finetune_learning_rate", 3e-3, "Adam learning rate of the classifier.")
+flags.DEFINE_float("encoder_learning_rate", 0.0, "Learning rate of a pretrained encoder with --nofreeze_encoder "
+                   "(0: the classifier's).")
+flags.DEFINE_float("input_dropout", 0.0, "Dropout on the encoder's input (a trained encoder only).")
+flags.DEFINE_float("output_dropout", 0.5, "Dropout on the encoder's output, before the softmax.")
+flags.DEFINE_bool("freeze_encoder", True, "Keep pretrained encoders frozen (their features cached once per task).")
+flags.DEFINE_integer("pool_size", 2000, "Labelled training pool per task (train digits).")
+flags.DEFINE_integer("test_size", 1000, "Fixed labelled test set per task (test digits).")
+FLAGS = flags.FLAGS
+
+
+def parse_counts(values):
+    """['1', '5', 'all'] -> [1, 5, 'all'], checked."""
+    counts = []
+    for value in values:
+        if value == "all":
+            counts.append("all")
+        elif value.isdigit() and int(value) >= 1:
+            counts.append(int(value))
+        else:
+            raise ValueError(f"--labels_per_class has {value!r}; expected integers >= 1 or 'all'")
+    return counts
+
+
+def check_inits(inits):
+    unknown = sorted(set(inits) - set(INITS))
+    if unknown or not inits:
+        raise ValueError(f"--inits={','.join(inits)}; expected some of {', '.join(INITS)}")
+
+
+# -- the study ----------------------------------------------------------------
+
+
+class Study:
+    """One study's settings, output files and finished rows.
+
+    Args:
+        log_dir: where everything goes.
+        pretrain_config: the `Config` of the pretraining runs (its --model is replaced per objective).
+        settings: `classify.finetune.Settings` of every fine-tuning run (the seed is replaced).
+        tasks, counts, seeds, inits: what to run.
+        pool_size, test_size: labelled sequences per task.
+    """
+
+    def __init__(self, log_dir, pretrain_config, settings, tasks, counts, seeds, inits, pool_size, test_size,
+                 head_steps=None):
+        self.log_dir, self.pretrain_config, self.settings = log_dir, pretrain_config, settings
+        self.tasks, self.counts, self.seeds, self.inits = list(tasks), list(counts), list(seeds), list(inits)
+        self.pool_size, self.test_size = pool_size, test_size
+        self.head_steps = head_steps or settings.steps
+        self.rows_path = os.path.join(log_dir, "few_labels.json")
+        self.rows = _read_rows(self.rows_path)
+        self.timings = {}
+
+    def run(self):
+        started = time.perf_counter()
+        os.makedirs(self.log_dir, exist_ok=True)
+        encoders = {objective: self.pretrain(objective) for objective in OBJECTIVES if objective in self.inits}
+        for task in self.tasks:
+            self.run_task(task, encoders)
+        self.timings["total_s"] = round(time.perf_counter() - started, 1)
+        return self.write_outputs()
+
+    def pretrain(self, objective):
+        """The encoder of `objective`'s pretraining run (trained now, resumed, or already done)."""
+        from video_lstm import config as config_lib
+        from video_lstm.classify import pretrained
+        from video_lstm.training import loop
+
+        log_dir = os.path.join(self.log_dir, "pretrain", objective)
+        config = config_lib.replace(self.pretrain_config, model=objective)
+        started = time.perf_counter()
+        loop.train(config, log_dir, verbose=0 if not _tty() else 1)
+        self.timings[f"pretrain_{objective}_s"] = round(time.perf_counter() - started, 1)
+        logging.info("pretrained %s in %.0f s", objective, self.timings[f"pretrain_{objective}_s"])
+        return pretrained.load_encoder(log_dir)[0]
+
+    def run_task(self, task, encoders):
+        from video_lstm.classify import data as data_lib
+
+        started = time.perf_counter()
+        config, data_options = self.pretrain_config, self.pretrain_config.data
+        data = data_lib.moving_mnist_task(task, self.pool_size, self.test_size, config.input_length,
+                                          data_options.frame_size, data_options.step_length, data_options.digits,
+                                          data_options.mnist_path)
+        all_count = int(min(sum(data.labels == label) for label in range(len(data.classes))))
+        counts = sorted({all_count if c == "all" else c for c in self.counts})
+        too_many = [c for c in counts if c > all_count]
+        if too_many:
+            raise ValueError(f"--labels_per_class={too_many[0]} is more than the pool of task {task} holds for its "
+                             f"smallest class ({all_count}); raise --pool_size or lower the count")
+        for init in self.inits:
+            cache = self.cached_features(data, encoders[init]) if init in encoders and self.frozen else None
+            for count in counts:
+                for seed in self.seeds:
+                    if (task, count, init, seed) in self.done:
+                        continue
+                    accuracy = self.run_one(data, init, count, seed, encoders.get(init), cache)
+                    self.add_row(task, count, init, seed, accuracy)
+        self.timings[f"task_{task}_s"] = round(time.perf_counter() - started, 1)
+
+    @property
+    def frozen(self):
+        return self.settings.freeze_encoder
+
+    @property
+    def done(self):
+        return {(r["task"], r["labels_per_class"], r["init"], r["seed"]) for r in self.rows}
+
+    def cached_features(self, data, encoder):
+        """(pool features, test features) of a frozen encoder, computed once."""
+        from video_lstm.classify import finetune
+        from video_lstm.classify.data import as_float
+
+        model = finetune.build("pretrained", len(data.classes), data.frame_shape, self.settings, encoder)
+        size = self.settings.eval_batch_size
+        pool = finetune.features(model, (as_float(data.clips[i : i + size]) for i in range(0, len(data.clips), size)))
+        test = finetune.features(model, data.test.batches(size))
+        return pool, test
+
+    def run_one(self, data, init, count, seed, encoder, cache):
+        """Clip top-1 accuracy of one fine-tuning run."""
+        import keras
+
+        from pipelines import action_datasets
+        from video_lstm.classify import finetune
+
+        keras.utils.clear_session(free_memory=False)
+        settings = self.settings.replace(seed=seed)
+        kind = "pretrained" if encoder is not None else init
+        model = finetune.build(kind, len(data.classes), data.frame_shape, settings, encoder)
+        if cache is not None:
+            chosen = action_datasets.balanced_indices(data.labels, count, seed, data.classes, len(data.classes))
+            finetune.train_head(model, cache[0][chosen], data.labels[chosen], settings, self.head_steps)
+            probabilities = finetune.head_predictions(model, cache[1])
+        else:
+            subset = data.subset(count, seed)
+            model.fit(subset.train_dataset(settings.batch_size, seed), epochs=1, steps_per_epoch=settings.steps,
+                      verbose=0)
+            probabilities = finetune.clip_predictions(model, data.test, settings.eval_batch_size)
+        return finetune.evaluate(probabilities, data.test, data.classes)["clip_top1"]
+
+    def add_row(self, task, count, init, seed, accuracy):
+        from video_lstm import atomic
+
+        row = {"task": task, "labels_per_class": int(count), "init": init, "seed": int(seed),
+               "accuracy": round(float(accuracy), 4)}
+        self.rows.append(row)
+        atomic.write_json(self.rows_path, self.rows)
+        logging.info("%s", row)
+
+    def write_outputs(self):
+        """few_labels.md, few_labels.png and study.json; returns the table's text."""
+        import dataclasses
+
+        from video_lstm import atomic
+
+        table = format_table(self.rows, self.inits)
+        atomic.write_text(os.path.join(self.log_dir, "few_labels.md"), table)
+        plot(self.rows, self.inits, os.path.join(self.log_dir, "few_labels.png"))
+        atomic.write_json(os.path.join(self.log_dir, "study.json"), {
+            "tasks": self.tasks, "labels_per_class": [str(c) for c in self.counts], "seeds": self.seeds,
+            "inits": self.inits, "pool_size": self.pool_size, "test_size": self.test_size,
+            "head_steps": self.head_steps,
+            "pretrain": self.pretrain_config.to_dict(), "finetune": dataclasses.asdict(self.settings),
+            "timings_s": self.timings, "accuracy": "clip top-1 on the task's fixed test set",
+        })
+        return table
+
+
+def _read_rows(path):
+    import json
+
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
+def _tty():
+    import sys
+
+    return sys.stdout.isatty()
+
+
+# -- table and plot ------------------------------------------------------------
+
+
+def summarize(rows):
+    """{(task, init, labels_per_class): (mean, std, n)} over seeds."""
+    import numpy as np
+
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["task"], row["init"], row["labels_per_class"]), []).append(row["accuracy"])
+    return {key: (float(np.mean(v)), float(np.std(v)), len(v)) for key, v in groups.items()}
+
+
+def format_table(rows, inits):
+    """Markdown: one table per task, a row per initialisation, a column per label count;
+    cells are mean +- std of test accuracy (%) over seeds."""
+    stats = summarize(rows)
+    lines = []
+    for task in sorted({r["task"] for r in rows}):
+        counts = sorted({r["labels_per_class"] for r in rows if r["task"] == task})
+        seeds = max(n for (t, _, _), (_, _, n) in stats.items() if t == task)
+        lines += [f"**{task}** (clip top-1 test accuracy, %, mean ± std over {seeds} seeds)", "",
+                  "| init | " + " | ".join(f"{c}/class" for c in counts) + " |",
+                  "|---|" + "---|" * len(counts)]
+        for init in inits:
+            cells = []
+            for count in counts:
+                found = stats.get((task, init, count))
+                cells.append(f"{100 * found[0]:.1f} ± {100 * found[1]:.1f}" if found else "")
+            lines.append(f"| {init} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(rows, inits, path):
+    """Accuracy against labels per class (log axis), one panel per task, one line per
+    initialisation with the mean over seeds and a shaded +-1 std band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    from video_lstm import atomic
+
+    stats = summarize(rows)
+    tasks = sorted({r["task"] for r in rows})
+    figure, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+    for axis, task in zip(axes[0], tasks):
+        for init in inits:
+            counts = sorted(c for (t, i, c) in stats if t == task and i == init)
+            if not counts:
+                continue
+            mean = np.array([stats[(task, init, c)][0] for c in counts]) * 100
+            std = np.array([stats[(task, init, c)][1] for c in counts]) * 100
+            (line,) = axis.plot(counts, mean, marker="o", label=init)
+            axis.fill_between(counts, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        axis.set_xscale("log")
+        axis.set_xlabel("labelled sequences per class")
+        axis.set_ylabel("test accuracy (%)")
+        axis.set_title(f"Moving MNIST, {task} task")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(title="initialisation", fontsize=8)
+    figure.tight_layout()
+    with atomic.path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)
+    return path
+
+
+# -- command line ---------------------------------------------------------------
+
+
+def study_from_flags(log_dir):
+    """The `Study` the flags describe; every check of the flags happens here."""
+    from video_lstm import flags as flags_lib
+
+    counts = parse_counts(FLAGS.labels_per_class)
+    check_inits(FLAGS.inits)
+    if FLAGS.seeds < 1:
+        raise ValueError(f"--seeds={FLAGS.seeds}; expected >= 1")
+    from pipelines import labelled_moving_mnist
+
+    for task in FLAGS.tasks:
+        labelled_moving_mnist.class_names(task)
+    pretrain = flags_lib.config_from_flagfile(FLAGS.pretrain_flagfile, f"--steps={FLAGS.pretrain_steps}")
+    if pretrain.dataset != "moving_mnist" or pretrain.data.num_digits != 1:
+        raise ValueError(f"--pretrain_flagfile={FLAGS.pretrain_flagfile}: the labelled tasks are one-digit Moving "
+                         f"MNIST; it has --dataset={pretrain.dataset} --num_digits={getattr(pretrain.data, 'num_digits', None)}")
+    from video_lstm.classify.finetune import Settings
+
+    settings = Settings(units=pretrain.units, num_layers=pretrain.num_layers, reader=pretrain.reader,
+                        reader_filters=pretrain.reader_filters, init_scale=pretrain.init_scale,
+                        input_dropout=FLAGS.input_dropout, output_dropout=FLAGS.output_dropout,
+                        freeze_encoder=FLAGS.freeze_encoder, learning_rate=FLAGS.finetune_learning_rate,
+                        encoder_learning_rate=FLAGS.encoder_learning_rate, batch_size=FLAGS.finetune_batch_size,
+                        steps=FLAGS.finetune_steps)
+    return Study(log_dir, pretrain, settings, FLAGS.tasks, counts, range(FLAGS.seeds), FLAGS.inits,
+                 FLAGS.pool_size, FLAGS.test_size, FLAGS.head_steps)
+
+
+def main(argv):
+    cli.check_invocation(argv, FLAGS.log_dir, "where the study's runs, table, plot and JSON go")
+    try:
+        study = study_from_flags(FLAGS.log_dir)
+        table = study.run()
+    except (ValueError, FileNotFoundError) as error:
+        cli.fail("video_lstm.experiments.few_labels", error)
+    print(table)
+    print(f"wall time {study.timings['total_s']:.0f} s; {', '.join(f'{k} {v}' for k, v in study.timings.items())}")
+
+
+if __name__ == "__main__":
+    app.run(main)
