@@ -112,6 +112,7 @@ class _Stream:
 
     def __init__(self, data, settings):
         self.data, self.settings = data, settings
+        self.config = settings  # what the trainer reads (batch_size)
 
     def train_dataset(self, start_step=0):
         return self.data.train_dataset(self.settings.batch_size, self.settings.seed, start_step)
