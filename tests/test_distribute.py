@@ -180,3 +180,41 @@ def test_sigterm_to_one_worker_stops_the_job_at_one_saved_step(tmp_path):
     assert 0 < stopped < 3000 and read_steps(str(log_dir))[-1] == stopped
     assert f"training stopped at step {stopped}; saved" in log_of(tmp_path, "job", 0)
     assert f"SIGTERM: training stopped at step {stopped}" in log_of(tmp_path, "job", 1)
+
+
+MIRRORED_FINETUNE = r"""
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from video_lstm.classify import finetune, run as run_lib
+from video_lstm.config import make
+from video_lstm.training import checkpoint
+result = {}
+for strategy in ("default", "mirrored"):
+    config = make(dataset="moving_mnist", digits="rendered", num_digits=1, frame_size=28, model="autoencoder",
+                  units=4, input_length=3, batch_size=4, steps=3, checkpoint_every=3, jit_compile=False, seed=0,
+                  strategy=strategy)
+    # Plain SGD: its steps scale with the gradient, so a loss summed over replicas would show.
+    settings = finetune.Settings(units=4, batch_size=4, steps=3, checkpoint_every=3, optimizer="sgd", momentum=0.0,
+                                 learning_rate=0.5, output_dropout=0.0, jit_compile=False)
+    options = run_lib.Options(inits=("scratch",), pool_size=40, test_size=8)
+    log_dir = sys.argv[1] + "/" + strategy
+    run_lib.FinetuneRun(config, options, settings, log_dir).run(verbose=0)
+    step, model = checkpoint.load_latest(log_dir + "/scratch")
+    result[strategy] = [np.asarray(w) for w in model.get_weights()]
+    print(strategy, step)
+print("maxdiff", max(float(np.abs(a - b).max()) for a, b in zip(result["default"], result["mirrored"])))
+print("moved", max(float(np.abs(a).max()) for a in result["default"]))
+"""
+
+
+def test_finetune_mirrored_over_two_devices_matches_one_device(tmp_path):
+    """--strategy for video_lstm.finetune: the classifier's loss is scaled per replica like the
+    composite's, so two logical CPUs give one device's weights."""
+    result = subprocess.run([sys.executable, "-c", MIRRORED_FINETUNE, str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "default 3" in result.stdout and "mirrored 3" in result.stdout
+    assert float(result.stdout.split("maxdiff")[1].split()[0]) < 1e-5, result.stdout

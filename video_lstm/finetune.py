@@ -50,7 +50,9 @@ def main(argv):
     except ValueError as error:
         raise app.UsageError(str(error))
     from video_lstm.classify import run as run_lib
-    from video_lstm.training.callbacks import NonFiniteLossError
+    from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
+    from video_lstm.training.checkpoint import CheckpointWriteError
+    from video_lstm.training.lock import LogDirLockedError
 
     inits = FLAGS.inits or (["pretrained", "scratch", "single_frame"] if FLAGS.pretrained else ["scratch", "single_frame"])
     options = run_lib.Options(FLAGS.pretrained, tuple(inits), FLAGS.task, FLAGS.labels_per_class, FLAGS.stride,
@@ -60,7 +62,10 @@ def main(argv):
     try:
         run = run_lib.FinetuneRun(config, options, run_lib.settings_of(config, classifier_flags), FLAGS.log_dir)
         summary = run.run()
-    except (ValueError, FileNotFoundError, NonFiniteLossError) as error:
+    except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
+        logging.warning("%s; run the same command again to resume", stopped)
+        return
+    except (ValueError, FileNotFoundError, NonFiniteLossError, LogDirLockedError, CheckpointWriteError) as error:
         logging.error("%s", error)
         cli.fail("video_lstm.finetune", error)
     for init, metrics in summary.items():

@@ -13,6 +13,7 @@ import math
 
 import keras
 from keras import ops
+from keras.src.losses.loss import scale_loss_for_distribution  # what Keras' own losses apply
 
 from video_lstm.models.encoder import Encoder, flatten_frames
 
@@ -26,7 +27,7 @@ class StepSoftmax(keras.layers.Layer):
     Args:
         num_classes: int.
         dropout: float in [0, 1), dropout rate on the features.
-        seed: int or None.
+        seed: int or None, of the dropout and the dense layer's initializer.
 
     Call args:
         features: float `(batch, time, features)`.
@@ -39,7 +40,8 @@ class StepSoftmax(keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_classes, self.dropout_rate, self.seed = num_classes, dropout, seed
         self.dropout = keras.layers.Dropout(dropout, seed=seed)
-        self.dense = keras.layers.Dense(num_classes, name="dense", dtype=self.dtype_policy)
+        self.dense = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+                                        name="dense", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.dense.build(input_shape)
@@ -174,11 +176,12 @@ class HeadModel(keras.Model):
 
 def step_cross_entropy(labels, logits):
     """int (batch,) labels, float (batch, time, classes) logits -> the mean
-    per-step softmax cross-entropy (every step is trained on the clip's label)."""
+    per-step softmax cross-entropy (every step is trained on the clip's label);
+    under tf.distribute divided by the replica count, as the composite's loss."""
     labels = ops.cast(labels, "int32")
     labels = ops.broadcast_to(labels[:, None], ops.shape(logits)[:2])
     losses = keras.losses.sparse_categorical_crossentropy(labels, ops.cast(logits, "float32"), from_logits=True)
-    return ops.mean(losses)
+    return scale_loss_for_distribution(ops.mean(losses))
 
 
 def clip_probabilities(logits):

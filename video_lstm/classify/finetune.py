@@ -100,7 +100,9 @@ def compile_model(model, settings, encoder_rate=True, jit=None):
     from video_lstm.training.optimizers import make_optimizer
 
     rate = settings.encoder_learning_rate if encoder_rate and settings.encoder_learning_rate else None
-    jit = settings.jit_compile if jit is None else jit
+    from video_lstm.training import distribute
+
+    jit = distribute.jit_compile(settings.jit_compile if jit is None else jit)  # off across devices
     model.compile(optimizer=make_optimizer(settings, encoder_learning_rate=rate), jit_compile=jit)
 
 
@@ -114,8 +116,12 @@ class _Stream:
         self.data, self.settings = data, settings
         self.config = settings  # what the trainer reads (batch_size)
 
-    def train_dataset(self, start_step=0):
-        return self.data.train_dataset(self.settings.batch_size, self.settings.seed, start_step)
+    def train_dataset(self, start_step=0, rows=None):
+        """Labelled batches; `rows` (start, stop): one worker's rows of each global batch."""
+        dataset = self.data.train_dataset(self.settings.batch_size, self.settings.seed, start_step)
+        if rows is not None:
+            dataset = dataset.map(lambda clips, labels: (clips[rows[0] : rows[1]], labels[rows[0] : rows[1]]))
+        return dataset
 
 
 def restore_or_build(log_dir, build_fn):
@@ -131,17 +137,20 @@ def restore_or_build(log_dir, build_fn):
     model = checkpoint.load(path)
     if not isinstance(model, Classifier):
         raise ValueError(f"{path} is a checkpoint of {type(model).__name__}, not of a classifier: use a new --log_dir")
-    model.compile(optimizer=model.optimizer, jit_compile=model.jit_compile)
+    from video_lstm.training import distribute
+
+    model.compile(optimizer=model.optimizer, jit_compile=distribute.jit_compile(model.jit_compile))
     logging.info("Resuming the classifier from %s (step %d)", path, step)
     return step, model
 
 
-def fit(model, data, settings, log_dir, step=0, verbose=None):
+def fit(model, data, settings, log_dir, step=0, verbose=None, strategy=None, chief=True):
     """Trains `model` on `data` from `step` to `settings.steps` through the trainer's fit
-    (checkpoints, TensorBoard scalars and the progress bar in `log_dir`); returns the final step."""
+    (checkpoints, TensorBoard scalars and the progress bar in `log_dir`, SIGTERM saves
+    and stops), under `strategy` (default: none); returns the final step."""
     from video_lstm.training import loop
 
-    run = loop.Run(settings, log_dir, model, step, _Stream(data, settings), None)
+    run = loop.Run(settings, log_dir, model, step, _Stream(data, settings), None, strategy=strategy, chief=chief)
     return loop.fit(run, verbose)
 
 

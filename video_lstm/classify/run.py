@@ -99,10 +99,22 @@ class FinetuneRun:
                 "config": self.config.to_dict(), **(self.pretrained_info if init == "pretrained" else {})}
 
     def run(self, verbose=None):
-        """Trains and evaluates every init; returns {init: metrics}."""
-        summary = {}
-        for init in self.options.inits:
-            summary[init] = self.run_init(init, verbose)
+        """Trains and evaluates every init under `--strategy`, holding the log_dir's lock
+        (the chief; other workers of a multi-worker run write nothing); returns {init: metrics}."""
+        from video_lstm.training import distribute
+        from video_lstm.training import lock as lock_lib
+
+        self.chief = self.config.strategy != "multi_worker" or distribute.is_chief()
+        if self.chief:
+            lock_lib.acquire(self.log_dir)
+        try:
+            self.strategy = distribute.make_strategy(self.config.strategy)
+            distribute.per_replica_batch(self.settings.batch_size, self.strategy)
+            summary = {init: self.run_init(init, verbose) for init in self.options.inits}
+        finally:
+            lock_lib.release(self.log_dir)
+        if not self.chief:
+            return summary
         keys = ("clip_top1", "clip_top5", "video_top1", "video_top5")
         atomic.write_json(os.path.join(self.log_dir, "summary.json"),
                           {init: {k: m[k] for k in keys} for init, m in summary.items()})
@@ -116,8 +128,12 @@ class FinetuneRun:
         atomic.write_json(os.path.join(log_dir, "finetune.json"), description)
         build = lambda: finetune.build(init, len(self.data.classes), self.data.frame_shape,  # noqa: E731
                                        self.settings, self.encoder if init == "pretrained" else None)
-        step, model = finetune.restore_or_build(log_dir, build)
-        step = finetune.fit(model, self.data, self.settings, log_dir, step, verbose)
+        from video_lstm.training import distribute
+
+        with self.strategy.scope():
+            step, model = finetune.restore_or_build(log_dir, build)
+        distribute.prepare_model(model, self.strategy)
+        step = finetune.fit(model, self.data, self.settings, log_dir, step, verbose, self.strategy, self.chief)
         probabilities = finetune.clip_predictions(model, self.data.test, self.settings.eval_batch_size)
         metrics = finetune.evaluate(probabilities, self.data.test, self.data.classes, log_dir,
                                     {"init": init, "step": step})
