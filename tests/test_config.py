@@ -2,6 +2,8 @@
 
 import glob
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -10,6 +12,19 @@ from video_lstm import flags as flags_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "configs", "*.flags")))
+OTHER_PROGRAMS = ("video_lstm.finetune", "video_lstm.experiments.few_labels")
+
+
+def program_of(path):
+    """The `python -m` program a flagfile's comment runs it with (each names its command)."""
+    text = open(path).read()
+    for program in ("video_lstm.train", *OTHER_PROGRAMS):
+        if f"python -m {program} --flagfile=configs/{os.path.basename(path)}" in text:
+            return program
+    return None
+
+
+TRAIN_FLAGFILES = [p for p in FLAGFILES if program_of(p) in ("video_lstm.train", None)]
 
 
 def test_there_is_a_flagfile_per_paper_setting():
@@ -20,7 +35,7 @@ def test_there_is_a_flagfile_per_paper_setting():
     assert {"quickstart.flags", "paper_composite_conditional_2layer.flags"} <= names
 
 
-@pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
+@pytest.mark.parametrize("path", TRAIN_FLAGFILES, ids=os.path.basename)
 def test_every_flagfile_gives_a_valid_config(path):
     config = flags_lib.config_from_flagfile(path)
     with open(path) as f:
@@ -72,3 +87,27 @@ def test_a_conv_layers_filters_only_matter_when_that_layer_is_conv():
         config_lib.check_same_model(conv, config_lib.Config(readout="conv", readout_filters=32), "run")
     with pytest.raises(ValueError, match=r"--readout: 'conv' in the log_dir, 'linear' now"):
         config_lib.check_same_model(conv, linear, "run")
+
+
+CHECK_FLAGFILES = r"""
+import importlib, sys
+from absl import flags
+from video_lstm import flags as flags_lib
+importlib.import_module(sys.argv[1])  # defines the program's flags
+for path in sys.argv[2:]:
+    flags.FLAGS(["check", "--flagfile=" + path])  # unknown flags and bad values fail here
+    if sys.argv[1] == "video_lstm.finetune":
+        flags_lib.config_from_flags(flags.FLAGS)  # and the training config they describe
+    flags.FLAGS.unparse_flags()
+    print("ok", path)
+"""
+
+
+@pytest.mark.parametrize("program", OTHER_PROGRAMS)
+def test_flagfiles_of_the_other_programs_parse_with_their_own_flags(program):
+    paths = [p for p in FLAGFILES if program_of(p) == program]
+    assert paths, f"no flagfile runs {program}"
+    result = subprocess.run([sys.executable, "-c", CHECK_FLAGFILES, program, *paths], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("ok ") == len(paths)

@@ -309,7 +309,7 @@ def test_a_full_disk_during_an_export_keeps_the_previous_version(run, monkeypatc
     log_dir, _, _, export_dir, _ = run
     kept = export_encoder.export_log_dir(str(log_dir), str(export_dir), model_name="full")
 
-    def full_disk(model, path, classifier=None):
+    def full_disk(model, path, classifier=None, percept_network=None):
         os.makedirs(os.path.join(path, "variables"))
         with open(os.path.join(path, "saved_model.pb"), "wb") as f:
             f.write(b"half")
