@@ -228,26 +228,15 @@ def test_clip_dataset_shapes_skips_and_determinism(tmp_path, bad_videos):
     assert sorted(c.tobytes() for c in clips) == sorted(c.tobytes() for c in sequential)
 
 
-def test_decode_speed_smoke():
+@pytest.mark.parametrize("script, says", [("decode_speed.py", "stage_p2"),  # frames/s of each contender
+                                           ("stream_speed.py", "ratio skip / from_start")])  # equal clips checked
+def test_decoding_benchmarks_smoke(script, says):
     data_dir = os.path.dirname(os.path.dirname(os.path.dirname(_staged("sample_a.avi"))))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run(
-        [sys.executable, "bench/decode_speed.py", "--smoke"],
-        cwd=root, env={**os.environ, DATA_DIR_ENV: data_dir},
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "frames/s" in result.stdout and "stage_p2" in result.stdout
-
-
-def test_stream_speed_smoke():
-    """The stream benchmark runs, and its two decoders gave equal clips (it checks)."""
-    data_dir = os.path.dirname(os.path.dirname(os.path.dirname(_staged("sample_a.avi"))))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run(
-        [sys.executable, "bench/stream_speed.py", "--smoke"],
+        [sys.executable, f"bench/{script}", "--smoke"],
         cwd=root, env={**os.environ, DATA_DIR_ENV: data_dir},
         capture_output=True, text=True, timeout=180, check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "ratio skip / from_start" in result.stdout
+    assert says in result.stdout

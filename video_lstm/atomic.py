@@ -45,7 +45,8 @@ def owner_of(name):
     return int(pid), host
 
 
-def _alive(pid):
+def process_alive(pid):
+    """Whether process `pid` of this host lives (also when it is another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -71,7 +72,7 @@ def remove_stale(directory, name_suffix=""):
         if owner is None or not name.endswith(name_suffix):
             continue
         pid, writer_host = owner
-        if writer_host != host or pid == os.getpid() or _alive(pid):
+        if writer_host != host or pid == os.getpid() or process_alive(pid):
             continue
         target = os.path.join(directory, name)
         if os.path.isdir(target):

@@ -20,22 +20,14 @@ import socket
 
 from absl import logging
 
+from video_lstm.atomic import process_alive
+
 LOCK_NAME = "lock"
 _HELD = {}  # realpath of a lock file -> LogDirLock held by this process
 
 
 class LogDirLockedError(RuntimeError):
     """Another live job holds the log_dir."""
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
 
 
 def _parse(text):
@@ -98,7 +90,7 @@ class LogDirLock:
                 f"log_dir {self.log_dir} is locked by {host}:{pid} (another host: its process cannot be "
                 f"checked from here). If that job is gone, delete {self.path}."
             )
-        state = "is not running" if not _alive(pid) else "holds no lock on the file"
+        state = "is not running" if not process_alive(pid) else "holds no lock on the file"
         self.took_over = f"{host}:{pid}"
         logging.warning("log_dir %s: took over the stale lock of %s, which %s", self.log_dir, self.took_over, state)
 
