@@ -247,7 +247,7 @@ def warmup_requests(graph, model_name, config):
         request.model_spec.name = model_name
         request.model_spec.signature_name = name
         for input_name, entry in table["inputs"].items():
-            if input_name == "frames" and getattr(graph, "percept_network", None) is not None and graph.features:
+            if input_name == "frames" and getattr(graph, "percept_network", None) is not None:  # encode_frames
                 size = graph.percept_network.input_size
                 value = np.zeros((1, time_steps, size, size, 3), np.uint8)
             elif input_name in ("frames", "percepts"):

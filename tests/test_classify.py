@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from conftest import ucf_folder
 from pipelines import action_datasets
 from pipelines import labelled_moving_mnist as lmm
 from video_lstm.classify import data as data_lib
@@ -247,22 +248,11 @@ def video_dir(tmp_path_factory):
     """UCF-101-named class folders of links to the staged clips, with split 1 lists."""
     if not os.path.isdir(CLIPS):
         pytest.skip("staged clips absent: set $VIDEO_LSTM_DATA_DIR")
-    classes = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"],
-               "Fencing": ["v_Fencing_g01_c06", "v_Biking_g01_c01"]}  # a Biking clip stands in for a 2nd Fencing one
-    root = tmp_path_factory.mktemp("ucf")
-    for name, videos in classes.items():
-        (root / name).mkdir()
-        for video in videos:
-            os.symlink(os.path.join(CLIPS, video + ".mp4"), root / name / f"v_{name}_{video[-7:]}.avi")
-    splits = root / "ucfTrainTestlist"
-    splits.mkdir()
-    (splits / "classInd.txt").write_text("1 Basketball\r\n2 Fencing\r\n")
-    names = {c: [f"v_{c}_{v[-7:]}" for v in videos] for c, videos in classes.items()}
-    (splits / "trainlist01.txt").write_text(
-        f"Basketball/{names['Basketball'][0]}.avi 1\r\nFencing/{names['Fencing'][0]}.avi 2\r\n")
-    (splits / "testlist01.txt").write_text(
-        f"Basketball/{names['Basketball'][1]}.avi\r\nFencing/{names['Fencing'][1]}.avi\r\n")
-    return str(root)
+    clips = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"],
+             "Fencing": ["v_Fencing_g01_c06", "v_Biking_g01_c01"]}  # a Biking clip stands in for a 2nd Fencing one
+    classes = {name: [(clip, f"v_{name}_{clip[-7:]}") for clip in videos] for name, videos in clips.items()}
+    test = {videos[1][1] for videos in classes.values()}
+    return ucf_folder(tmp_path_factory.mktemp("ucf"), CLIPS, classes, test)
 
 
 def test_finetune_on_staged_ucf101_clips_pools_clips_per_video_and_resumes(video_dir, tmp_path):

@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+from conftest import ucf_folder
 from pipelines import sources
 from video_lstm.config import make
 
@@ -23,20 +24,8 @@ CLASSES = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"], "Biki
 def video_dir(tmp_path_factory):
     """Class folders of links to the staged clips, named as in the UCF-101 archive (.avi),
     with a split 1 whose test list holds v_Basketball_g07_c04 and v_Fencing_g01_c06."""
-    root = tmp_path_factory.mktemp("ucf")
-    for name, videos in CLASSES.items():
-        (root / name).mkdir()
-        for video in videos:
-            os.symlink(os.path.join(CLIPS, video + ".mp4"), root / name / f"{video}.avi")
-    splits = root / "ucfTrainTestlist"
-    splits.mkdir()
-    (splits / "classInd.txt").write_text("".join(f"{i + 1} {c}\r\n" for i, c in enumerate(CLASSES)))
-    test = {"v_Basketball_g07_c04", "v_Fencing_g01_c06"}
-    lines = [(c, v) for c, videos in CLASSES.items() for v in videos]
-    (splits / "trainlist01.txt").write_text("".join(
-        f"{c}/{v}.avi {list(CLASSES).index(c) + 1}\r\n" for c, v in lines if v not in test))
-    (splits / "testlist01.txt").write_text("".join(f"{c}/{v}.avi\r\n" for c, v in lines if v in test))
-    return str(root)
+    classes = {name: [(video, video) for video in videos] for name, videos in CLASSES.items()}
+    return ucf_folder(tmp_path_factory.mktemp("ucf"), CLIPS, classes, {"v_Basketball_g07_c04", "v_Fencing_g01_c06"})
 
 
 def config(video_dir, **overrides):

@@ -103,6 +103,14 @@ def validate(config):
     config.data.validate(config)
 
 
+def check_choices(options, choices):
+    """Raises ValueError naming the first option of `choices` ({field: allowed values})
+    whose value in `options` is not allowed; what every source's `Options.validate` does first."""
+    for name, allowed in choices.items():
+        if getattr(options, name) not in allowed:
+            raise ValueError(f"--{name}={getattr(options, name)!r}; expected one of {list(allowed)}")
+
+
 def input_spec(config):
     return module(config.dataset).input_spec(config)
 

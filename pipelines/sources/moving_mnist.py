@@ -11,7 +11,7 @@ import dataclasses
 
 from pipelines import sources
 from pipelines.digits import DIGIT_SIZE
-from pipelines.sources import DataSource, InputSpec, TestSet
+from pipelines.sources import DataSource, InputSpec, TestSet, check_choices
 from video_lstm.choices import DIGIT_SOURCES, MOVING_MNIST_TEST_SETS
 
 TEST_SEED = 1234
@@ -49,9 +49,7 @@ class Options:
 
     def validate(self, config):
         """Raises ValueError naming the first flag that is out of range."""
-        for name, allowed in CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"--{name}={getattr(self, name)!r}; expected one of {list(allowed)}")
+        check_choices(self, CHOICES)
         if self.num_digits < 1:
             raise ValueError(f"--num_digits={self.num_digits}; expected >= 1")
         if self.frame_size < DIGIT_SIZE:

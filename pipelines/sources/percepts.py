@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from pipelines import percept_records, percepts
-from pipelines.sources import DataSource, InputSpec, LazyClips, StepwiseSource, TestSet
+from pipelines.sources import DataSource, InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
 from pipelines.sources import videos as videos_source
 from video_lstm.choices import PERCEPT_NETWORKS, PERCEPT_ORIGINS, VIDEO_DATASETS
 
@@ -65,9 +65,7 @@ class Options:
 
     def validate(self, config):
         """Raises ValueError naming the first bad flag (the cache itself is read by `Source`)."""
-        for name, allowed in CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"--{name}={getattr(self, name)!r}; expected one of {list(allowed)}")
+        check_choices(self, CHOICES)
         if self.percepts_from == "cache" and not self.percepts_dir:
             raise ValueError(
                 "--dataset=percepts needs --percepts_dir (a cache of pipelines.extract_percepts), "

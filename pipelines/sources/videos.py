@@ -31,7 +31,7 @@ import threading
 import numpy as np
 
 from pipelines import tfds_videos
-from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet
+from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
 from video_lstm.choices import VIDEO_COLORS, VIDEO_ORIGINS
 
 TEST_SEED = 1234
@@ -66,8 +66,7 @@ class Options:
 
     def validate(self, config):
         """Raises ValueError naming the first bad flag (paths are checked by `Source`)."""
-        if self.videos_from not in VIDEO_ORIGINS:
-            raise ValueError(f"--videos_from={self.videos_from!r}; expected one of {list(VIDEO_ORIGINS)}")
+        check_choices(self, CHOICES)
         if self.videos_from == "tfds" and config.dataset != "ucf101":
             raise ValueError(f"--videos_from=tfds has ucf101 only; got --dataset={config.dataset}")
         if not self.video_dir and self.videos_from == "files":
@@ -77,8 +76,6 @@ class Options:
             )
         if self.split not in (1, 2, 3):
             raise ValueError(f"--split={self.split}; expected 1, 2 or 3")
-        if self.color not in VIDEO_COLORS:
-            raise ValueError(f"--color={self.color!r}; expected one of {list(VIDEO_COLORS)}")
         if self.frame_size < 8:
             raise ValueError(f"--frame_size={self.frame_size}; expected >= 8 pixels")
         if self.frame_stride < 1:
