@@ -16,7 +16,7 @@ cross-entropy summed over a frame's pixels, and the flagfile's optimizer (SGD
 with momentum 0.9, the official code's L2 weight decay, step-decayed learning
 rate). The flagfile is read by `video_lstm.flags.config_from_flagfile`, the
 model built by `video_lstm.models.build_model(**config.model_kwargs())` and
-the optimizer by `video_lstm.training.optimizers.make_optimizer(config)`.
+the optimizer by `video_lstm.optimizers.make_optimizer(config)`.
 
 - ours: that model under the Keras dtype policy (`--precision`) `float32` or
   `mixed_bfloat16`, trained by one `jax.jit` step made of
@@ -115,8 +115,8 @@ def make_model(config):
 
 
 def make_trainer(config):
-    """A Trainer of `config`'s model with `video_lstm.training.optimizers.make_optimizer(config)`."""
-    from video_lstm.training.optimizers import make_optimizer
+    """A Trainer of `config`'s model with `video_lstm.optimizers.make_optimizer(config)`."""
+    from video_lstm.optimizers import make_optimizer
 
     return Trainer(make_model(config), make_optimizer(config))
 

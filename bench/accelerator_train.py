@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 
 from pipelines import digits as digits_lib  # noqa: E402
 from pipelines import moving_mnist_numpy as mmnist  # noqa: E402
+from video_lstm.core.prefetch import Prefetcher  # noqa: E402
 
 
 def render_jax(digits, positions, indices, frame_size):
@@ -199,7 +200,7 @@ def main(argv=None):
     if args.deadline:  # the compile may have eaten into the time left
         budget = min(budget, max(5.0, args.deadline - args.reserve_seconds - time.time()))
     curve, pending, step = [], [], 0
-    with mmnist.Prefetcher(batch_of, start=0, depth=16, threads=2) as batches:
+    with Prefetcher(batch_of, start=0, depth=16, threads=2) as batches:
         train_start = time.perf_counter()
         stop_at = train_start + budget
         while True:

@@ -1,4 +1,4 @@
-r"""Decoding speed: frames/s of pipelines/video.py on the staged UCF-101 clips.
+r"""Decoding speed: frames/s of pipelines/video_decode.py on the staged UCF-101 clips.
 
     python bench/decode_speed.py                          # all staged clips, 64x64 clips of 16
     python bench/decode_speed.py --size=112 --parallel=1,2,4 --repeats=5
@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import cv2
 from absl import app, flags, logging
 
-from pipelines import video
+from pipelines import video_decode
 from pipelines.digits import DATA_DIR_ENV
 
 flags.DEFINE_string("data_dir", None, "Folder of videos; default $VIDEO_LSTM_DATA_DIR/ucf101/clips.")
@@ -58,7 +58,7 @@ def opencv_read(paths):
 
 def sequential(threads):
     def run(paths):
-        clips = video.decode_many(paths, FLAGS.clip_length, size=FLAGS.size, threads=threads)
+        clips = video_decode.decode_many(paths, FLAGS.clip_length, size=FLAGS.size, threads=threads)
         return sum(1 for _ in clips)
 
     return run
@@ -66,7 +66,7 @@ def sequential(threads):
 
 def stage(parallel):
     def run(paths):
-        dataset, _ = video.clip_dataset(
+        dataset, _ = video_decode.clip_dataset(
             paths, FLAGS.clip_length, size=FLAGS.size, num_parallel_calls=parallel
         )
         return sum(1 for _ in dataset)
@@ -82,7 +82,7 @@ def main(argv):
         raise app.UsageError(f"no .mp4/.avi videos in {data_dir!r}; set --data_dir or ${DATA_DIR_ENV}")
     if FLAGS.smoke:
         paths, FLAGS.size, FLAGS.repeats, FLAGS.parallel = paths[-1:], 32, 1, ["2"]
-    frames = sum(video.count_frames(path) for path in paths)
+    frames = sum(video_decode.count_frames(path) for path in paths)
     contenders = {
         "opencv_read": opencv_read,
         "sequential": sequential(None),

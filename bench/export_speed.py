@@ -36,7 +36,8 @@ def write_log_dir(config, log_dir):
     import numpy as np
 
     from video_lstm.models import build_model
-    from video_lstm.training import checkpoint, loop
+    from video_lstm import rundir
+    from video_lstm.training import loop
 
     model = build_model(**config.model_kwargs())
     frame = tuple(config.input_spec.frame_shape)
@@ -45,7 +46,7 @@ def write_log_dir(config, log_dir):
         "future_frames": np.zeros((1, max(config.future_length, 1)) + frame, np.float32),
     })
     loop.prepare_log_dir(config, log_dir)
-    checkpoint.save(model, log_dir, 0)
+    rundir.save(model, log_dir, 0)
     return model.count_params()
 
 
@@ -68,7 +69,7 @@ def measure(config, calls=20, time_steps=10, workdir=None):
     import numpy as np
     import tensorflow as tf
 
-    from video_lstm.training import checkpoint
+    from video_lstm import rundir
 
     owned = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="export-measure-")
@@ -88,7 +89,7 @@ def measure(config, calls=20, time_steps=10, workdir=None):
         export_s = float(re.search(r"exported .* in ([\d.]+)s", result.stdout).group(1))
         version_dir = os.path.join(export_dir, "run", "1")
         size = directory_bytes(version_dir)
-        checkpoint_size = os.path.getsize(checkpoint.latest(log_dir)[1])
+        checkpoint_size = os.path.getsize(rundir.latest(log_dir)[1])
 
         loaded = tf.saved_model.load(version_dir)
         shape = (1, time_steps) + tuple(config.input_spec.frame_shape)
@@ -101,7 +102,7 @@ def measure(config, calls=20, time_steps=10, workdir=None):
                                 max(calls // 2, 5), warmup=2)
         del loaded, encode, rollout
         gc.collect()
-        _, model = checkpoint.load_latest(log_dir)
+        _, model = rundir.load_latest(log_dir)
         scaled = tf.cast(frames, tf.float32) / 255.0
         keras_s = timed_calls(lambda: model.encode(scaled)["outputs"].numpy(), calls)
         return {

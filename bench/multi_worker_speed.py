@@ -23,7 +23,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from video_lstm.training import distribute  # noqa: E402
+from video_lstm.core import cluster  # noqa: E402
 
 
 def step_times(log_dir):
@@ -43,7 +43,7 @@ def train(flags, log_dir, workers=1, timeout=1800):
     if workers == 1:
         configs = [None]
     else:
-        configs = distribute.local_tf_configs(workers)
+        configs = cluster.local_tf_configs(workers)
         command.append("--strategy=multi_worker")
     processes = []
     for tf_config in configs:

@@ -1,4 +1,4 @@
-r"""Percept speed: frames/s of pipelines/percepts.py, VGG16 and InceptionV3, float32 and bfloat16.
+r"""Percept speed: frames/s of pipelines/percept_networks.py, VGG16 and InceptionV3, float32 and bfloat16.
 
     python bench/percept_speed.py                         # both networks and dtypes, 8 frames x 3
     python bench/percept_speed.py --networks=vgg16 --frames=32 --batch_frames=16 --repeats=5
@@ -30,11 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import numpy as np
 from absl import app, flags, logging
 
-from pipelines import percepts
-from video_lstm.choices import PERCEPT_NETWORKS
+from pipelines import percept_networks
+from video_lstm.core.choices import PERCEPT_NETWORKS
 
 flags.DEFINE_list("networks", list(PERCEPT_NETWORKS), "Percept networks to time.")
-flags.DEFINE_list("dtypes", list(percepts.DTYPES), "Compute dtypes to time.")
+flags.DEFINE_list("dtypes", list(percept_networks.DTYPES), "Compute dtypes to time.")
 flags.DEFINE_integer("frames", 8, "Frames per timed round.")
 flags.DEFINE_integer("batch_frames", 8, "Frames per call of the network.")
 flags.DEFINE_list("frame_size", ["240", "320"], "Height,width of the input frames.")
@@ -48,11 +48,11 @@ def contenders(network, dtype, clips):
     import tensorflow as tf
 
     def extract():
-        return percepts.extract(network, clips, batch_frames=FLAGS.batch_frames, dtype=dtype)
+        return percept_networks.extract(network, clips, batch_frames=FLAGS.batch_frames, dtype=dtype)
 
     def stage():
         dataset = tf.data.Dataset.from_tensor_slices(clips)
-        dataset = percepts.percept_stage(dataset, network, batch_frames=FLAGS.batch_frames, dtype=dtype)
+        dataset = percept_networks.percept_stage(dataset, network, batch_frames=FLAGS.batch_frames, dtype=dtype)
         return [features for features in dataset]
 
     return {"extract": extract, "stage": stage}
@@ -69,7 +69,7 @@ def main(argv):
           f"median of {FLAGS.repeats}; {os.cpu_count()} CPUs")
     print(f"{'network':<13} {'dtype':<9} {'contender':<8} {'frames/s':>9} {'ms/frame':>9}")
     for name in FLAGS.networks:
-        network = percepts.make_network(name, "random")
+        network = percept_networks.make_network(name, "random")
         runs = {}
         for dtype in FLAGS.dtypes:
             for contender, run in contenders(network, dtype, clips).items():

@@ -22,7 +22,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from video_lstm.training import checkpoint  # noqa: E402
+from video_lstm import rundir  # noqa: E402
 
 
 def logged_steps(log_dir):
@@ -63,7 +63,7 @@ def main():
     job.send_signal(signal.SIGTERM)
     _, stderr = job.communicate(timeout=600)
     exited = time.time() - sent
-    found = checkpoint.latest(log_dir)
+    found = rundir.latest(log_dir)
     result = {
         "flagfile": args.flagfile,
         "exit_status": job.returncode,

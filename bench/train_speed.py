@@ -120,7 +120,7 @@ def ours_runner(config, source, steps):
 
 def naive_runner(config, source, steps):
     import naive_keras
-    from video_lstm.training.optimizers import make_optimizer
+    from video_lstm.optimizers import make_optimizer
 
     model = naive_keras.build(config)
     model(source.sample_inputs(count=2))

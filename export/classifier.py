@@ -14,7 +14,6 @@ classes)` (the mean of the per-step softmaxes over the clip), `top_classes`
 (k = min(5, classes)). `assets/signatures.json` lists the classes.
 """
 
-import json
 import math
 import os
 
@@ -22,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from video_lstm import cli  # noqa: E402
+from video_lstm.core import cli  # noqa: E402
 
 if __name__ == "__main__":
     flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.")
@@ -94,22 +93,20 @@ def export_classifier(log_dir, export_dir, version=None, model_name=None):
     returns the version's path."""
     from export import encoder as encoder_export
     from video_lstm.classify import Classifier
-    from video_lstm.training import checkpoint
+    from video_lstm import rundir
 
-    path = os.path.join(log_dir, "finetune.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found: is {log_dir} a classifier of python -m video_lstm.finetune "
-                                "(<log_dir>/<init>)?")
-    with open(path) as f:
-        description = json.load(f)
-    step, model = checkpoint.load_latest(log_dir)
+    description = rundir.read_json(log_dir, rundir.FINETUNE)
+    if description is None:
+        raise FileNotFoundError(f"{rundir.path(log_dir, rundir.FINETUNE)} not found: is {log_dir} a classifier of "
+                                "python -m video_lstm.finetune (<log_dir>/<init>)?")
+    step, checkpoint_path = rundir.latest(log_dir) or (None, None)
+    _, model = rundir.load_latest(log_dir, compile=False)
     if not isinstance(model, Classifier):
         raise ValueError(f"{log_dir} holds a {type(model).__name__}, not a classifier")
     if model_name is None:
         model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
     graph = _graph_class()(model, description["classes"])
     config = {**description["config"], "future_length": 0, "classes": description["classes"]}
-    _, checkpoint_path = checkpoint.latest(log_dir)
     source = {"log_dir": os.path.abspath(log_dir), "checkpoint": os.path.abspath(checkpoint_path), "step": step,
               "classes": description["classes"]}
     return encoder_export.export_model(model, config, export_dir, model_name, version, source=source, graph=graph)

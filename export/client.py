@@ -307,7 +307,7 @@ def write_models_config(path, models):
     `base_path` is where the server sees the model directory (the one holding
     the numbered versions), e.g. `/models/quickstart` inside the Docker image.
     """
-    from video_lstm import atomic
+    from video_lstm.core import atomic
 
     return atomic.write_text(path, models_config_text(models))
 

@@ -39,7 +39,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from video_lstm import atomic, cli  # noqa: E402  (absl and numpy only)
+from video_lstm.core import cli
+from video_lstm.core import atomic, export_layout  # noqa: E402  (absl and numpy only)
 
 # Set by tests: seconds to sleep with the export complete but not yet renamed.
 PAUSE_ENV = "VIDEO_LSTM_EXPORT_PAUSE_BEFORE_RENAME"
@@ -113,17 +114,16 @@ def _check_model_name(name):
 # -- export -------------------------------------------------------------------
 
 
-def export_model(model, config, export_dir, model_name, version=None, classifier=None, source=None,
+def export_model(model, config, export_dir, model_name, version=None, source=None,
                  percept_network=None, graph=None):
     """Writes `<export_dir>/<model_name>/<version>/` atomically; returns its path.
 
     Args:
-        model: a built video_lstm model (e.g. from `checkpoint.load_latest`).
+        model: a built video_lstm model (e.g. from `rundir.load_latest`).
         config: its `video_lstm.config.Config` (written to assets/config.json).
         version: int >= 1, or None for the next free version.
-        classifier: optional classifier head, see `signatures.ServingGraph`.
         source: optional dict recorded in assets/export.json (log_dir, step...).
-        percept_network: optional `pipelines.percepts.PerceptNetwork` exported
+        percept_network: optional `pipelines.percept_networks.PerceptNetwork` exported
             with a percept model, see `signatures.ServingGraph`.
         graph: optional serving graph to write instead of `model`'s encoder graph
             (e.g. `export.classifier.ClassifierGraph`); it lists its `layers`.
@@ -142,15 +142,15 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
     refuse = lambda path: ExportError(f"{path} appeared during the export; version {version} is taken")  # noqa: E731
     with _failure_named(final, model_dir), atomic.directory(final, refuse=refuse) as temporary:
         if graph is None:
-            graph = write_saved_model(model, temporary, classifier, percept_network)
+            graph = write_saved_model(model, temporary, percept_network)
         else:
             write_graph(graph, temporary, graph.layers)
         assets = os.path.join(temporary, "assets")
         os.makedirs(assets, exist_ok=True)
         config_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
-        atomic.write_json(os.path.join(assets, "config.json"), config_dict)
+        atomic.write_json(export_layout.asset_path(temporary, "config"), config_dict)
         atomic.write_json(
-            os.path.join(assets, "signatures.json"),
+            export_layout.asset_path(temporary, "signatures"),
             {
                 "model_name": model_name,
                 "version": version,
@@ -164,7 +164,7 @@ def export_model(model, config, export_dir, model_name, version=None, classifier
         import tensorflow as tf
 
         atomic.write_json(
-            os.path.join(assets, "export.json"),
+            export_layout.asset_path(temporary, "export"),
             {
                 "model_name": model_name,
                 "version": version,
@@ -193,17 +193,12 @@ def _convnet_entry(network):
             "dim": network.dim}
 
 
-def write_saved_model(model, path, classifier=None, percept_network=None):
+def write_saved_model(model, path, percept_network=None):
     """The SavedModel itself (graph + variables) at path; returns the ServingGraph."""
-    import keras
-
     from export.signatures import ServingGraph
 
-    graph = ServingGraph(model, classifier, percept_network)
-    graph.trace_classifier()
+    graph = ServingGraph(model, percept_network)
     layers = [graph.model.encoder, *graph.decoders.values()]
-    if isinstance(classifier, keras.layers.Layer):
-        layers.append(classifier)
     if percept_network is not None:
         layers.append(percept_network.model)
     write_graph(graph, path, layers)
@@ -284,13 +279,12 @@ def percept_network_of(log_dir, weights=None):
         ExportError: the run did not train on RGB percepts, or its network had
             random weights (they cannot be rebuilt) and no weights were given.
     """
-    import json
+    from video_lstm import rundir
 
-    path = os.path.join(log_dir, "data.json")
-    if not os.path.exists(path):
-        raise ExportError(f"--with_convnet: {path} not found: is {log_dir} a training log_dir?")
-    with open(path) as f:
-        data = json.load(f)
+    data = rundir.read_json(log_dir, rundir.DATA)
+    if data is None:
+        raise ExportError(f"--with_convnet: {rundir.path(log_dir, rundir.DATA)} not found: is {log_dir} a "
+                          "training log_dir?")
     if data.get("dataset") != "percepts":
         raise ExportError(
             f"--with_convnet: {log_dir} trained on --dataset={data.get('dataset')}, not on percepts; "
@@ -307,31 +301,30 @@ def percept_network_of(log_dir, weights=None):
             f"--with_convnet: the percepts of {log_dir} came from {data['network']} with random weights, "
             "which cannot be rebuilt; pass --convnet_weights=PATH (the weights that made them)"
         )
-    from pipelines import percepts
+    from pipelines import percept_networks
 
-    return percepts.make_network(data["network"], weights)
+    return percept_networks.make_network(data["network"], weights)
 
 
-def export_log_dir(log_dir, export_dir, version=None, model_name=None, classifier=None,
+def export_log_dir(log_dir, export_dir, version=None, model_name=None,
                    with_convnet=False, convnet_weights=None):
     """Exports the newest checkpoint of a training run; returns the version's path.
 
     With `with_convnet`, a percept model is exported with its percept network
     (`percept_network_of(log_dir, convnet_weights)`)."""
-    from video_lstm import config as config_lib
-    from video_lstm.training import checkpoint
+    from video_lstm import rundir
 
-    config = config_lib.load(log_dir)
+    config = rundir.load_config(log_dir)
     if model_name is None:
         model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
     _check_model_name(model_name)
     if version is not None:  # refused before the slow checkpoint load; export_model checks again
         _refuse_existing(os.path.join(export_dir, model_name), version)
     network = percept_network_of(log_dir, convnet_weights) if with_convnet else None
-    step, model = checkpoint.load_latest(log_dir)
-    _, path = checkpoint.latest(log_dir)
+    step, path = rundir.latest(log_dir) or (None, None)
+    _, model = rundir.load_latest(log_dir, config, compile=False)
     source = {"log_dir": os.path.abspath(log_dir), "checkpoint": os.path.abspath(path), "step": step}
-    return export_model(model, config, export_dir, model_name, version, classifier, source, network)
+    return export_model(model, config, export_dir, model_name, version, source, network)
 
 
 # -- command line -------------------------------------------------------------

@@ -35,19 +35,13 @@ class ServingGraph:
     Args:
         model: a built `video_lstm.models.CompositeModel` (or subclass) on
             image frames `(height, width, channels)`.
-        classifier: optional hook for a fine-tuned classifier (the project has
-            none yet): a callable (a Keras layer or model, whose weights are
-            exported with it) from the encoder representation, the dict that
-            `encode` returns (`h_0`, `c_0`, ..., `outputs`), to logits
-            `(batch, num_classes)`. With one, the export gets a `classify`
-            signature.
         percept_network: optional, for a model of percepts: the
-            `pipelines.percepts.PerceptNetwork` that made them. With one, the
+            `pipelines.percept_networks.PerceptNetwork` that made them. With one, the
             export runs it too: `encode_frames` (also `serving_default`) takes
             uint8 RGB frames `(batch, time, height, width, 3)` of any size.
     """
 
-    def __init__(self, model, classifier=None, percept_network=None):
+    def __init__(self, model, percept_network=None):
         if not getattr(model, "built", False) or not hasattr(model, "frame_shape"):
             raise ValueError("the model must be built (load it from a checkpoint, or call it once)")
         self.model = model = float32_twin(model)
@@ -69,8 +63,6 @@ class ServingGraph:
             self.decoders["reconstruction"] = model.reconstruction_decoder
         if model.future_decoder is not None:
             self.decoders["future"] = model.future_decoder
-        self.classifier = classifier
-        self.num_classes = None
         self.percept_network = percept_network
         if percept_network is not None and (not self.features or self.frame_dim != percept_network.dim):
             raise ValueError(
@@ -239,10 +231,6 @@ class ServingGraph:
             result["future"] = self.decode(self.decoders["future"], states, future_steps)
         return self._shaped(result, self.reconstruct_outputs())
 
-    def classify_frames(self, frames):
-        logits = tf.cast(self.classifier(self.encode_frames(frames)), tf.float32)
-        return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
-
     @staticmethod
     def _shaped(result, table):
         return {name: tf.ensure_shape(result[name], table[name]["shape"]) for name in table}
@@ -274,12 +262,6 @@ class ServingGraph:
                     [specs["frames_" + dtype], specs["future_steps"]],
                 )
             )
-        if self.classifier is not None:
-
-            def classify(frames):
-                return self.classify_frames(self.preprocess(frames, "uint8"))
-
-            found.append(("classify", classify, [specs["frames_uint8"]]))
         return found
 
     def _percept_endpoints(self, specs):
@@ -376,26 +358,7 @@ class ServingGraph:
             }
         default = "encode_frames" if self.percept_network is not None else "encode"
         table["serving_default"] = dict(table[default], description=f"same as {default}")
-        if self.classifier is not None:
-            table["classify"] = {
-                "description": "class scores of the fine-tuned classifier head",
-                "inputs": {"frames": _entry("uint8", frames_shape, self.expected("uint8"))},
-                "outputs": {
-                    "logits": _entry("float32", [None, self.num_classes], "class logits"),
-                    "probabilities": _entry("float32", [None, self.num_classes], "softmax of logits"),
-                },
-            }
         return table
-
-    def trace_classifier(self):
-        """Finds the classifier's number of classes (a hook: no classifier exists yet)."""
-        if self.classifier is None:
-            return
-        probe = self.encode_frames(tf.zeros([1, 1, *self.frame_shape], tf.float32))
-        logits = self.classifier(probe)
-        if len(logits.shape) != 2:
-            raise ValueError(f"the classifier must return (batch, num_classes) logits; got {logits.shape}")
-        self.num_classes = int(logits.shape[-1])
 
 
 def float32_twin(model):

@@ -23,7 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from video_lstm import cli  # noqa: E402  (absl only)
+from video_lstm.core import cli  # noqa: E402  (absl only)
+from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir  # noqa: E402, F401
 
 if __name__ == "__main__":
     # --log_dir is absl.logging's flag: compare with this run's newest checkpoint.
@@ -37,30 +38,6 @@ CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_load_check.py
 
 class VerifyError(Exception):
     """The SavedModel or its checkpoint cannot be found or read."""
-
-
-def resolve_version_dir(path):
-    """A version directory, or the newest version of a model directory."""
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
-        return path
-    if os.path.isdir(path):
-        found = sorted((int(n) for n in os.listdir(path) if n.isdigit()), reverse=True)
-        for version in found:
-            candidate = os.path.join(path, str(version))
-            if os.path.exists(os.path.join(candidate, "saved_model.pb")):
-                return candidate
-    raise VerifyError(f"{path} holds no SavedModel (saved_model.pb) and no numbered version of one")
-
-
-def read_assets(version_dir):
-    assets = {}
-    for name in ("signatures", "config", "export"):
-        path = os.path.join(version_dir, "assets", f"{name}.json")
-        if not os.path.exists(path):
-            raise VerifyError(f"{path} not found: was {version_dir} written by export.encoder?")
-        with open(path) as f:
-            assets[name] = json.load(f)
-    return assets
 
 
 def make_cases(assets, seed=0):
@@ -137,10 +114,11 @@ def run_fresh_process(version_dir, cases, arrays, workdir):
 
 
 def load_keras_model(assets, checkpoint_path=None, log_dir=None):
-    from video_lstm.training import checkpoint
+    from video_lstm import rundir
+    from video_lstm.classify import Classifier  # noqa: F401  (registers a fine-tuned classifier's classes)
 
     if log_dir:
-        return checkpoint.load_latest(log_dir)[1]
+        return rundir.load_latest(log_dir, compile=False)[1]
     path = checkpoint_path or assets["export"].get("checkpoint")
     if not path:
         raise VerifyError("assets/export.json names no checkpoint; pass --checkpoint or --log_dir")
@@ -149,7 +127,7 @@ def load_keras_model(assets, checkpoint_path=None, log_dir=None):
             f"checkpoint {path}, which this version was exported from, is gone; pass "
             "--checkpoint or --log_dir"
         )
-    return checkpoint.load(path)
+    return rundir.load(path, compile=False)
 
 
 def convnet_of(assets):
@@ -158,9 +136,9 @@ def convnet_of(assets):
     entry = assets["signatures"].get("convnet")
     if not entry or entry["weights"] == "random":
         return None
-    from pipelines import percepts
+    from pipelines import percept_networks
 
-    return percepts.make_network(entry["network"], entry["weights"])
+    return percept_networks.make_network(entry["network"], entry["weights"])
 
 
 def keras_reference(model, case, arrays, frame_shape, classes=None, convnet=None):
@@ -174,9 +152,9 @@ def keras_reference(model, case, arrays, frame_shape, classes=None, convnet=None
     if len(frame_shape) == 1 and frames.ndim == 5:  # video frames into a percept model
         if convnet is None:
             return None
-        from pipelines import percepts
+        from pipelines import percept_networks
 
-        frames = percepts.extract(convnet, frames)
+        frames = percept_networks.extract(convnet, frames)
     elif frames.dtype == np.uint8:
         frames = frames.astype(np.float32) / 255
     if case["resized"]:
@@ -290,7 +268,7 @@ def main(argv):
         raise app.UsageError("usage: python -m export.verify <version_dir or model_dir>")
     try:
         ok = verify(argv[1], FLAGS.checkpoint, FLAGS.log_dir or None, FLAGS.atol, FLAGS.rtol)
-    except (VerifyError, FileNotFoundError, ValueError) as error:
+    except (VerifyError, NotAnExportError, FileNotFoundError, ValueError) as error:
         cli.fail("export.verify", error)
     sys.exit(0 if ok else 1)
 

@@ -2,7 +2,7 @@
 
 This module is the split and label side only: which videos belong to a split's
 train or test subset, and their class. It opens no video (decoding is
-`pipelines.video`'s job) and imports no TensorFlow.
+`pipelines.video_decode`'s job) and imports no TensorFlow.
 
 Three loaders, each returning an `ActionDataset` of `VideoItem`s:
 

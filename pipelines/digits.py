@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from absl import logging
 
-from video_lstm.choices import DIGIT_SOURCES
+from video_lstm.core.choices import DIGIT_SOURCES
 
 DIGIT_SIZE = 28
 DATA_DIR_ENV = "VIDEO_LSTM_DATA_DIR"

@@ -59,8 +59,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from video_lstm import cli  # noqa: E402
-from video_lstm.choices import PERCEPT_NETWORKS, VIDEO_DATASETS  # noqa: E402
+from video_lstm.core import cli  # noqa: E402
+from video_lstm.core.choices import PERCEPT_NETWORKS, VIDEO_DATASETS  # noqa: E402
 
 PROGRAM = "extract_percepts"
 DATASETS = VIDEO_DATASETS
@@ -110,11 +110,11 @@ def shards_of_this_worker(o):
     """The shards this process extracts: --shard_index's; without it, under a
     TF_CONFIG cluster of n chief and worker tasks, task i's (i, i + n, ...);
     otherwise all of them."""
-    from video_lstm.training import distribute  # TF_CONFIG, without TensorFlow
+    from video_lstm.core import cluster  # TF_CONFIG, without TensorFlow
 
     if o.shard_index is not None:
         return [o.shard_index]
-    index, count = distribute.worker_shard()
+    index, count = cluster.worker_shard()
     if count > 1 and o.num_shards < count:
         raise ValueError(
             f"--num_shards={o.num_shards} is fewer than the {count} workers of TF_CONFIG; use "
@@ -238,13 +238,13 @@ def video_percepts(network, path, o):
     """
     import numpy as np
 
-    from pipelines import flow, percepts, video
+    from pipelines import flow, percept_networks, video_decode
 
-    frames = video.read_frames(path, stride=o.frame_stride, threads=1)
+    frames = video_decode.read_frames(path, stride=o.frame_stride, threads=1)
     if o.stream == "flow":
         frames = flow.flow_frames(frames, method=o.flow_method, bound=o.flow_bound)
     rows = [
-        percepts.extract(network, chunk, batch_frames=o.batch_frames, dtype=o.compute_dtype)
+        percept_networks.extract(network, chunk, batch_frames=o.batch_frames, dtype=o.compute_dtype)
         for chunk in _chunks(frames, o.batch_frames)
     ]
     count = sum(len(r) for r in rows)
@@ -288,7 +288,7 @@ class Extraction:
         return all(os.path.isfile(p) for p in self.shard_paths(index))
 
     def _write_manifest(self, path, rows):
-        from video_lstm import atomic
+        from video_lstm.core import atomic
 
         values = dataclasses.asdict(dataclasses.replace(self.manifest, videos=rows))
         atomic.write_json(path, {**values, "extraction": self.extraction})
@@ -298,8 +298,8 @@ class Extraction:
         import tensorflow as tf
         import tqdm
 
-        from pipelines import percept_records, video
-        from video_lstm import atomic
+        from pipelines import percept_records, video_decode
+        from video_lstm.core import atomic
 
         o = self.options
         shard_path, manifest_path = self.shard_paths(index)
@@ -311,8 +311,8 @@ class Extraction:
                 row = {"video": item.video_id, "label": item.label, "frames": 0, "shard": index}
                 try:
                     features, frame_index = video_percepts(self.network, item.path, o)
-                except (video.VideoError, _TooShort) as error:
-                    reason = f"{error.kind}: {error.reason}" if isinstance(error, video.VideoError) else (
+                except (video_decode.VideoError, _TooShort) as error:
+                    reason = f"{error.kind}: {error.reason}" if isinstance(error, video_decode.VideoError) else (
                         f"too short: {error}")
                     logging.warning("skipping video %s: %s", item.path, reason)
                     rows.append({**row, "status": reason})
@@ -348,7 +348,7 @@ class Extraction:
 
     def run(self):
         """Extracts the shards not yet done (--shard_index's, or all), then merges; returns a summary."""
-        from video_lstm import atomic
+        from video_lstm.core import atomic
 
         o = self.options
         os.makedirs(self.out, exist_ok=True)
@@ -411,9 +411,9 @@ def prepare(options, network=None):
     """
     _check_options(options)
     dataset = list_videos(options)
-    from pipelines import percepts
+    from pipelines import percept_networks
 
-    manifest, extraction = _settings(options, dataset, percepts.NETWORKS[options.network].dim)
+    manifest, extraction = _settings(options, dataset, percept_networks.NETWORKS[options.network].dim)
     if os.path.isdir(options.out):
         _check_cache(options.out, manifest, extraction)
     if network is None:
@@ -421,7 +421,7 @@ def prepare(options, network=None):
             import keras
 
             keras.utils.set_random_seed(options.seed)
-        network = percepts.make_network(options.network, options.weights)
+        network = percept_networks.make_network(options.network, options.weights)
     elif network.name != options.network:
         raise ValueError(f"network {network.name} given for --network={options.network}")
     return Extraction(options, dataset, network, manifest, extraction)

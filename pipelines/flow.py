@@ -1,7 +1,7 @@
 """Dense optical flow as images: the paper's second stream ("flow percepts").
 
 Flow between consecutive frames, computed with OpenCV, is rendered as a
-3-channel uint8 image that an ImageNet convnet can read (`pipelines.percepts`),
+3-channel uint8 image that an ImageNet convnet can read (`pipelines.percept_networks`),
 as two-stream practice does (Gkioxari and Malik 2015; Simonyan and Zisserman
 2014 stack x and y; the third channel is the magnitude):
 

@@ -19,7 +19,7 @@ A task's training pool (train digits, `POOL_STREAM`) and its fixed test set
 import numpy as np
 import tensorflow as tf
 
-from pipelines import moving_mnist
+from pipelines import moving_mnist_tf
 
 TASKS = ("appearance", "motion")
 DIRECTIONS = ("right", "down-right", "down", "down-left", "left", "up-left", "up", "up-right")
@@ -58,17 +58,17 @@ def labelled_batch(digits, digit_labels, task, seed, batch_size, num_frames, fra
     """
     class_names(task)
     digits = tf.convert_to_tensor(digits)
-    seed = moving_mnist._as_seed(seed)
-    positions, indices = moving_mnist._sample(
+    seed = moving_mnist_tf._as_seed(seed)
+    positions, indices = moving_mnist_tf._sample(
         seed, batch_size, num_frames, 1, tf.shape(digits)[0], frame_size, step_length
     )
-    frames = moving_mnist.render_batch(digits, positions, indices, frame_size)
-    clips = moving_mnist._to_uint8(frames).numpy()
+    frames = moving_mnist_tf.render_batch(digits, positions, indices, frame_size)
+    clips = moving_mnist_tf._to_uint8(frames).numpy()
     if task == "appearance":
         labels = np.asarray(digit_labels)[indices.numpy()[:, 0]]
     else:
         trajectory_seed, _ = tf.unstack(tf.random.split(seed, 2))
-        _, angle = moving_mnist.initial_motion(trajectory_seed, batch_size, 1)
+        _, angle = moving_mnist_tf.initial_motion(trajectory_seed, batch_size, 1)
         labels = direction_bin(angle.numpy()[:, 0, 0])
     return clips, labels.astype(np.int64)
 
@@ -85,7 +85,7 @@ def labelled_set(bank, task, size, seed, stream, num_frames, frame_size=64, step
     """
     if size < 1:
         raise ValueError(f"size={size}; expected >= 1 labelled sequences")
-    moving_mnist.validate_geometry(frame_size, 1, num_frames)
+    moving_mnist_tf.validate_geometry(frame_size, 1, num_frames)
     base = tf.constant([seed, stream], tf.int64)
     clips, labels = [], []
     for chunk, start in enumerate(range(0, size, _CHUNK)):

@@ -1,6 +1,6 @@
 """Moving MNIST in NumPy alone (no TensorFlow), equal to the TensorFlow generator.
 
-The same sequences as `pipelines/moving_mnist.py`, frame for frame, for the
+The same sequences as `pipelines/moving_mnist_tf.py`, frame for frame, for the
 same seed: each sequence shows `num_digits` 28x28 digits moving inside a
 square frame (Srivastava et al. 2015); per digit a start position uniform
 over the free range [0, frame_size - 28] on each axis, a direction uniform in
@@ -30,7 +30,6 @@ the geometry is checked where the config is made
 """
 
 import os
-import threading
 
 import numpy as np
 
@@ -48,7 +47,7 @@ def trajectories(start, angle, num_frames, frame_size=64, digit_size=DIGIT_SIZE,
     """Top-left positions of bouncing digits, from their start and direction.
 
     `pipelines.trajectory.pixel_path` in float64, rounded half to even, as
-    `pipelines.moving_mnist.trajectories` does.
+    `pipelines.moving_mnist_tf.trajectories` does.
 
     Args:
         start: float (batch, num_digits, 2) in [0, 1), (row, col) in units of
@@ -161,73 +160,6 @@ def make_batch_seeded(digits, seed, batch_size, num_frames, num_digits=2, frame_
     positions, indices = sample_seeded(seed, batch_size, num_frames, num_digits, len(digits), frame_size,
                                        step_length)
     return render(digits, positions, indices, frame_size)
-
-
-class Prefetcher:
-    """Produces `fn(step)` for step = start, start + 1, ... in background threads.
-
-    Items come out in step order; `threads` workers keep up to `depth` items
-    ready, so a fast consumer is not kept waiting by the generator.
-
-    Example:
-        with Prefetcher(lambda i: sample(0, i, 16, 20)) as batches:
-            positions, indices = next(batches)
-    """
-
-    def __init__(self, fn, start=0, depth=8, threads=2):
-        self._fn = fn
-        self._next_step = start
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._slots = {}
-        self._ready = threading.Condition()
-        self._want = start
-        self._room = threading.Semaphore(depth)
-        self._workers = [threading.Thread(target=self._work, daemon=True) for _ in range(threads)]
-        for worker in self._workers:
-            worker.start()
-
-    def _work(self):
-        while not self._stop.is_set():
-            if not self._room.acquire(timeout=0.1):
-                continue
-            with self._lock:
-                step = self._next_step
-                self._next_step += 1
-            try:
-                item = (True, self._fn(step))
-            except BaseException as e:  # handed to the consumer
-                item = (False, e)
-            with self._ready:
-                self._slots[step] = item
-                self._ready.notify_all()
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        with self._ready:
-            while self._want not in self._slots:
-                self._ready.wait()
-            ok, item = self._slots.pop(self._want)
-        self._want += 1
-        self._room.release()
-        if not ok:
-            raise item
-        return item
-
-    def close(self):
-        """Stops the workers and waits for them (a daemon thread still inside native code
-        when the interpreter exits can abort the process)."""
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=10)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def test_set(digits, num_sequences=10000, num_frames=20, num_digits=2, seed=1234,

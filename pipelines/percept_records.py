@@ -123,7 +123,7 @@ class Manifest:
         return [os.path.join(directory, shard_name(i, self.num_shards)) for i in range(self.num_shards)]
 
     def write(self, directory):
-        from video_lstm import atomic
+        from video_lstm.core import atomic
 
         return atomic.write_json(os.path.join(directory, MANIFEST), dataclasses.asdict(self))
 

@@ -1,6 +1,6 @@
 """TensorFlow's stateless random numbers in NumPy, bit for bit (no TensorFlow).
 
-What `pipelines/moving_mnist.py` draws with `tf.random.stateless_uniform`,
+What `pipelines/moving_mnist_tf.py` draws with `tf.random.stateless_uniform`,
 `tf.random.split` and `tf.random.fold_in` on a CPU (the "auto_select"
 algorithm there is Philox4x32-10), reproduced exactly:
 

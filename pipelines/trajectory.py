@@ -7,7 +7,7 @@ frame, and reflection at both walls. In closed form: the unreflected path
 wave, times the free range `frame_size - digit_size` in pixels (the callers
 round it to whole pixels).
 
-Both generators (`pipelines/moving_mnist.py` in tf ops, `moving_mnist_numpy.py`
+Both generators (`pipelines/moving_mnist_tf.py` in tf ops, `moving_mnist_numpy.py`
 in NumPy) call `pixel_path` with float64 arrays or tensors, so they do the same
 IEEE float64 operations in the same order and agree bit for bit. That is why
 sine and cosine are a polynomial of + and * here: NumPy's and Eigen's library

@@ -15,6 +15,7 @@ import pytest
 
 from pipelines import digits as digits_lib
 from pipelines import moving_mnist_numpy as mm
+from video_lstm.core.prefetch import Prefetcher
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH_ROW_KEYS = {
@@ -112,11 +113,11 @@ def test_trajectory_rule_matches_reflection_step_by_step():
 
 def test_trajectories_equal_the_tensorflow_formula_given_the_same_start_and_angle():
     tf = pytest.importorskip("tensorflow")
-    from pipelines import moving_mnist
+    from pipelines import moving_mnist_tf
 
     seed = tf.constant([11, 0], tf.int64)
     batch, frames, num_digits = 300, 20, 2
-    reference = moving_mnist.trajectories(seed, batch, frames, num_digits).numpy()
+    reference = moving_mnist_tf.trajectories(seed, batch, frames, num_digits).numpy()
     # The start and angle moving_mnist.trajectories draws for this seed.
     start_seed, angle_seed = tf.unstack(tf.random.split(seed, 2))
     start = tf.random.stateless_uniform([batch, 1, num_digits, 2], start_seed).numpy()[:, 0]
@@ -125,7 +126,7 @@ def test_trajectories_equal_the_tensorflow_formula_given_the_same_start_and_angl
 
 
 def test_prefetcher_yields_in_step_order():
-    with mm.Prefetcher(lambda step: step * step, start=3, depth=4, threads=3) as items:
+    with Prefetcher(lambda step: step * step, start=3, depth=4, threads=3) as items:
         assert [next(items) for _ in range(20)] == [s * s for s in range(3, 23)]
 
 
@@ -152,7 +153,7 @@ def test_jax_renderer_equals_numpy(digits):
 def test_paper_config_and_flop_count_without_tensorflow():
     code = (
         "import sys; sys.path.insert(0, 'bench'); import accelerator as a, roofline;"
-        "from video_lstm.training.optimizers import make_optimizer; import video_lstm.models;"
+        "from video_lstm.optimizers import make_optimizer; import video_lstm.models;"
         "c = a.paper_config(); s = a.paper_config(*a.SMOKE, '--precision=mixed_bfloat16');"
         "assert (c.units, c.optimizer, c.weight_decay, a.frame_shape(c)) == (2048, 'sgd', 1e-4, (64, 64, 1));"
         "assert (s.units, s.precision, a.frame_shape(s)) == (16, 'mixed_bfloat16', (32, 32, 1));"

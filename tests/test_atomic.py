@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from video_lstm import atomic
+from video_lstm.core import atomic
 
 
 def test_files_appear_whole_and_a_failed_write_leaves_the_old_one(tmp_path):

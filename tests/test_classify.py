@@ -11,7 +11,7 @@ from conftest import ucf_folder
 from pipelines import action_datasets
 from pipelines import labelled_moving_mnist as lmm
 from video_lstm.classify import data as data_lib
-from video_lstm.classify import finetune, metrics, pretrained
+from video_lstm.classify import accuracy, pretrained, trainer
 from video_lstm.classify.classifier import clip_probabilities
 from video_lstm.config import make
 
@@ -36,7 +36,7 @@ def pretrained_run(tmp_path_factory):
 def settings(**overrides):
     values = dict(units=4, batch_size=4, steps=3, jit_compile=False, learning_rate=0.05, output_dropout=0.0)
     values.update(overrides)
-    return finetune.Settings(**values)
+    return trainer.Settings(**values)
 
 
 def tiny_task(task="appearance", pool=40, test=8):
@@ -51,14 +51,14 @@ def weights(layer):
 
 
 def test_the_classifier_starts_from_exactly_the_pretrained_encoder_from_a_log_dir_and_a_saved_model(pretrained_run):
-    from video_lstm.training import checkpoint
+    from video_lstm import rundir
 
     log_dir, version_dir = pretrained_run
-    trained = weights(checkpoint.load_latest(log_dir)[1].encoder)
+    trained = weights(rundir.load_latest(log_dir)[1].encoder)
     for path in (log_dir, version_dir):
         encoder, frame_shape, info = pretrained.load_encoder(path)
         assert frame_shape == (28, 28, 1) and info["pretrained_kind"] in ("log_dir", "saved_model")
-        model = finetune.build("pretrained", 10, frame_shape, settings(), encoder)
+        model = trainer.build("pretrained", 10, frame_shape, settings(), encoder)
         assert len(weights(model.encoder)) == len(trained)
         for got, want in zip(weights(model.encoder), trained):
             np.testing.assert_array_equal(got, want)
@@ -68,7 +68,7 @@ def test_frozen_encoder_weights_stay_and_a_trained_encoder_moves_at_its_own_rate
     encoder = pretrained.load_encoder(pretrained_run[0])[0]
     data = tiny_task()
     before = weights(encoder)
-    frozen = finetune.build("pretrained", 10, data.frame_shape, settings(), encoder)
+    frozen = trainer.build("pretrained", 10, data.frame_shape, settings(), encoder)
     head_before = weights(frozen.head)
     frozen.fit(data.train_dataset(4, 0), epochs=1, steps_per_epoch=3, verbose=0)
     for got, want in zip(weights(frozen.encoder), before):
@@ -77,7 +77,7 @@ def test_frozen_encoder_weights_stay_and_a_trained_encoder_moves_at_its_own_rate
     # Trained at its own learning rate: one SGD step moves the encoder by exactly that rate.
     moved = {}
     for rate in (0.0, 1e-9, 1e-2):
-        model = finetune.build("pretrained", 10, data.frame_shape, settings(
+        model = trainer.build("pretrained", 10, data.frame_shape, settings(
             freeze_encoder=False, optimizer="sgd", momentum=0.0, encoder_learning_rate=rate or 0.05), encoder)
         model.fit(data.train_dataset(4, 0), epochs=1, steps_per_epoch=1, verbose=0)
         moved[rate] = sum(float(np.abs(a - b).sum()) for a, b in zip(weights(model.encoder), before))
@@ -97,20 +97,20 @@ def test_clip_and_video_averaging_on_a_hand_made_case():
     clips = np.asarray(clip_probabilities(logits))
     np.testing.assert_allclose(clips, [[0.5, 0.5, 0], [0, 0, 1], [0, 1, 0]], atol=1e-6)
     video = np.array([0, 0, 1])  # video 0 = clips 0 and 1, video 1 = clip 2
-    pooled = metrics.pool_videos(clips, video)
+    pooled = accuracy.pool_videos(clips, video)
     np.testing.assert_allclose(pooled, [[0.25, 0.25, 0.5], [0, 1, 0]], atol=1e-6)
-    result = metrics.summarize(clips, video, np.array([2, 0]), ["a", "b", "c"])
+    result = accuracy.summarize(clips, video, np.array([2, 0]), ["a", "b", "c"])
     assert result["clip_top1"] == pytest.approx(1 / 3)  # only clip 1 (class 2) is right; clip 0 ties to class 0
     assert result["video_top1"] == 0.5 and result["video_top5"] == 1.0
     assert result["per_class_accuracy"] == {"a": 0.0, "b": None, "c": 1.0}
     assert result["confusion_matrix"] == [[0, 1, 0], [0, 0, 0], [0, 0, 1]]
-    assert metrics.top_k_accuracy(pooled, np.array([0, 2]), k=2) == 0.5
+    assert accuracy.top_k_accuracy(pooled, np.array([0, 2]), k=2) == 0.5
     with pytest.raises(ValueError, match="video 1 has no clip"):
-        metrics.pool_videos(clips, np.array([0, 0, 2]))
+        accuracy.pool_videos(clips, np.array([0, 0, 2]))
 
 
 def test_confusion_png_is_written(tmp_path):
-    path = metrics.write_confusion_png(str(tmp_path / "c.png"), [[3, 1], [0, 2]], ["x", "y"])
+    path = accuracy.write_confusion_png(str(tmp_path / "c.png"), [[3, 1], [0, 2]], ["x", "y"])
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 

@@ -15,7 +15,9 @@ import time
 import numpy as np
 import pytest
 
-from video_lstm.training import checkpoint, distribute
+from video_lstm.core import cluster
+from video_lstm import rundir
+from video_lstm.training import distribute
 from video_lstm.training import loop as train_lib
 
 from test_faults import read_steps, wait_for
@@ -29,7 +31,7 @@ def start_workers(tmp_path, config, log_dir, *flags, count=2, name="job"):
     flagfile = write_flagfile(tmp_path / f"{name}.flags", dataclasses.replace(config, strategy="multi_worker"))
     command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}", *flags]
     processes = []
-    for index, tf_config in enumerate(distribute.local_tf_configs(count)):
+    for index, tf_config in enumerate(cluster.local_tf_configs(count)):
         output = open(tmp_path / f"{name}-{index}.log", "w")
         processes.append(subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, TF_CONFIG=tf_config),
                                           stdout=output, stderr=subprocess.STDOUT))
@@ -54,23 +56,23 @@ def log_of(tmp_path, name, index):
 
 def test_tf_config_is_read_as_tensorflow_defines_it(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    assert distribute.is_chief() and distribute.worker_shard() == (0, 1)
+    assert cluster.is_chief() and cluster.worker_shard() == (0, 1)
     cluster = {"worker": ["a:1", "b:1", "c:1"]}
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 2}}))
-    assert not distribute.is_chief() and distribute.worker_shard() == (2, 3)
+    assert not cluster.is_chief() and cluster.worker_shard() == (2, 3)
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
-    assert distribute.is_chief() and distribute.worker_shard() == (0, 3)
+    assert cluster.is_chief() and cluster.worker_shard() == (0, 3)
     with_chief = {"chief": ["c:1"], "worker": ["a:1", "b:1"]}
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": with_chief, "task": {"type": "worker", "index": 0}}))
-    assert not distribute.is_chief() and distribute.worker_shard() == (1, 3)
+    assert not cluster.is_chief() and cluster.worker_shard() == (1, 3)
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": with_chief, "task": {"type": "chief", "index": 0}}))
-    assert distribute.is_chief() and distribute.worker_shard() == (0, 3)
+    assert cluster.is_chief() and cluster.worker_shard() == (0, 3)
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 3}}))
     with pytest.raises(ValueError, match="TF_CONFIG: task .* is not in its cluster"):
-        distribute.is_chief()
+        cluster.is_chief()
     monkeypatch.setenv("TF_CONFIG", "{nope")
     with pytest.raises(ValueError, match="TF_CONFIG is not JSON"):
-        distribute.worker_shard()
+        cluster.worker_shard()
 
 
 def test_worker_rows_split_the_global_batch():
@@ -114,11 +116,11 @@ def test_two_workers_match_one_worker_and_checkpoints_move_between_them(tmp_path
     config = tiny(steps=4, checkpoint_every=2, eval_sequences=4, weight_decay=1e-3)
     log_dir = tmp_path / "two"
     assert finish(start_workers(tmp_path, config, log_dir)) == [0, 0], log_of(tmp_path, "job", 0)[-3000:]
-    assert [s for s, _ in checkpoint.list_checkpoints(str(log_dir))] == [2, 4]
+    assert [s for s, _ in rundir.list_checkpoints(str(log_dir))] == [2, 4]
     assert (log_dir / "metrics.json").exists() and "the chief evaluates" in log_of(tmp_path, "job", 1)
     straight = str(tmp_path / "one")
     one, _ = train_lib.train(config, straight, verbose=0)
-    _, two = checkpoint.load_latest(str(log_dir))
+    _, two = rundir.load_latest(str(log_dir))
     for a, b in zip(weights(one), weights(two)):
         np.testing.assert_allclose(a, b, **TOLERANCE)
 
@@ -126,7 +128,7 @@ def test_two_workers_match_one_worker_and_checkpoints_move_between_them(tmp_path
     assert finish(start_workers(tmp_path, dataclasses.replace(config, steps=8), log_dir, name="again")) == [0, 0]
     assert "(step 6)" in log_of(tmp_path, "again", 0) and "(step 6)" in log_of(tmp_path, "again", 1)
     one, _ = train_lib.train(dataclasses.replace(config, steps=8), straight, verbose=0)
-    _, resumed = checkpoint.load_latest(str(log_dir))
+    _, resumed = rundir.load_latest(str(log_dir))
     assert int(resumed.optimizer.iterations) == 8
     for a, b in zip(weights(one), weights(resumed)):
         np.testing.assert_allclose(a, b, **TOLERANCE)
@@ -140,14 +142,14 @@ def test_a_killed_worker_restarted_lets_the_job_finish(tmp_path):
     log_dir = tmp_path / "run"
     chief, worker = start_workers(tmp_path, config, log_dir)
     try:
-        wait_for(lambda: checkpoint.list_checkpoints(str(log_dir)), 180, "the first checkpoint")
+        wait_for(lambda: rundir.list_checkpoints(str(log_dir)), 180, "the first checkpoint")
         worker.kill()
         worker.wait()
         status = finish([chief], seconds=120)[0]
     finally:
         finish([chief, worker], seconds=1)
     assert status != 0, "the chief should fail when its peer dies"
-    saved = checkpoint.latest(str(log_dir))[0]
+    saved = rundir.latest(str(log_dir))[0]
     lost = read_steps(str(log_dir))[-1] - saved
     print(f"killed worker: chief exited {status}; last checkpoint {saved}, steps lost {lost}")
     assert 0 <= lost <= 5 and saved < 3000
@@ -156,7 +158,7 @@ def test_a_killed_worker_restarted_lets_the_job_finish(tmp_path):
     restarted = start_workers(tmp_path, dataclasses.replace(config, steps=target), log_dir, name="restarted")
     assert finish(restarted) == [0, 0], log_of(tmp_path, "restarted", 0)[-3000:]
     assert f"(step {saved})" in log_of(tmp_path, "restarted", 1)
-    _, model = checkpoint.load_latest(str(log_dir))
+    _, model = rundir.load_latest(str(log_dir))
     assert int(model.optimizer.iterations) == target
     straight, _ = train_lib.train(dataclasses.replace(config, steps=target), str(tmp_path / "one"), verbose=0)
     for a, b in zip(weights(straight), weights(model)):
@@ -176,7 +178,7 @@ def test_sigterm_to_one_worker_stops_the_job_at_one_saved_step(tmp_path):
     finally:
         finish(processes, seconds=1)
     assert statuses == [0, 0], log_of(tmp_path, "job", 0)[-3000:]
-    stopped = checkpoint.latest(str(log_dir))[0]
+    stopped = rundir.latest(str(log_dir))[0]
     assert 0 < stopped < 3000 and read_steps(str(log_dir))[-1] == stopped
     assert f"training stopped at step {stopped}; saved" in log_of(tmp_path, "job", 0)
     assert f"SIGTERM: training stopped at step {stopped}" in log_of(tmp_path, "job", 1)
@@ -188,9 +190,9 @@ import numpy as np
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from video_lstm.classify import finetune, run as run_lib
+from video_lstm.classify import run as run_lib, trainer
 from video_lstm.config import make
-from video_lstm.training import checkpoint
+from video_lstm import rundir
 result = {}
 for strategy in ("default", "mirrored"):
     config = make(dataset="moving_mnist", digits="rendered", num_digits=1, frame_size=28, model="autoencoder",
@@ -202,7 +204,7 @@ for strategy in ("default", "mirrored"):
     options = run_lib.Options(inits=("scratch",), pool_size=40, test_size=8)
     log_dir = sys.argv[1] + "/" + strategy
     run_lib.FinetuneRun(config, options, settings, log_dir).run(verbose=0)
-    step, model = checkpoint.load_latest(log_dir + "/scratch")
+    step, model = rundir.load_latest(log_dir + "/scratch")
     result[strategy] = [np.asarray(w) for w in model.get_weights()]
     print(strategy, step)
 print("maxdiff", max(float(np.abs(a - b).max()) for a, b in zip(result["default"], result["mirrored"])))

@@ -25,10 +25,10 @@ import tensorflow as tf
 from export import client, signatures
 from export import encoder as export_encoder
 from export import verify as export_verify
-from video_lstm import atomic
+from video_lstm.core import atomic
 from video_lstm import config as config_lib
 from video_lstm.models import build_model
-from video_lstm.training import checkpoint
+from video_lstm import rundir
 from video_lstm.training import loop as train_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +50,7 @@ def make_log_dir(path, step=1, **overrides):
     clip = np.zeros((1, config.input_length, SIZE, SIZE, 1), np.float32)
     model({"frames": clip, "future_frames": np.zeros((1, config.future_length, SIZE, SIZE, 1), np.float32)})
     train_lib.prepare_log_dir(config, str(path))
-    checkpoint.save(model, str(path), step)
+    rundir.save(model, str(path), step)
     return config, model
 
 
@@ -74,7 +74,7 @@ def run(tmp_path_factory):
     export_dir = base / "exported"
     result = run_module("export.encoder", f"--log_dir={log_dir}", f"--export_dir={export_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
-    _, model = checkpoint.load_latest(str(log_dir))
+    _, model = rundir.load_latest(str(log_dir))
     return log_dir, config, model, export_dir, export_dir / "tiny" / "1"
 
 
@@ -114,7 +114,7 @@ def test_cli_writes_the_tf_serving_layout(run):
     assert config_lib.Config.from_json((version_dir / "assets" / "config.json").read_text()) == config
     source = json.loads((version_dir / "assets" / "export.json").read_text())
     assert source["step"] == 1 and source["log_dir"] == str(log_dir)
-    assert source["checkpoint"] == checkpoint.latest(str(log_dir))[1]
+    assert source["checkpoint"] == rundir.latest(str(log_dir))[1]
     # Every weight once (not also as Keras variable wrappers), and listed on the loaded object.
     _, _, model, _, _ = run
     weights = [w for layer in (model.encoder, *model.decoders) for w in layer.weights]
@@ -173,7 +173,7 @@ def test_verify_cli_loads_without_the_package_and_matches_keras(run):
 def test_verify_reports_a_mismatch_against_another_checkpoint(run, tmp_path):
     make_log_dir(tmp_path / "other", seed=7)
     lines = []
-    ok = export_verify.verify(str(run[4]), checkpoint_path=checkpoint.latest(str(tmp_path / "other"))[1],
+    ok = export_verify.verify(str(run[4]), checkpoint_path=rundir.latest(str(tmp_path / "other"))[1],
                               out=lines.append)
     assert not ok
     assert any(line.startswith("MISMATCH:") for line in lines)
@@ -227,7 +227,7 @@ def test_conv_reader_and_readout_with_conditional_decoders(tmp_path, precision):
     frames = np.random.default_rng(0).uniform(size=(2, 4, size, size, 1)).astype(np.float32)
     model({"frames": frames, "future_frames": frames[:, :2]})
     train_lib.prepare_log_dir(config, str(tmp_path / "run"))
-    checkpoint.save(model, str(tmp_path / "run"), 1)
+    rundir.save(model, str(tmp_path / "run"), 1)
     loaded = tf.saved_model.load(export_encoder.export_log_dir(str(tmp_path / "run"), str(tmp_path / "out")))
     got = loaded.signatures["reconstruct_and_predict_float"](frames=tf.constant(frames), future_steps=tf.constant(3))
     encoded = loaded.signatures["encode_float"](frames=tf.constant(frames))
@@ -309,7 +309,7 @@ def test_a_full_disk_during_an_export_keeps_the_previous_version(run, monkeypatc
     log_dir, _, _, export_dir, _ = run
     kept = export_encoder.export_log_dir(str(log_dir), str(export_dir), model_name="full")
 
-    def full_disk(model, path, classifier=None, percept_network=None):
+    def full_disk(model, path, percept_network=None):
         os.makedirs(os.path.join(path, "variables"))
         with open(os.path.join(path, "saved_model.pb"), "wb") as f:
             f.write(b"half")
@@ -376,26 +376,6 @@ def test_warmup_file_holds_prediction_logs_the_model_answers(run, loaded):
         assert inputs["frames"].shape == (1, 3, SIZE, SIZE, 1)
         outputs = loaded.signatures[request.model_spec.signature_name](**inputs)
         assert outputs
-
-
-# -- the classifier hook ------------------------------------------------------
-
-
-def test_a_classifier_head_gets_a_classify_signature(run, tmp_path):
-    """The hook for fine-tuned classifiers (none exist in the project yet)."""
-    _, config, model, _, _ = run
-    head = keras.layers.Dense(3, name="head")
-    head.build((None, UNITS))
-    path = export_encoder.export_model(model, config, str(tmp_path), "classifier",
-                                       classifier=lambda rep: head(rep[f"h_{LAYERS - 1}"]))
-    loaded = tf.saved_model.load(path)
-    frames = frames_uint8(2, 3)
-    got = loaded.signatures["classify"](frames=tf.constant(frames))
-    expected = head(keras_encode(model, frames.astype(np.float32) / 255)[f"h_{LAYERS - 1}"])
-    np.testing.assert_allclose(got["logits"], expected, atol=1e-5)
-    np.testing.assert_allclose(np.sum(got["probabilities"], -1), 1.0, atol=1e-5)
-    schema = json.loads(open(os.path.join(path, "assets", "signatures.json")).read())
-    assert schema["signatures"]["classify"]["outputs"]["logits"]["shape"] == [None, 3]
 
 
 # -- downstream: a Keras classifier on the exported encoder -------------------

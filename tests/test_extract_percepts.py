@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from pipelines import extract_percepts as ep
-from pipelines import flow, percept_records, video
+from pipelines import flow, percept_records, video_decode
 
 DATA = os.environ.get("VIDEO_LSTM_DATA_DIR", "")
 CLIPS = os.path.join(DATA, "ucf101", "clips")
@@ -89,10 +89,10 @@ def video_dir(tmp_path_factory):
 def network():
     import keras
 
-    from pipelines import percepts
+    from pipelines import percept_networks
 
     keras.utils.set_random_seed(0)  # as the command line does for --weights=random --seed=0
-    return percepts.make_network("inception_v3", "random")
+    return percept_networks.make_network("inception_v3", "random")
 
 
 def _options(video_dir, out, **changes):
@@ -150,7 +150,7 @@ def two_shards(network, video_dir, tmp_path_factory):
 
 @STAGED
 def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, video_dir, one_shard):
-    from pipelines import percepts
+    from pipelines import percept_networks
 
     out, summary = one_shard
     assert summary["ok"] == 3 and summary["skipped"] == 2 and summary["pending"] == 0
@@ -162,12 +162,12 @@ def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, vi
     assert manifest.classes == ["A", "B"]
     for name, record in records.items():
         path = os.path.join(video_dir, f"{name}.avi")
-        frames = np.stack(list(video.read_frames(path, stride=STRIDE, threads=1)))
-        count = math.ceil(video.count_frames(path) / STRIDE)
+        frames = np.stack(list(video_decode.read_frames(path, stride=STRIDE, threads=1)))
+        count = math.ceil(video_decode.count_frames(path) / STRIDE)
         assert record["percepts"].shape == (count, 2048) and len(frames) == count
         assert record["frame_index"].tolist() == [STRIDE * k for k in range(count)]
         assert (record["class_name"], record["label"]) == (name[0], "AB".index(name[0]))
-        expected = percepts.extract(network, frames).astype(np.float16).astype(np.float32)
+        expected = percept_networks.extract(network, frames).astype(np.float16).astype(np.float32)
         np.testing.assert_array_equal(record["percepts"], expected)  # the same calls, the same chunks
     rows = {row["video"]: row for row in manifest.videos}
     assert [row["video"] for row in manifest.videos] == ["A/a", "A/corrupt", "B/b", "B/c", "B/empty"]

@@ -15,7 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from video_lstm.training import checkpoint, lock
+from video_lstm import rundir
+from video_lstm.training import lock
 from video_lstm.training import loop as train_lib
 from video_lstm.training.checkpoint import CheckpointWriteError
 
@@ -97,7 +98,7 @@ def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_
     command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
     job = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: checkpoint.list_checkpoints(str(log_dir)), 180, "the first checkpoint")
+        wait_for(lambda: rundir.list_checkpoints(str(log_dir)), 180, "the first checkpoint")
         second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert second.returncode == 1
         assert f"log_dir {log_dir} is locked by {HOST}:{job.pid}" in second.stderr
@@ -109,7 +110,7 @@ def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_
     finally:
         job.kill()
     assert job.returncode == 0, stderr[-2000:]
-    stopped = checkpoint.latest(str(log_dir))[0]
+    stopped = rundir.latest(str(log_dir))[0]
     assert stopped % 7 and stopped < 5000, "saved a step between the interval's checkpoints"
     assert f"SIGTERM: training stopped at step {stopped}; saved" in stderr
     lost = read_steps(str(log_dir))[-1] - stopped
@@ -121,7 +122,7 @@ def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"(step {stopped})" in resumed.stderr and "Resuming from" in resumed.stderr
-    _, model = checkpoint.load_latest(str(log_dir))
+    _, model = rundir.load_latest(str(log_dir))
     assert int(model.optimizer.iterations) == target
     straight, _ = train_lib.train(dataclasses.replace(config, steps=target), str(tmp_path / "straight"), verbose=0)
     for a, b in zip(weights(straight), weights(model)):
@@ -134,7 +135,7 @@ def test_a_checkpoint_write_failing_part_way_keeps_the_previous_one(tmp_path, mo
 
     log_dir = str(tmp_path)
     train_lib.train(tiny(steps=5), log_dir, verbose=0)
-    expected = weights(checkpoint.load_latest(log_dir)[1])
+    expected = weights(rundir.load_latest(log_dir)[1])
 
     def full_disk(self, path, *args, **kwargs):
         with open(path, "wb") as f:
@@ -146,10 +147,10 @@ def test_a_checkpoint_write_failing_part_way_keeps_the_previous_one(tmp_path, mo
                r"device\); the previous checkpoint, .*ckpt-00000005\.keras, is kept")
     with pytest.raises(CheckpointWriteError, match=message):
         train_lib.train(tiny(steps=10), log_dir, verbose=0)
-    assert [s for s, _ in checkpoint.list_checkpoints(log_dir)] == [5]
-    assert not [n for n in os.listdir(checkpoint.checkpoint_dir(log_dir)) if n.startswith(".tmp-")]
+    assert [s for s, _ in rundir.list_checkpoints(log_dir)] == [5]
+    assert not [n for n in os.listdir(rundir.checkpoint_dir(log_dir)) if n.startswith(".tmp-")]
     monkeypatch.undo()
-    for a, b in zip(expected, weights(checkpoint.load_latest(log_dir)[1])):
+    for a, b in zip(expected, weights(rundir.load_latest(log_dir)[1])):
         np.testing.assert_array_equal(a, b)
     assert not (tmp_path / "lock").exists()
 
@@ -168,7 +169,7 @@ def test_a_file_size_limit_while_checkpointing_fails_cleanly(tmp_path):
     config = tiny(steps=5, eval_sequences=4)
     log_dir = tmp_path / "run"
     train_lib.train(config, str(log_dir), verbose=0)
-    size = os.path.getsize(checkpoint.latest(str(log_dir))[1])
+    size = os.path.getsize(rundir.latest(str(log_dir))[1])
     flagfile = write_flagfile(tmp_path / "tiny.flags", dataclasses.replace(config, steps=10))
     result = subprocess.run(
         [sys.executable, "-c", LIMITED, str(size // 2), f"--flagfile={flagfile}", f"--log_dir={log_dir}"],
@@ -177,5 +178,5 @@ def test_a_file_size_limit_while_checkpointing_fails_cleanly(tmp_path):
     assert result.returncode == 1, result.stderr[-2000:]
     assert "video_lstm.train: error: writing checkpoint" in result.stderr
     assert "File too large" in result.stderr and "ckpt-00000005.keras, is kept" in result.stderr
-    assert [s for s, _ in checkpoint.list_checkpoints(str(log_dir))] == [5]
-    checkpoint.load_latest(str(log_dir))
+    assert [s for s, _ in rundir.list_checkpoints(str(log_dir))] == [5]
+    rundir.load_latest(str(log_dir))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from video_lstm.models import CompositeModel
-from video_lstm.training import checkpoint
+from video_lstm import rundir
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
@@ -20,7 +20,7 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 @pytest.mark.parametrize("name", ["legacy_composite", "legacy_conv_scheduled"])
 def test_a_keras_file_from_before_the_move_loads_with_equal_outputs(name):
     reference = np.load(os.path.join(DATA, "legacy_outputs.npz"))
-    model = checkpoint.load(os.path.join(DATA, f"{name}.keras"))
+    model = rundir.load(os.path.join(DATA, f"{name}.keras"))
     assert type(model) is CompositeModel
     assert int(model.optimizer.iterations) == 1  # the optimizer state came along
     generated = model.generate(reference["frames"], future_length=5)
@@ -30,7 +30,7 @@ def test_a_keras_file_from_before_the_move_loads_with_equal_outputs(name):
 
 
 def test_the_loaded_scheduled_model_trains_on():
-    model = checkpoint.load(os.path.join(DATA, "legacy_conv_scheduled.keras"))
+    model = rundir.load(os.path.join(DATA, "legacy_conv_scheduled.keras"))
     frames = np.random.default_rng(0).uniform(size=(2, 4, 16, 16, 1)).astype("float32")
     model.train_on_batch({"frames": frames, "future_frames": frames[:, :3]})
     assert int(model.optimizer.iterations) == 2

@@ -1,4 +1,4 @@
-"""Tests of pipelines.moving_mnist: trajectories, rendering, tf.data, test set."""
+"""Tests of pipelines.moving_mnist_tf: trajectories, rendering, tf.data, test set."""
 
 import os
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipelines import moving_mnist as mm
+from pipelines import moving_mnist_tf as mm
 from pipelines.sources import split_clip
 
 

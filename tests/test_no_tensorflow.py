@@ -109,16 +109,16 @@ def test_a_weights_checkpoint_refuses_another_optimizer(tmp_path):
     """A `.weights.h5` rebuilt with other optimizer flags would silently lose its optimizer
     state (Keras only warns); loading says so instead. In this process's backend."""
     from video_lstm import config as config_lib
-    from video_lstm.training import checkpoint
+    from video_lstm import rundir
 
     config = config_lib.make(units=4, input_length=2, future_length=1, frame_size=28, optimizer="adam")
-    model = checkpoint.new_model(config)
+    model = rundir.new_model(config)
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(3)
-    path = checkpoint.save(model, str(tmp_path), 3, weights_only=True)
-    assert int(checkpoint.load(path, config).optimizer.iterations) == 3
+    path = rundir.save(model, str(tmp_path), 3, weights_only=True)
+    assert int(rundir.load(path, config).optimizer.iterations) == 3
     with pytest.raises(ValueError, match=r"no optimizer state for --optimizer=sgd"):
-        checkpoint.load(path, config_lib.replace(config, optimizer="sgd"))
+        rundir.load(path, config_lib.replace(config, optimizer="sgd"))
 
 
 def test_sources_that_need_tensorflow_fail_at_start_up(no_tensorflow, tmp_path):
@@ -131,8 +131,8 @@ def test_sources_that_need_tensorflow_fail_at_start_up(no_tensorflow, tmp_path):
 
 JAX_OUTPUTS = r"""
 import sys, numpy as np
-from video_lstm.training import checkpoint
-step, model = checkpoint.load_latest(sys.argv[1])
+from video_lstm import rundir
+step, model = rundir.load_latest(sys.argv[1])
 frames = np.random.default_rng(0).uniform(size=(2, 3, 32, 32, 1)).astype("float32")
 outputs = model.predict_on_batch({"frames": frames})
 np.savez(sys.argv[2], frames=frames, step=step, **{k: np.asarray(v) for k, v in outputs.items()})
@@ -144,18 +144,18 @@ import json, os, sys, numpy as np, keras
 assert keras.backend.backend() == "tensorflow"
 from video_lstm import config as config_lib
 from video_lstm.analysis import evaluation, visualization
-from video_lstm.training import checkpoint
+from video_lstm import rundir
 from export import encoder
 log_dir, reference, export_dir = sys.argv[1:4]
 expected = np.load(reference)
-step, model = checkpoint.load_latest(log_dir)
+step, model = rundir.load_latest(log_dir)
 assert step == int(expected["step"]), step
 outputs = model.predict_on_batch({"frames": expected["frames"]})
 for name in ("reconstruction", "future"):
     np.testing.assert_allclose(np.asarray(outputs[name]), expected[name], rtol=1e-5, atol=1e-5)
 # The TensorFlow evaluation (tf.data test set) of the same weights: the same keys and figures.
 jax_metrics = json.load(open(os.path.join(log_dir, "metrics.json")))
-metrics = evaluation.evaluate(model, config_lib.load(log_dir), verbose=0)
+metrics = evaluation.evaluate(model, rundir.load_config(log_dir), verbose=0)
 assert set(metrics) | {"written"} == set(jax_metrics) | {"written"}, set(metrics) ^ set(jax_metrics)
 for name in ("cross_entropy_per_frame", "mse_per_frame", "ssim"):
     np.testing.assert_allclose(metrics[name], jax_metrics[name], rtol=1e-4)

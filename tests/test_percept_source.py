@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pipelines import percept_records, sources
+from video_lstm import rundir
 from video_lstm.config import make
 
 DIM = 12
@@ -95,7 +96,7 @@ def test_a_squared_error_composite_learns_on_cached_percepts(cache, tmp_path):
     model = loop.new_model(cfg, source.sample_inputs())
     before = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
     metrics = loop.train_and_evaluate(cfg, str(tmp_path), verbose=0)
-    model = loop.checkpoint.load_latest(str(tmp_path))[1]
+    model = rundir.load_latest(str(tmp_path))[1]
     after = float(model.evaluate(fixed, verbose=0, return_dict=True)["loss"])
     assert after < 0.7 * before, (before, after)
     assert metrics["num_sequences"] == 3 and metrics["test_set"] == "test"

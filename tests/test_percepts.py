@@ -1,4 +1,4 @@
-"""pipelines/percepts.py: convnet features of frames, eagerly and inside tf.data.
+"""pipelines/percept_networks.py: convnet features of frames, eagerly and inside tf.data.
 
 Random weights throughout (ImageNet files cannot be fetched here); VGG16 costs
 about 15 GFLOP a frame, so every test runs one or two frames and each network
@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipelines import percepts
-from video_lstm.choices import PERCEPT_NETWORKS
+from pipelines import percept_networks
+from video_lstm.core.choices import PERCEPT_NETWORKS
 
 
 @pytest.fixture(scope="module")
 def networks():
-    return {name: percepts.make_network(name, "random") for name in PERCEPT_NETWORKS}
+    return {name: percept_networks.make_network(name, "random") for name in PERCEPT_NETWORKS}
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,8 @@ def assert_close(actual, expected, rtol=1e-4):
 
 
 def test_table_names_and_dims():
-    assert tuple(percepts.NETWORKS) == PERCEPT_NETWORKS
-    assert {name: (spec.dim, spec.input_size) for name, spec in percepts.NETWORKS.items()} == {
+    assert tuple(percept_networks.NETWORKS) == PERCEPT_NETWORKS
+    assert {name: (spec.dim, spec.input_size) for name, spec in percept_networks.NETWORKS.items()} == {
         "vgg16": (4096, 224), "inception_v3": (2048, 299),
     }
 
@@ -50,7 +50,7 @@ def test_extract_equals_the_keras_model_on_preprocessed_frames(networks, name):
     network = networks[name]
     size = network.input_size
     clips = random_clips((1, 2, size, size, 3))  # frames already at the network's size
-    features = percepts.extract(network, clips, batch_frames=1)
+    features = percept_networks.extract(network, clips, batch_frames=1)
     assert features.shape == (1, 2, network.dim) and features.dtype == np.float32
 
     preprocess = getattr(keras.applications, network.spec.preprocessing).preprocess_input
@@ -64,7 +64,7 @@ def test_extract_equals_the_keras_model_on_preprocessed_frames(networks, name):
 def test_frames_of_any_size_are_resized_and_one_clip_gives_time_by_features(networks):
     network = networks["inception_v3"]
     clip = random_clips((2, 40, 48, 3), seed=1)  # one clip (T, H, W, 3)
-    features = percepts.extract(network, clip)
+    features = percept_networks.extract(network, clip)
     assert features.shape == (2, 2048)
 
     resized = tf.image.resize(clip.astype("float32"), (299, 299), antialias=True)
@@ -75,14 +75,14 @@ def test_frames_of_any_size_are_resized_and_one_clip_gives_time_by_features(netw
 def test_stage_inside_tf_data_batches_frames_across_clips(networks):
     network = networks["inception_v3"]
     clips = random_clips((3, 1, 32, 32, 3), seed=2)  # three one-frame clips
-    expected = percepts.extract(network, clips)
+    expected = percept_networks.extract(network, clips)
 
-    single = percepts.percept_stage(tf.data.Dataset.from_tensor_slices(clips), network, batch_frames=2)
+    single = percept_networks.percept_stage(tf.data.Dataset.from_tensor_slices(clips), network, batch_frames=2)
     assert single.element_spec == tf.TensorSpec((1, 2048), tf.float32)
     assert_close(np.stack(list(single.as_numpy_iterator())), expected)
 
     batched = tf.data.Dataset.from_tensor_slices(clips).batch(2)  # (2, 1, ...) then (1, 1, ...)
-    stage = percepts.percept_stage(batched, network, batch_frames=1)
+    stage = percept_networks.percept_stage(batched, network, batch_frames=1)
     assert stage.element_spec == tf.TensorSpec((None, 1, 2048), tf.float32)
     assert_close(np.concatenate(list(stage.as_numpy_iterator())), expected)
 
@@ -90,8 +90,8 @@ def test_stage_inside_tf_data_batches_frames_across_clips(networks):
 def test_bfloat16_is_close_to_float32(networks):
     network = networks["inception_v3"]
     clip = random_clips((1, 64, 64, 3), seed=3)
-    full = percepts.extract(network, clip)
-    half = percepts.extract(network, clip, dtype="bfloat16")
+    full = percept_networks.extract(network, clip)
+    half = percept_networks.extract(network, clip, dtype="bfloat16")
     assert half.dtype == np.float32 and half.shape == full.shape
     assert np.corrcoef(full.ravel(), half.ravel())[0, 1] > 0.999
     assert_close(half, full, rtol=0.05)
@@ -100,24 +100,24 @@ def test_bfloat16_is_close_to_float32(networks):
 def test_bad_clips_and_arguments(networks):
     network = networks["inception_v3"]
     with pytest.raises(ValueError, match=r"clips float32 \(1, 8, 8, 3\); expected uint8"):
-        percepts.extract(network, np.zeros((1, 8, 8, 3), "float32"))
+        percept_networks.extract(network, np.zeros((1, 8, 8, 3), "float32"))
     with pytest.raises(ValueError, match="expected uint8 RGB"):
-        percepts.extract(network, np.zeros((1, 8, 8, 1), "uint8"))
+        percept_networks.extract(network, np.zeros((1, 8, 8, 1), "uint8"))
     with pytest.raises(ValueError, match="batch_frames=0"):
-        percepts.extract(network, np.zeros((1, 8, 8, 3), "uint8"), batch_frames=0)
+        percept_networks.extract(network, np.zeros((1, 8, 8, 3), "uint8"), batch_frames=0)
     with pytest.raises(ValueError, match="dtype='float16'"):
-        percepts.percept_stage(tf.data.Dataset.from_tensors(np.zeros((1, 8, 8, 3), "uint8")), network, dtype="float16")
+        percept_networks.percept_stage(tf.data.Dataset.from_tensors(np.zeros((1, 8, 8, 3), "uint8")), network, dtype="float16")
 
 
 def test_unknown_network_name():
     with pytest.raises(ValueError, match=r"percept network 'vgg19'; expected one of \['vgg16', 'inception_v3'\]"):
-        percepts.make_network("vgg19", "random")
+        percept_networks.make_network("vgg19", "random")
 
 
 def test_missing_weights_file_is_named(tmp_path):
     missing = tmp_path / "vgg16_fc6.h5"
     with pytest.raises(FileNotFoundError, match=f"weights file {missing} for vgg16 does not exist"):
-        percepts.make_network("vgg16", missing)
+        percept_networks.make_network("vgg16", missing)
 
 
 def test_imagenet_unavailable_says_which_file_and_where(monkeypatch, tmp_path):
@@ -126,8 +126,8 @@ def test_imagenet_unavailable_says_which_file_and_where(monkeypatch, tmp_path):
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.setattr(keras.utils, "get_file", offline)
-    with pytest.raises(percepts.WeightsNotFoundError) as raised:
-        percepts.make_network("vgg16", "imagenet")
+    with pytest.raises(percept_networks.WeightsNotFoundError) as raised:
+        percept_networks.make_network("vgg16", "imagenet")
     message = str(raised.value)
     expected_file = tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
     assert "cannot be downloaded" in message and "URL fetch failure" in message
@@ -137,9 +137,9 @@ def test_imagenet_unavailable_says_which_file_and_where(monkeypatch, tmp_path):
 
 
 def test_local_weights_file_loads(networks, inception_weights, monkeypatch):
-    loaded = percepts.make_network("inception_v3", inception_weights)
+    loaded = percept_networks.make_network("inception_v3", inception_weights)
     clip = random_clips((1, 48, 48, 3), seed=4)
-    assert_close(percepts.extract(loaded, clip), percepts.extract(networks["inception_v3"], clip))
+    assert_close(percept_networks.extract(loaded, clip), percept_networks.extract(networks["inception_v3"], clip))
     # weights=imagenet loads the file Keras' cache gives, with Keras' name and hash.
     asked = {}
 
@@ -148,26 +148,26 @@ def test_local_weights_file_loads(networks, inception_weights, monkeypatch):
         return inception_weights
 
     monkeypatch.setattr(keras.utils, "get_file", cached)
-    assert percepts.make_network("inception_v3", "imagenet").weights == "imagenet"
+    assert percept_networks.make_network("inception_v3", "imagenet").weights == "imagenet"
     assert asked["file_name"] == "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
     assert asked["origin"].endswith("/inception_v3/" + asked["file_name"])
 
 
 def test_weights_of_another_architecture_are_refused(inception_weights, tmp_path):
     with pytest.raises(ValueError, match=f"weights file {inception_weights} does not fit vgg16") as raised:
-        percepts.make_network("vgg16", inception_weights)
+        percept_networks.make_network("vgg16", inception_weights)
     assert "vgg16_weights_tf_dim_ordering_tf_kernels.h5" in str(raised.value)
 
     tiny = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     tiny_file = tmp_path / "tiny.weights.h5"
     tiny.save_weights(tiny_file)
     with pytest.raises(ValueError, match=f"weights file {tiny_file} does not fit inception_v3"):
-        percepts.make_network("inception_v3", tiny_file)
+        percept_networks.make_network("inception_v3", tiny_file)
 
 
 def test_random_weights_warn_in_one_line(caplog):
     with caplog.at_level(logging.WARNING):
-        percepts.make_network("inception_v3", "random")
+        percept_networks.make_network("inception_v3", "random")
     warnings = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "\n" not in warnings[0]
     assert "random weights" in warnings[0] and "meaningless" in warnings[0] and "not the paper's" in warnings[0]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipelines import sources
-from video_lstm.training import checkpoint
+from video_lstm import rundir
 from video_lstm import config as config_lib
 from video_lstm.training import loop as train_lib
 from video_lstm.training.callbacks import NonFiniteLossError
@@ -102,10 +102,10 @@ def test_train_and_evaluate_writes_metrics_checkpoints_and_logs(tmp_path):
     assert written["train_digits"] == written["test_digits"] == "rendered"
     assert written["cross_entropy_per_frame"] == pytest.approx(metrics["cross_entropy_per_frame"])
     assert 0 < written["cross_entropy_per_frame"] < 32 * 32 * np.log(2) * 2
-    assert [s for s, _ in checkpoint.list_checkpoints(log_dir)] == [5, 10]
+    assert [s for s, _ in rundir.list_checkpoints(log_dir)] == [5, 10]
     assert glob.glob(os.path.join(log_dir, "train", "events.out.tfevents.*"))
     assert os.path.getsize(os.path.join(log_dir, "samples.png")) > 0
-    assert config_lib.load(log_dir) == tiny()
+    assert rundir.load_config(log_dir) == tiny()
 
 
 def evaluate_cli(*args):
@@ -168,7 +168,7 @@ def test_resume_continues_from_the_saved_step_with_equal_weights(tmp_path):
 
     interrupted = str(tmp_path / "interrupted")
     train_lib.train(tiny(steps=5), interrupted, verbose=0)  # "killed" after the first checkpoint
-    restored_step, restored = checkpoint.load_latest(interrupted)
+    restored_step, restored = rundir.load_latest(interrupted)
     assert restored_step == 5
     assert int(restored.optimizer.iterations) == 5
     model, step = train_lib.train(tiny(), interrupted, verbose=0)
@@ -188,11 +188,11 @@ def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path):
     command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not checkpoint.list_checkpoints(str(log_dir)) and time.time() < deadline:
+    while not rundir.list_checkpoints(str(log_dir)) and time.time() < deadline:
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    saved = [s for s, _ in checkpoint.list_checkpoints(str(log_dir))]
+    saved = [s for s, _ in rundir.list_checkpoints(str(log_dir))]
     assert saved and saved[-1] < 200, "the job should have been killed mid-run"
     from test_faults import read_steps
 
@@ -205,7 +205,7 @@ def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Resuming from" in result.stderr
-    _, resumed = checkpoint.load_latest(str(log_dir))
+    _, resumed = rundir.load_latest(str(log_dir))
     assert int(resumed.optimizer.iterations) == target
     straight, _ = train_lib.train(
         dataclasses.replace(config, steps=target), str(tmp_path / "straight"), verbose=0)
@@ -234,8 +234,8 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
     monkeypatch.setattr(sources.DataSource, "train_dataset", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"at step 6;.*ckpt-00000005\.keras.*is kept"):
         train_lib.train(tiny(), str(tmp_path), verbose=0)
-    assert [s for s, _ in checkpoint.list_checkpoints(str(tmp_path))] == [5]
-    _, model = checkpoint.load_latest(str(tmp_path))
+    assert [s for s, _ in rundir.list_checkpoints(str(tmp_path))] == [5]
+    _, model = rundir.load_latest(str(tmp_path))
     assert all(np.isfinite(w).all() for w in weights(model))
 
 
@@ -307,7 +307,7 @@ def test_weight_decay_is_l2_added_to_the_gradient_and_survives_a_checkpoint(tmp_
     (which would also subtract lr * wd * w)."""
     import keras
 
-    from video_lstm.training.optimizers import AdamWithL2, make_optimizer
+    from video_lstm.optimizers import AdamWithL2, make_optimizer
 
     optimizer = make_optimizer(tiny(optimizer="adam", learning_rate=0.1, weight_decay=0.5))
     assert isinstance(optimizer, AdamWithL2) and optimizer.l2 == 0.5
@@ -317,7 +317,7 @@ def test_weight_decay_is_l2_added_to_the_gradient_and_survives_a_checkpoint(tmp_
     np.testing.assert_allclose(np.asarray(weight), [1.9, -3.9], atol=1e-4)
     config = tiny(steps=2, checkpoint_every=2, optimizer="sgd", weight_decay=1e-4)
     model, _ = train_lib.train(config, str(tmp_path), verbose=0)
-    _, restored = checkpoint.load_latest(str(tmp_path))
+    _, restored = rundir.load_latest(str(tmp_path))
     assert type(restored.optimizer).__name__ == "SGDWithL2" and restored.optimizer.l2 == 1e-4
 
 
@@ -327,7 +327,7 @@ def test_the_tfds_test_set_route_end_to_end(tmp_path):
     the canonical shape) and the evaluation reads exactly those sequences."""
     import tensorflow_datasets as tfds
 
-    from pipelines import moving_mnist
+    from pipelines import moving_mnist_tf
 
     data_dir = str(tmp_path / "tfds")
     sequences = np.random.default_rng(5).integers(0, 256, (6, 20, 64, 64, 1), dtype=np.uint8)
@@ -335,7 +335,7 @@ def test_the_tfds_test_set_route_end_to_end(tmp_path):
     builder._split_generators = lambda dl_manager: {"test": ((str(i), {"image_sequence": clip})
                                                              for i, clip in enumerate(sequences))}
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(try_download_gcs=False))
-    loaded = moving_mnist.load_tfds_test(data_dir)  # in TFDS' order (it shuffles by key)
+    loaded = moving_mnist_tf.load_tfds_test(data_dir)  # in TFDS' order (it shuffles by key)
     assert loaded.shape == sequences.shape and loaded.dtype == np.uint8
     assert sorted(c.tobytes() for c in loaded) == sorted(c.tobytes() for c in sequences)
 

@@ -1,4 +1,4 @@
-"""Tests of pipelines.video: OpenCV decoding into clips, bad files skipped and counted.
+"""Tests of pipelines.video_decode: OpenCV decoding into clips, bad files skipped and counted.
 
 The real clips are the staged UCF-101 samples under $VIDEO_LSTM_DATA_DIR
 (skipped when absent); colour order and bad files use tiny videos written here.
@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipelines import video
+from pipelines import video_decode
 from pipelines.digits import DATA_DIR_ENV
 
 SAMPLE_FRAMES = {"sample_a.avi": 127, "sample_b.avi": 165, "sample_c.avi": 125}
@@ -74,64 +74,64 @@ def bad_videos(tmp_path):
 @pytest.mark.parametrize("name", sorted(SAMPLE_FRAMES))
 def test_staged_avi_decodes_all_reported_frames(name):
     path = _staged(name)
-    info = video.probe(path)
+    info = video_decode.probe(path)
     capture = cv2.VideoCapture(path)
     reported = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     capture.release()
     assert info.frame_count == reported == SAMPLE_FRAMES[name]
     assert (info.width, info.height, info.fps) == (320, 240, 25.0)
-    frames = list(video.read_frames(path))
-    assert len(frames) == reported == video.count_frames(path)
+    frames = list(video_decode.read_frames(path))
+    assert len(frames) == reported == video_decode.count_frames(path)
     assert all(f.shape == (240, 320, 3) and f.dtype == np.uint8 for f in frames)
 
 
 def test_staged_mp4_reports_no_count_but_decodes():
     path = _staged("v_CliffDiving_g03_c01.mp4")
-    info = video.probe(path)
+    info = video_decode.probe(path)
     assert info.frame_count is None  # OpenCV reports a negative count for these MP4s
     assert (info.width, info.height) == (340, 256)
-    frames = list(video.read_frames(path, stride=2, size=64))
-    assert len(frames) == (video.count_frames(path) + 1) // 2
+    frames = list(video_decode.read_frames(path, stride=2, size=64))
+    assert len(frames) == (video_decode.count_frames(path) + 1) // 2
     assert frames[0].shape == (64, 64, 3) and frames[0].dtype == np.uint8
 
 
 def test_rgb_order(tmp_path):
     red_bgr = np.zeros((4, 24, 32, 3), np.uint8)
     red_bgr[..., 2] = 255
-    (frame, *_) = video.read_frames(_write_video(tmp_path / "red.avi", red_bgr))
+    (frame, *_) = video_decode.read_frames(_write_video(tmp_path / "red.avi", red_bgr))
     assert frame.shape == (24, 32, 3) and frame.dtype == np.uint8
     assert frame[..., 0].mean() > 200 and frame[..., 1:].mean() < 50
 
 
 def test_stride_and_fps_pick_every_kth_frame(tmp_path):
     path = _numbered_video(tmp_path / "numbered.avi", 10)  # written at 10 fps
-    assert _frame_numbers(video.read_frames(path)) == list(range(10))
-    assert _frame_numbers(video.read_frames(path, stride=3)) == [0, 3, 6, 9]
-    assert _frame_numbers(video.read_frames(path, fps=5)) == [0, 2, 4, 6, 8]
+    assert _frame_numbers(video_decode.read_frames(path)) == list(range(10))
+    assert _frame_numbers(video_decode.read_frames(path, stride=3)) == [0, 3, 6, 9]
+    assert _frame_numbers(video_decode.read_frames(path, fps=5)) == [0, 2, 4, 6, 8]
     with pytest.raises(ValueError, match="pass one of them"):
-        next(video.read_frames(path, stride=2, fps=5))
+        next(video_decode.read_frames(path, stride=2, fps=5))
     # start counts kept frames; the frames before it are skipped.
-    assert _frame_numbers(video.read_frames(path, stride=3, start=2)) == [6, 9]
-    assert _frame_numbers(video.read_frames(path, start=7)) == [7, 8, 9]
-    assert _frame_numbers(video.read_frames(path, start=10)) == []
+    assert _frame_numbers(video_decode.read_frames(path, stride=3, start=2)) == [6, 9]
+    assert _frame_numbers(video_decode.read_frames(path, start=7)) == [7, 8, 9]
+    assert _frame_numbers(video_decode.read_frames(path, start=10)) == []
 
 
 def test_resize_and_crop_shapes(tmp_path):
     frames = np.zeros((3, 24, 32, 3), np.uint8)
     frames[:, :, :16] = 255  # left half white
     path = _write_video(tmp_path / "halves.avi", frames)
-    shape = lambda **kw: next(video.read_frames(path, **kw)).shape
+    shape = lambda **kw: next(video_decode.read_frames(path, **kw)).shape
     assert shape(size=12) == (12, 12, 3)  # shorter side 24 -> 12, then 12x12 crop
     assert shape(size=(12, 20)) == (12, 20, 3)
     assert shape(size=(30, 10), crop=None) == (30, 10, 3)  # stretched
     assert shape(size=12, crop="random", seed=1) == (12, 12, 3)
     # Random crops: fixed within a video, reproducible from the seed, varying across seeds.
-    crops = [list(video.read_frames(path, size=12, crop="random", seed=s)) for s in range(6)]
+    crops = [list(video_decode.read_frames(path, size=12, crop="random", seed=s)) for s in range(6)]
     assert all(np.array_equal(c[0], c[-1]) for c in crops)
-    np.testing.assert_array_equal(crops[0][0], next(video.read_frames(path, size=12, crop="random", seed=0)))
+    np.testing.assert_array_equal(crops[0][0], next(video_decode.read_frames(path, size=12, crop="random", seed=0)))
     assert len({c[0].mean() for c in crops}) > 1
     with pytest.raises(ValueError, match="crop='corner'"):
-        next(video.read_frames(path, size=12, crop="corner"))
+        next(video_decode.read_frames(path, size=12, crop="corner"))
 
 
 # -- clip starts ----------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_resize_and_crop_shapes(tmp_path):
 @pytest.mark.parametrize("num_frames", [5, 8, 9, 10, 23])
 @pytest.mark.parametrize("clip_length,overlap", [(5, 0), (5, 2), (4, 3), (1, 0)])
 def test_covering_clips_cover_every_frame(num_frames, clip_length, overlap):
-    starts = video.covering_clip_starts(num_frames, clip_length, overlap)
+    starts = video_decode.covering_clip_starts(num_frames, clip_length, overlap)
     assert starts == sorted(set(starts)) and starts[0] == 0
     assert all(0 <= s <= num_frames - clip_length for s in starts)
     covered = {t for s in starts for t in range(s, s + clip_length)}
@@ -149,19 +149,19 @@ def test_covering_clips_cover_every_frame(num_frames, clip_length, overlap):
 
 
 def test_training_starts_overlap_and_drop_the_tail():
-    assert video.clip_starts(10, 4) == [0, 4]
-    assert video.clip_starts(10, 4, overlap=2) == [0, 2, 4, 6]
-    assert video.covering_clip_starts(10, 4) == [0, 4, 6]
-    assert video.clip_starts(3, 4) == video.covering_clip_starts(3, 4) == []
+    assert video_decode.clip_starts(10, 4) == [0, 4]
+    assert video_decode.clip_starts(10, 4, overlap=2) == [0, 2, 4, 6]
+    assert video_decode.covering_clip_starts(10, 4) == [0, 4, 6]
+    assert video_decode.clip_starts(3, 4) == video_decode.covering_clip_starts(3, 4) == []
     with pytest.raises(ValueError, match="overlap=4"):
-        video.clip_starts(10, 4, overlap=4)
+        video_decode.clip_starts(10, 4, overlap=4)
 
 
 @pytest.mark.parametrize("cover", [False, True])
 def test_streamed_clips_match_starts(tmp_path, cover):
     path = _numbered_video(tmp_path / "numbered.avi", 11)
-    clips = list(video.clips(path, 4, overlap=1, cover=cover))
-    starter = video.covering_clip_starts if cover else video.clip_starts
+    clips = list(video_decode.clips(path, 4, overlap=1, cover=cover))
+    starter = video_decode.covering_clip_starts if cover else video_decode.clip_starts
     assert [_frame_numbers(c) for c in clips] == [list(range(s, s + 4)) for s in starter(11, 4, 1)]
     assert all(c.shape == (4, 24, 32, 3) and c.dtype == np.uint8 for c in clips)
 
@@ -171,12 +171,12 @@ def test_streamed_clips_match_starts(tmp_path, cover):
 
 def test_bad_files_raise_video_error_naming_the_file(bad_videos):
     for kind, path in bad_videos.items():
-        with pytest.raises(video.VideoError) as raised:
-            list(video.clips(path, 4))
+        with pytest.raises(video_decode.VideoError) as raised:
+            list(video_decode.clips(path, 4))
         assert raised.value.kind == kind and path in str(raised.value)
         if kind != "too short":
-            with pytest.raises(video.VideoError, match=os.path.basename(path)):
-                video.probe(path)
+            with pytest.raises(video_decode.VideoError, match=os.path.basename(path)):
+                video_decode.probe(path)
     assert isinstance(raised.value, ValueError)
 
 
@@ -185,18 +185,18 @@ def test_file_cut_in_half_stops_at_last_good_frame(tmp_path):
     data = pathlib.Path(source).read_bytes()
     half = tmp_path / "half.avi"
     half.write_bytes(data[: len(data) // 2])
-    frames = video.count_frames(str(half))
+    frames = video_decode.count_frames(str(half))
     assert 0 < frames < 165
-    assert len(list(video.clips(str(half), 16, size=32))) == frames // 16
-    with pytest.raises(video.VideoError, match="shorter than one clip"):
-        list(video.clips(str(half), frames + 1, size=32))
+    assert len(list(video_decode.clips(str(half), 16, size=32))) == frames // 16
+    with pytest.raises(video_decode.VideoError, match="shorter than one clip"):
+        list(video_decode.clips(str(half), frames + 1, size=32))
 
 
 def test_decode_many_skips_and_counts(tmp_path, bad_videos, caplog):
     good = _numbered_video(tmp_path / "good.avi", 9)
     paths = [good, *bad_videos.values()]
-    report = video.DecodeReport()
-    clips = list(video.decode_many(paths, 4, report=report, cover=True))
+    report = video_decode.DecodeReport()
+    clips = list(video_decode.decode_many(paths, 4, report=report, cover=True))
     assert len(clips) == 3
     assert report.clips == {good: 3} and report.num_ok == 1
     assert report.skipped_by_kind() == {k: 1 for k in bad_videos}
@@ -212,7 +212,7 @@ def test_clip_dataset_shapes_skips_and_determinism(tmp_path, bad_videos):
     paths.append(bad_videos["too short"])
 
     def run(parallel):
-        dataset, report = video.clip_dataset(
+        dataset, report = video_decode.clip_dataset(
             paths, 4, size=16, crop="random", seed=7, num_parallel_calls=parallel, cycle_length=2
         )
         assert tuple(dataset.element_spec.shape) == (4, 16, 16, 3)
@@ -224,7 +224,7 @@ def test_clip_dataset_shapes_skips_and_determinism(tmp_path, bad_videos):
     again, _ = run(parallel=1)
     np.testing.assert_array_equal(clips, again)
     # The same clips as one decoder: only the interleaving order differs.
-    sequential = np.stack(list(video.decode_many(paths, 4, size=16, crop="random", seed=7)))
+    sequential = np.stack(list(video_decode.decode_many(paths, 4, size=16, crop="random", seed=7)))
     assert sorted(c.tobytes() for c in clips) == sorted(c.tobytes() for c in sequential)
 
 

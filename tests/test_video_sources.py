@@ -141,13 +141,13 @@ def tiny_network(name="inception_v3"):
     architecture is not the point here: the wiring around it is)."""
     import keras
 
-    from pipelines import percepts
+    from pipelines import percept_networks
 
-    spec = percepts.NETWORKS[name]
+    spec = percept_networks.NETWORKS[name]
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((spec.input_size, spec.input_size, 3)), keras.layers.Conv2D(4, 16, strides=16),
                               keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(spec.dim)])
-    return percepts.PerceptNetwork(name=name, weights="random", model=model)
+    return percept_networks.PerceptNetwork(name=name, weights="random", model=model)
 
 
 def inline_config(video_dir, **overrides):
@@ -161,22 +161,22 @@ def inline_config(video_dir, **overrides):
 def test_inline_percepts_are_the_network_on_the_video_sources_clips(video_dir, monkeypatch):
     """Batch i of the inline source = the percept network on batch i of the videos
     source (frames decoded at the network's size), in tf.data as in numpy."""
-    from pipelines import percepts
+    from pipelines import percept_networks
 
     network = tiny_network()
-    monkeypatch.setattr(percepts, "make_network", lambda name, weights: network)
+    monkeypatch.setattr(percept_networks, "make_network", lambda name, weights: network)
     cfg = inline_config(video_dir)
     source = sources.build(cfg)
     assert cfg.input_spec.frame_shape == (2048,) and source.describe()["videos"]["train_videos"] == 2
     videos = source.videos.batch(3)
     assert videos.shape == (2, 5, 299, 299, 3) and videos.dtype == np.uint8
-    expected = percepts.extract(network, videos)
+    expected = percept_networks.extract(network, videos)
     batch = next(iter(source.train_dataset(start_step=3, num_steps=1)))
     got = np.concatenate([batch["frames"], batch["future_frames"]], 1)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     test = source.test_set()
     assert test.name == "test_videos" and test.clips[:3].shape == (3, 5, 2048)
-    np.testing.assert_allclose(test.clips[1], percepts.extract(network, source.videos.test_set().clips[1]),
+    np.testing.assert_allclose(test.clips[1], percept_networks.extract(network, source.videos.test_set().clips[1]),
                                rtol=1e-5, atol=1e-5)
 
 
@@ -188,12 +188,12 @@ def test_inline_percepts_train_evaluate_and_export_with_their_convnet(video_dir,
 
     from export import encoder as export_encoder
     from export import verify as export_verify
-    from pipelines import percepts
-    from video_lstm import config as config_lib
-    from video_lstm.training import checkpoint, loop
+    from pipelines import percept_networks
+    from video_lstm import rundir
+    from video_lstm.training import loop
 
     network = tiny_network()
-    monkeypatch.setattr(percepts, "make_network", lambda name, weights: network)
+    monkeypatch.setattr(percept_networks, "make_network", lambda name, weights: network)
     run = str(tmp_path / "run")
     cfg = inline_config(video_dir, steps=2, checkpoint_every=2, jit_compile=False)
     metrics = loop.train_and_evaluate(cfg, run, verbose=0)
@@ -201,8 +201,8 @@ def test_inline_percepts_train_evaluate_and_export_with_their_convnet(video_dir,
 
     with pytest.raises(export_encoder.ExportError, match="random weights, which cannot be rebuilt"):
         export_encoder.percept_network_of(run)
-    _, model = checkpoint.load_latest(run)
-    version = export_encoder.export_model(model, config_lib.load(run), str(tmp_path / "exported"), "inline",
+    _, model = rundir.load_latest(run)
+    version = export_encoder.export_model(model, rundir.load_config(run), str(tmp_path / "exported"), "inline",
                                           percept_network=network)
     lines = []
     assert export_verify.verify(version, log_dir=run, out=lines.append, convnet=network), "\n".join(lines)
@@ -211,7 +211,7 @@ def test_inline_percepts_train_evaluate_and_export_with_their_convnet(video_dir,
     assert set(loaded.signatures) == {"encode", "encode_frames", "reconstruct_and_predict", "serving_default"}
     frames = np.random.default_rng(0).integers(0, 256, (2, 4, 50, 70, 3), dtype=np.uint8)
     served = loaded.signatures["serving_default"](frames=tf.constant(frames))
-    expected = model.encode(percepts.extract(network, frames))
+    expected = model.encode(percept_networks.extract(network, frames))
     np.testing.assert_allclose(served["outputs"], expected["outputs"], atol=1e-5)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"frames must be \(batch, time, height, width, 3\) uint8"):
         loaded.signatures["encode_frames"](frames=tf.zeros((1, 2, 8, 8, 1), tf.uint8))
@@ -231,7 +231,7 @@ def test_export_with_convnet_names_what_it_cannot_rebuild(tmp_path):
 
 
 def test_inline_percepts_name_their_bad_flags_and_weights(video_dir, tmp_path):
-    from pipelines import percepts
+    from pipelines import percept_networks
 
     with pytest.raises(ValueError, match="--percepts_from=videos --percept_videos=ucf101: --dataset=ucf101 needs --video_dir"):
         inline_config("")
@@ -241,5 +241,5 @@ def test_inline_percepts_name_their_bad_flags_and_weights(video_dir, tmp_path):
         make(dataset="percepts")
     missing = str(tmp_path / "vgg.h5")
     source = sources.build(inline_config(video_dir, percept_network="vgg16", percept_weights=missing))
-    with pytest.raises(percepts.WeightsNotFoundError, match=f"weights file {missing} for vgg16 does not exist"):
+    with pytest.raises(percept_networks.WeightsNotFoundError, match=f"weights file {missing} for vgg16 does not exist"):
         source.sample_inputs()

@@ -15,7 +15,7 @@ from PIL import Image
 from pipelines import digits as digits_lib
 from video_lstm.analysis import rollout
 from video_lstm.analysis import visualization as visualize_lib
-from video_lstm.training import checkpoint
+from video_lstm import rundir
 from video_lstm.training import loop as train_lib
 from video_lstm import config as config_lib
 from video_lstm.models import CompositeModel
@@ -297,7 +297,7 @@ def test_a_log_dir_without_checkpoint_or_config_is_refused(tmp_path):
 def test_a_model_of_feature_vectors_gets_no_pictures(tmp_path):
     model = CompositeModel(units=4, future_length=OUT)
     model(np.zeros((1, IN, 20), np.float32))  # percepts: (batch, time, features)
-    checkpoint.save(model, str(tmp_path), step=1)
+    rundir.save(model, str(tmp_path), step=1)
     (tmp_path / "config.json").write_text(tiny().to_json())
     for what in ("samples", "rollout", "weights"):
         with pytest.raises(ValueError, match=r"frames of shape \(20,\) \(feature vectors"):

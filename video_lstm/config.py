@@ -17,7 +17,7 @@ import os
 import typing
 
 from pipelines import sources
-from video_lstm import choices
+from video_lstm.core import choices
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a
 # config that agrees on all of them, on the data source and on its input spec.

@@ -13,8 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from video_lstm import cli  # noqa: E402
-from video_lstm.choices import MOVING_MNIST_TEST_SETS  # noqa: E402
+from video_lstm.core import cli  # noqa: E402
+from video_lstm.core.choices import MOVING_MNIST_TEST_SETS  # noqa: E402
 
 # --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
 flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.")

@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from video_lstm import cli  # noqa: E402
+from video_lstm.core import cli  # noqa: E402
 from video_lstm import flags as flags_lib  # noqa: E402
 
 flags_lib.define_flags()

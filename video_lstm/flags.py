@@ -13,7 +13,7 @@ import os
 from absl import flags
 
 from pipelines import sources
-from video_lstm import choices
+from video_lstm.core import choices
 from video_lstm import config as config_lib
 
 HELP = {

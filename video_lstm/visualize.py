@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from video_lstm import cli  # noqa: E402
+from video_lstm.core import cli  # noqa: E402
 
 # --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
 flags.DEFINE_list(

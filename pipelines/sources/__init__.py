@@ -16,12 +16,12 @@ values to modules: `moving_mnist`; `videos` for ucf101, hmdb51 and folder;
 
 Options, validation and input specs import no TensorFlow (flags are checked
 before it loads); the streams do. Where TensorFlow is not importable
-(`tensorflow_available()`), a source with a NumPy stream (`numpy_train_clips`,
+(`video_lstm.core.backend`), a source with a NumPy stream (`numpy_train_clips`,
 and test set and samples without TensorFlow: Moving MNIST, whose NumPy
 sequences equal its tf.data ones) trains from NumPy batches instead
 (`training_inputs`); `build` refuses the others, saying they need TensorFlow. Sources to come (video folders, UCF-101 /
 HMDB-51, folders of videos and cached percepts are here) plug in as further
-modules listed in `video_lstm.choices.DATASETS` and `_MODULES` below.
+modules listed in `video_lstm.core.choices.DATASETS` and `_MODULES` below.
 
 Model inputs, from every source: a dict `{"frames": (batch, input_length,
 *frame_shape), "future_frames": (batch, future_length, *frame_shape)}` of
@@ -35,7 +35,8 @@ import os
 
 import numpy as np
 
-from video_lstm.choices import DATASETS
+from video_lstm.core import backend
+from video_lstm.core.choices import DATASETS
 
 # --dataset -> the module of its source (several datasets may share one).
 _MODULES = {
@@ -122,42 +123,13 @@ def build(config):
         ValueError: TensorFlow is not importable and the source needs it.
     """
     source_module = module(config.dataset)
-    if not tensorflow_available():
+    if not backend.tensorflow_available():
         # A source that runs without TensorFlow has this check of its flags; the others need it.
         check = getattr(source_module, "check_without_tensorflow", None)
         if check is None:
-            raise needs_tensorflow_error(f"--dataset={config.dataset}")
+            raise backend.needs_tensorflow_error(f"--dataset={config.dataset}")
         check(config)
     return source_module.Source(config)
-
-
-_TENSORFLOW = []  # memo of tensorflow_available()
-
-
-def tensorflow_available():
-    """Whether TensorFlow can be imported here (imports it once if so).
-
-    Where it can, training reads tf.data and writes `.keras` checkpoints (the
-    default); where it cannot, the TensorFlow-free path runs (NumPy batches,
-    `.weights.h5` checkpoints).
-    """
-    if not _TENSORFLOW:
-        try:
-            import tensorflow  # noqa: F401
-        except ImportError:
-            _TENSORFLOW.append(False)
-        else:
-            _TENSORFLOW.append(True)
-    return _TENSORFLOW[0]
-
-
-def needs_tensorflow_error(what):
-    """The ValueError for `what` (e.g. "--dataset=ucf101") where TensorFlow is not importable."""
-    return ValueError(
-        f"{what} needs TensorFlow, which is not importable here; without TensorFlow only "
-        "--dataset=moving_mnist runs (with --test_set=generated or npy): "
-        "pip install tensorflow, or pick those flags"
-    )
 
 
 # -- what every source shares -------------------------------------------------
@@ -232,7 +204,7 @@ class DataSource:
         """Training batch `step` without TensorFlow, equal to that of `train_clips`: numpy
         float32 (batch_size, clip_length, *frame_shape). Only sources that can run
         without TensorFlow implement it (their module has `check_without_tensorflow(config)`)."""
-        raise needs_tensorflow_error(f"--dataset={self.config.dataset}")
+        raise backend.needs_tensorflow_error(f"--dataset={self.config.dataset}")
 
     def test_set(self):
         """The fixed `TestSet`, cut to `eval_sequences` clips of `clip_length`."""
@@ -286,7 +258,7 @@ class DataSource:
         `threads` default: 4, or fewer cores (on an H200 machine's 16 cores the paper-size
         stream gave 3,643 sequences/s with 2 threads, 6,743 with 4, 5,788 with 8:
         bench/numpy_stream_speed.py)."""
-        from pipelines.moving_mnist_numpy import Prefetcher
+        from video_lstm.core.prefetch import Prefetcher
 
         if threads is None:
             threads = max(1, min(4, os.cpu_count() or 1))
@@ -298,7 +270,7 @@ class DataSource:
     def training_inputs(self, start_step=0):
         """What `model.fit` reads from step `start_step` on: `train_dataset` (tf.data)
         where TensorFlow is importable, else a generator of `numpy_train_batches`."""
-        if tensorflow_available():
+        if backend.tensorflow_available():
             yield self.train_dataset(start_step)
             return
         with self.numpy_train_batches(start_step) as batches:

@@ -1,6 +1,6 @@
 """Moving MNIST as a data source (`--dataset=moving_mnist`): bouncing digits made on the fly.
 
-Training batch i is a pure function of (seed, i) (`pipelines.moving_mnist`),
+Training batch i is a pure function of (seed, i) (`pipelines.moving_mnist_tf`),
 so a resumed run reads exactly the batches it would have read. The fixed test
 set is TEST_SET_SIZE sequences generated with TEST_SEED from the *test*
 digits, whatever the training seed (`--eval_sequences` takes a prefix of it),
@@ -9,10 +9,10 @@ or the canonical `mnist_test_seq.npy`, or TFDS `moving_mnist`.
 
 import dataclasses
 
-from pipelines import sources
 from pipelines.digits import DIGIT_SIZE
 from pipelines.sources import DataSource, InputSpec, TestSet, check_choices
-from video_lstm.choices import DIGIT_SOURCES, MOVING_MNIST_TEST_SETS
+from video_lstm.core import backend
+from video_lstm.core.choices import DIGIT_SOURCES, MOVING_MNIST_TEST_SETS
 
 TEST_SEED = 1234
 TEST_SET_SIZE = 10000
@@ -69,7 +69,7 @@ class Options:
 def check_without_tensorflow(config):
     """Raises ValueError if `config` needs TensorFlow (only --test_set=tfds does)."""
     if config.data.test_set == "tfds":
-        raise sources.needs_tensorflow_error("--test_set=tfds")
+        raise backend.needs_tensorflow_error("--test_set=tfds")
 
 
 def input_spec(config):
@@ -106,10 +106,10 @@ class Source(DataSource):
         return {"dataset": "moving_mnist", "train_digits": bank.source, "train_digits_origin": bank.origin}
 
     def train_clips(self, start_step=0, num_steps=None):
-        from pipelines import moving_mnist
+        from pipelines import moving_mnist_tf
 
         data, config = self.config.data, self.config
-        return moving_mnist.train_dataset(
+        return moving_mnist_tf.train_dataset(
             self.digit_bank("train").images,
             batch_size=config.batch_size,
             num_frames=config.clip_length,
@@ -143,9 +143,9 @@ class Source(DataSource):
             )
         import tensorflow as tf
 
-        from pipelines import moving_mnist
+        from pipelines import moving_mnist_tf
 
-        clips = moving_mnist.make_batch(
+        clips = moving_mnist_tf.make_batch(
             tf.constant(self.digit_bank("train").images),
             tf.constant([SAMPLE_SEED, self.config.seed], tf.int64),
             count,
@@ -169,9 +169,9 @@ class Source(DataSource):
             clips = moving_mnist_numpy.load_canonical_npy(data.test_npy_path)
             digits = "mnist_test_seq.npy"
         elif data.test_set == "tfds":
-            from pipelines import moving_mnist
+            from pipelines import moving_mnist_tf
 
-            clips, digits = moving_mnist.load_tfds_test(data.tfds_data_dir or None), "tfds:moving_mnist"
+            clips, digits = moving_mnist_tf.load_tfds_test(data.tfds_data_dir or None), "tfds:moving_mnist"
         else:
             bank = self.digit_bank("test")
             geometry = {
@@ -183,9 +183,9 @@ class Source(DataSource):
                 "step_length": data.step_length,
             }
             if _with_tensorflow(tensorflow):
-                from pipelines import moving_mnist
+                from pipelines import moving_mnist_tf
 
-                clips = moving_mnist.test_sequences(bank.images, **geometry)
+                clips = moving_mnist_tf.test_sequences(bank.images, **geometry)
             else:
                 from pipelines import moving_mnist_numpy
 
@@ -202,4 +202,4 @@ class Source(DataSource):
 
 def _with_tensorflow(tensorflow):
     """Whether to make data with TensorFlow: `tensorflow`, or if None, whether it is importable."""
-    return sources.tensorflow_available() if tensorflow is None else tensorflow
+    return backend.tensorflow_available() if tensorflow is None else tensorflow

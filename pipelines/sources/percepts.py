@@ -22,10 +22,10 @@ import os
 
 import numpy as np
 
-from pipelines import percept_records, percepts
+from pipelines import percept_networks, percept_records
 from pipelines.sources import DataSource, InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
 from pipelines.sources import videos as videos_source
-from video_lstm.choices import PERCEPT_NETWORKS, PERCEPT_ORIGINS, VIDEO_DATASETS
+from video_lstm.core.choices import PERCEPT_NETWORKS, PERCEPT_ORIGINS, VIDEO_DATASETS
 
 HELP = {
     "percepts_dir": "Percept cache to train on (written by python -m pipelines.extract_percepts).",
@@ -42,7 +42,7 @@ CHOICES = {
     "percepts_from": PERCEPT_ORIGINS,
     "percept_videos": VIDEO_DATASETS,
     "percept_network": PERCEPT_NETWORKS,
-    "percept_precision": percepts.DTYPES,
+    "percept_precision": percept_networks.DTYPES,
 }
 _VIDEO_FIELDS = ("video_dir", "split", "split_dir", "frame_stride", "videos_from")  # shared with videos
 
@@ -82,7 +82,7 @@ def video_config(config):
     """The `--dataset=<percept_videos>` config whose clips an inline percept source reads:
     RGB frames at the network's input size."""
     data = config.data
-    size = percepts.NETWORKS[data.percept_network].input_size
+    size = percept_networks.NETWORKS[data.percept_network].input_size
     options = videos_source.Options(
         **{name: getattr(data, name) for name in _VIDEO_FIELDS}, frame_size=size, color="rgb", patch_size=0
     )
@@ -92,7 +92,7 @@ def video_config(config):
 def input_spec(config):
     data = config.data
     if data.percepts_from == "videos":
-        dim = percepts.NETWORKS[data.percept_network].dim
+        dim = percept_networks.NETWORKS[data.percept_network].dim
         return InputSpec((dim,), origin=f"--percept_network={data.percept_network} (inline)")
     manifest = percept_records.Manifest.read(data.percepts_dir)
     return InputSpec((manifest.dim,), origin=f"--percepts_dir={data.percepts_dir} ({manifest.network})")
@@ -169,7 +169,7 @@ class CacheSource(StepwiseSource):
         return "test" if self.config.data.percepts_test_dir else "train_cache"
 
     def test_set(self):
-        from pipelines.video import covering_clip_starts
+        from pipelines.video_decode import covering_clip_starts
 
         directory = self.config.data.percepts_test_dir or self.config.data.percepts_dir
         length = self.config.clip_length
@@ -204,12 +204,12 @@ class InlineSource(DataSource):
     def network(self):
         if self._network is None:
             data = self.config.data
-            self._network = percepts.make_network(data.percept_network, data.percept_weights)
+            self._network = percept_networks.make_network(data.percept_network, data.percept_weights)
         return self._network
 
     def extract(self, clips):
         """uint8 (n, T, S, S, 3) -> float32 (n, T, D)."""
-        return percepts.extract(self.network, clips, dtype=self.config.data.percept_precision)
+        return percept_networks.extract(self.network, clips, dtype=self.config.data.percept_precision)
 
     def describe(self):
         data = self.config.data
@@ -220,7 +220,7 @@ class InlineSource(DataSource):
     def train_clips(self, start_step=0, num_steps=None):
         self.videos.train_videos  # list (and check) the videos before the stream starts
         clips = self.videos.raw_train_clips(start_step, num_steps)
-        return percepts.percept_stage(clips, self.network, dtype=self.config.data.percept_precision)
+        return percept_networks.percept_stage(clips, self.network, dtype=self.config.data.percept_precision)
 
     def sample_clips(self, count=3):
         return self.extract(self.videos.sample_clips(count))

@@ -1,7 +1,7 @@
 """Real video as a data source: `--dataset=ucf101`, `hmdb51` or `folder`.
 
 Videos are listed by `pipelines.action_datasets` (an official split's train and
-test lists, or a folder of class subfolders) and decoded by `pipelines.video`
+test lists, or a folder of class subfolders) and decoded by `pipelines.video_decode`
 (OpenCV), a clip at a time: no video and no dataset is ever held whole.
 
 Frames are resized (shorter side to `--frame_size`, centre crop to a square),
@@ -32,7 +32,7 @@ import numpy as np
 
 from pipelines import tfds_videos
 from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
-from video_lstm.choices import VIDEO_COLORS, VIDEO_ORIGINS
+from video_lstm.core.choices import VIDEO_COLORS, VIDEO_ORIGINS
 
 TEST_SEED = 1234
 _MAX_DRAWS = 100  # draws per clip before a training batch gives up on bad videos
@@ -124,7 +124,7 @@ class _Decoder:
         """Frames after the stride, or 0 for a video that cannot be decoded (warned once)."""
         from absl import logging
 
-        from pipelines import video
+        from pipelines import video_decode
 
         with self._lock:
             if path in self._counts:
@@ -133,9 +133,9 @@ class _Decoder:
             if tfds_videos.is_key(path):
                 count = math.ceil(sum(1 for _ in tfds_videos.frames(path, self.data.video_dir)) / self.data.frame_stride)
             else:
-                video.probe(path)
-                count = math.ceil(video.count_frames(path) / self.data.frame_stride)
-        except video.VideoError as error:
+                video_decode.probe(path)
+                count = math.ceil(video_decode.count_frames(path) / self.data.frame_stride)
+        except video_decode.VideoError as error:
             logging.warning("skipping video %s", error)
             count = 0
         if 0 < count < self.clip_length:
@@ -148,7 +148,7 @@ class _Decoder:
     def clips(self, path, starts, patches):
         """uint8 (len(starts), clip_length, *frame) of one video, decoded once,
         holding at most one clip's frames (and the clips asked for)."""
-        from pipelines import video
+        from pipelines import video_decode
 
         wanted, kept = set(starts), {}
         window = collections.deque(maxlen=self.clip_length)
@@ -163,19 +163,19 @@ class _Decoder:
                     break
         frames.close()
         if len(kept) != len(wanted):
-            raise video.VideoError(path, "too short", "decoded fewer frames than it did when counted")
+            raise video_decode.VideoError(path, "too short", "decoded fewer frames than it did when counted")
         return np.stack([self._finish(kept[start], patch) for start, patch in zip(starts, patches)])
 
     def _frames(self, path, start=0):
         """The strided RGB frames of a video file or a TFDS key from kept frame `start` on,
         resized to frame_size (a generator; frames before `start` are not converted)."""
-        from pipelines import video
+        from pipelines import video_decode
 
         stride = self.data.frame_stride
         if tfds_videos.is_key(path):
             every = itertools.islice(tfds_videos.frames(path, self.data.video_dir), start * stride, None, stride)
-            return video.fit_frames(every, self.data.frame_size)
-        return video.read_frames(path, stride, self.data.frame_size, start=start)
+            return video_decode.fit_frames(every, self.data.frame_size)
+        return video_decode.read_frames(path, stride, self.data.frame_size, start=start)
 
     def _finish(self, clip, patch):
         """Grey conversion and the patch crop of one clip (T, S, S, 3)."""
@@ -246,7 +246,7 @@ class Source(StepwiseSource):
         return "test" if self.config.dataset != "folder" else "all"
 
     def test_set(self):
-        from pipelines.video import covering_clip_starts
+        from pipelines.video_decode import covering_clip_starts
 
         videos = list_videos(self.config, "test")
         rng = np.random.default_rng([TEST_SEED])

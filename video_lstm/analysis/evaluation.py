@@ -9,29 +9,29 @@ evaluation (its config's test set and `eval_sequences`) is
 beside it, so no evaluation overwrites a different one.
 """
 
-import json
-import os
 import sys
 
 import keras
 import numpy as np
 
 from pipelines import sources
-from video_lstm import atomic
 from video_lstm import config as config_lib
+from video_lstm import rundir
 from video_lstm.analysis import figures
-from video_lstm.analysis.metrics import FrameMetrics
-from video_lstm.training import checkpoint
+from video_lstm.analysis.frame_metrics import FrameMetrics
 
 EVAL_BATCH_SIZE = 50
 
 
-def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE, verbose=None, source=None):
+def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE, verbose=None, source=None,
+             run_config=None):
     """Metrics of `model` on the test set described by `config`.
 
     Args:
         log_dir: where to write the metrics and samples (None: nothing written).
         source: the run's `pipelines.sources.DataSource` (built from config if None).
+        run_config: the `Config` the run in log_dir trained (default: its config.json),
+            which tells whether this is the run's own evaluation.
         verbose: 0 silent, 1 progress bar, 2 one line at the end; None picks
             1 on a terminal, else 2.
 
@@ -53,18 +53,17 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         decoder=primary,
         step=step,
         model=config.model,
-        train_digits=_trained_on(log_dir).get("train_digits"),
+        train_digits=rundir.data_description(log_dir).get("train_digits"),
         test_set=test.name,
         **test.info,
     )
     if primary == "future" and per_decoder["reconstruction"].num_sequences:
         result["reconstruction"] = per_decoder["reconstruction"].result()
     if log_dir:
-        run_config = _run_config(log_dir)
-        metrics_name, samples_name = _names(source, run_config)
-        atomic.write_json(os.path.join(log_dir, metrics_name), result)
+        metrics_name, samples_name = _names(source, run_config or rundir.load_config_if_any(log_dir))
+        rundir.write_json(log_dir, metrics_name, result)
         if source.input_spec.kind == "frames":  # feature vectors (percepts) have no picture
-            figures.write_samples(os.path.join(log_dir, samples_name), model, source.split(test.clips[:4]))
+            figures.write_samples(rundir.path(log_dir, samples_name), model, source.split(test.clips[:4]))
         result["written"] = metrics_name
     return result
 
@@ -73,13 +72,8 @@ def _names(source, run_config):
     """(metrics, samples) file names: the plain ones for the run's own evaluation."""
     key = source.evaluation_key()
     if run_config is None or sources.build(run_config).evaluation_key() == key:
-        return "metrics.json", "samples.png"
+        return rundir.METRICS, rundir.SAMPLES
     return f"metrics_{key}.json", f"samples_{key}.png"
-
-
-def _run_config(log_dir):
-    path = os.path.join(log_dir, "config.json")
-    return config_lib.load(log_dir) if os.path.exists(path) else None
 
 
 def _accumulate(model, source, config, clips, batch_size, verbose):
@@ -101,20 +95,10 @@ def _accumulate(model, source, config, clips, batch_size, verbose):
 
 def evaluate_log_dir(log_dir, **overrides):
     """Evaluates the newest checkpoint of a training run."""
-    config = config_lib.load(log_dir)
-    if overrides:
-        config = config_lib.replace(config, **overrides)
-    step, model = checkpoint.load_latest(log_dir)
-    return evaluate(model, config, log_dir, step)
-
-
-def _trained_on(log_dir):
-    """What the run was trained on, as training recorded it in data.json ({} if unknown)."""
-    path = log_dir and os.path.join(log_dir, "data.json")
-    if not path or not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
+    run_config = rundir.load_config(log_dir)  # read once
+    config = config_lib.replace(run_config, **overrides) if overrides else run_config
+    step, model = rundir.load_latest(log_dir, run_config, compile=False)
+    return evaluate(model, config, log_dir, step, run_config=run_config)
 
 
 def format_table(result):

@@ -2,13 +2,13 @@
 
 Everything here is numpy in (or a model's `generate`), numpy or files out, so
 training, evaluation and visualisation share one way of drawing. Files are
-written through `video_lstm.atomic`.
+written through `video_lstm.core.atomic`.
 """
 
 import cv2
 import numpy as np
 
-from video_lstm import atomic
+from video_lstm.core import atomic
 
 ROW_LABELS = ("input", "reconstruction", "ground truth", "prediction")
 

@@ -24,13 +24,13 @@ import dataclasses
 import math
 import weakref
 
-import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from pipelines import moving_mnist
+from pipelines import moving_mnist_tf
 from pipelines.digits import DIGIT_SIZE
+from video_lstm.core import backend
 
 # A rollout longer than this is refused: at 64x64 and 2048 units, 10,000
 # frames are already hours of CPU time, and an absurd value is more likely a
@@ -106,7 +106,7 @@ class TrackedSequences:
         return centre_of_mass(glyphs, default=(DIGIT_SIZE - 1) / 2.0)
 
     def _render(self, positions, indices):
-        frames = moving_mnist.render_batch(
+        frames = moving_mnist_tf.render_batch(
             tf.constant(self.digits), tf.constant(positions), tf.constant(indices), self.frame_size
         )
         return frames.numpy()
@@ -129,11 +129,11 @@ def tracked_sequences(
     Returns:
         TrackedSequences.
     """
-    moving_mnist.validate_geometry(frame_size, num_digits, num_frames)
+    moving_mnist_tf.validate_geometry(frame_size, num_digits, num_frames)
     digits = np.asarray(digits)
     seed = np.array([seed, 0] if np.ndim(seed) == 0 else seed, np.int64)
     trajectory_seed, index_seed = tf.unstack(tf.random.split(tf.constant(seed), 2))
-    positions = moving_mnist.trajectories(
+    positions = moving_mnist_tf.trajectories(
         trajectory_seed, num_sequences, num_frames, num_digits, frame_size, step_length=step_length
     )
     indices = tf.random.stateless_uniform(
@@ -157,13 +157,7 @@ def _compiled_steps(decoder):
             logits, previous, states = decoder(states, num_steps=num_steps, previous=previous, return_state=True)
             return decoder.activate(logits), previous, states
 
-        backend = keras.backend.backend()
-        if backend == "tensorflow":
-            function = tf.function(function, reduce_retracing=True)  # Python ints are static
-        elif backend == "jax":
-            import jax
-
-            function = jax.jit(function, static_argnums=(2,))
+        function = backend.compile_function(function, static_argnums=(2,))  # chunk lengths are static
         _COMPILED[decoder] = function
     return _COMPILED[decoder]
 

@@ -44,10 +44,9 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines import sources
-from video_lstm import atomic
-from video_lstm import config as config_lib
+from video_lstm import rundir
 from video_lstm.analysis import figures, plots, rollout
-from video_lstm.training import checkpoint
+from video_lstm.core import atomic
 
 WHATS = ("samples", "rollout", "ood", "weights")
 OUTPUT_DIR = "visualize"
@@ -110,8 +109,8 @@ def check_options(options):
 def visualize_log_dir(log_dir, options=None):
     """Draws the newest checkpoint of a training run; returns the paths written."""
     options = options or Options()
-    config = config_lib.load(log_dir)
-    step, model = checkpoint.load_latest(log_dir)
+    config = rundir.load_config(log_dir)
+    step, model = rundir.load_latest(log_dir, config, compile=False)
     return visualize(model, config, os.path.join(log_dir, OUTPUT_DIR), options, step)
 
 

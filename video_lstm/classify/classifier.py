@@ -4,7 +4,7 @@ As the paper's (and the official code's) classifier: the pretrained LSTM
 encoder reads the clip, with dropout on its input and on its output; a softmax
 reads the top layer's h at every step. The clip's prediction is the average of
 the per-step probabilities; a video's, the average over its clips
-(`video_lstm.classify.metrics`). `kind="single_frame"` is the paper's
+(`video_lstm.classify.accuracy`). `kind="single_frame"` is the paper's
 single-frame baseline: the softmax reads one frame's input (its pixels or
 percept) at each step, no recurrence.
 """
@@ -13,8 +13,8 @@ import math
 
 import keras
 from keras import ops
-from keras.src.losses.loss import scale_loss_for_distribution  # what Keras' own losses apply
 
+from video_lstm.core import keras_compat
 from video_lstm.models.encoder import Encoder, flatten_frames
 
 KINDS = ("lstm", "single_frame")
@@ -181,7 +181,7 @@ def step_cross_entropy(labels, logits):
     labels = ops.cast(labels, "int32")
     labels = ops.broadcast_to(labels[:, None], ops.shape(logits)[:2])
     losses = keras.losses.sparse_categorical_crossentropy(labels, ops.cast(logits, "float32"), from_logits=True)
-    return scale_loss_for_distribution(ops.mean(losses))
+    return keras_compat.scale_loss_for_distribution(ops.mean(losses))
 
 
 def clip_probabilities(logits):

@@ -7,11 +7,10 @@ shape it was trained on and a description of where it came from.
 
 import os
 
+from video_lstm import rundir
 from video_lstm.models.encoder import Encoder
 
 
-def is_log_dir(path):
-    return os.path.isfile(os.path.join(path, "config.json")) and os.path.isdir(os.path.join(path, "checkpoints"))
 
 
 def load_encoder(path):
@@ -24,15 +23,13 @@ def load_encoder(path):
     if not path or not os.path.exists(path):
         raise FileNotFoundError(f"--pretrained={path!r} does not exist; expected a training log_dir or an "
                                 "exported encoder SavedModel")
-    if is_log_dir(path):
+    if rundir.is_run(path):
         return _from_log_dir(path)
     return _from_saved_model(path)
 
 
 def _from_log_dir(log_dir):
-    from video_lstm.training import checkpoint
-
-    step, model = checkpoint.load_latest(log_dir)
+    step, model = rundir.load_latest(log_dir, compile=False)
     info = {"pretrained": os.path.abspath(log_dir), "pretrained_kind": "log_dir", "pretrained_step": step,
             "pretrained_model": model.__class__.__name__}
     return model.encoder, tuple(model.frame_shape), info
@@ -41,12 +38,12 @@ def _from_log_dir(log_dir):
 def _from_saved_model(path):
     import tensorflow as tf
 
-    from export.verify import VerifyError, read_assets, resolve_version_dir
+    from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir
 
     try:
         version_dir = resolve_version_dir(path)
         assets = read_assets(version_dir)
-    except VerifyError as error:
+    except NotAnExportError as error:
         raise FileNotFoundError(f"--pretrained={path}: not a training log_dir (config.json and checkpoints/), "
                                 f"and {error}") from error
     config, frame_shape = assets["config"], tuple(assets["signatures"]["frame_shape"])

@@ -11,12 +11,11 @@ per-class accuracy, confusion matrix), `confusion.png`, TensorBoard scalars.
 """
 
 import dataclasses
-import json
 import os
 
-from video_lstm import atomic
+from video_lstm import rundir
 from video_lstm.classify import data as data_lib
-from video_lstm.classify import finetune, pretrained
+from video_lstm.classify import pretrained, trainer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,9 +32,9 @@ class Options:
     missing: str = "error"
 
     def validate(self):
-        unknown = sorted(set(self.inits) - set(finetune.INITS))
+        unknown = sorted(set(self.inits) - set(trainer.INITS))
         if unknown or not self.inits:
-            raise ValueError(f"--inits={','.join(self.inits)}; expected some of {', '.join(finetune.INITS)}")
+            raise ValueError(f"--inits={','.join(self.inits)}; expected some of {', '.join(trainer.INITS)}")
         if "pretrained" in self.inits and not self.pretrained:
             raise ValueError("--inits has pretrained: pass --pretrained (a training log_dir or an exported encoder)")
         if self.labels_per_class < 0:
@@ -63,10 +62,10 @@ def load_data(config, options):
 
 def settings_of(config, options_flags):
     """`finetune.Settings` from the training Config and the classifier flags (a dict)."""
-    fields = {f.name for f in dataclasses.fields(finetune.Settings)}
+    fields = {f.name for f in dataclasses.fields(trainer.Settings)}
     values = {name: getattr(config, name) for name in fields if hasattr(config, name)}
     values.update({k: v for k, v in options_flags.items() if k in fields})
-    return finetune.Settings(**values)
+    return trainer.Settings(**values)
 
 
 class FinetuneRun:
@@ -102,9 +101,10 @@ class FinetuneRun:
         """Trains and evaluates every init under `--strategy`, holding the log_dir's lock
         (the chief; other workers of a multi-worker run write nothing); returns {init: metrics}."""
         from video_lstm.training import distribute
+        from video_lstm.core import cluster
         from video_lstm.training import lock as lock_lib
 
-        self.chief = self.config.strategy != "multi_worker" or distribute.is_chief()
+        self.chief = self.config.strategy != "multi_worker" or cluster.is_chief()
         if self.chief:
             lock_lib.acquire(self.log_dir)
         try:
@@ -116,7 +116,7 @@ class FinetuneRun:
         if not self.chief:
             return summary
         keys = ("clip_top1", "clip_top5", "video_top1", "video_top5")
-        atomic.write_json(os.path.join(self.log_dir, "summary.json"),
+        rundir.write_json(self.log_dir, rundir.SUMMARY,
                           {init: {k: m[k] for k in keys} for init, m in summary.items()})
         return summary
 
@@ -124,33 +124,32 @@ class FinetuneRun:
         log_dir = os.path.join(self.log_dir, init)
         os.makedirs(log_dir, exist_ok=True)
         description = self.describe(init)
-        _check_same_run(os.path.join(log_dir, "finetune.json"), description)
-        atomic.write_json(os.path.join(log_dir, "finetune.json"), description)
-        build = lambda: finetune.build(init, len(self.data.classes), self.data.frame_shape,  # noqa: E731
+        _check_same_run(log_dir, description)
+        rundir.write_json(log_dir, rundir.FINETUNE, description)
+        build = lambda: trainer.build(init, len(self.data.classes), self.data.frame_shape,  # noqa: E731
                                        self.settings, self.encoder if init == "pretrained" else None)
         from video_lstm.training import distribute
 
         with self.strategy.scope():
-            step, model = finetune.restore_or_build(log_dir, build)
+            step, model = trainer.restore_or_build(log_dir, build)
         distribute.prepare_model(model, self.strategy)
-        step = finetune.fit(model, self.data, self.settings, log_dir, step, verbose, self.strategy, self.chief)
-        probabilities = finetune.clip_predictions(model, self.data.test, self.settings.eval_batch_size)
-        metrics = finetune.evaluate(probabilities, self.data.test, self.data.classes, log_dir,
+        step = trainer.fit(model, self.data, self.settings, log_dir, step, verbose, self.strategy, self.chief)
+        probabilities = trainer.clip_predictions(model, self.data.test, self.settings.eval_batch_size)
+        metrics = trainer.evaluate(probabilities, self.data.test, self.data.classes, log_dir,
                                     {"init": init, "step": step})
         _write_eval_scalars(log_dir, metrics, step)
         return metrics
 
 
-def _check_same_run(path, description):
+def _check_same_run(log_dir, description):
     """A log_dir of another classifier (init, classes, inputs, pretrained encoder) is refused."""
-    if not os.path.exists(path):
+    saved = rundir.read_json(log_dir, rundir.FINETUNE)
+    if saved is None:
         return
-    with open(path) as f:
-        saved = json.load(f)
     keys = ("init", "classes", "frame_shape", "pretrained")
     diffs = [key for key in keys if saved.get(key) != description.get(key)]
     if diffs:
-        raise ValueError(f"{os.path.dirname(path)} holds a classifier with another {', '.join(diffs)} "
+        raise ValueError(f"{log_dir} holds a classifier with another {', '.join(diffs)} "
                          f"({', '.join(f'{k}: {saved.get(k)!r}' for k in diffs)}); use a new --log_dir")
 
 

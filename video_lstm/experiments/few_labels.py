@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from video_lstm import cli  # noqa: E402
+from video_lstm.core import cli  # noqa: E402
 
 OBJECTIVES = ("composite", "autoencoder", "future")
 INITS = ("scratch",) + OBJECTIVES + ("single_frame",)
@@ -156,13 +156,13 @@ class Study:
 
     def cached_features(self, data, encoder):
         """(pool features, test features) of a frozen encoder, computed once."""
-        from video_lstm.classify import finetune
+        from video_lstm.classify import trainer
         from video_lstm.classify.data import as_float
 
-        model = finetune.build("pretrained", len(data.classes), data.frame_shape, self.settings, encoder)
+        model = trainer.build("pretrained", len(data.classes), data.frame_shape, self.settings, encoder)
         size = self.settings.eval_batch_size
-        pool = finetune.features(model, (as_float(data.clips[i : i + size]) for i in range(0, len(data.clips), size)))
-        test = finetune.features(model, data.test.batches(size))
+        pool = trainer.features(model, (as_float(data.clips[i : i + size]) for i in range(0, len(data.clips), size)))
+        test = trainer.features(model, data.test.batches(size))
         return pool, test
 
     def run_one(self, data, init, count, seed, encoder, cache):
@@ -170,25 +170,25 @@ class Study:
         import keras
 
         from pipelines import action_datasets
-        from video_lstm.classify import finetune
+        from video_lstm.classify import trainer
 
         keras.utils.clear_session(free_memory=False)
         settings = self.settings.replace(seed=seed)
         kind = "pretrained" if encoder is not None else init
-        model = finetune.build(kind, len(data.classes), data.frame_shape, settings, encoder)
+        model = trainer.build(kind, len(data.classes), data.frame_shape, settings, encoder)
         if cache is not None:
             chosen = action_datasets.balanced_indices(data.labels, count, seed, data.classes, len(data.classes))
-            finetune.train_head(model, cache[0][chosen], data.labels[chosen], settings, self.head_steps)
-            probabilities = finetune.head_predictions(model, cache[1])
+            trainer.train_head(model, cache[0][chosen], data.labels[chosen], settings, self.head_steps)
+            probabilities = trainer.head_predictions(model, cache[1])
         else:
             subset = data.subset(count, seed)
             model.fit(subset.train_dataset(settings.batch_size, seed), epochs=1, steps_per_epoch=settings.steps,
                       verbose=0)
-            probabilities = finetune.clip_predictions(model, data.test, settings.eval_batch_size)
-        return finetune.evaluate(probabilities, data.test, data.classes)["clip_top1"]
+            probabilities = trainer.clip_predictions(model, data.test, settings.eval_batch_size)
+        return trainer.evaluate(probabilities, data.test, data.classes)["clip_top1"]
 
     def add_row(self, task, count, init, seed, accuracy):
-        from video_lstm import atomic
+        from video_lstm.core import atomic
 
         row = {"task": task, "labels_per_class": int(count), "init": init, "seed": int(seed),
                "accuracy": round(float(accuracy), 4)}
@@ -200,7 +200,7 @@ class Study:
         """few_labels.md, few_labels.png and study.json; returns the table's text."""
         import dataclasses
 
-        from video_lstm import atomic
+        from video_lstm.core import atomic
 
         table = format_table(self.rows, self.inits)
         atomic.write_text(os.path.join(self.log_dir, "few_labels.md"), table)
@@ -273,7 +273,7 @@ def plot(rows, inits, path):
     import numpy as np
     from matplotlib import pyplot as plt
 
-    from video_lstm import atomic
+    from video_lstm.core import atomic
 
     stats = summarize(rows)
     tasks = sorted({r["task"] for r in rows})
@@ -319,7 +319,7 @@ def study_from_flags(log_dir):
     if pretrain.dataset != "moving_mnist" or pretrain.data.num_digits != 1:
         raise ValueError(f"--pretrain_flagfile={FLAGS.pretrain_flagfile}: the labelled tasks are one-digit Moving "
                          f"MNIST; it has --dataset={pretrain.dataset} --num_digits={getattr(pretrain.data, 'num_digits', None)}")
-    from video_lstm.classify.finetune import Settings
+    from video_lstm.classify.trainer import Settings
 
     settings = Settings(units=pretrain.units, num_layers=pretrain.num_layers, reader=pretrain.reader,
                         reader_filters=pretrain.reader_filters, init_scale=pretrain.init_scale,

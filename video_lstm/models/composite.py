@@ -19,9 +19,9 @@ Outputs are a dict of logits (pre-activation): `reconstruction`
 
 import keras
 from keras import ops
-from keras.src.losses.loss import scale_loss_for_distribution  # what Keras' own losses apply
 
-from video_lstm.choices import ACTIVATIONS, KINDS
+from video_lstm.core import keras_compat
+from video_lstm.core.choices import ACTIVATIONS, KINDS
 from video_lstm.models import losses
 from video_lstm.models.decoder import FrameDecoder
 from video_lstm.models.encoder import Encoder
@@ -249,8 +249,7 @@ class CompositeModel(keras.Model):
         optimizer's variables, so the step is handed to `training_step` here."""
         step = None
         if optimizer_variables is not None:
-            index = next(i for i, v in enumerate(self.optimizer.variables) if v is self.optimizer.iterations)
-            step = optimizer_variables[index]
+            step = keras_compat.traced_iterations(self.optimizer, optimizer_variables)
         object.__setattr__(self, "_step_in_jax_trainer", step)  # a traced value, not a weight
         try:
             return super().compute_loss_and_updates(*args, optimizer_variables=optimizer_variables, **kwargs)
@@ -306,7 +305,7 @@ class CompositeModel(keras.Model):
         # Under tf.distribute each replica's loss is divided by the replica
         # count, so the summed gradients are those of the global batch's mean
         # (a no-op on one replica and on other backends).
-        return scale_loss_for_distribution(ops.sum(ops.stack(list(per_decoder.values()))))
+        return keras_compat.scale_loss_for_distribution(ops.sum(ops.stack(list(per_decoder.values()))))
 
     def get_config(self):
         config = super().get_config()

@@ -25,7 +25,8 @@ import math
 import keras
 from keras import ops
 
-from video_lstm.choices import FEEDS, READERS, READOUTS
+from video_lstm.core import keras_compat
+from video_lstm.core.choices import FEEDS, READERS, READOUTS
 from video_lstm.models.lstm import LSTMStack, initializers, scan_steps
 from video_lstm.models.reader import make_reader
 from video_lstm.models.readout import ConvReadout, check_frame_shape
@@ -281,7 +282,7 @@ class FrameDecoder(keras.layers.Layer):
     def load_own_variables(self, store):
         # `.keras` files written before the step came from the optimizer hold
         # a scheduled decoder's own call counter last: it is no longer a weight.
-        own = len(self._trainable_variables) + len(self._non_trainable_variables)
+        own = keras_compat.own_variable_count(self)
         if len(store.keys()) == own + 1 and self.feed == "scheduled":
             store = {str(i): store[str(i)] for i in range(own)}
         super().load_own_variables(store)

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from video_lstm.choices import READERS
+from video_lstm.core.choices import READERS
 from video_lstm.models.lstm import LSTMStack
 from video_lstm.models.reader import make_reader
 

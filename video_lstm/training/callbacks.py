@@ -14,7 +14,8 @@ import numpy as np
 from absl import logging
 
 from video_lstm.analysis import figures
-from video_lstm.training import checkpoint, summaries
+from video_lstm import rundir
+from video_lstm.training import summaries
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -42,7 +43,7 @@ class Checkpointer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         step = global_step(self.model)
-        path = checkpoint.save(self.model, self.log_dir, step, keep=self.keep, weights_only=self.weights_only)
+        path = rundir.save(self.model, self.log_dir, step, keep=self.keep, weights_only=self.weights_only)
         logging.info("Step %d: saved %s", step, path)
 
 
@@ -118,7 +119,7 @@ class NanGuard(keras.callbacks.Callback):
         loss = float((logs or {}).get("loss", 0.0))
         if not np.isfinite(loss):
             step = global_step(self.model)
-            found = checkpoint.latest(self.log_dir)
+            found = rundir.latest(self.log_dir)
             kept = found and found[1]
             kept_text = f"the last good checkpoint, {kept}, is kept" if kept else "no checkpoint was saved yet"
             raise NonFiniteLossError(

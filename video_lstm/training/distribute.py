@@ -14,94 +14,15 @@ whatever the strategy: each input pipeline (one per worker) takes its rows of
 it (`worker_rows`), so a run's data is a function of (seed, step) alone and a
 two-worker run sees what a one-worker run with the same --batch_size sees.
 
-`TF_CONFIG` parsing (`cluster_task`, `is_chief`, `worker_shard`) imports no
-TensorFlow, so command lines can use it before heavy imports.
+`TF_CONFIG` itself is read by `video_lstm.core.cluster`.
 """
 
 import contextlib
-import json
 import os
 
 from absl import logging
 
-ENV = "TF_CONFIG"
-
-
-def tf_config():
-    """The parsed `TF_CONFIG`, or None when unset or empty.
-
-    Raises:
-        ValueError: it is not JSON, or its task is not in its cluster.
-    """
-    text = os.environ.get(ENV, "").strip()
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{ENV} is not JSON ({error}): {text[:200]!r}") from None
-    cluster, task = value.get("cluster") or {}, value.get("task") or {}
-    if cluster:
-        kind, index = task.get("type"), task.get("index", 0)
-        if kind not in cluster or not 0 <= int(index) < len(cluster[kind]):
-            raise ValueError(f"{ENV}: task {task} is not in its cluster {cluster}")
-    return value
-
-
-def cluster_task():
-    """(task type, index) from `TF_CONFIG`; ("worker", 0) without a cluster."""
-    value = tf_config()
-    if not value or not value.get("cluster"):
-        return "worker", 0
-    task = value["task"]
-    return task["type"], int(task.get("index", 0))
-
-
-def is_chief():
-    """Whether this task is the chief: `chief`, or `worker` 0 when the cluster has none."""
-    value = tf_config()
-    if not value or not value.get("cluster"):
-        return True
-    kind, index = cluster_task()
-    if "chief" in value["cluster"]:
-        return kind == "chief"
-    return kind == "worker" and index == 0
-
-
-def worker_shard():
-    """(index, count) of this task among the cluster's chief and workers; (0, 1) without one.
-
-    The chief is 0, worker i follows it (i + 1); with no chief, worker i is i.
-    """
-    value = tf_config()
-    if not value or not value.get("cluster"):
-        return 0, 1
-    cluster = value["cluster"]
-    chiefs = len(cluster.get("chief", []))
-    count = chiefs + len(cluster.get("worker", []))
-    kind, index = cluster_task()
-    if kind == "chief":
-        return index, count
-    if kind == "worker":
-        return chiefs + index, count
-    raise ValueError(f"{ENV}: task type {kind!r} takes no shard; expected chief or worker")
-
-
-def local_tf_configs(count):
-    """TF_CONFIG values of a `count`-worker cluster on this machine (free 127.0.0.1 ports), worker i's i-th."""
-    import socket
-
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    workers = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
-    for s in sockets:
-        s.close()
-    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}) for i in range(count)]
-
-
-# -- strategies (TensorFlow) --------------------------------------------------
-
+from video_lstm.core import backend, cluster, keras_compat
 
 class NoStrategy:
     """`--strategy=default` where TensorFlow is not importable (JAX alone): one device, no scope."""
@@ -122,9 +43,7 @@ def make_strategy(name, collective_timeout_s=None):
             TensorFlow 2.21: each collective op with a timeout leaves a thread
             behind (about 14 per training step).
     """
-    from pipelines.sources import tensorflow_available
-
-    if not tensorflow_available():
+    if not backend.tensorflow_available():
         if name != "default":
             raise ValueError(f"--strategy={name} needs TensorFlow (tf.distribute), which is not importable")
         return NoStrategy()
@@ -135,7 +54,7 @@ def make_strategy(name, collective_timeout_s=None):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
-        tf_config()  # a malformed TF_CONFIG is named here, not deep inside TensorFlow
+        cluster.tf_config()  # a malformed TF_CONFIG is named here, not deep inside TensorFlow
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout_s)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     if name == "tpu":
@@ -144,17 +63,6 @@ def make_strategy(name, collective_timeout_s=None):
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     raise ValueError(f"--strategy={name!r}; expected default, mirrored, multi_worker or tpu")
-
-
-def replicas_in_sync():
-    """Replicas of the strategy in scope (1 outside any, or on a backend other than TensorFlow)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return 1
-    import tensorflow as tf
-
-    return tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def is_default(strategy):
@@ -171,16 +79,14 @@ def is_multi_worker(strategy):
     """Whether `strategy` spans several machines (collectives across workers)."""
     if isinstance(strategy, NoStrategy):
         return False
-    return bool(getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)())
+    return keras_compat.in_multi_worker_mode(strategy)
 
 
 def jit_compile(requested):
     """`requested` (--jit_compile), unless the strategy in scope spreads the step over several
     devices or workers: Keras compiles the whole cross-replica step, which XLA cannot (its
     variables live on several devices); each replica's step then runs without XLA."""
-    from pipelines.sources import tensorflow_available
-
-    if not tensorflow_available():
+    if not backend.tensorflow_available():
         return requested
     import tensorflow as tf
 
@@ -272,7 +178,7 @@ def prepare_model(model, strategy):
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
     if is_multi_worker(strategy):
-        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+        keras_compat.skip_symbolic_build(model)
         model.train_step = _with_logs_of_shape_1(model.train_step)
     return model
 

@@ -20,7 +20,7 @@ import socket
 
 from absl import logging
 
-from video_lstm.atomic import process_alive
+from video_lstm.core.atomic import process_alive
 
 LOCK_NAME = "lock"
 _HELD = {}  # realpath of a lock file -> LogDirLock held by this process

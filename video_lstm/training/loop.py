@@ -14,18 +14,18 @@ writes into it. SIGTERM saves a checkpoint and stops (`TrainingStopped`).
 """
 
 import dataclasses
-import os
 import sys
 
 import keras
 from absl import logging
 
 from pipelines import sources
-from video_lstm import atomic
+from video_lstm import rundir
+from video_lstm.core import backend, cluster
 from video_lstm import config as config_lib
 from video_lstm.analysis import evaluation
 from video_lstm.training import callbacks as callbacks_lib
-from video_lstm.training import checkpoint, distribute
+from video_lstm.training import distribute
 from video_lstm.training import lock as lock_lib
 
 # -- model --------------------------------------------------------------------
@@ -33,30 +33,21 @@ from video_lstm.training import lock as lock_lib
 
 def new_model(config, sample_inputs):
     """A built, compiled model for `config`."""
-    return checkpoint.new_model(config, sample_inputs, jit_compile=distribute.jit_compile(config.jit_compile))
+    return rundir.new_model(config, sample_inputs, jit_compile=distribute.jit_compile(config.jit_compile))
 
 
 def restore_or_create(config, log_dir, sample_inputs):
     """(step, model): the newest checkpoint in log_dir, or a fresh model at 0."""
-    found = checkpoint.latest(log_dir)
+    found = rundir.latest(log_dir)
     if found is None:
         return 0, new_model(config, sample_inputs)
     step, path = found
-    model = checkpoint.load(path)
+    model = rundir.load(path, config)
     # Recompile to apply this run's jit setting; the optimizer object, with
     # its restored state, is kept.
     model.compile(optimizer=model.optimizer, jit_compile=distribute.jit_compile(config.jit_compile))
     logging.info("Resuming from %s (step %d)", path, step)
     return step, model
-
-
-def prepare_log_dir(config, log_dir):
-    """Checks a log_dir's earlier config against this one, then records this one."""
-    os.makedirs(log_dir, exist_ok=True)
-    path = os.path.join(log_dir, "config.json")
-    if os.path.exists(path):
-        config_lib.check_same_model(config_lib.load(log_dir), config, log_dir)
-    atomic.write_json(path, config.to_dict())
 
 
 # -- train loop ---------------------------------------------------------------
@@ -86,17 +77,17 @@ def setup(config, log_dir):
     Raises:
         lock.LogDirLockedError: another live job holds log_dir.
     """
-    chief = config.strategy != "multi_worker" or distribute.is_chief()
+    chief = config.strategy != "multi_worker" or cluster.is_chief()
     if chief:
         lock_lib.acquire(log_dir)
-        prepare_log_dir(config, log_dir)
+        rundir.record_config(log_dir, config)
     strategy = distribute.make_strategy(config.strategy, COLLECTIVE_TIMEOUT_S)
     # After the strategy: a multi-worker one's start-up installs TensorFlow's own SIGTERM handler.
     stop_on_signal = callbacks_lib.StopOnSignal()
     distribute.per_replica_batch(config.batch_size, strategy)  # refuse a batch that does not divide
     source = sources.build(config)
     if chief:
-        atomic.write_json(os.path.join(log_dir, "data.json"), source.describe())
+        rundir.write_json(log_dir, rundir.DATA, source.describe())
     sample_inputs = source.sample_inputs(count=3)
     with strategy.scope():
         step, model = restore_or_create(config, log_dir, sample_inputs)
@@ -132,7 +123,7 @@ def fit(run, verbose=None):
         stop_on_signal.restore()
     run.step = callbacks_lib.global_step(model)
     if stop_on_signal.received:
-        saved = checkpoint.latest(log_dir) if run.chief else None
+        saved = rundir.latest(log_dir) if run.chief else None
         where = f"; saved {saved[1]}" if saved and saved[0] == run.step else ""
         raise callbacks_lib.TrainingStopped(f"{stop_on_signal.received}: training stopped at step {run.step}{where}")
     return run.step
@@ -151,7 +142,7 @@ def _fit(run, stop_on_signal, verbose):
             # Last, so it saves only after the others have passed the step. Without
             # TensorFlow: .weights.h5 (see training.checkpoint).
             callbacks_lib.Checkpointer(
-                log_dir, config.keep_checkpoints, weights_only=not sources.tensorflow_available()
+                log_dir, config.keep_checkpoints, weights_only=not backend.tensorflow_available()
             ),
         ]
     strategy = run.strategy or distribute.make_strategy("default")
@@ -204,4 +195,4 @@ def evaluation_model(run):
     for the other workers)."""
     if not distribute.is_multi_worker(run.strategy):
         return run.model
-    return checkpoint.load_latest(run.log_dir)[1]
+    return rundir.load_latest(run.log_dir, run.config, compile=False)[1]

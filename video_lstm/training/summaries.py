@@ -17,12 +17,12 @@ import time
 import numpy as np
 from absl import logging
 
+from video_lstm.core import backend
+
 
 def writer(directory):
     """The best event writer available here for `directory`."""
-    from pipelines import sources
-
-    if sources.tensorflow_available():
+    if backend.tensorflow_available():
         return TensorFlowWriter(directory)
     try:
         return EventWriter(directory)

@@ -15,7 +15,7 @@ run is not the same computation as a clipped one-replica run.
 import keras
 from keras import ops
 
-from video_lstm.training import distribute
+from video_lstm.core import backend, keras_compat
 
 
 class _L2Gradient:
@@ -30,10 +30,10 @@ class _L2Gradient:
         self.l2 = l2
 
     def apply(self, grads, trainable_variables=None):
-        variables = self._trainable_variables if trainable_variables is None else trainable_variables
+        variables = keras_compat.optimizer_variables_of(self) if trainable_variables is None else trainable_variables
         # Under tf.distribute the replicas' gradients are summed after this:
         # each adds its share of the L2 term.
-        l2 = self.l2 / distribute.replicas_in_sync()
+        l2 = self.l2 / backend.replicas_in_sync()
         grads = [
             g if g is None else g + ops.cast(l2, g.dtype) * ops.cast(v, g.dtype)
             for g, v in zip(grads, variables)
@@ -75,7 +75,7 @@ class _EncoderRate:
     def update_step(self, gradient, variable, learning_rate):
         # The backend may hand over its own variable (TensorFlow: the tf.Variable); the
         # Keras variable, which has the path, is found by index.
-        path = self._trainable_variables[self._get_variable_index(variable)].path
+        path = keras_compat.keras_variable_of(self, variable).path
         if self.encoder_scale != 1.0 and "encoder/" in path:
             learning_rate = ops.cast(learning_rate, variable.dtype) * self.encoder_scale
         return super().update_step(gradient, variable, learning_rate)

@@ -25,7 +25,7 @@ MOVING_MNIST_TEST_SETS = ("generated", "npy", "tfds")
 VIDEO_COLORS = ("rgb", "grey")
 VIDEO_ORIGINS = ("files", "tfds")
 
-# Percepts (pipelines.percepts): the pretrained convnet whose per-frame features the LSTM reads.
+# Percepts (pipelines.percept_networks): the pretrained convnet whose per-frame features the LSTM reads.
 PERCEPT_NETWORKS = ("vgg16", "inception_v3")
 PERCEPT_ORIGINS = ("cache", "videos")  # --percepts_from: a cache of extract_percepts, or inline
 VIDEO_DATASETS = ("ucf101", "hmdb51", "folder")  # the --dataset values of video files

@@ -23,7 +23,7 @@ import tensorflow as tf
 from pipelines import trajectory
 from pipelines.digits import DIGIT_SIZE
 from pipelines.moving_mnist_numpy import CANONICAL_URL, load_canonical_npy  # noqa: F401  (re-exported)
-from video_lstm import atomic
+from video_lstm.core import atomic
 
 # Stream ids appended to the user seed, so that the training batches and the
 # fixed test set never share random numbers even with equal seeds.

@@ -8,7 +8,7 @@ and the confusion matrix of the videos, drawn with matplotlib.
 
 import numpy as np
 
-from video_lstm import atomic
+from video_lstm.core import atomic
 
 
 def pool_videos(clip_probabilities, video, num_videos=None):

@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 from absl import logging
 
-from video_lstm.choices import PERCEPT_NETWORKS
+from video_lstm.core.choices import PERCEPT_NETWORKS
 
 WEIGHTS_CHOICES = ("imagenet", "random")  # or the path of a weights file
 DTYPES = ("float32", "bfloat16")

@@ -12,12 +12,11 @@ computed once (`features`): only the softmax trains, on the cached features.
 """
 
 import dataclasses
-import os
 
 import numpy as np
 
-from video_lstm import atomic
-from video_lstm.classify import metrics as metrics_lib
+from video_lstm import rundir
+from video_lstm.classify import accuracy
 from video_lstm.classify.classifier import Classifier, HeadModel, clip_probabilities
 
 INITS = ("pretrained", "scratch", "single_frame")
@@ -97,7 +96,7 @@ def build(init, num_classes, frame_shape, settings, encoder=None):
 
 
 def compile_model(model, settings, encoder_rate=True, jit=None):
-    from video_lstm.training.optimizers import make_optimizer
+    from video_lstm.optimizers import make_optimizer
 
     rate = settings.encoder_learning_rate if encoder_rate and settings.encoder_learning_rate else None
     from video_lstm.training import distribute
@@ -128,13 +127,11 @@ def restore_or_build(log_dir, build_fn):
     """(step, model): the newest classifier checkpoint in log_dir, or `build_fn()` at step 0."""
     from absl import logging
 
-    from video_lstm.training import checkpoint
-
-    found = checkpoint.latest(log_dir)
+    found = rundir.latest(log_dir)
     if found is None:
         return 0, build_fn()
     step, path = found
-    model = checkpoint.load(path)
+    model = rundir.load(path)
     if not isinstance(model, Classifier):
         raise ValueError(f"{path} is a checkpoint of {type(model).__name__}, not of a classifier: use a new --log_dir")
     from video_lstm.training import distribute
@@ -205,9 +202,9 @@ def head_predictions(model, test_features, batch_size=1024):
 def evaluate(probabilities, test, classes, log_dir=None, extra=None):
     """The metrics of clip predictions on `test` (`metrics.summarize`); with `log_dir`, writes
     `metrics.json` and `confusion.png` there."""
-    result = metrics_lib.summarize(probabilities, test.video, test.labels, classes)
+    result = accuracy.summarize(probabilities, test.video, test.labels, classes)
     result.update(extra or {})
     if log_dir:
-        atomic.write_json(os.path.join(log_dir, "metrics.json"), result)
-        metrics_lib.write_confusion_png(os.path.join(log_dir, "confusion.png"), result["confusion_matrix"], classes)
+        rundir.write_json(log_dir, rundir.METRICS, result)
+        accuracy.write_confusion_png(rundir.path(log_dir, rundir.CONFUSION), result["confusion_matrix"], classes)
     return result

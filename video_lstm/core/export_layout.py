@@ -1,0 +1,49 @@
+"""The layout of an exported model: `<export_dir>/<model_name>/<version>/`, TF Serving's.
+
+    <version>/saved_model.pb, variables/   the SavedModel
+    <version>/assets/config.json           the run's config
+    <version>/assets/signatures.json       names, dtypes and shapes of the signatures
+    <version>/assets/export.json           where it came from (log_dir, checkpoint, step)
+
+`export.encoder` writes it; `export.verify` and a classifier that starts from an
+exported encoder (`classify.pretrained`) read it through this module.
+"""
+
+import json
+import os
+
+ASSETS = ("config", "signatures", "export")  # assets/<name>.json
+
+
+class NotAnExportError(FileNotFoundError):
+    """A path holds no SavedModel written by `export.encoder`."""
+
+
+def asset_path(version_dir, name):
+    """`<version_dir>/assets/<name>.json` for one of ASSETS."""
+    return os.path.join(version_dir, "assets", f"{name}.json")
+
+
+def resolve_version_dir(path):
+    """A version directory, or the newest version of a model directory."""
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    if os.path.isdir(path):
+        found = sorted((int(n) for n in os.listdir(path) if n.isdigit()), reverse=True)
+        for version in found:
+            candidate = os.path.join(path, str(version))
+            if os.path.exists(os.path.join(candidate, "saved_model.pb")):
+                return candidate
+    raise NotAnExportError(f"{path} holds no SavedModel (saved_model.pb) and no numbered version of one")
+
+
+def read_assets(version_dir):
+    """{name: the parsed assets/<name>.json} for every name of ASSETS."""
+    assets = {}
+    for name in ASSETS:
+        path = asset_path(version_dir, name)
+        if not os.path.exists(path):
+            raise NotAnExportError(f"{path} not found: was {version_dir} written by export.encoder?")
+        with open(path) as f:
+            assets[name] = json.load(f)
+    return assets

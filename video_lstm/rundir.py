@@ -1,0 +1,250 @@
+"""The run directory (`--log_dir`): its layout, its records and the model it holds.
+
+    <log_dir>/config.json                 the `Config` the run trains (checked on resume)
+    <log_dir>/data.json                   what its data source read (`DataSource.describe()`)
+    <log_dir>/checkpoints/ckpt-<step>.keras        a whole model, optimizer state included
+    <log_dir>/checkpoints/ckpt-<step>.weights.h5   the same without TensorFlow (the model
+                                                   itself is rebuilt from config.json)
+    <log_dir>/metrics.json, samples.png   the evaluation of the run's own test set
+    <log_dir>/lock                        the live job's lock (`training.lock`)
+
+A fine-tuning run's log_dir holds one such directory per initialisation, each
+with `finetune.json` (what it fine-tunes) and its `metrics.json`, and
+`summary.json` beside them. Every other module asks this one for these names
+and files instead of spelling them.
+
+Checkpoints are written through `core.atomic` (a temporary name, renamed into
+place), so a killed job never leaves half a checkpoint behind; the newest
+`keep` are kept, and temporaries of other live writers are left alone. Either
+kind of checkpoint loads on either backend, with or without TensorFlow.
+Loading for evaluation or export (`compile=False`) builds no optimizer.
+"""
+
+import glob
+import json
+import os
+import re
+
+import keras
+import numpy as np
+
+from video_lstm import config as config_lib
+from video_lstm import models  # (importing it registers the model classes with Keras)
+from video_lstm import optimizers
+from video_lstm.core import atomic
+
+CONFIG = "config.json"
+DATA = "data.json"
+CHECKPOINTS = "checkpoints"
+METRICS = "metrics.json"
+SAMPLES = "samples.png"
+FINETUNE = "finetune.json"
+SUMMARY = "summary.json"
+CONFUSION = "confusion.png"
+
+_CHECKPOINT = re.compile(r"ckpt-(\d+)\.(keras|weights\.h5)$")
+SUFFIXES = (".keras", ".weights.h5")
+
+
+def path(log_dir, name):
+    """`<log_dir>/<name>` for one of this module's names (CONFIG, METRICS, ...)."""
+    return os.path.join(log_dir, name)
+
+
+def is_run(directory):
+    """Whether `directory` is a training run: a config.json and a checkpoints/ folder."""
+    return os.path.isfile(path(directory, CONFIG)) and os.path.isdir(path(directory, CHECKPOINTS))
+
+
+# -- records -------------------------------------------------------------------
+
+
+def load_config(log_dir):
+    """The `Config` of `<log_dir>/config.json`; FileNotFoundError naming the log_dir if absent."""
+    config_path = path(log_dir, CONFIG)
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(f"{config_path} not found: is {log_dir} a video_lstm training log_dir?")
+    with open(config_path) as f:
+        return config_lib.Config.from_json(f.read(), source=config_path)
+
+
+def load_config_if_any(log_dir):
+    """`load_config`, or None where the log_dir has no config.json."""
+    return load_config(log_dir) if log_dir and os.path.exists(path(log_dir, CONFIG)) else None
+
+
+def record_config(log_dir, config):
+    """Checks the config a log_dir already records against `config` (refusing another
+    model or data), then records `config`."""
+    os.makedirs(log_dir, exist_ok=True)
+    saved = load_config_if_any(log_dir)
+    if saved is not None:
+        config_lib.check_same_model(saved, config, log_dir)
+    atomic.write_json(path(log_dir, CONFIG), config.to_dict())
+
+
+def read_json(log_dir, name, default=None):
+    """The JSON record `name` of a log_dir, or `default` where there is none."""
+    record = log_dir and path(log_dir, name)
+    if not record or not os.path.exists(record):
+        return default
+    with open(record) as f:
+        return json.load(f)
+
+
+def write_json(log_dir, name, value):
+    """Writes the JSON record `name` atomically; returns its path."""
+    return atomic.write_json(path(log_dir, name), value)
+
+
+def data_description(log_dir):
+    """What the run's data source read, as training recorded it in data.json ({} if unknown)."""
+    return read_json(log_dir, DATA, {})
+
+
+# -- checkpoints -----------------------------------------------------------------
+
+
+def checkpoint_dir(log_dir):
+    return path(log_dir, CHECKPOINTS)
+
+
+def list_checkpoints(log_dir):
+    """[(step, path)] sorted by step."""
+    found = []
+    for candidate in glob.glob(os.path.join(checkpoint_dir(log_dir), "ckpt-*")):
+        match = _CHECKPOINT.search(os.path.basename(candidate))
+        if match:
+            found.append((int(match.group(1)), candidate))
+    return sorted(found)
+
+
+def latest(log_dir):
+    """(step, path) of the newest checkpoint, or None."""
+    found = list_checkpoints(log_dir)
+    return found[-1] if found else None
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the earlier ones are untouched."""
+
+
+def save(model, log_dir, step, keep=2, weights_only=False):
+    """Writes the model at `step` atomically and prunes old checkpoints.
+
+    `weights_only`: a `.weights.h5` (weights and optimizer state) instead of a `.keras`.
+    Raises CheckpointWriteError (naming the checkpoint kept) when the write fails.
+    """
+    directory = checkpoint_dir(log_dir)
+    os.makedirs(directory, exist_ok=True)
+    suffix = ".weights.h5" if weights_only else ".keras"
+    destination = os.path.join(directory, f"ckpt-{step:08d}{suffix}")
+    try:
+        with atomic.path(destination) as temporary:  # the temporary keeps the suffix Keras reads
+            if weights_only:
+                model.save_weights(temporary)
+            else:
+                model.save(temporary)
+    except Exception as error:  # a full disk, a quota, a file-size limit, a failing writer
+        found = latest(log_dir)
+        kept = f"the previous checkpoint, {found[1]}, is kept" if found else "no earlier checkpoint exists"
+        raise CheckpointWriteError(
+            f"writing checkpoint {destination} failed ({type(error).__name__}: {error}); {kept}"
+        ) from error
+    for _, old in list_checkpoints(log_dir)[:-keep]:
+        os.remove(old)
+    for name_suffix in SUFFIXES:
+        atomic.remove_stale(directory, name_suffix)  # left by killed jobs of this host
+    return destination
+
+
+# -- the model -------------------------------------------------------------------
+
+
+def build(config, sample_inputs=None):
+    """A built, uncompiled model for `config` (built on `sample_inputs`, or zeros of its input spec)."""
+    model = models.build_model(**config.model_kwargs())
+    model(sample_inputs if sample_inputs is not None else zero_inputs(config))  # builds every variable
+    return model
+
+
+def new_model(config, sample_inputs=None, jit_compile=None):
+    """`build`, compiled with `config`'s optimizer; `jit_compile` default: `config.jit_compile`."""
+    model = build(config, sample_inputs)
+    jit_compile = config.jit_compile if jit_compile is None else jit_compile
+    model.compile(optimizer=optimizers.make_optimizer(config), jit_compile=jit_compile)
+    return model
+
+
+def zero_inputs(config, batch_size=1):
+    """Model inputs of zeros for `config`: `frames` (batch, input_length, *frame_shape) and
+    `future_frames` unless an autoencoder."""
+    frame_shape = tuple(config.input_spec.frame_shape)
+    inputs = {"frames": np.zeros((batch_size, config.input_length) + frame_shape, np.float32)}
+    if config.model != "autoencoder":
+        inputs["future_frames"] = np.zeros((batch_size, config.future_length) + frame_shape, np.float32)
+    return inputs
+
+
+def load(checkpoint, config=None, compile=True):
+    """Loads a checkpoint.
+
+    Args:
+        checkpoint: the path of a `.keras` or `.weights.h5` checkpoint.
+        config: a `.weights.h5`'s `Config`; default: the config.json of its log_dir
+            (the checkpoint's directory's parent).
+        compile: with the optimizer and its state (to resume training); False for a
+            model to call (evaluation, export), which builds no optimizer.
+    """
+    if not os.path.exists(checkpoint):
+        raise FileNotFoundError(f"checkpoint {checkpoint} not found")
+    if checkpoint.endswith(".weights.h5"):
+        if config is None:
+            config = load_config(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint))))
+        return _load_weights(checkpoint, config, compile)
+    try:
+        return keras.models.load_model(checkpoint, compile=compile)
+    except Exception as error:  # a truncated or foreign file
+        raise ValueError(f"checkpoint {checkpoint} could not be loaded: {error}") from error
+
+
+def _load_weights(checkpoint, config, compile):
+    """A model rebuilt from `config` with the weights (and, compiled, the optimizer
+    state) of the `.weights.h5` at `checkpoint`."""
+    if not compile:
+        model = build(config)
+        try:
+            model.load_weights(checkpoint, skip_mismatch=False)
+        except Exception as error:
+            raise ValueError(f"checkpoint {checkpoint} could not be loaded into the model of its config: "
+                             f"{error}") from error
+        return model
+    model = new_model(config)
+    model.optimizer.build(model.trainable_variables)  # so that its saved state has somewhere to go
+    try:
+        model.load_weights(checkpoint)
+    except Exception as error:  # a truncated file, or one of another model
+        raise ValueError(f"checkpoint {checkpoint} could not be loaded into the model of its config: "
+                         f"{error}") from error
+    # Keras skips (with a warning) optimizer state of another shape; the step count tells.
+    step = int(_CHECKPOINT.search(checkpoint).group(1))
+    restored = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    if restored != step:
+        raise ValueError(
+            f"checkpoint {checkpoint} holds no optimizer state for --optimizer={config.optimizer} "
+            f"--momentum={config.momentum} (its step count reads {restored}, not {step}): "
+            "use the optimizer flags it was trained with"
+        )
+    return model
+
+
+def load_latest(log_dir, config=None, compile=True):
+    """(step, model) of the newest checkpoint (see `load`); raises if there is none."""
+    found = latest(log_dir)
+    if found is None:
+        raise FileNotFoundError(
+            f"no checkpoint in {checkpoint_dir(log_dir)}: train first with "
+            f"python -m video_lstm.train --log_dir={log_dir}"
+        )
+    step, checkpoint = found
+    return step, load(checkpoint, config, compile)
