@@ -23,11 +23,13 @@ from absl import app, flags  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402
 
-if __name__ == "__main__":
-    flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.")
-    flags.DEFINE_integer("version", None, "Version number (default: the next free one).", lower_bound=1)
-    flags.DEFINE_string("model_name", None, "Model name (default: the log_dir's name).")
-FLAGS = flags.FLAGS
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m export.classifier`, on `flag_values`."""
+    define = dict(flag_values=flag_values)
+    cli.define_log_dir(flag_values, "A classifier directory of video_lstm.finetune (<log_dir>/<init>).")
+    flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.", **define)
+    flags.DEFINE_integer("version", None, "Version number (default: the next free one).", lower_bound=1, **define)
+    flags.DEFINE_string("model_name", None, "Model name (default: the log_dir's name).", **define)
 
 TOP_K = 5
 
@@ -112,7 +114,8 @@ def export_classifier(log_dir, export_dir, version=None, model_name=None):
     return encoder_export.export_model(model, config, export_dir, model_name, version, source=source, graph=graph)
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "a classifier directory of video_lstm.finetune (<log_dir>/<init>)")
     if not FLAGS.export_dir:
         raise app.UsageError("--export_dir is required (e.g. exported; TF Serving's model root)")
@@ -125,4 +128,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

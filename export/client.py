@@ -23,7 +23,6 @@ From the command line, a smoke test with random frames:
 
 import json
 import socket
-import sys
 import urllib.error
 import urllib.request
 
@@ -315,10 +314,30 @@ def write_models_config(path, models):
 # -- command line -------------------------------------------------------------
 
 
-def main(argv):
+def define_flags(flag_values=None):
+    """The flags of `python -m export.client`, on `flag_values` (default: absl's global ones)."""
+    from absl import flags
+
+    flag_values = flags.FLAGS if flag_values is None else flag_values
+    define = dict(flag_values=flag_values)
+    flags.DEFINE_string("model_name", None, "The served model's name.", required=True, **define)
+    flags.DEFINE_enum("protocol", "rest", ["rest", "grpc"], "REST (port 8501) or gRPC (8500).", **define)
+    flags.DEFINE_string("host", "localhost", "The server.", **define)
+    flags.DEFINE_integer("rest_port", DEFAULT_REST_PORT, "TF Serving's --rest_api_port.", **define)
+    flags.DEFINE_integer("grpc_port", DEFAULT_GRPC_PORT, "TF Serving's --port.", **define)
+    flags.DEFINE_integer("version", None, "A model version (default: the newest served).", **define)
+    flags.DEFINE_string("signature_name", "serving_default", "Which signature to call.", **define)
+    flags.DEFINE_integer("batch", 1, "Random clips in the request.", **define)
+    flags.DEFINE_integer("time", 10, "Frames per clip.", **define)
+    flags.DEFINE_integer("frame_size", 64, "Frame height and width.", **define)
+    flags.DEFINE_integer("future_steps", 10, "For reconstruct_and_predict.", **define)
+    flags.DEFINE_float("timeout", DEFAULT_TIMEOUT_S, "Seconds to wait for the answer.", **define)
+
+
+def main(argv, flag_values=None):
     from absl import app, flags
 
-    FLAGS = flags.FLAGS
+    FLAGS = flags.FLAGS if flag_values is None else flag_values
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     rng = np.random.RandomState(0)
@@ -336,25 +355,14 @@ def main(argv):
                                 FLAGS.timeout)
         outputs = client.predict(FLAGS.signature_name, **inputs)
     except (ServingError, ValueError) as error:
-        print(f"export.client: error: {error}", file=sys.stderr)
-        sys.exit(1)
+        from video_lstm.core import cli
+
+        cli.fail("export.client", error)
     for name, value in sorted(outputs.items()):
         print(f"{name:<16} {str(value.dtype):<8} {tuple(value.shape)}  mean {float(np.mean(value)):.4f}")
 
 
 if __name__ == "__main__":
-    from absl import app, flags
+    from video_lstm.core import cli
 
-    flags.DEFINE_string("model_name", None, "The served model's name.", required=True)
-    flags.DEFINE_enum("protocol", "rest", ["rest", "grpc"], "REST (port 8501) or gRPC (8500).")
-    flags.DEFINE_string("host", "localhost", "The server.")
-    flags.DEFINE_integer("rest_port", DEFAULT_REST_PORT, "TF Serving's --rest_api_port.")
-    flags.DEFINE_integer("grpc_port", DEFAULT_GRPC_PORT, "TF Serving's --port.")
-    flags.DEFINE_integer("version", None, "A model version (default: the newest served).")
-    flags.DEFINE_string("signature_name", "serving_default", "Which signature to call.")
-    flags.DEFINE_integer("batch", 1, "Random clips in the request.")
-    flags.DEFINE_integer("time", 10, "Frames per clip.")
-    flags.DEFINE_integer("frame_size", 64, "Frame height and width.")
-    flags.DEFINE_integer("future_steps", 10, "For reconstruct_and_predict.")
-    flags.DEFINE_float("timeout", DEFAULT_TIMEOUT_S, "Seconds to wait for the answer.")
-    app.run(main)
+    cli.run(define_flags, main)

@@ -45,16 +45,17 @@ from video_lstm.core import atomic, export_layout  # noqa: E402  (absl and numpy
 # Set by tests: seconds to sleep with the export complete but not yet renamed.
 PAUSE_ENV = "VIDEO_LSTM_EXPORT_PAUSE_BEFORE_RENAME"
 
-if __name__ == "__main__":
-    # --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
-    flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.")
-    flags.DEFINE_integer("version", None, "Version number (default: the next free one).", lower_bound=1)
-    flags.DEFINE_string("model_name", None, "Model name (default: the log_dir's name).")
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m export.encoder`, on `flag_values`."""
+    define = dict(flag_values=flag_values)
+    cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote.")
+    flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.", **define)
+    flags.DEFINE_integer("version", None, "Version number (default: the next free one).", lower_bound=1, **define)
+    flags.DEFINE_string("model_name", None, "Model name (default: the log_dir's name).", **define)
     flags.DEFINE_bool("with_convnet", False, "For a percept model: export its percept network too, "
-                      "so that serving_default takes raw uint8 video frames.")
+                      "so that serving_default takes raw uint8 video frames.", **define)
     flags.DEFINE_string("convnet_weights", None, "With --with_convnet: the network's weights file "
-                        "(default: what the run's data.json records, e.g. imagenet).")
-FLAGS = flags.FLAGS
+                        "(default: what the run's data.json records, e.g. imagenet).", **define)
 
 
 class ExportError(Exception):
@@ -330,7 +331,8 @@ def export_log_dir(log_dir, export_dir, version=None, model_name=None,
 # -- command line -------------------------------------------------------------
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "a run directory written by video_lstm.train")
     if not FLAGS.export_dir:
         raise app.UsageError("--export_dir is required (e.g. exported; TF Serving's model root)")
@@ -342,4 +344,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

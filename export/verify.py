@@ -26,12 +26,13 @@ from absl import app, flags  # noqa: E402
 from video_lstm.core import cli  # noqa: E402  (absl only)
 from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir  # noqa: E402, F401
 
-if __name__ == "__main__":
-    # --log_dir is absl.logging's flag: compare with this run's newest checkpoint.
-    flags.DEFINE_string("checkpoint", None, "Compare with this checkpoint (.keras or .weights.h5).")
-    flags.DEFINE_float("atol", None, "Absolute tolerance (default 1e-4; 5e-2 for mixed precision).")
-    flags.DEFINE_float("rtol", 1e-4, "Relative tolerance.")
-FLAGS = flags.FLAGS
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m export.verify`, on `flag_values`."""
+    define = dict(flag_values=flag_values)
+    cli.define_log_dir(flag_values, "Compare with this run's newest checkpoint.")
+    flags.DEFINE_string("checkpoint", None, "Compare with this checkpoint (.keras or .weights.h5).", **define)
+    flags.DEFINE_float("atol", None, "Absolute tolerance (default 1e-4; 5e-2 for mixed precision).", **define)
+    flags.DEFINE_float("rtol", 1e-4, "Relative tolerance.", **define)
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_load_check.py")
 
@@ -263,7 +264,8 @@ def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=p
     return True
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     if len(argv) != 2:
         raise app.UsageError("usage: python -m export.verify <version_dir or model_dir>")
     try:
@@ -274,4 +276,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

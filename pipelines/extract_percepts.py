@@ -57,7 +57,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402
 from video_lstm.core.choices import PERCEPT_NETWORKS, VIDEO_DATASETS  # noqa: E402
@@ -429,45 +429,48 @@ def prepare(options, network=None):
 
 # -- the command line ----------------------------------------------------------------
 
-flags.DEFINE_enum("dataset", None, list(DATASETS), "Which videos: a split's list, or a folder of class subfolders.")
-flags.DEFINE_string("video_dir", None, "The folder of class subfolders of videos.")
-flags.DEFINE_integer("split", 1, "UCF-101 / HMDB-51 split, 1-3.")
-flags.DEFINE_enum("subset", "all", list(SUBSETS), "Which list of the split: train, test, or both (train first).")
-flags.DEFINE_string("split_dir", None, "The split files' folder (default: beside the videos, or "
-                    "$VIDEO_LSTM_DATA_DIR/<dataset>/...).")
-flags.DEFINE_enum("stream", "rgb", list(STREAMS), "The network reads RGB frames or optical-flow images.")
-flags.DEFINE_enum("network", "vgg16", list(PERCEPT_NETWORKS), "Percept network (vgg16: fc6, 4096-d; "
-                  "inception_v3: pooled, 2048-d).")
-flags.DEFINE_string("weights", "imagenet", "imagenet, random (meaningless features: tests and speed) or a "
-                    "weights file.")
-flags.DEFINE_integer("frame_stride", 1, "Keep every N-th frame.")
-flags.DEFINE_enum("dtype", "float16", list(STORED_DTYPES), "How percepts are stored.")
-flags.DEFINE_enum("compute_dtype", "float32", list(COMPUTE_DTYPES), "The precision the network computes in.")
-flags.DEFINE_string("out", None, "The cache folder.")
-flags.DEFINE_integer("shard_index", None, "Extract only this shard (default: every shard not done yet; "
-                     "under a TF_CONFIG cluster of n tasks, task i's shards i, i + n, ...).")
-flags.DEFINE_integer("num_shards", 1, "Shards of the whole extraction: video i goes to shard i % num_shards.")
-flags.DEFINE_integer("batch_frames", 32, "Frames decoded and sent through the network at a time.")
-flags.DEFINE_enum("flow_method", "farneback", list(FLOW_METHODS), "Optical flow for --stream=flow (tvl1 needs "
-                  "OpenCV's contrib modules).")
-flags.DEFINE_float("flow_bound", 20.0, "Flow displacement (pixels) rendered as 0 / 255.")
-flags.DEFINE_integer("min_frames", 1, "Skip videos with fewer percepts than this.")
-flags.DEFINE_integer("seed", 0, "Random weights are drawn from this seed.")
-flags.DEFINE_bool("progress", True, "Show a progress bar.")
-FLAGS = flags.FLAGS
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m pipelines.extract_percepts`, on `flag_values`."""
+    define = dict(flag_values=flag_values)
+    flags.DEFINE_enum("dataset", None, list(DATASETS), "Which videos: a split's list, or a folder of class subfolders.", **define)
+    flags.DEFINE_string("video_dir", None, "The folder of class subfolders of videos.", **define)
+    flags.DEFINE_integer("split", 1, "UCF-101 / HMDB-51 split, 1-3.", **define)
+    flags.DEFINE_enum("subset", "all", list(SUBSETS), "Which list of the split: train, test, or both (train first).", **define)
+    flags.DEFINE_string("split_dir", None, "The split files' folder (default: beside the videos, or "
+                        "$VIDEO_LSTM_DATA_DIR/<dataset>/...).", **define)
+    flags.DEFINE_enum("stream", "rgb", list(STREAMS), "The network reads RGB frames or optical-flow images.", **define)
+    flags.DEFINE_enum("network", "vgg16", list(PERCEPT_NETWORKS), "Percept network (vgg16: fc6, 4096-d; "
+                      "inception_v3: pooled, 2048-d).", **define)
+    flags.DEFINE_string("weights", "imagenet", "imagenet, random (meaningless features: tests and speed) or a "
+                        "weights file.", **define)
+    flags.DEFINE_integer("frame_stride", 1, "Keep every N-th frame.", **define)
+    flags.DEFINE_enum("dtype", "float16", list(STORED_DTYPES), "How percepts are stored.", **define)
+    flags.DEFINE_enum("compute_dtype", "float32", list(COMPUTE_DTYPES), "The precision the network computes in.", **define)
+    flags.DEFINE_string("out", None, "The cache folder.", **define)
+    flags.DEFINE_integer("shard_index", None, "Extract only this shard (default: every shard not done yet; "
+                         "under a TF_CONFIG cluster of n tasks, task i's shards i, i + n, ...).", **define)
+    flags.DEFINE_integer("num_shards", 1, "Shards of the whole extraction: video i goes to shard i % num_shards.", **define)
+    flags.DEFINE_integer("batch_frames", 32, "Frames decoded and sent through the network at a time.", **define)
+    flags.DEFINE_enum("flow_method", "farneback", list(FLOW_METHODS), "Optical flow for --stream=flow (tvl1 needs "
+                      "OpenCV's contrib modules).", **define)
+    flags.DEFINE_float("flow_bound", 20.0, "Flow displacement (pixels) rendered as 0 / 255.", **define)
+    flags.DEFINE_integer("min_frames", 1, "Skip videos with fewer percepts than this.", **define)
+    flags.DEFINE_integer("seed", 0, "Random weights are drawn from this seed.", **define)
+    flags.DEFINE_bool("progress", True, "Show a progress bar.", **define)
 
 
-def options_from_flags():
-    return Options(**{field.name: FLAGS[field.name].value for field in dataclasses.fields(Options)})
+def options_from_flags(flag_values):
+    return Options(**{field.name: flag_values[field.name].value for field in dataclasses.fields(Options)})
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     if len(argv) > 1:
         cli.fail(PROGRAM, f"unexpected arguments: {argv[1:]}")
     if not FLAGS.dataset:
         cli.fail(PROGRAM, f"--dataset is required (one of {list(DATASETS)})")
     try:
-        extraction = prepare(options_from_flags())
+        extraction = prepare(options_from_flags(FLAGS))
     except (ValueError, OSError) as error:
         cli.fail(PROGRAM, _one_line(error))
     extraction.run()
@@ -478,4 +481,4 @@ def _one_line(error):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

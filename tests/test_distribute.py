@@ -199,7 +199,7 @@ for strategy in ("default", "mirrored"):
                   units=4, input_length=3, batch_size=4, steps=3, checkpoint_every=3, jit_compile=False, seed=0,
                   strategy=strategy)
     # Plain SGD: its steps scale with the gradient, so a loss summed over replicas would show.
-    settings = finetune.Settings(units=4, batch_size=4, steps=3, checkpoint_every=3, optimizer="sgd", momentum=0.0,
+    settings = trainer.Settings(units=4, batch_size=4, steps=3, checkpoint_every=3, optimizer="sgd", momentum=0.0,
                                  learning_rate=0.5, output_dropout=0.0, jit_compile=False)
     options = run_lib.Options(inits=("scratch",), pool_size=40, test_size=8)
     log_dir = sys.argv[1] + "/" + strategy

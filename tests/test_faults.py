@@ -18,7 +18,7 @@ import pytest
 from video_lstm import rundir
 from video_lstm.training import lock
 from video_lstm.training import loop as train_lib
-from video_lstm.training.checkpoint import CheckpointWriteError
+from video_lstm.rundir import CheckpointWriteError
 
 from test_train import ROOT, tiny, weights, write_flagfile
 

@@ -16,15 +16,18 @@ from absl import app, flags  # noqa: E402
 from video_lstm.core import cli  # noqa: E402
 from video_lstm.core.choices import MOVING_MNIST_TEST_SETS  # noqa: E402
 
-# --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
-flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.")
-flags.DEFINE_enum("test_set", None, list(MOVING_MNIST_TEST_SETS), "Override the run's test set.")
-flags.DEFINE_string("test_npy_path", None, "mnist_test_seq.npy for --test_set=npy.")
-flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir of a prepared moving_mnist for --test_set=tfds.")
-FLAGS = flags.FLAGS
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m video_lstm.evaluate`, on `flag_values`."""
+    define = dict(flag_values=flag_values)
+    cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote.")
+    flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.", **define)
+    flags.DEFINE_enum("test_set", None, list(MOVING_MNIST_TEST_SETS), "Override the run's test set.", **define)
+    flags.DEFINE_string("test_npy_path", None, "mnist_test_seq.npy for --test_set=npy.", **define)
+    flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir of a prepared moving_mnist for --test_set=tfds.", **define)
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
     from video_lstm.analysis import evaluation
 
@@ -42,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

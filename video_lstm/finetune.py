@@ -24,34 +24,38 @@ from absl import app, flags, logging  # noqa: E402
 from video_lstm.core import cli  # noqa: E402
 from video_lstm import flags as flags_lib  # noqa: E402
 
-flags_lib.define_flags()
-flags.DEFINE_string("pretrained", "", "A training log_dir or an exported encoder SavedModel to start from.")
-flags.DEFINE_list("inits", None, "Of pretrained, scratch, single_frame; default: all three with --pretrained, "
-                  "else scratch,single_frame.")
-flags.DEFINE_enum("task", "appearance", ["appearance", "motion"], "Labelled Moving MNIST task.")
-flags.DEFINE_integer("labels_per_class", 0, "Labelled training videos per class (seeded, balanced); 0: all.")
-flags.DEFINE_integer("stride", 16, "Test clips start every this many frames of a video (pooled per video).")
-flags.DEFINE_integer("pool_size", 5000, "Labelled Moving MNIST training sequences.")
-flags.DEFINE_integer("test_size", 1000, "Labelled Moving MNIST test sequences.")
-flags.DEFINE_enum("missing", "error", ["error", "skip"], "A split naming absent videos: refuse, or drop them.")
-flags.DEFINE_bool("freeze_encoder", True, "Keep the pretrained encoder's weights.")
-flags.DEFINE_float("encoder_learning_rate", 0.0, "Learning rate of a trained pretrained encoder (0: --learning_rate).")
-flags.DEFINE_float("input_dropout", 0.0, "Dropout on the encoder's input.")
-flags.DEFINE_float("output_dropout", 0.5, "Dropout on the encoder's output, before the softmax.")
-FLAGS = flags.FLAGS
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m video_lstm.finetune`, on `flag_values`."""
+    define = dict(flag_values=flag_values)
+    cli.define_log_dir(flag_values, "Where the classifiers, their checkpoints and metrics go.")
+    flags_lib.define_flags(flag_values)
+    flags.DEFINE_string("pretrained", "", "A training log_dir or an exported encoder SavedModel to start from.", **define)
+    flags.DEFINE_list("inits", None, "Of pretrained, scratch, single_frame; default: all three with --pretrained, "
+                      "else scratch,single_frame.", **define)
+    flags.DEFINE_enum("task", "appearance", ["appearance", "motion"], "Labelled Moving MNIST task.", **define)
+    flags.DEFINE_integer("labels_per_class", 0, "Labelled training videos per class (seeded, balanced); 0: all.", **define)
+    flags.DEFINE_integer("stride", 16, "Test clips start every this many frames of a video (pooled per video).", **define)
+    flags.DEFINE_integer("pool_size", 5000, "Labelled Moving MNIST training sequences.", **define)
+    flags.DEFINE_integer("test_size", 1000, "Labelled Moving MNIST test sequences.", **define)
+    flags.DEFINE_enum("missing", "error", ["error", "skip"], "A split naming absent videos: refuse, or drop them.", **define)
+    flags.DEFINE_bool("freeze_encoder", True, "Keep the pretrained encoder's weights.", **define)
+    flags.DEFINE_float("encoder_learning_rate", 0.0, "Learning rate of a trained pretrained encoder (0: --learning_rate).", **define)
+    flags.DEFINE_float("input_dropout", 0.0, "Dropout on the encoder's input.", **define)
+    flags.DEFINE_float("output_dropout", 0.5, "Dropout on the encoder's output, before the softmax.", **define)
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "where the classifiers, their checkpoints and metrics go")
     try:
         from video_lstm import config as config_lib
 
-        config = config_lib.replace(flags_lib.config_from_flags(), model="autoencoder")  # clips of --input_length
+        config = config_lib.replace(flags_lib.config_from_flags(FLAGS), model="autoencoder")  # clips of --input_length
     except ValueError as error:
         raise app.UsageError(str(error))
     from video_lstm.classify import run as run_lib
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
-    from video_lstm.training.checkpoint import CheckpointWriteError
+    from video_lstm.rundir import CheckpointWriteError
     from video_lstm.training.lock import LogDirLockedError
 
     inits = FLAGS.inits or (["pretrained", "scratch", "single_frame"] if FLAGS.pretrained else ["scratch", "single_frame"])
@@ -74,4 +78,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

@@ -17,21 +17,24 @@ from absl import app, flags, logging  # noqa: E402
 from video_lstm.core import cli  # noqa: E402
 from video_lstm import flags as flags_lib  # noqa: E402
 
-flags_lib.define_flags()
-FLAGS = flags.FLAGS
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m video_lstm.train`, on `flag_values`."""
+    cli.define_log_dir(flag_values, "Where checkpoints, TensorBoard logs and metrics go (the run directory).")
+    flags_lib.define_flags(flag_values)
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "where checkpoints, logs and metrics go")
     try:
-        config = flags_lib.config_from_flags()
+        config = flags_lib.config_from_flags(FLAGS)
     except ValueError as error:
         raise app.UsageError(str(error))
     # Heavy imports (Keras, TensorFlow) only after the flags are checked.
     from video_lstm.analysis import evaluation
     from video_lstm.training import loop
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
-    from video_lstm.training.checkpoint import CheckpointWriteError
+    from video_lstm.rundir import CheckpointWriteError
     from video_lstm.training.lock import LogDirLockedError
 
     try:
@@ -49,4 +52,4 @@ def main(argv):
     logging.info("Wrote %s", os.path.join(FLAGS.log_dir, metrics["written"]))
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

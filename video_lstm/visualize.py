@@ -15,24 +15,26 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402
 
-# --log_dir is absl.logging's flag, shared: the run directory written by video_lstm.train.
-flags.DEFINE_list(
-    "what", None, "Comma-separated subset of samples,rollout,ood,weights; default: all the "
-    "model supports (no rollouts for an autoencoder)."
-)
-flags.DEFINE_integer("num_sequences", 4, "Sequences per sample and rollout picture (1..64).")
-flags.DEFINE_integer("horizon", 100, "Frames the future decoder predicts in a rollout (1..10000).")
-flags.DEFINE_integer("num_units", 64, "Units (strongest by L2 norm) shown per weight picture.")
-flags.DEFINE_integer("chunk_size", 20, "Decoder steps per compiled call of a rollout.")
-flags.DEFINE_list("ood_digits", ["1", "3"], "Digit counts of the out-of-domain rollouts (--what=ood).")
-FLAGS = flags.FLAGS
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m video_lstm.visualize`, on `flag_values`."""
+    define = dict(flag_values=flag_values)
+    cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote.")
+    flags.DEFINE_list(
+        "what", None, "Comma-separated subset of samples,rollout,ood,weights; default: all the "
+        "model supports (no rollouts for an autoencoder).", **define)
+    flags.DEFINE_integer("num_sequences", 4, "Sequences per sample and rollout picture (1..64).", **define)
+    flags.DEFINE_integer("horizon", 100, "Frames the future decoder predicts in a rollout (1..10000).", **define)
+    flags.DEFINE_integer("num_units", 64, "Units (strongest by L2 norm) shown per weight picture.", **define)
+    flags.DEFINE_integer("chunk_size", 20, "Decoder steps per compiled call of a rollout.", **define)
+    flags.DEFINE_list("ood_digits", ["1", "3"], "Digit counts of the out-of-domain rollouts (--what=ood).", **define)
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
     try:
         from video_lstm.analysis import visualization  # heavy imports after the flags are read
@@ -64,4 +66,4 @@ def _counts(values):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

@@ -61,7 +61,7 @@ def load_data(config, options):
 
 
 def settings_of(config, options_flags):
-    """`finetune.Settings` from the training Config and the classifier flags (a dict)."""
+    """`trainer.Settings` from the training Config and the classifier flags (a dict)."""
     fields = {f.name for f in dataclasses.fields(trainer.Settings)}
     values = {name: getattr(config, name) for name in fields if hasattr(config, name)}
     values.update({k: v for k, v in options_flags.items() if k in fields})
@@ -76,7 +76,7 @@ class FinetuneRun:
             optimisation and bookkeeping (steps, batch size, checkpoints); its model fields give the
             scratch classifier's encoder.
         options: `Options`.
-        settings: `finetune.Settings`.
+        settings: `trainer.Settings`.
         log_dir: the run directory.
     """
 

@@ -24,7 +24,7 @@ INITS = ("pretrained", "scratch", "single_frame")
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Fine-tuning settings (the optimizer fields are `training.optimizers.make_optimizer`'s).
+    """Fine-tuning settings (the optimizer fields are `video_lstm.optimizers.make_optimizer`'s).
 
     `encoder_learning_rate` 0 means the head's; `freeze_encoder` keeps the
     pretrained encoder's weights. A scratch classifier's encoder always trains.

@@ -26,34 +26,37 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402
 
 OBJECTIVES = ("composite", "autoencoder", "future")
 INITS = ("scratch",) + OBJECTIVES + ("single_frame",)
 
-flags.DEFINE_list("tasks", ["appearance", "motion"], "Labelled Moving MNIST tasks.")
-flags.DEFINE_list("labels_per_class", ["1", "5", "10", "50", "100", "all"],
-                  "Labels per class; 'all': every pool sequence a balanced subset can take (the smallest class).")
-flags.DEFINE_integer("seeds", 3, "Seeds 0..n-1: the labelled subset, the initialisation and the batches.")
-flags.DEFINE_list("inits", list(INITS), f"Initialisations, of {', '.join(INITS)}.")
-flags.DEFINE_string("pretrain_flagfile", "configs/few_labels_pretrain.flags",
-                    "Flagfile of the pretraining runs (video_lstm.train's flags); --model is set per objective.")
-flags.DEFINE_integer("pretrain_steps", 1500, "Training steps of each pretraining objective.")
-flags.DEFINE_integer("finetune_steps", 200, "Training steps of each fine-tuning run.")
-flags.DEFINE_integer("head_steps", 500, "Training steps of a frozen encoder's softmax on its cached features "
-                     "(cheap: no encoder pass); 0: --finetune_steps.")
-flags.DEFINE_integer("finetune_batch_size", 16, "Clips per fine-tuning step.")
-flags.DEFINE_float("finetune_learning_rate", 3e-3, "Adam learning rate of the classifier.")
-flags.DEFINE_float("encoder_learning_rate", 0.0, "Learning rate of a pretrained encoder with --nofreeze_encoder "
-                   "(0: the classifier's).")
-flags.DEFINE_float("input_dropout", 0.0, "Dropout on the encoder's input (a trained encoder only).")
-flags.DEFINE_float("output_dropout", 0.5, "Dropout on the encoder's output, before the softmax.")
-flags.DEFINE_bool("freeze_encoder", True, "Keep pretrained encoders frozen (their features cached once per task).")
-flags.DEFINE_integer("pool_size", 2000, "Labelled training pool per task (train digits).")
-flags.DEFINE_integer("test_size", 1000, "Fixed labelled test set per task (test digits).")
-FLAGS = flags.FLAGS
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m video_lstm.experiments.few_labels`, on `flag_values`."""
+    define = dict(flag_values=flag_values)
+    cli.define_log_dir(flag_values, "Where the study's runs, table, plot and JSON go.")
+    flags.DEFINE_list("tasks", ["appearance", "motion"], "Labelled Moving MNIST tasks.", **define)
+    flags.DEFINE_list("labels_per_class", ["1", "5", "10", "50", "100", "all"],
+                      "Labels per class; 'all': every pool sequence a balanced subset can take (the smallest class).", **define)
+    flags.DEFINE_integer("seeds", 3, "Seeds 0..n-1: the labelled subset, the initialisation and the batches.", **define)
+    flags.DEFINE_list("inits", list(INITS), f"Initialisations, of {', '.join(INITS)}.", **define)
+    flags.DEFINE_string("pretrain_flagfile", "configs/few_labels_pretrain.flags",
+                        "Flagfile of the pretraining runs (video_lstm.train's flags); --model is set per objective.", **define)
+    flags.DEFINE_integer("pretrain_steps", 1500, "Training steps of each pretraining objective.", **define)
+    flags.DEFINE_integer("finetune_steps", 200, "Training steps of each fine-tuning run.", **define)
+    flags.DEFINE_integer("head_steps", 500, "Training steps of a frozen encoder's softmax on its cached features "
+                         "(cheap: no encoder pass); 0: --finetune_steps.", **define)
+    flags.DEFINE_integer("finetune_batch_size", 16, "Clips per fine-tuning step.", **define)
+    flags.DEFINE_float("finetune_learning_rate", 3e-3, "Adam learning rate of the classifier.", **define)
+    flags.DEFINE_float("encoder_learning_rate", 0.0, "Learning rate of a pretrained encoder with --nofreeze_encoder "
+                       "(0: the classifier's).", **define)
+    flags.DEFINE_float("input_dropout", 0.0, "Dropout on the encoder's input (a trained encoder only).", **define)
+    flags.DEFINE_float("output_dropout", 0.5, "Dropout on the encoder's output, before the softmax.", **define)
+    flags.DEFINE_bool("freeze_encoder", True, "Keep pretrained encoders frozen (their features cached once per task).", **define)
+    flags.DEFINE_integer("pool_size", 2000, "Labelled training pool per task (train digits).", **define)
+    flags.DEFINE_integer("test_size", 1000, "Fixed labelled test set per task (test digits).", **define)
 
 
 def parse_counts(values):
@@ -84,7 +87,7 @@ class Study:
     Args:
         log_dir: where everything goes.
         pretrain_config: the `Config` of the pretraining runs (its --model is replaced per objective).
-        settings: `classify.finetune.Settings` of every fine-tuning run (the seed is replaced).
+        settings: `classify.trainer.Settings` of every fine-tuning run (the seed is replaced).
         tasks, counts, seeds, inits: what to run.
         pool_size, test_size: labelled sequences per task.
     """
@@ -303,8 +306,9 @@ def plot(rows, inits, path):
 # -- command line ---------------------------------------------------------------
 
 
-def study_from_flags(log_dir):
+def study_from_flags(flag_values):
     """The `Study` the flags describe; every check of the flags happens here."""
+    FLAGS = flag_values
     from video_lstm import flags as flags_lib
 
     counts = parse_counts(FLAGS.labels_per_class)
@@ -327,14 +331,15 @@ def study_from_flags(log_dir):
                         freeze_encoder=FLAGS.freeze_encoder, learning_rate=FLAGS.finetune_learning_rate,
                         encoder_learning_rate=FLAGS.encoder_learning_rate, batch_size=FLAGS.finetune_batch_size,
                         steps=FLAGS.finetune_steps)
-    return Study(log_dir, pretrain, settings, FLAGS.tasks, counts, range(FLAGS.seeds), FLAGS.inits,
+    return Study(FLAGS.log_dir, pretrain, settings, FLAGS.tasks, counts, range(FLAGS.seeds), FLAGS.inits,
                  FLAGS.pool_size, FLAGS.test_size, FLAGS.head_steps)
 
 
-def main(argv):
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "where the study's runs, table, plot and JSON go")
     try:
-        study = study_from_flags(FLAGS.log_dir)
+        study = study_from_flags(FLAGS)
         table = study.run()
     except (ValueError, FileNotFoundError) as error:
         cli.fail("video_lstm.experiments.few_labels", error)
@@ -343,4 +348,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(define_flags, main)

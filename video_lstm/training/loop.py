@@ -140,7 +140,7 @@ def _fit(run, stop_on_signal, verbose):
                 log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
             ),
             # Last, so it saves only after the others have passed the step. Without
-            # TensorFlow: .weights.h5 (see training.checkpoint).
+            # TensorFlow: .weights.h5 (see video_lstm.rundir).
             callbacks_lib.Checkpointer(
                 log_dir, config.keep_checkpoints, weights_only=not backend.tensorflow_available()
             ),
