@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags, logging  # noqa: E402
 
-from video_lstm.core import cli  # noqa: E402
+from video_lstm.core import backend, cli  # noqa: E402
 
 def define_flags(flag_values=flags.FLAGS):
     """The flags of `python -m video_lstm.visualize`, on `flag_values`."""
@@ -36,10 +36,10 @@ def define_flags(flag_values=flags.FLAGS):
 def main(argv, flag_values=flags.FLAGS):
     FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
-    try:
-        from video_lstm.analysis import visualization  # heavy imports after the flags are read
-    except ImportError as error:  # pictures and rollouts are drawn with TensorFlow's help
-        cli.fail("video_lstm.visualize", f"needs TensorFlow ({error}); train and evaluate run without it")
+    if not backend.tensorflow_available():  # pictures and rollouts are drawn with TensorFlow's help
+        cli.fail("video_lstm.visualize", "needs TensorFlow, which is not importable here; train and evaluate "
+                 "run without it")
+    from video_lstm.analysis import visualization  # heavy imports after the flags are read
 
     try:
         options = visualization.Options(

@@ -37,12 +37,6 @@ def keras_backend():
     return keras.backend.backend()
 
 
-def checkpoint_suffix():
-    """What a training checkpoint is written as: `.keras` with TensorFlow, else `.weights.h5`
-    (a whole-model `.keras` file needs TensorFlow's file system)."""
-    return ".keras" if tensorflow_available() else ".weights.h5"
-
-
 def needs_tensorflow_error(what):
     """The ValueError for `what` (e.g. "--dataset=ucf101") where TensorFlow is not importable."""
     return ValueError(
