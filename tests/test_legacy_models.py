@@ -34,3 +34,14 @@ def test_the_loaded_scheduled_model_trains_on():
     frames = np.random.default_rng(0).uniform(size=(2, 4, 16, 16, 1)).astype("float32")
     model.train_on_batch({"frames": frames, "future_frames": frames[:, :3]})
     assert int(model.optimizer.iterations) == 2
+
+
+def test_classifier_configs_written_before_the_dropout_arguments_were_renamed_load():
+    from video_lstm.classify import Classifier
+
+    old = Classifier(3, units=4, input_dropout_rate=0.1, output_dropout_rate=0.3).get_config()
+    old = {("input_dropout" if k == "input_dropout_rate" else "output_dropout" if k == "output_dropout_rate" else k): v
+           for k, v in old.items()}
+    restored = Classifier.from_config(old)
+    assert (restored.input_dropout_rate, restored.output_dropout_rate) == (0.1, 0.3)
+    assert restored.head.dropout_rate == 0.3

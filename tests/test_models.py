@@ -48,7 +48,7 @@ def test_output_shapes(kind, conditional, feed):
 
 
 def test_feature_vectors_with_squared_error():
-    model = small(loss="squared_error")
+    model = small(loss_name="squared_error")
     x = {"frames": np.ones((2, T_IN, 5), "float32"), "future_frames": np.ones((2, T_OUT, 5), "float32")}
     out = model(x)
     assert out["future"].shape == (2, T_OUT, 5)

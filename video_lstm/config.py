@@ -126,7 +126,7 @@ class Config:
             conditional_future=self.conditional_future,
             feed=self.feed,
             schedule_decay=self.schedule_decay,
-            loss=self.loss,
+            loss_name=self.loss,
             readout=self.readout,
             readout_filters=self.readout_filters,
             reader=self.reader,

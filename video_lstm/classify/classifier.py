@@ -26,7 +26,7 @@ class StepSoftmax(keras.layers.Layer):
 
     Args:
         num_classes: int.
-        dropout: float in [0, 1), dropout rate on the features.
+        dropout_rate: float in [0, 1), dropout rate on the features.
         seed: int or None, of the dropout and the dense layer's initializer.
 
     Call args:
@@ -36,10 +36,10 @@ class StepSoftmax(keras.layers.Layer):
         float `(batch, time, num_classes)` logits.
     """
 
-    def __init__(self, num_classes, dropout=0.0, seed=None, **kwargs):
+    def __init__(self, num_classes, dropout_rate=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.num_classes, self.dropout_rate, self.seed = num_classes, dropout, seed
-        self.dropout = keras.layers.Dropout(dropout, seed=seed)
+        self.num_classes, self.dropout_rate, self.seed = num_classes, dropout_rate, seed
+        self.dropout = keras.layers.Dropout(dropout_rate, seed=seed)
         self.dense = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
                                         name="dense", dtype=self.dtype_policy)
 
@@ -50,8 +50,12 @@ class StepSoftmax(keras.layers.Layer):
         return self.dense(self.dropout(features, training=training))
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes, "dropout": self.dropout_rate,
+        return {**super().get_config(), "num_classes": self.num_classes, "dropout_rate": self.dropout_rate,
                 "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**keras_compat.renamed_config(config, {"dropout": "dropout_rate"}))
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
@@ -64,7 +68,7 @@ class Classifier(keras.Model):
             "single_frame" (the softmax on each frame's own input).
         units, num_layers, reader, reader_filters, init_scale: the encoder's
             (`Encoder`); ignored by single_frame.
-        input_dropout, output_dropout: dropout rates on the encoder's input
+        input_dropout_rate, output_dropout_rate: dropout rates on the encoder's input
             (frames) and output (h at every step).
         freeze_encoder: bool, the encoder's weights are not trained.
         seed: int or None, initializer and dropout seed.
@@ -84,27 +88,28 @@ class Classifier(keras.Model):
     """
 
     def __init__(self, num_classes, kind="lstm", units=256, num_layers=1, reader="linear", reader_filters=32,
-                 init_scale=0.0, input_dropout=0.0, output_dropout=0.0, freeze_encoder=False, seed=None, **kwargs):
+                 init_scale=0.0, input_dropout_rate=0.0, output_dropout_rate=0.0, freeze_encoder=False, seed=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}; expected one of {KINDS}")
         if num_classes < 2:
             raise ValueError(f"num_classes={num_classes}; a classifier needs at least 2 classes")
-        for name, rate in (("input_dropout", input_dropout), ("output_dropout", output_dropout)):
+        for name, rate in (("input_dropout_rate", input_dropout_rate), ("output_dropout_rate", output_dropout_rate)):
             if not 0.0 <= rate < 1.0:
                 raise ValueError(f"{name}={rate}; expected a rate in [0, 1)")
         self.num_classes, self.kind = num_classes, kind
         self.units, self.num_layers, self.reader, self.reader_filters = units, num_layers, reader, reader_filters
         self.init_scale, self.seed = init_scale, seed
-        self.input_dropout_rate, self.output_dropout_rate = input_dropout, output_dropout
+        self.input_dropout_rate, self.output_dropout_rate = input_dropout_rate, output_dropout_rate
         self.freeze_encoder = freeze_encoder
-        self.input_dropout = keras.layers.Dropout(input_dropout, seed=seed)
+        self.input_dropout = keras.layers.Dropout(input_dropout_rate, seed=seed)
         self.encoder = None
         if kind == "lstm":
             self.encoder = Encoder(units, num_layers, init_scale, reader=reader, reader_filters=reader_filters,
                                    seed=seed, dtype=self.dtype_policy, name="encoder")
             self.encoder.trainable = not freeze_encoder
-        self.head = StepSoftmax(num_classes, output_dropout, seed=None if seed is None else seed + 1,
+        self.head = StepSoftmax(num_classes, output_dropout_rate, seed=None if seed is None else seed + 1,
                                 dtype=self.dtype_policy, name="head")
 
     def build(self, input_shape):
@@ -146,9 +151,14 @@ class Classifier(keras.Model):
         config = super().get_config()
         config.update(num_classes=self.num_classes, kind=self.kind, units=self.units, num_layers=self.num_layers,
                       reader=self.reader, reader_filters=self.reader_filters, init_scale=self.init_scale,
-                      input_dropout=self.input_dropout_rate, output_dropout=self.output_dropout_rate,
+                      input_dropout_rate=self.input_dropout_rate, output_dropout_rate=self.output_dropout_rate,
                       freeze_encoder=self.freeze_encoder, seed=self.seed)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        renames = {"input_dropout": "input_dropout_rate", "output_dropout": "output_dropout_rate"}
+        return cls(**keras_compat.renamed_config(config, renames))
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")

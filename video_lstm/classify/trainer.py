@@ -81,8 +81,8 @@ def build(init, num_classes, frame_shape, settings, encoder=None):
         architecture = dict(units=encoder.units, num_layers=encoder.num_layers, reader=encoder.reader,
                             reader_filters=encoder.reader_filters)
     model = Classifier(num_classes, kind="single_frame" if init == "single_frame" else "lstm",
-                       init_scale=settings.init_scale, input_dropout=settings.input_dropout,
-                       output_dropout=settings.output_dropout,
+                       init_scale=settings.init_scale, input_dropout_rate=settings.input_dropout,
+                       output_dropout_rate=settings.output_dropout,
                        freeze_encoder=settings.freeze_encoder and init == "pretrained", seed=settings.seed,
                        name="classifier", **architecture)
     model.build((None, None) + tuple(frame_shape))

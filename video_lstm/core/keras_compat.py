@@ -59,5 +59,7 @@ def traced_iterations(optimizer, optimizer_variables):
     return optimizer_variables[index]
 
 
-def keras_version():
-    return keras.__version__
+def renamed_config(config, renames):
+    """A layer config with keys renamed as `renames` ({old: new}) says: how `from_config`
+    reads `.keras` files written before a constructor argument was renamed."""
+    return {renames.get(key, key): value for key, value in config.items()}

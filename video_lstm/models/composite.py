@@ -45,7 +45,7 @@ class CompositeModel(keras.Model):
         num_layers: int, LSTM layers in the encoder and in each decoder.
         future_length: int, frames the future decoder emits (0 if none).
         reconstruct: bool, whether there is a reconstruction decoder.
-        predict: bool, whether there is a future decoder.
+        predict_future: bool, whether there is a future decoder.
         conditional_reconstruction: bool, reconstruction decoder reads its
             previous frame.
         conditional_future: bool, future decoder reads its previous frame.
@@ -53,7 +53,7 @@ class CompositeModel(keras.Model):
             or "scheduled" (see `decoder.py`; scheduled sampling decays with
             the optimizer's step).
         schedule_decay: float, k of scheduled sampling.
-        loss: "cross_entropy" (sigmoid outputs, for binary-ish frames) or
+        loss_name: "cross_entropy" (sigmoid outputs, for binary-ish frames) or
             "squared_error" (linear outputs, for patches and percepts).
         readout: "linear" (the paper) or "conv" (see `readout.py`), for
             both decoders.
@@ -80,12 +80,12 @@ class CompositeModel(keras.Model):
         num_layers=1,
         future_length=10,
         reconstruct=True,
-        predict=True,
+        predict_future=True,
         conditional_reconstruction=True,
         conditional_future=True,
         feed="teacher",
         schedule_decay=1000.0,
-        loss="cross_entropy",
+        loss_name="cross_entropy",
         readout="linear",
         readout_filters=16,
         reader="linear",
@@ -95,18 +95,18 @@ class CompositeModel(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._check_arguments(reconstruct, predict, future_length, conditional_future)
+        self._check_arguments(reconstruct, predict_future, future_length, conditional_future)
         self.units = units
         self.num_layers = num_layers
         self.future_length = future_length
         self.reconstruct = reconstruct
-        self.predict_future = predict
+        self.predict_future = predict_future
         self.conditional_reconstruction = conditional_reconstruction
         self.conditional_future = conditional_future
         self.feed = feed
         self.schedule_decay = schedule_decay
-        self.loss_name = loss
-        self.frame_loss = losses.get(loss)
+        self.loss_name = loss_name
+        self.frame_loss = losses.get(loss_name)
         self.readout = readout
         self.readout_filters = readout_filters
         self.reader = reader
@@ -129,8 +129,8 @@ class CompositeModel(keras.Model):
             num_layers=num_layers,
             feed=feed,
             schedule_decay=schedule_decay,
-            output_activation=ACTIVATIONS[loss],
-            readout=readout,
+            output_activation=ACTIVATIONS[loss_name],
+            readout_kind=readout,
             readout_filters=readout_filters,
             reader=reader,
             reader_filters=reader_filters,
@@ -147,7 +147,7 @@ class CompositeModel(keras.Model):
                 **decoder_args,
             )
             self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        if predict:
+        if predict_future:
             self.future_decoder = FrameDecoder(
                 conditional=conditional_future,
                 seed=None if seed is None else seed + 2,
@@ -157,10 +157,10 @@ class CompositeModel(keras.Model):
             self.future_loss_tracker = keras.metrics.Mean(name="future_loss")
 
     @staticmethod
-    def _check_arguments(reconstruct, predict, future_length, conditional_future):
-        if not (reconstruct or predict):
-            raise ValueError("A model needs at least one decoder: reconstruct or predict must be True")
-        if predict and future_length < 1:
+    def _check_arguments(reconstruct, predict_future, future_length, conditional_future):
+        if not (reconstruct or predict_future):
+            raise ValueError("A model needs at least one decoder: reconstruct or predict_future must be True")
+        if predict_future and future_length < 1:
             raise ValueError(
                 f"future_length={future_length}: a model with a future decoder needs "
                 "future_length >= 1"
@@ -314,12 +314,12 @@ class CompositeModel(keras.Model):
             num_layers=self.num_layers,
             future_length=self.future_length,
             reconstruct=self.reconstruct,
-            predict=self.predict_future,
+            predict_future=self.predict_future,
             conditional_reconstruction=self.conditional_reconstruction,
             conditional_future=self.conditional_future,
             feed=self.feed,
             schedule_decay=self.schedule_decay,
-            loss=self.loss_name,
+            loss_name=self.loss_name,
             readout=self.readout,
             readout_filters=self.readout_filters,
             reader=self.reader,
@@ -329,33 +329,38 @@ class CompositeModel(keras.Model):
         )
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        # Checkpoints written before these arguments were renamed.
+        return cls(**keras_compat.renamed_config(config, {"loss": "loss_name", "predict": "predict_future"}))
+
 
 @keras.saving.register_keras_serializable(package="video_lstm")
 class Autoencoder(CompositeModel):
     """Encoder + reconstruction decoder (targets: the input reversed).
 
-    Takes the arguments of `CompositeModel` except `reconstruct`, `predict`,
+    Takes the arguments of `CompositeModel` except `reconstruct`, `predict_future`,
     `future_length` and `conditional_future`.
     """
 
     def __init__(self, **kwargs):
-        for fixed in ("reconstruct", "predict", "future_length", "conditional_future"):
+        for fixed in ("reconstruct", "predict_future", "future_length", "conditional_future"):
             kwargs.pop(fixed, None)
-        super().__init__(reconstruct=True, predict=False, future_length=0, **kwargs)
+        super().__init__(reconstruct=True, predict_future=False, future_length=0, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
 class FuturePredictor(CompositeModel):
     """Encoder + future decoder (targets: the next `future_length` frames).
 
-    Takes the arguments of `CompositeModel` except `reconstruct`, `predict`
+    Takes the arguments of `CompositeModel` except `reconstruct`, `predict_future`
     and `conditional_reconstruction`.
     """
 
     def __init__(self, **kwargs):
-        for fixed in ("reconstruct", "predict", "conditional_reconstruction"):
+        for fixed in ("reconstruct", "predict_future", "conditional_reconstruction"):
             kwargs.pop(fixed, None)
-        super().__init__(reconstruct=False, predict=True, **kwargs)
+        super().__init__(reconstruct=False, predict_future=True, **kwargs)
 
 
 def build_model(kind, **kwargs):

@@ -85,7 +85,7 @@ class FrameDecoder(keras.layers.Layer):
         feed="teacher",
         schedule_decay=1000.0,
         output_activation="sigmoid",
-        readout="linear",
+        readout_kind="linear",
         readout_filters=16,
         reader="linear",
         reader_filters=32,
@@ -100,8 +100,8 @@ class FrameDecoder(keras.layers.Layer):
             raise ValueError(
                 f"output_activation={output_activation!r}; expected one of {OUTPUT_ACTIVATIONS}"
             )
-        if readout not in READOUTS:
-            raise ValueError(f"readout={readout!r}; expected one of {READOUTS}")
+        if readout_kind not in READOUTS:
+            raise ValueError(f"readout_kind={readout_kind!r}; expected one of {READOUTS}")
         if reader not in READERS:
             raise ValueError(f"reader={reader!r}; expected one of {READERS}")
         self.units = units
@@ -110,7 +110,7 @@ class FrameDecoder(keras.layers.Layer):
         self.feed = feed
         self.schedule_decay = schedule_decay
         self.output_activation = output_activation
-        self.readout_kind = readout
+        self.readout_kind = readout_kind
         self.readout_filters = readout_filters
         self.reader = reader
         self.reader_filters = reader_filters
@@ -296,7 +296,7 @@ class FrameDecoder(keras.layers.Layer):
             feed=self.feed,
             schedule_decay=self.schedule_decay,
             output_activation=self.output_activation,
-            readout=self.readout_kind,
+            readout_kind=self.readout_kind,
             readout_filters=self.readout_filters,
             reader=self.reader,
             reader_filters=self.reader_filters,
