@@ -1,14 +1,19 @@
-"""Data pipelines (the TensorFlow side): sequence generators and data sources.
+"""Data pipelines: where a run's sequences come from (floor 1, beside the models).
 
-- `sources/`: the data sources a run chooses with `--dataset` and their
-  contract (`pipelines.sources`): today `moving_mnist`; room for video
-  folders, UCF-101 / HMDB-51, image patches and cached percepts;
-- `moving_mnist`: the Moving MNIST generator (TensorFlow ops, stateless);
+- `sources/`: the data sources a run chooses with `--dataset`, behind one
+  contract (`pipelines.sources`): Moving MNIST, video folders and UCF-101 /
+  HMDB-51 (frames or patches), and percepts;
+- `moving_mnist_tf`: the Moving MNIST generator in TensorFlow ops (stateless);
   `moving_mnist_numpy` the same sequences in NumPy (`stateless_random`:
   TensorFlow's stateless RNG in NumPy; `trajectory`: the rule both share);
-- `digits`: the 28x28 digits it is made of (MNIST, or rendered with OpenCV).
+  `labelled_moving_mnist`: its labelled tasks (appearance, motion);
+- `digits`: the 28x28 digits it is made of (MNIST, or rendered with OpenCV);
+- `video_decode`: OpenCV decoding of video files into clips; `flow`: optical
+  flow images; `action_datasets`: UCF-101 / HMDB-51 / folder split lists;
+  `tfds_videos`: the same through TensorFlow Datasets;
+- `percept_networks`: the VGG16 / InceptionV3 stage (keras.applications) that
+  turns frames into percepts; `percept_records`: the TFRecord cache of them;
+- `extract_percepts`: the command that fills that cache (an entry point).
 
-Planned beside them: `video` (OpenCV decoding into clips), `patches` (fixed
-random crops held across a clip) and `percepts` (a VGG16 / InceptionV3 stage
-with a TFRecord cache).
+Imports the ground floor (`video_lstm.core`) and nothing else of the project.
 """

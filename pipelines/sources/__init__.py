@@ -19,9 +19,9 @@ before it loads); the streams do. Where TensorFlow is not importable
 (`video_lstm.core.backend`), a source with a NumPy stream (`numpy_train_clips`,
 and test set and samples without TensorFlow: Moving MNIST, whose NumPy
 sequences equal its tf.data ones) trains from NumPy batches instead
-(`training_inputs`); `build` refuses the others, saying they need TensorFlow. Sources to come (video folders, UCF-101 /
-HMDB-51, folders of videos and cached percepts are here) plug in as further
-modules listed in `video_lstm.core.choices.DATASETS` and `_MODULES` below.
+(`training_inputs`); `build` refuses the others, saying they need TensorFlow.
+A new source is a module here, listed in `video_lstm.core.choices.DATASETS`
+and `_MODULES` below.
 
 Model inputs, from every source: a dict `{"frames": (batch, input_length,
 *frame_shape), "future_frames": (batch, future_length, *frame_shape)}` of

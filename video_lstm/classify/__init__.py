@@ -1,4 +1,4 @@
-"""Action recognition from the pretrained encoder (issue 13).
+"""Action recognition from the pretrained encoder (floor 3: a use of a model).
 
 - `classifier`: `Classifier` (encoder + per-step softmax, or the single-frame
   baseline), `HeadModel` (its softmax alone, on cached features);
@@ -6,10 +6,11 @@
 - `data`: labelled clips (Moving MNIST tasks, UCF-101 / HMDB-51 / folder
   videos, percept caches): seeded class-balanced subsets, training streams and
   the clips of each test video;
-- `metrics`: clip and pooled video top-1 / top-5, per-class accuracy,
+- `accuracy`: clip and pooled video top-1 / top-5, per-class accuracy,
   confusion matrix (PNG);
-- `finetune`: the fine-tuning run (frozen or trained encoder, its own learning
-  rate; checkpoints, TensorBoard, resume) and its evaluation.
+- `trainer`: build, fit and evaluate one classifier (frozen or trained
+  encoder at its own learning rate; checkpoints, TensorBoard, resume);
+- `run`: `FinetuneRun`, what `python -m video_lstm.finetune` runs.
 
 Importing it registers the classes with Keras' serialisation.
 """

@@ -1,1 +1,1 @@
-"""Experiments that combine training runs: `few_labels` (issue 13)."""
+"""Experiments that combine training runs: `few_labels`, the few-labels study."""

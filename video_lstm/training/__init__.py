@@ -1,14 +1,14 @@
-"""The training machinery: the fit loop, its callbacks, checkpoints, optimizers.
+"""The training machinery: the fit loop and its callbacks (floor 3).
 
 - `loop`: `setup`, `fit`, `train`, `train_and_evaluate` (what
   `python -m video_lstm.train` runs);
 - `callbacks`: checkpoint per interval, stop at the step limit, NaN guard,
   SIGTERM, TensorBoard scalars and image strips;
-- `checkpoint`: atomic `.keras` checkpoints (`.weights.h5` without
-  TensorFlow), newest-first resume;
 - `summaries`: TensorBoard event files, through `tf.summary` or the
   tensorboard package alone;
-- `optimizers`: SGD / RMSprop / Adam with the official code's L2 weight decay;
-- `distribute`: `--strategy`, `TF_CONFIG`, each worker's rows of the global batch;
+- `distribute`: `--strategy`, each worker's rows of the global batch;
 - `lock`: one live job per log_dir.
+
+Checkpoints and the log_dir's files belong to `video_lstm.rundir`; the
+optimizers to `video_lstm.optimizers`.
 """

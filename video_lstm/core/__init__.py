@@ -1,0 +1,12 @@
+"""The ground floor: what every other package imports, importing none of them.
+
+- `atomic`: files and directories that appear whole or not at all;
+- `choices`: every enumerated option, declared once;
+- `cli`: the entry-point contract (`define_flags`, `main`, `run`, `call`) and
+  one-line errors;
+- `backend`: TensorFlow or JAX, decided here and nowhere else;
+- `cluster`: `TF_CONFIG` (chief, worker shards) without TensorFlow;
+- `prefetch`: a threaded prefetcher for NumPy batches;
+- `keras_compat`: every private Keras / TensorFlow API the package reaches;
+- `export_layout`: the directory of an exported SavedModel.
+"""
