@@ -13,7 +13,6 @@ Imports no Keras or TensorFlow: a bad flag fails before they load.
 
 import dataclasses
 import json
-import os
 import typing
 
 from pipelines import sources
@@ -251,12 +250,3 @@ def check_same_model(saved, current, log_dir):
             + "; ".join(diffs)
             + "). Use a new --log_dir, or the flags it was trained with."
         )
-
-
-def load(log_dir):
-    """Reads `<log_dir>/config.json`."""
-    path = os.path.join(log_dir, "config.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found: is {log_dir} a video_lstm training log_dir?")
-    with open(path) as f:
-        return Config.from_json(f.read(), source=path)

@@ -6,6 +6,8 @@
     <log_dir>/checkpoints/ckpt-<step>.weights.h5   the same without TensorFlow (the model
                                                    itself is rebuilt from config.json)
     <log_dir>/metrics.json, samples.png   the evaluation of the run's own test set
+    <log_dir>/train/                      TensorBoard events
+    <log_dir>/visualize/                  pictures of `python -m video_lstm.visualize`
     <log_dir>/lock                        the live job's lock (`training.lock`)
 
 A fine-tuning run's log_dir holds one such directory per initialisation, each
@@ -41,6 +43,10 @@ SAMPLES = "samples.png"
 FINETUNE = "finetune.json"
 SUMMARY = "summary.json"
 CONFUSION = "confusion.png"
+VISUALIZE = "visualize"  # the pictures of python -m video_lstm.visualize
+TRAIN_EVENTS = "train"  # TensorBoard events of training
+EVAL_EVENTS = "eval"  # TensorBoard events of a classifier's evaluation
+LOCK = "lock"
 
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.(keras|weights\.h5)$")
 SUFFIXES = (".keras", ".weights.h5")

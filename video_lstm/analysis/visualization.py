@@ -49,7 +49,7 @@ from video_lstm.analysis import figures, plots, rollout
 from video_lstm.core import atomic
 
 WHATS = ("samples", "rollout", "ood", "weights")
-OUTPUT_DIR = "visualize"
+OUTPUT_DIR = rundir.VISUALIZE
 MAX_SEQUENCES = 64
 MAX_GIF_FRAMES = 200
 MAX_STRIP_FRAMES = 20

@@ -156,7 +156,7 @@ def _check_same_run(log_dir, description):
 def _write_eval_scalars(log_dir, metrics, step):
     import tensorflow as tf
 
-    writer = tf.summary.create_file_writer(os.path.join(log_dir, "eval"))
+    writer = tf.summary.create_file_writer(rundir.path(log_dir, rundir.EVAL_EVENTS))
     with writer.as_default(step=step):
         for key in ("clip_top1", "clip_top5", "video_top1", "video_top5"):
             tf.summary.scalar(f"accuracy/{key}", metrics[key])

@@ -146,7 +146,7 @@ class TensorBoardSummaries(keras.callbacks.Callback):
 
     def __init__(self, log_dir, sample_inputs, batch_size, log_every=50, image_every=250):
         super().__init__()
-        self.writer = summaries.writer(f"{log_dir}/train")
+        self.writer = summaries.writer(rundir.path(log_dir, rundir.TRAIN_EVENTS))
         self.sample_inputs = sample_inputs
         self.batch_size = batch_size
         self.log_every = log_every

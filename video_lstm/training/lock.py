@@ -20,9 +20,10 @@ import socket
 
 from absl import logging
 
+from video_lstm import rundir
 from video_lstm.core.atomic import process_alive
 
-LOCK_NAME = "lock"
+LOCK_NAME = rundir.LOCK
 _HELD = {}  # realpath of a lock file -> LogDirLock held by this process
 
 
