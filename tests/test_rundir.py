@@ -1,0 +1,76 @@
+"""The run directory (video_lstm.rundir): one owner of the log_dir's files and of model I/O."""
+
+import os
+
+import numpy as np
+import pytest
+
+from video_lstm import config as config_lib
+from video_lstm import rundir
+
+TINY = dict(units=4, input_length=2, future_length=1, frame_size=28, num_digits=1, digits="rendered",
+            eval_sequences=2, jit_compile=False)
+
+
+def tiny_run(log_dir, weights_only=False, **values):
+    """A log_dir as training leaves it: config.json and a checkpoint at step 3 (no training)."""
+    config = config_lib.make(**{**TINY, **values})
+    rundir.record_config(str(log_dir), config)
+    model = rundir.new_model(config)
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(3)
+    rundir.save(model, str(log_dir), 3, weights_only=weights_only)
+    return config, model
+
+
+def weights(model):
+    return [np.asarray(w) for w in model.weights]
+
+
+def test_a_log_dir_records_its_config_and_refuses_another_model(tmp_path):
+    config, _ = tiny_run(tmp_path)
+    assert rundir.is_run(str(tmp_path)) and rundir.load_config(str(tmp_path)) == config
+    rundir.record_config(str(tmp_path), config_lib.replace(config, steps=7))  # same model: fine
+    with pytest.raises(ValueError, match=r"--units: 4 in the log_dir, 5 now"):
+        rundir.record_config(str(tmp_path), config_lib.replace(config, units=5))
+
+
+def test_a_missing_config_or_checkpoint_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json not found: is .* a video_lstm training log_dir"):
+        rundir.load_config(str(tmp_path))
+    assert rundir.load_config_if_any(str(tmp_path)) is None and not rundir.is_run(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no checkpoint in .*checkpoints: train first"):
+        rundir.load_latest(str(tmp_path))
+
+
+def test_saving_keeps_the_newest_checkpoints(tmp_path):
+    config, model = tiny_run(tmp_path)
+    for step in (5, 9):
+        rundir.save(model, str(tmp_path), step, keep=2)
+    assert [step for step, _ in rundir.list_checkpoints(str(tmp_path))] == [5, 9]
+    assert rundir.latest(str(tmp_path))[1].endswith("ckpt-00000009.keras")
+
+
+@pytest.mark.parametrize("weights_only", [False, True], ids=["keras", "weights_h5"])
+def test_loading_to_call_builds_no_optimizer_and_loading_to_train_restores_it(tmp_path, weights_only):
+    _, model = tiny_run(tmp_path, weights_only)
+    step, to_call = rundir.load_latest(str(tmp_path), compile=False)
+    assert step == 3 and getattr(to_call, "optimizer", None) is None
+    for a, b in zip(weights(model), weights(to_call)):
+        np.testing.assert_array_equal(a, b)
+    _, to_train = rundir.load_latest(str(tmp_path))
+    assert int(np.asarray(to_train.optimizer.iterations)) == 3
+
+
+def test_an_evaluation_reads_config_json_once(tmp_path, monkeypatch):
+    from video_lstm.analysis import evaluation
+
+    tiny_run(tmp_path, weights_only=True)
+    reads = []
+    original = config_lib.Config.from_json.__func__
+    monkeypatch.setattr(config_lib.Config, "from_json",
+                        classmethod(lambda cls, text, source="config": reads.append(source) or original(cls, text, source)))
+    result = evaluation.evaluate_log_dir(str(tmp_path), eval_sequences=1)
+    assert reads == [os.path.join(str(tmp_path), rundir.CONFIG)]
+    assert result["written"] == "metrics_generated_1.json"  # another size than the run's own: beside it
+    assert os.path.exists(rundir.path(str(tmp_path), result["written"]))
