@@ -101,8 +101,7 @@ def export_classifier(log_dir, export_dir, version=None, model_name=None):
     if description is None:
         raise FileNotFoundError(f"{rundir.path(log_dir, rundir.FINETUNE)} not found: is {log_dir} a classifier of "
                                 "python -m video_lstm.finetune (<log_dir>/<init>)?")
-    step, checkpoint_path = rundir.latest(log_dir) or (None, None)
-    _, model = rundir.load_latest(log_dir, compile=False)
+    step, checkpoint_path, model = rundir.load_latest_with_path(log_dir, compile=False)  # resolved once
     if not isinstance(model, Classifier):
         raise ValueError(f"{log_dir} holds a {type(model).__name__}, not a classifier")
     if model_name is None:

@@ -322,8 +322,7 @@ def export_log_dir(log_dir, export_dir, version=None, model_name=None,
     if version is not None:  # refused before the slow checkpoint load; export_model checks again
         _refuse_existing(os.path.join(export_dir, model_name), version)
     network = percept_network_of(log_dir, convnet_weights) if with_convnet else None
-    step, path = rundir.latest(log_dir) or (None, None)
-    _, model = rundir.load_latest(log_dir, config, compile=False)
+    step, path, model = rundir.load_latest_with_path(log_dir, config, compile=False)  # resolved once
     source = {"log_dir": os.path.abspath(log_dir), "checkpoint": os.path.abspath(path), "step": step}
     return export_model(model, config, export_dir, model_name, version, source, network)
 

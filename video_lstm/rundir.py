@@ -246,6 +246,13 @@ def _load_weights(checkpoint, config, compile):
 
 def load_latest(log_dir, config=None, compile=True):
     """(step, model) of the newest checkpoint (see `load`); raises if there is none."""
+    step, _, model = load_latest_with_path(log_dir, config, compile)
+    return step, model
+
+
+def load_latest_with_path(log_dir, config=None, compile=True):
+    """(step, path, model) of the newest checkpoint, its path looked up once (a job
+    still training may write a newer one meanwhile); raises if there is none."""
     found = latest(log_dir)
     if found is None:
         raise FileNotFoundError(
@@ -253,4 +260,4 @@ def load_latest(log_dir, config=None, compile=True):
             f"python -m video_lstm.train --log_dir={log_dir}"
         )
     step, checkpoint = found
-    return step, load(checkpoint, config, compile)
+    return step, checkpoint, load(checkpoint, config, compile)
