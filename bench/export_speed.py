@@ -37,7 +37,6 @@ def write_log_dir(config, log_dir):
 
     from video_lstm.models import build_model
     from video_lstm import rundir
-    from video_lstm.training import loop
 
     model = build_model(**config.model_kwargs())
     frame = tuple(config.input_spec.frame_shape)
@@ -45,7 +44,7 @@ def write_log_dir(config, log_dir):
         "frames": np.zeros((1, config.input_length) + frame, np.float32),
         "future_frames": np.zeros((1, max(config.future_length, 1)) + frame, np.float32),
     })
-    loop.prepare_log_dir(config, log_dir)
+    rundir.record_config(log_dir, config)
     rundir.save(model, log_dir, 0)
     return model.count_params()
 

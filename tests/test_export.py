@@ -29,7 +29,6 @@ from video_lstm.core import atomic
 from video_lstm import config as config_lib
 from video_lstm.models import build_model
 from video_lstm import rundir
-from video_lstm.training import loop as train_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = 28
@@ -49,7 +48,7 @@ def make_log_dir(path, step=1, **overrides):
     model = build_model(**config.model_kwargs())
     clip = np.zeros((1, config.input_length, SIZE, SIZE, 1), np.float32)
     model({"frames": clip, "future_frames": np.zeros((1, config.future_length, SIZE, SIZE, 1), np.float32)})
-    train_lib.prepare_log_dir(config, str(path))
+    rundir.record_config(str(path), config)
     rundir.save(model, str(path), step)
     return config, model
 
@@ -226,7 +225,7 @@ def test_conv_reader_and_readout_with_conditional_decoders(tmp_path, precision):
     model = build_model(**config.model_kwargs())
     frames = np.random.default_rng(0).uniform(size=(2, 4, size, size, 1)).astype(np.float32)
     model({"frames": frames, "future_frames": frames[:, :2]})
-    train_lib.prepare_log_dir(config, str(tmp_path / "run"))
+    rundir.record_config(str(tmp_path / "run"), config)
     rundir.save(model, str(tmp_path / "run"), 1)
     loaded = tf.saved_model.load(export_encoder.export_log_dir(str(tmp_path / "run"), str(tmp_path / "out")))
     got = loaded.signatures["reconstruct_and_predict_float"](frames=tf.constant(frames), future_steps=tf.constant(3))

@@ -305,7 +305,7 @@ def test_a_model_of_feature_vectors_gets_no_pictures(tmp_path):
 
 
 def test_an_autoencoder_has_no_rollout(tmp_path):
-    model = CompositeModel(units=4, reconstruct=True, predict=False, future_length=0)
+    model = CompositeModel(units=4, reconstruct=True, predict_future=False, future_length=0)
     model(np.zeros((1, IN, SIZE, SIZE, 1), np.float32))
     assert visualize_lib.applicable(model, tiny()) == ("samples", "weights")
     with pytest.raises(ValueError, match="need a future decoder"):
