@@ -74,3 +74,22 @@ def test_an_evaluation_reads_config_json_once(tmp_path, monkeypatch):
     assert reads == [os.path.join(str(tmp_path), rundir.CONFIG)]
     assert result["written"] == "metrics_generated_1.json"  # another size than the run's own: beside it
     assert os.path.exists(rundir.path(str(tmp_path), result["written"]))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "random_bytes"])
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before_it(tmp_path, damage, caplog):
+    _, model = tiny_run(tmp_path)
+    newest = rundir.save(model, str(tmp_path), 8)
+    data = open(newest, "rb").read()
+    damaged = {"truncated": data[: len(data) // 2], "empty": b"",
+               "random_bytes": np.random.default_rng(0).bytes(len(data))}[damage]
+    open(newest, "wb").write(damaged)
+    step, path, loaded = rundir.load_latest_with_path(str(tmp_path), compile=False)
+    assert step == 3 and path.endswith("ckpt-00000003.keras")
+    assert any(newest in record.getMessage() and "falling back" in record.getMessage() for record in caplog.records)
+    for a, b in zip(weights(model), weights(loaded)):
+        np.testing.assert_array_equal(a, b)
+    # None loads: the newest one's error, naming its file.
+    open(path, "wb").write(b"")
+    with pytest.raises(rundir.DamagedCheckpointError, match=r"checkpoint .*ckpt-00000008.keras could not be loaded"):
+        rundir.load_latest(str(tmp_path))

@@ -29,6 +29,7 @@ import re
 
 import keras
 import numpy as np
+from absl import logging
 
 from video_lstm import config as config_lib
 from video_lstm import models  # (importing it registers the model classes with Keras)
@@ -135,6 +136,10 @@ class CheckpointWriteError(OSError):
     """A checkpoint could not be written; the earlier ones are untouched."""
 
 
+class DamagedCheckpointError(ValueError):
+    """A checkpoint file exists but cannot be read (truncated, empty, not a Keras file)."""
+
+
 def save(model, log_dir, step, keep=2, weights_only=False):
     """Writes the model at `step` atomically and prunes old checkpoints.
 
@@ -211,7 +216,12 @@ def load(checkpoint, config=None, compile=True):
     try:
         return keras.models.load_model(checkpoint, compile=compile)
     except Exception as error:  # a truncated or foreign file
-        raise ValueError(f"checkpoint {checkpoint} could not be loaded: {error}") from error
+        raise DamagedCheckpointError(f"checkpoint {checkpoint} could not be loaded: {_first_line(error)}") from error
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
 def _load_weights(checkpoint, config, compile):
@@ -221,17 +231,17 @@ def _load_weights(checkpoint, config, compile):
         model = build(config)
         try:
             model.load_weights(checkpoint, skip_mismatch=False)
-        except Exception as error:
-            raise ValueError(f"checkpoint {checkpoint} could not be loaded into the model of its config: "
-                             f"{error}") from error
+        except Exception as error:  # a truncated file, or one of another model
+            raise DamagedCheckpointError(f"checkpoint {checkpoint} could not be loaded into the model of its "
+                                         f"config: {_first_line(error)}") from error
         return model
     model = new_model(config)
     model.optimizer.build(model.trainable_variables)  # so that its saved state has somewhere to go
     try:
         model.load_weights(checkpoint)
     except Exception as error:  # a truncated file, or one of another model
-        raise ValueError(f"checkpoint {checkpoint} could not be loaded into the model of its config: "
-                         f"{error}") from error
+        raise DamagedCheckpointError(f"checkpoint {checkpoint} could not be loaded into the model of its config: "
+                                     f"{_first_line(error)}") from error
     # Keras skips (with a warning) optimizer state of another shape; the step count tells.
     step = int(_CHECKPOINT.search(checkpoint).group(1))
     restored = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
@@ -251,13 +261,24 @@ def load_latest(log_dir, config=None, compile=True):
 
 
 def load_latest_with_path(log_dir, config=None, compile=True):
-    """(step, path, model) of the newest checkpoint, its path looked up once (a job
-    still training may write a newer one meanwhile); raises if there is none."""
-    found = latest(log_dir)
-    if found is None:
+    """(step, path, model) of the newest checkpoint that loads, its path looked up once (a
+    job still training may write a newer one meanwhile).
+
+    A damaged newest checkpoint (truncated, empty, not a Keras file) is skipped with a
+    warning naming it, for the one before it. Raises FileNotFoundError if there is no
+    checkpoint, and the newest one's DamagedCheckpointError if none loads.
+    """
+    found = list_checkpoints(log_dir)
+    if not found:
         raise FileNotFoundError(
             f"no checkpoint in {checkpoint_dir(log_dir)}: train first with "
             f"python -m video_lstm.train --log_dir={log_dir}"
         )
-    step, checkpoint = found
-    return step, checkpoint, load(checkpoint, config, compile)
+    damaged = []
+    for step, checkpoint in reversed(found):
+        try:
+            return step, checkpoint, load(checkpoint, config, compile)
+        except DamagedCheckpointError as error:
+            damaged.append(error)
+            logging.warning("%s; falling back to the checkpoint before it", error)
+    raise damaged[0]

@@ -127,11 +127,9 @@ def restore_or_build(log_dir, build_fn):
     """(step, model): the newest classifier checkpoint in log_dir, or `build_fn()` at step 0."""
     from absl import logging
 
-    found = rundir.latest(log_dir)
-    if found is None:
+    if rundir.latest(log_dir) is None:
         return 0, build_fn()
-    step, path = found
-    model = rundir.load(path)
+    step, path, model = rundir.load_latest_with_path(log_dir)
     if not isinstance(model, Classifier):
         raise ValueError(f"{path} is a checkpoint of {type(model).__name__}, not of a classifier: use a new --log_dir")
     from video_lstm.training import distribute

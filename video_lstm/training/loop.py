@@ -38,11 +38,9 @@ def new_model(config, sample_inputs):
 
 def restore_or_create(config, log_dir, sample_inputs):
     """(step, model): the newest checkpoint in log_dir, or a fresh model at 0."""
-    found = rundir.latest(log_dir)
-    if found is None:
+    if rundir.latest(log_dir) is None:
         return 0, new_model(config, sample_inputs)
-    step, path = found
-    model = rundir.load(path, config)
+    step, path, model = rundir.load_latest_with_path(log_dir, config)
     # Recompile to apply this run's jit setting; the optimizer object, with
     # its restored state, is kept.
     model.compile(optimizer=model.optimizer, jit_compile=distribute.jit_compile(config.jit_compile))
