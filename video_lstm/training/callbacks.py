@@ -48,7 +48,8 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """SIGTERM (what a cluster sends before preemption) ends training after the current step.
+    """SIGTERM (what a cluster sends before preemption) or SIGINT (Ctrl-C) ends training after the
+    current step; a second Ctrl-C stops at once.
 
     The handler only records the signal; at the end of the step this callback
     stops `fit`, whose epoch then ends, so the `Checkpointer` (which saves at
@@ -64,7 +65,7 @@ class StopOnSignal(keras.callbacks.Callback):
         signals: which signals stop training.
     """
 
-    def __init__(self, agree=None, signals=(signal.SIGTERM,)):
+    def __init__(self, agree=None, signals=(signal.SIGTERM, signal.SIGINT)):
         super().__init__()
         self.agree = agree
         self.received = None  # name of the signal received, if any
@@ -75,8 +76,11 @@ class StopOnSignal(keras.callbacks.Callback):
                 self._previous[number] = signal.signal(number, self._handle)
 
     def _handle(self, number, frame):
+        if number == signal.SIGINT and self.received is not None:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
         self.received = signal.Signals(number).name
-        logging.warning("%s received: training stops after this step and saves a checkpoint", self.received)
+        logging.warning("%s received: training stops after this step and saves a checkpoint%s", self.received,
+                        " (Ctrl-C again to stop at once)" if number == signal.SIGINT else "")
 
     def should_stop(self):
         """Whether a signal arrived (on any worker, when `agree` is set)."""
