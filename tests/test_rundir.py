@@ -67,11 +67,12 @@ def test_an_evaluation_reads_config_json_once(tmp_path, monkeypatch):
 
     tiny_run(tmp_path, weights_only=True)
     reads = []
-    original = config_lib.Config.from_json.__func__
-    monkeypatch.setattr(config_lib.Config, "from_json",
-                        classmethod(lambda cls, text, source="config": reads.append(source) or original(cls, text, source)))
+    original = config_lib.Config.from_dict.__func__
+    monkeypatch.setattr(config_lib.Config, "from_dict",
+                        classmethod(lambda cls, values, source="config": reads.append(source) or original(cls, values,
+                                                                                                         source)))
     result = evaluation.evaluate_log_dir(str(tmp_path), eval_sequences=1)
-    assert reads == [os.path.join(str(tmp_path), rundir.CONFIG)]
+    assert [source for source in reads if source.endswith(rundir.CONFIG)] == [os.path.join(str(tmp_path), rundir.CONFIG)]
     assert result["written"] == "metrics_generated_1.json"  # another size than the run's own: beside it
     assert os.path.exists(rundir.path(str(tmp_path), result["written"]))
 
@@ -93,3 +94,10 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before_it(tmp_path, d
     open(path, "wb").write(b"")
     with pytest.raises(rundir.DamagedCheckpointError, match=r"checkpoint .*ckpt-00000008.keras could not be loaded"):
         rundir.load_latest(str(tmp_path))
+
+
+@pytest.mark.parametrize("text", [b"{nope", b"\xff\xfe\x00", b"[1, 2]"], ids=["json", "bytes", "list"])
+def test_a_garbage_config_is_named(tmp_path, text):
+    (tmp_path / rundir.CONFIG).write_bytes(text)
+    with pytest.raises(ValueError, match=f"{tmp_path / rundir.CONFIG}"):
+        rundir.load_config(str(tmp_path))

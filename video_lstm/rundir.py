@@ -71,8 +71,16 @@ def load_config(log_dir):
     config_path = path(log_dir, CONFIG)
     if not os.path.exists(config_path):
         raise FileNotFoundError(f"{config_path} not found: is {log_dir} a video_lstm training log_dir?")
-    with open(config_path) as f:
-        return config_lib.Config.from_json(f.read(), source=config_path)
+    with open(config_path, "rb") as f:
+        text = f.read()
+    try:
+        values = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{config_path} is not a JSON config ({error}): delete it only if no checkpoint "
+                         "depends on it") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{config_path} holds {type(values).__name__}, not a config object")
+    return config_lib.Config.from_dict(values, source=config_path)
 
 
 def load_config_if_any(log_dir):
