@@ -19,17 +19,17 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402
 
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m export.classifier`, on `flag_values`."""
-    define = dict(flag_values=flag_values)
+    """The flags of `python -m export.classifier`, on `flag_values` (`export.encoder.Destination`'s)."""
+    from export.encoder import HELP, Destination
+
     cli.define_log_dir(flag_values, "A classifier directory of video_lstm.finetune (<log_dir>/<init>).")
-    flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.", **define)
-    flags.DEFINE_integer("version", None, "Version number (default: the next free one).", lower_bound=1, **define)
-    flags.DEFINE_string("model_name", None, "Model name (default: the log_dir's name).", **define)
+    cli.define_dataclass_flags(Destination, flag_values, HELP)
+
 
 TOP_K = 5
 
@@ -116,9 +116,9 @@ def export_classifier(log_dir, export_dir, version=None, model_name=None):
 def main(argv, flag_values=flags.FLAGS):
     FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "a classifier directory of video_lstm.finetune (<log_dir>/<init>)")
-    if not FLAGS.export_dir:
-        raise app.UsageError("--export_dir is required (e.g. exported; TF Serving's model root)")
-    from export.encoder import ExportError
+    from export.encoder import Destination, ExportError
+
+    Destination(**cli.dataclass_values(Destination, FLAGS)).validate()
 
     try:
         export_classifier(FLAGS.log_dir, FLAGS.export_dir, FLAGS.version, FLAGS.model_name)

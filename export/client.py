@@ -21,6 +21,7 @@ From the command line, a smoke test with random frames:
 `--model_config_file` for several models. See export/README.md.
 """
 
+import dataclasses
 import json
 import socket
 import urllib.error
@@ -314,24 +315,48 @@ def write_models_config(path, models):
 # -- command line -------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class ClientOptions:
+    """python -m export.client's flags: one request of random clips to a served model."""
+
+    model_name: str | None = None
+    protocol: str = "rest"
+    host: str = "localhost"
+    rest_port: int = DEFAULT_REST_PORT
+    grpc_port: int = DEFAULT_GRPC_PORT
+    version: int | None = None
+    signature_name: str = "serving_default"
+    batch: int = 1
+    time: int = 10
+    frame_size: int = 64
+    future_steps: int = 10
+    timeout: float = DEFAULT_TIMEOUT_S
+
+
+HELP = {
+    "model_name": "The served model's name (required).",
+    "protocol": "REST (port 8501) or gRPC (8500).",
+    "host": "The server.",
+    "rest_port": "TF Serving's --rest_api_port.",
+    "grpc_port": "TF Serving's --port.",
+    "version": "A model version (default: the newest served).",
+    "signature_name": "Which signature to call.",
+    "batch": "Random clips in the request.",
+    "time": "Frames per clip.",
+    "frame_size": "Frame height and width.",
+    "future_steps": "For reconstruct_and_predict.",
+    "timeout": "Seconds to wait for the answer.",
+}
+
+
 def define_flags(flag_values=None):
     """The flags of `python -m export.client`, on `flag_values` (default: absl's global ones)."""
     from absl import flags
 
+    from video_lstm.core import cli
+
     flag_values = flags.FLAGS if flag_values is None else flag_values
-    define = dict(flag_values=flag_values)
-    flags.DEFINE_string("model_name", None, "The served model's name.", required=True, **define)
-    flags.DEFINE_enum("protocol", "rest", ["rest", "grpc"], "REST (port 8501) or gRPC (8500).", **define)
-    flags.DEFINE_string("host", "localhost", "The server.", **define)
-    flags.DEFINE_integer("rest_port", DEFAULT_REST_PORT, "TF Serving's --rest_api_port.", **define)
-    flags.DEFINE_integer("grpc_port", DEFAULT_GRPC_PORT, "TF Serving's --port.", **define)
-    flags.DEFINE_integer("version", None, "A model version (default: the newest served).", **define)
-    flags.DEFINE_string("signature_name", "serving_default", "Which signature to call.", **define)
-    flags.DEFINE_integer("batch", 1, "Random clips in the request.", **define)
-    flags.DEFINE_integer("time", 10, "Frames per clip.", **define)
-    flags.DEFINE_integer("frame_size", 64, "Frame height and width.", **define)
-    flags.DEFINE_integer("future_steps", 10, "For reconstruct_and_predict.", **define)
-    flags.DEFINE_float("timeout", DEFAULT_TIMEOUT_S, "Seconds to wait for the answer.", **define)
+    cli.define_dataclass_flags(ClientOptions, flag_values, HELP, {"protocol": ("rest", "grpc")})
 
 
 def main(argv, flag_values=None):
@@ -340,6 +365,8 @@ def main(argv, flag_values=None):
     FLAGS = flags.FLAGS if flag_values is None else flag_values
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if not FLAGS.model_name:
+        raise app.UsageError("--model_name is required (the served model's name)")
     rng = np.random.RandomState(0)
     shape = (FLAGS.batch, FLAGS.time, FLAGS.frame_size, FLAGS.frame_size, 1)
     inputs = {"frames": rng.randint(0, 256, shape).astype(np.uint8)}

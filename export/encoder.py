@@ -32,6 +32,7 @@ existing version is refused.
 """
 
 import contextlib
+import dataclasses
 import os
 import time
 
@@ -39,23 +40,50 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from video_lstm.core import cli
-from video_lstm.core import atomic, export_layout  # noqa: E402  (absl and numpy only)
+from video_lstm.core import atomic, cli, export_layout  # noqa: E402  (absl and numpy only)
 
 # Set by tests: seconds to sleep with the export complete but not yet renamed.
 PAUSE_ENV = "VIDEO_LSTM_EXPORT_PAUSE_BEFORE_RENAME"
 
+
+@dataclasses.dataclass(frozen=True)
+class Destination:
+    """Where an export goes: `<export_dir>/<model_name>/<version>/` (also export.classifier's flags)."""
+
+    export_dir: str | None = None
+    version: int | None = None
+    model_name: str | None = None
+
+    def validate(self):
+        if not self.export_dir:
+            raise app.UsageError("--export_dir is required (e.g. exported; TF Serving's model root)")
+        if self.version is not None and self.version < 1:
+            raise app.UsageError(f"--version={self.version}; expected >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderExport(Destination):
+    """python -m export.encoder's flags."""
+
+    with_convnet: bool = False
+    convnet_weights: str | None = None
+
+
+HELP = {
+    "export_dir": "Where models go: <export_dir>/<model_name>/<version>/.",
+    "version": "Version number >= 1 (default: the next free one).",
+    "model_name": "Model name (default: the log_dir's name).",
+    "with_convnet": "For a percept model: export its percept network too, so that serving_default takes raw "
+    "uint8 video frames.",
+    "convnet_weights": "With --with_convnet: the network's weights file (default: what the run's data.json "
+    "records, e.g. imagenet).",
+}
+
+
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m export.encoder`, on `flag_values`."""
-    define = dict(flag_values=flag_values)
+    """The flags of `python -m export.encoder`, on `flag_values` (one per `EncoderExport` field)."""
     cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote.")
-    flags.DEFINE_string("export_dir", None, "Where models go: <export_dir>/<model_name>/<version>/.", **define)
-    flags.DEFINE_integer("version", None, "Version number (default: the next free one).", lower_bound=1, **define)
-    flags.DEFINE_string("model_name", None, "Model name (default: the log_dir's name).", **define)
-    flags.DEFINE_bool("with_convnet", False, "For a percept model: export its percept network too, "
-                      "so that serving_default takes raw uint8 video frames.", **define)
-    flags.DEFINE_string("convnet_weights", None, "With --with_convnet: the network's weights file "
-                        "(default: what the run's data.json records, e.g. imagenet).", **define)
+    cli.define_dataclass_flags(EncoderExport, flag_values, HELP)
 
 
 class ExportError(Exception):
@@ -333,11 +361,11 @@ def export_log_dir(log_dir, export_dir, version=None, model_name=None,
 def main(argv, flag_values=flags.FLAGS):
     FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "a run directory written by video_lstm.train")
-    if not FLAGS.export_dir:
-        raise app.UsageError("--export_dir is required (e.g. exported; TF Serving's model root)")
+    options = EncoderExport(**cli.dataclass_values(EncoderExport, FLAGS))
+    options.validate()
     try:
-        export_log_dir(FLAGS.log_dir, FLAGS.export_dir, FLAGS.version, FLAGS.model_name,
-                       with_convnet=FLAGS.with_convnet, convnet_weights=FLAGS.convnet_weights)
+        export_log_dir(FLAGS.log_dir, options.export_dir, options.version, options.model_name,
+                       with_convnet=options.with_convnet, convnet_weights=options.convnet_weights)
     except (FileNotFoundError, ValueError, ExportError) as error:
         cli.fail("export.encoder", error)
 

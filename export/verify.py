@@ -13,6 +13,7 @@ one given). Inputs and outputs cross between the processes in a temporary
 line per output; exits 1 on a mismatch (or a missing output, a wrong shape).
 """
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -26,13 +27,24 @@ from absl import app, flags  # noqa: E402
 from video_lstm.core import cli  # noqa: E402  (absl only)
 from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir  # noqa: E402, F401
 
+@dataclasses.dataclass(frozen=True)
+class VerifyOptions:
+    checkpoint: str | None = None
+    atol: float | None = None
+    rtol: float = 1e-4
+
+
+HELP = {
+    "checkpoint": "Compare with this checkpoint (.keras or .weights.h5).",
+    "atol": "Absolute tolerance (default 1e-4; 5e-2 for mixed precision).",
+    "rtol": "Relative tolerance.",
+}
+
+
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m export.verify`, on `flag_values`."""
-    define = dict(flag_values=flag_values)
+    """The flags of `python -m export.verify`, on `flag_values` (one per `VerifyOptions` field)."""
     cli.define_log_dir(flag_values, "Compare with this run's newest checkpoint.")
-    flags.DEFINE_string("checkpoint", None, "Compare with this checkpoint (.keras or .weights.h5).", **define)
-    flags.DEFINE_float("atol", None, "Absolute tolerance (default 1e-4; 5e-2 for mixed precision).", **define)
-    flags.DEFINE_float("rtol", 1e-4, "Relative tolerance.", **define)
+    cli.define_dataclass_flags(VerifyOptions, flag_values, HELP)
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_load_check.py")
 

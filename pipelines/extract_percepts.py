@@ -429,38 +429,40 @@ def prepare(options, network=None):
 
 # -- the command line ----------------------------------------------------------------
 
+CHOICES = {"dataset": DATASETS, "subset": SUBSETS, "stream": STREAMS, "network": PERCEPT_NETWORKS,
+           "dtype": STORED_DTYPES, "compute_dtype": COMPUTE_DTYPES, "flow_method": FLOW_METHODS}
+HELP = {
+    "dataset": "Which videos: a split's list, or a folder of class subfolders.",
+    "video_dir": "The folder of class subfolders of videos.",
+    "out": "The cache folder.",
+    "split": "UCF-101 / HMDB-51 split, 1-3.",
+    "subset": "Which list of the split: train, test, or both (train first).",
+    "split_dir": "The split files' folder (default: beside the videos, or $VIDEO_LSTM_DATA_DIR/<dataset>/...).",
+    "stream": "The network reads RGB frames or optical-flow images.",
+    "network": "Percept network (vgg16: fc6, 4096-d; inception_v3: pooled, 2048-d).",
+    "weights": "imagenet, random (meaningless features: tests and speed) or a weights file.",
+    "frame_stride": "Keep every N-th frame.",
+    "dtype": "How percepts are stored.",
+    "shard_index": "Extract only this shard (default: every shard not done yet; under a TF_CONFIG cluster of n "
+    "tasks, task i's shards i, i + n, ...).",
+    "num_shards": "Shards of the whole extraction: video i goes to shard i % num_shards.",
+    "batch_frames": "Frames decoded and sent through the network at a time.",
+    "compute_dtype": "The precision the network computes in.",
+    "flow_method": "Optical flow for --stream=flow (tvl1 needs OpenCV's contrib modules).",
+    "flow_bound": "Flow displacement (pixels) rendered as 0 / 255.",
+    "min_frames": "Skip videos with fewer percepts than this.",
+    "seed": "Random weights are drawn from this seed.",
+    "progress": "Show a progress bar.",
+}
+
+
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m pipelines.extract_percepts`, on `flag_values`."""
-    define = dict(flag_values=flag_values)
-    flags.DEFINE_enum("dataset", None, list(DATASETS), "Which videos: a split's list, or a folder of class subfolders.", **define)
-    flags.DEFINE_string("video_dir", None, "The folder of class subfolders of videos.", **define)
-    flags.DEFINE_integer("split", 1, "UCF-101 / HMDB-51 split, 1-3.", **define)
-    flags.DEFINE_enum("subset", "all", list(SUBSETS), "Which list of the split: train, test, or both (train first).", **define)
-    flags.DEFINE_string("split_dir", None, "The split files' folder (default: beside the videos, or "
-                        "$VIDEO_LSTM_DATA_DIR/<dataset>/...).", **define)
-    flags.DEFINE_enum("stream", "rgb", list(STREAMS), "The network reads RGB frames or optical-flow images.", **define)
-    flags.DEFINE_enum("network", "vgg16", list(PERCEPT_NETWORKS), "Percept network (vgg16: fc6, 4096-d; "
-                      "inception_v3: pooled, 2048-d).", **define)
-    flags.DEFINE_string("weights", "imagenet", "imagenet, random (meaningless features: tests and speed) or a "
-                        "weights file.", **define)
-    flags.DEFINE_integer("frame_stride", 1, "Keep every N-th frame.", **define)
-    flags.DEFINE_enum("dtype", "float16", list(STORED_DTYPES), "How percepts are stored.", **define)
-    flags.DEFINE_enum("compute_dtype", "float32", list(COMPUTE_DTYPES), "The precision the network computes in.", **define)
-    flags.DEFINE_string("out", None, "The cache folder.", **define)
-    flags.DEFINE_integer("shard_index", None, "Extract only this shard (default: every shard not done yet; "
-                         "under a TF_CONFIG cluster of n tasks, task i's shards i, i + n, ...).", **define)
-    flags.DEFINE_integer("num_shards", 1, "Shards of the whole extraction: video i goes to shard i % num_shards.", **define)
-    flags.DEFINE_integer("batch_frames", 32, "Frames decoded and sent through the network at a time.", **define)
-    flags.DEFINE_enum("flow_method", "farneback", list(FLOW_METHODS), "Optical flow for --stream=flow (tvl1 needs "
-                      "OpenCV's contrib modules).", **define)
-    flags.DEFINE_float("flow_bound", 20.0, "Flow displacement (pixels) rendered as 0 / 255.", **define)
-    flags.DEFINE_integer("min_frames", 1, "Skip videos with fewer percepts than this.", **define)
-    flags.DEFINE_integer("seed", 0, "Random weights are drawn from this seed.", **define)
-    flags.DEFINE_bool("progress", True, "Show a progress bar.", **define)
+    """The flags of `python -m pipelines.extract_percepts`, on `flag_values` (one per `Options` field)."""
+    cli.define_dataclass_flags(Options, flag_values, HELP, CHOICES)
 
 
 def options_from_flags(flag_values):
-    return Options(**{field.name: flag_values[field.name].value for field in dataclasses.fields(Options)})
+    return Options(**cli.dataclass_values(Options, flag_values))
 
 
 def main(argv, flag_values=flags.FLAGS):

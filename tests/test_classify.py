@@ -13,7 +13,7 @@ from pipelines import labelled_moving_mnist as lmm
 from video_lstm.classify import data as data_lib
 from video_lstm.classify import accuracy, pretrained, trainer
 from video_lstm.classify.classifier import clip_probabilities
-from video_lstm.config import make
+from video_lstm.config import FinetuneOptions, FinetuneSettings, make
 
 DATA = os.environ.get("VIDEO_LSTM_DATA_DIR", "")
 CLIPS = os.path.join(DATA, "ucf101", "clips")
@@ -36,7 +36,7 @@ def pretrained_run(tmp_path_factory):
 def settings(**overrides):
     values = dict(units=4, batch_size=4, steps=3, jit_compile=False, learning_rate=0.05, output_dropout=0.0)
     values.update(overrides)
-    return trainer.Settings(**values)
+    return FinetuneSettings(**values)
 
 
 def tiny_task(task="appearance", pool=40, test=8):
@@ -180,7 +180,7 @@ def test_bad_input_is_named_at_start_up(pretrained_run, tmp_path):
     from video_lstm.classify import run as run_lib
 
     config = make(**{**TINY, "frame_size": 32, "model": "autoencoder"})
-    options = run_lib.Options(pretrained_run[1], ("pretrained",), "appearance", 0, 16, 20, 4)
+    options = FinetuneOptions(pretrained_run[1], ("pretrained",), "appearance", "all", 16, 20, 4)
     with pytest.raises(ValueError, match=r"--pretrained=.* reads inputs of shape \(28, 28, 1\).*\(32, 32, 1\)"):
         run_lib.FinetuneRun(config, options, settings(), str(tmp_path))
     with pytest.raises(FileNotFoundError, match="--pretrained='nowhere' does not exist"):
@@ -192,7 +192,7 @@ def test_bad_input_is_named_at_start_up(pretrained_run, tmp_path):
         data.subset(50, seed=0)
     config = make(**{**TINY, "model": "autoencoder", "num_digits": 2})
     with pytest.raises(ValueError, match="one digit per sequence; got --num_digits=2"):
-        run_lib.FinetuneRun(config, run_lib.Options(inits=("scratch",)), settings(), str(tmp_path))
+        run_lib.FinetuneRun(config, FinetuneOptions(inits=("scratch",)), settings(), str(tmp_path))
 
 
 # -- the study --------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def test_the_exported_classifier_matches_keras(pretrained_run, tmp_path):
     from video_lstm.classify import run as run_lib
 
     config = make(**{**TINY, "model": "autoencoder", "checkpoint_every": 1})
-    options = run_lib.Options(pretrained_run[1], ("pretrained",), "motion", 1, 16, 60, 6)
+    options = FinetuneOptions(pretrained_run[1], ("pretrained",), "motion", "1", 16, 60, 6)
     summary = run_lib.FinetuneRun(config, options, settings(steps=2, checkpoint_every=1), str(tmp_path)).run(verbose=0)
     assert set(summary["pretrained"]) >= {"clip_top1", "clip_top5", "video_top1", "video_top5", "per_class_accuracy"}
     assert os.path.exists(tmp_path / "pretrained" / "confusion.png")
@@ -260,7 +260,7 @@ def test_finetune_on_staged_ucf101_clips_pools_clips_per_video_and_resumes(video
 
     values = dict(dataset="ucf101", video_dir=video_dir, frame_size=8, color="grey", model="autoencoder", units=4,
                   input_length=4, batch_size=2, steps=2, checkpoint_every=1, jit_compile=False, seed=0)
-    options = run_lib.Options(inits=("scratch", "single_frame"), labels_per_class=1, stride=40)
+    options = FinetuneOptions(inits=("scratch", "single_frame"), labels_per_class="1", stride=40)
     run = run_lib.FinetuneRun(make(**values), options, settings(steps=2, checkpoint_every=1), str(tmp_path))
     assert run.data.classes == ["Basketball", "Fencing"] and len(run.data.test.labels) == 2
     assert len(run.data.test.video) > 2  # several clips per test video, pooled
@@ -287,7 +287,7 @@ def test_a_split_naming_absent_videos_is_refused(video_dir, tmp_path):
         f.write("Fencing/v_Fencing_g99_c01.avi 2\r\n")
     config = make(dataset="ucf101", video_dir=str(broken), frame_size=8, model="autoencoder", input_length=4)
     with pytest.raises(FileNotFoundError, match="v_Fencing_g99_c01.avi"):
-        run_lib.FinetuneRun(config, run_lib.Options(inits=("scratch",)), settings(), str(tmp_path / "run"))
+        run_lib.FinetuneRun(config, FinetuneOptions(inits=("scratch",)), settings(), str(tmp_path / "run"))
 
 
 # -- cached percepts ------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def test_finetune_on_cached_percepts_and_its_classify_signature_takes_percepts(t
     test = write_cache(str(tmp_path / "test"), [10, 7], num_shards=1, seed=1)
     config = make(dataset="percepts", percepts_dir=train, percepts_test_dir=test, model="autoencoder", units=4,
                   input_length=4, batch_size=2, steps=2, checkpoint_every=1, jit_compile=False, loss="squared_error")
-    options = run_lib.Options(inits=("scratch", "single_frame"), labels_per_class=2, stride=3)
+    options = FinetuneOptions(inits=("scratch", "single_frame"), labels_per_class="2", stride=3)
     run = run_lib.FinetuneRun(config, options, settings(steps=2, checkpoint_every=1), str(tmp_path / "run"))
     assert run.data.classes == ["c0", "c1"] and run.data.frame_shape == (DIM,)
     assert sorted(run.data.label_of.values()) == [0, 0, 1, 1]  # 2 per class of 3 (c0) and 2 (c1) videos
@@ -312,7 +312,7 @@ def test_finetune_on_cached_percepts_and_its_classify_signature_takes_percepts(t
     summary = run.run(verbose=0)
     assert summary["scratch"]["videos"] == 2
     with pytest.raises(ValueError, match=r"class 'c1' \(label 1\) has 2 items; per_class=3"):
-        run_lib.FinetuneRun(config, run_lib.Options(inits=("scratch",), labels_per_class=3), settings(),
+        run_lib.FinetuneRun(config, FinetuneOptions(inits=("scratch",), labels_per_class="3"), settings(),
                             str(tmp_path / "other"))
     version = export_classifier(str(tmp_path / "run" / "scratch"), str(tmp_path / "exported"))
     lines = []

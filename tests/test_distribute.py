@@ -190,7 +190,8 @@ import numpy as np
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from video_lstm.classify import run as run_lib, trainer
+from video_lstm.classify import run as run_lib
+from video_lstm.config import FinetuneOptions, FinetuneSettings
 from video_lstm.config import make
 from video_lstm import rundir
 result = {}
@@ -199,9 +200,9 @@ for strategy in ("default", "mirrored"):
                   units=4, input_length=3, batch_size=4, steps=3, checkpoint_every=3, jit_compile=False, seed=0,
                   strategy=strategy)
     # Plain SGD: its steps scale with the gradient, so a loss summed over replicas would show.
-    settings = trainer.Settings(units=4, batch_size=4, steps=3, checkpoint_every=3, optimizer="sgd", momentum=0.0,
+    settings = FinetuneSettings(units=4, batch_size=4, steps=3, checkpoint_every=3, optimizer="sgd", momentum=0.0,
                                  learning_rate=0.5, output_dropout=0.0, jit_compile=False)
-    options = run_lib.Options(inits=("scratch",), pool_size=40, test_size=8)
+    options = FinetuneOptions(inits=("scratch",), pool_size=40, test_size=8)
     log_dir = sys.argv[1] + "/" + strategy
     run_lib.FinetuneRun(config, options, settings, log_dir).run(verbose=0)
     step, model = rundir.load_latest(log_dir + "/scratch")

@@ -144,6 +144,7 @@ import json, os, sys, numpy as np, keras
 assert keras.backend.backend() == "tensorflow"
 from video_lstm import config as config_lib
 from video_lstm.analysis import evaluation, visualization
+from video_lstm.analysis.options import VisualizeOptions
 from video_lstm import rundir
 from export import encoder
 log_dir, reference, export_dir = sys.argv[1:4]
@@ -159,7 +160,7 @@ metrics = evaluation.evaluate(model, rundir.load_config(log_dir), verbose=0)
 assert set(metrics) | {"written"} == set(jax_metrics) | {"written"}, set(metrics) ^ set(jax_metrics)
 for name in ("cross_entropy_per_frame", "mse_per_frame", "ssim"):
     np.testing.assert_allclose(metrics[name], jax_metrics[name], rtol=1e-4)
-print(visualization.visualize_log_dir(log_dir, visualization.Options(what=("samples",), num_sequences=2)))
+print(visualization.visualize_log_dir(log_dir, VisualizeOptions(what=("samples",), num_sequences=2)))
 print(encoder.export_log_dir(log_dir, export_dir))
 """
 

@@ -119,6 +119,7 @@ def test_a_video_run_evaluates_draws_and_exports(video_dir, tmp_path):
 
     from export import encoder as export_encoder
     from video_lstm.analysis import visualization
+    from video_lstm.analysis.options import VisualizeOptions
     from video_lstm.training import loop
 
     cfg = config(video_dir, patch_size=16, steps=2, checkpoint_every=2, eval_sequences=4, jit_compile=False)
@@ -126,7 +127,7 @@ def test_a_video_run_evaluates_draws_and_exports(video_dir, tmp_path):
     assert metrics["num_sequences"] == 4 and metrics["cross_entropy_per_frame"] is None
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert written["mse_per_frame"] == pytest.approx(metrics["mse_per_frame"])
-    paths = visualization.visualize_log_dir(str(tmp_path / "run"), visualization.Options(num_sequences=2))
+    paths = visualization.visualize_log_dir(str(tmp_path / "run"), VisualizeOptions(num_sequences=2))
     assert {os.path.basename(p) for p in paths} >= {"samples.png", "encoder_input_gate_weights.png"}
     assert not any("rollout" in p for p in paths)
     exported = export_encoder.export_log_dir(str(tmp_path / "run"), str(tmp_path / "exported"))

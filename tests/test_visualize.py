@@ -15,6 +15,7 @@ from PIL import Image
 from pipelines import digits as digits_lib
 from video_lstm.analysis import rollout
 from video_lstm.analysis import visualization as visualize_lib
+from video_lstm.analysis.options import VisualizeOptions
 from video_lstm import rundir
 from video_lstm.training import loop as train_lib
 from video_lstm import config as config_lib
@@ -41,7 +42,7 @@ def run(tmp_path_factory):
     """A tiny two-digit composite trained for 4 steps, drawn once with every --what."""
     log_dir = str(tmp_path_factory.mktemp("run"))
     train_lib.train(tiny(), log_dir, verbose=0)
-    options = visualize_lib.Options(num_sequences=N, horizon=HORIZON, num_units=TILES, chunk_size=CHUNK)
+    options = VisualizeOptions(num_sequences=N, horizon=HORIZON, num_units=TILES, chunk_size=CHUNK)
     written = visualize_lib.visualize_log_dir(log_dir, options)
     return log_dir, written
 
@@ -139,7 +140,7 @@ def test_weights_are_sorted_by_norm_and_reshaped_to_frames(tmp_path):
     kernel[np.arange(4), np.arange(4)] = np.arange(1, 5)
     model.future_decoder.output_kernel.assign(kernel)
     writer = visualize_lib.Writer(str(tmp_path), step=0)
-    visualize_lib.draw_weights(model, writer, visualize_lib.Options(num_units=3))
+    visualize_lib.draw_weights(model, writer, VisualizeOptions(num_units=3))
     writer.close()
     grid = cv2.imread(str(tmp_path / "future_decoder_output_weights.png"), cv2.IMREAD_UNCHANGED)
     assert grid.shape == (2 * 8, 2 * 8)  # 3 tiles of 6x6 in a 2x2 grid
@@ -158,7 +159,7 @@ def test_unit_drawings_are_the_weight_rows_of_a_linear_readout_and_shown_for_con
     conv = CompositeModel(units=4, future_length=2, seed=0, readout="conv", reader="conv", readout_filters=8)
     conv(np.zeros((1, 2, 16, 16, 1), np.float32))
     writer = visualize_lib.Writer(str(tmp_path), step=0)
-    visualize_lib.draw_weights(conv, writer, visualize_lib.Options(num_units=4))
+    visualize_lib.draw_weights(conv, writer, VisualizeOptions(num_units=4))
     writer.close()
     assert sorted(os.listdir(tmp_path / "tensorboard")) and not list(tmp_path.glob("encoder_*"))
     grid = cv2.imread(str(tmp_path / "future_decoder_output_weights.png"), cv2.IMREAD_UNCHANGED)
@@ -283,7 +284,7 @@ def test_a_long_rollout_traces_one_chunk_of_steps():
 )
 def test_bad_options_are_named(options, message):
     with pytest.raises(ValueError, match=message):
-        visualize_lib.Options(**options)
+        VisualizeOptions(**options)
 
 
 def test_a_log_dir_without_checkpoint_or_config_is_refused(tmp_path):
@@ -301,7 +302,7 @@ def test_a_model_of_feature_vectors_gets_no_pictures(tmp_path):
     (tmp_path / "config.json").write_text(tiny().to_json())
     for what in ("samples", "rollout", "weights"):
         with pytest.raises(ValueError, match=r"frames of shape \(20,\) \(feature vectors"):
-            visualize_lib.visualize_log_dir(str(tmp_path), visualize_lib.Options(what=(what,)))
+            visualize_lib.visualize_log_dir(str(tmp_path), VisualizeOptions(what=(what,)))
 
 
 def test_an_autoencoder_has_no_rollout(tmp_path):
@@ -309,7 +310,7 @@ def test_an_autoencoder_has_no_rollout(tmp_path):
     model(np.zeros((1, IN, SIZE, SIZE, 1), np.float32))
     assert visualize_lib.applicable(model, tiny()) == ("samples", "weights")
     with pytest.raises(ValueError, match="need a future decoder"):
-        visualize_lib.visualize(model, tiny(), str(tmp_path), visualize_lib.Options(what=("ood",)))
+        visualize_lib.visualize(model, tiny(), str(tmp_path), VisualizeOptions(what=("ood",)))
 
 
 def cli(*args):

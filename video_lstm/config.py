@@ -17,6 +17,8 @@ import typing
 
 from pipelines import sources
 from video_lstm.core import choices
+from video_lstm.core import settings
+from video_lstm.core.settings import Bookkeeping, EncoderSettings, OptimizerSettings
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a
 # config that agrees on all of them, on the data source and on its input spec.
@@ -37,24 +39,25 @@ MODEL_FIELDS = (
     "precision",
 )
 CHOICES = {
+    **settings.CHOICES,
     "model": choices.KINDS,
     "feed": choices.FEEDS,
     "loss": choices.LOSSES,
     "readout": choices.READOUTS,
-    "reader": choices.READERS,
     "dataset": choices.DATASETS,
-    "optimizer": choices.OPTIMIZERS,
     "precision": choices.PRECISIONS,
     "strategy": choices.STRATEGIES,
 }
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    # Model.
+class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
+    """A training run: the encoder, optimisation and bookkeeping parts (`core.settings`), the
+    decoders, the clip every source cuts, the data source (`dataset`) and its own options
+    (`data`), precision and distribution."""
+
+    # Model (the encoder's fields are EncoderSettings').
     model: str = "composite"
-    units: int = 256
-    num_layers: int = 1
     conditional_reconstruction: bool = True
     conditional_future: bool = True
     feed: str = "teacher"
@@ -62,34 +65,15 @@ class Config:
     loss: str = "cross_entropy"
     readout: str = "linear"
     readout_filters: int = 16
-    reader: str = "linear"
-    reader_filters: int = 32
-    init_scale: float = 0.01
     # Data: the source and its options; the clip every source cuts.
     dataset: str = "moving_mnist"
     data: typing.Any = None  # the source's Options; its defaults if None
     input_length: int = 10
     future_length: int = 10
     eval_sequences: int = 10000
-    # Optimisation.
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    momentum: float = 0.9
-    lr_decay_rate: float = 0.9
-    lr_decay_steps: int = 10000
-    weight_decay: float = 0.0
-    clip_norm: float = 0.0
-    batch_size: int = 16
-    steps: int = 2000
-    seed: int = 0
-    jit_compile: bool = True
+    # How the step runs (the optimizer's fields are OptimizerSettings').
     precision: str = "float32"
     strategy: str = "default"
-    # Bookkeeping.
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 50
-    image_every: int = 250
 
     def __post_init__(self):
         _choice(self, "dataset")
@@ -250,3 +234,97 @@ def check_same_model(saved, current, log_dir):
             + "; ".join(diffs)
             + "). Use a new --log_dir, or the flags it was trained with."
         )
+
+
+# -- fine-tuning (python -m video_lstm.finetune, the few-labels study) ----------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneSettings(Bookkeeping, OptimizerSettings, EncoderSettings):
+    """A classifier's settings: the shared parts (`core.settings`, the same defaults as a
+    training run's) and its own. The optimizer fields are `optimizers.make_optimizer`'s.
+
+    `encoder_learning_rate` 0 means the head's; `freeze_encoder` keeps the
+    pretrained encoder's weights. A scratch classifier's encoder always trains.
+    """
+
+    input_dropout: float = 0.0
+    output_dropout: float = 0.5
+    freeze_encoder: bool = True
+    encoder_learning_rate: float = 0.0
+    eval_batch_size: int = 64
+
+    def replace(self, **values):
+        return dataclasses.replace(self, **values)
+
+    @classmethod
+    def of(cls, config, **own):
+        """The shared parts from `config` (a `Config`), the classifier's own fields from `own`."""
+        shared = {f.name for f in dataclasses.fields(cls)} - set(own)
+        return cls(**{name: getattr(config, name) for name in shared if hasattr(config, name)}, **own)
+
+
+CLASSIFIER_FIELDS = ("input_dropout", "output_dropout", "freeze_encoder", "encoder_learning_rate")
+FINETUNE_INITS = ("pretrained", "scratch", "single_frame")
+ALL = "all"
+
+
+def label_count(value):
+    """`--labels_per_class` as a number of labelled videos per class, or None for all of them
+    ("all"; "0" is read as all too, as the flag once spelled it)."""
+    text = str(value).strip()
+    if text in (ALL, "0"):
+        return None
+    if text.isdigit():
+        return int(text)
+    raise ValueError(f"--labels_per_class={value!r}; expected a count >= 1 or 'all'")
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneOptions:
+    """What a fine-tuning command adds to the training flags (`video_lstm.flags`)."""
+
+    pretrained: str = ""
+    inits: tuple = ()
+    task: str = "appearance"
+    labels_per_class: str = ALL
+    stride: int = 16
+    pool_size: int = 5000
+    test_size: int = 1000
+    missing: str = "error"
+
+    @property
+    def label_count(self):
+        """Labelled videos per class, or None for all."""
+        return label_count(self.labels_per_class)
+
+    def validate(self):
+        unknown = sorted(set(self.inits) - set(FINETUNE_INITS))
+        if unknown or not self.inits:
+            raise ValueError(f"--inits={','.join(self.inits)}; expected some of {', '.join(FINETUNE_INITS)}")
+        if "pretrained" in self.inits and not self.pretrained:
+            raise ValueError("--inits has pretrained: pass --pretrained (a training log_dir or an exported encoder)")
+        label_count(self.labels_per_class)
+        if self.stride < 1:
+            raise ValueError(f"--stride={self.stride}; expected >= 1 frames between test clip starts")
+        if self.missing not in FINETUNE_CHOICES["missing"]:
+            raise ValueError(f"--missing={self.missing!r}; expected error or skip")
+
+
+FINETUNE_CHOICES = {"task": ("appearance", "motion"), "missing": ("error", "skip")}
+FINETUNE_HELP = {
+    "input_dropout": "Dropout on the encoder's input.",
+    "output_dropout": "Dropout on the encoder's output, before the softmax.",
+    "freeze_encoder": "Keep the pretrained encoder's weights.",
+    "encoder_learning_rate": "Learning rate of a trained pretrained encoder (0: --learning_rate).",
+    "eval_batch_size": "Clips per evaluation batch.",
+    "pretrained": "A training log_dir or an exported encoder SavedModel to start from.",
+    "inits": "Of pretrained, scratch, single_frame; default: all three with --pretrained, else "
+    "scratch,single_frame.",
+    "task": "Labelled Moving MNIST task.",
+    "labels_per_class": "Labelled training videos per class (seeded, balanced), or all.",
+    "stride": "Test clips start every this many frames of a video (pooled per video).",
+    "pool_size": "Labelled Moving MNIST training sequences.",
+    "test_size": "Labelled Moving MNIST test sequences.",
+    "missing": "A split naming absent videos: refuse, or drop them.",
+}

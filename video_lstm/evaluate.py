@@ -13,17 +13,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from video_lstm.analysis.options import EVALUATE_CHOICES, EVALUATE_HELP, EvaluateOptions  # noqa: E402  (no Keras)
 from video_lstm.core import cli  # noqa: E402
-from video_lstm.core.choices import MOVING_MNIST_TEST_SETS  # noqa: E402
+
 
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m video_lstm.evaluate`, on `flag_values`."""
-    define = dict(flag_values=flag_values)
+    """The flags of `python -m video_lstm.evaluate`, on `flag_values` (one per `EvaluateOptions` field)."""
     cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote.")
-    flags.DEFINE_integer("eval_sequences", None, "Evaluate only this many test sequences.", **define)
-    flags.DEFINE_enum("test_set", None, list(MOVING_MNIST_TEST_SETS), "Override the run's test set.", **define)
-    flags.DEFINE_string("test_npy_path", None, "mnist_test_seq.npy for --test_set=npy.", **define)
-    flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir of a prepared moving_mnist for --test_set=tfds.", **define)
+    cli.define_dataclass_flags(EvaluateOptions, flag_values, EVALUATE_HELP, EVALUATE_CHOICES)
 
 
 def main(argv, flag_values=flags.FLAGS):
@@ -31,11 +28,7 @@ def main(argv, flag_values=flags.FLAGS):
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
     from video_lstm.analysis import evaluation
 
-    overrides = {
-        name: FLAGS[name].value
-        for name in ("eval_sequences", "test_set", "test_npy_path", "tfds_data_dir")
-        if FLAGS[name].value is not None
-    }
+    overrides = EvaluateOptions(**cli.dataclass_values(EvaluateOptions, FLAGS)).overrides()
     try:
         result = evaluation.evaluate_log_dir(FLAGS.log_dir, **overrides)
     except (FileNotFoundError, ValueError) as error:

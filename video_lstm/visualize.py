@@ -17,20 +17,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags, logging  # noqa: E402
 
+from video_lstm.analysis.options import VISUALIZE_HELP, VisualizeOptions  # noqa: E402  (no Keras)
 from video_lstm.core import backend, cli  # noqa: E402
 
+
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m video_lstm.visualize`, on `flag_values`."""
-    define = dict(flag_values=flag_values)
+    """The flags of `python -m video_lstm.visualize`, on `flag_values` (one per `VisualizeOptions` field)."""
     cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote.")
-    flags.DEFINE_list(
-        "what", None, "Comma-separated subset of samples,rollout,ood,weights; default: all the "
-        "model supports (no rollouts for an autoencoder).", **define)
-    flags.DEFINE_integer("num_sequences", 4, "Sequences per sample and rollout picture (1..64).", **define)
-    flags.DEFINE_integer("horizon", 100, "Frames the future decoder predicts in a rollout (1..10000).", **define)
-    flags.DEFINE_integer("num_units", 64, "Units (strongest by L2 norm) shown per weight picture.", **define)
-    flags.DEFINE_integer("chunk_size", 20, "Decoder steps per compiled call of a rollout.", **define)
-    flags.DEFINE_list("ood_digits", ["1", "3"], "Digit counts of the out-of-domain rollouts (--what=ood).", **define)
+    cli.define_dataclass_flags(VisualizeOptions, flag_values, VISUALIZE_HELP)
+
+
+def options_from_flags(flag_values):
+    values = cli.dataclass_values(VisualizeOptions, flag_values)
+    try:
+        values["ood_digits"] = tuple(int(v) for v in values["ood_digits"])
+    except ValueError:
+        raise ValueError(f"--ood_digits={','.join(values['ood_digits'])}; expected comma-separated digit "
+                         "counts") from None
+    return VisualizeOptions(**values)
 
 
 def main(argv, flag_values=flags.FLAGS):
@@ -39,30 +43,16 @@ def main(argv, flag_values=flags.FLAGS):
     if not backend.tensorflow_available():  # pictures and rollouts are drawn with TensorFlow's help
         cli.fail("video_lstm.visualize", "needs TensorFlow, which is not importable here; train and evaluate "
                  "run without it")
-    from video_lstm.analysis import visualization  # heavy imports after the flags are read
-
     try:
-        options = visualization.Options(
-            what=tuple(FLAGS.what) if FLAGS.what is not None else None,
-            num_sequences=FLAGS.num_sequences,
-            horizon=FLAGS.horizon,
-            num_units=FLAGS.num_units,
-            chunk_size=FLAGS.chunk_size,
-            ood_digits=_counts(FLAGS.ood_digits),
-        )
+        options = options_from_flags(FLAGS)
+        from video_lstm.analysis import visualization  # heavy imports after the flags are checked
+
         written = visualization.visualize_log_dir(FLAGS.log_dir, options)
     except (FileNotFoundError, ValueError) as error:
         cli.fail("video_lstm.visualize", error)
     for path in written:
         print(path)
     logging.info("Wrote %d files to %s", len(written), os.path.join(FLAGS.log_dir, visualization.OUTPUT_DIR))
-
-
-def _counts(values):
-    try:
-        return tuple(int(v) for v in values)
-    except ValueError:
-        raise ValueError(f"--ood_digits={','.join(values)}; expected comma-separated digit counts") from None
 
 
 if __name__ == "__main__":

@@ -30,23 +30,16 @@ from keras import ops
 
 from pipelines import moving_mnist_tf
 from pipelines.digits import DIGIT_SIZE
+from video_lstm.analysis.options import DEFAULT_CHUNK_SIZE, check_horizon
 from video_lstm.core import backend
 
 # A rollout longer than this is refused: at 64x64 and 2048 units, 10,000
 # frames are already hours of CPU time, and an absurd value is more likely a
 # typo than a wish.
-MAX_HORIZON = 10000
-DEFAULT_CHUNK_SIZE = 20
 METRIC_KEYS = ("frame", "intensity_ratio", "centre_error_px", "mse")
 # decoder -> its compiled chunk function, so that rollouts of one model (the
 # rollout and the out-of-domain ones) share traces.
 _COMPILED = weakref.WeakKeyDictionary()
-
-
-def check_horizon(horizon):
-    """Raises ValueError unless 1 <= horizon <= MAX_HORIZON."""
-    if not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= MAX_HORIZON:
-        raise ValueError(f"--horizon={horizon}; expected an integer 1 <= horizon <= {MAX_HORIZON} frames")
 
 
 # -- ground truth with known digit centres -------------------------------------

@@ -46,11 +46,10 @@ import tensorflow as tf
 from pipelines import sources
 from video_lstm import rundir
 from video_lstm.analysis import figures, plots, rollout
+from video_lstm.analysis.options import WHATS, VisualizeOptions
 from video_lstm.core import atomic
 
-WHATS = ("samples", "rollout", "ood", "weights")
 OUTPUT_DIR = rundir.VISUALIZE
-MAX_SEQUENCES = 64
 MAX_GIF_FRAMES = 200
 MAX_STRIP_FRAMES = 20
 ROLLOUT_SEED = 2468
@@ -60,55 +59,9 @@ RULE = 4  # white pixels between sequences, as in figures.write_samples
 LABEL_HEIGHT = 12  # the band above each GIF frame naming it
 
 
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """What to draw and how much.
-
-    Attributes:
-        what: entries of WHATS; None for everything the model has decoders for.
-        num_sequences: sequences per picture, 1..MAX_SEQUENCES.
-        horizon: frames of a rollout, 1..rollout.MAX_HORIZON.
-        num_units: tiles per weight picture (the strongest units).
-        chunk_size: decoder steps per compiled call of a rollout.
-        ood_digits: digit counts of the out-of-domain rollouts.
-    """
-
-    what: tuple | None = None
-    num_sequences: int = 4
-    horizon: int = 100
-    num_units: int = 64
-    chunk_size: int = rollout.DEFAULT_CHUNK_SIZE
-    ood_digits: tuple = (1, 3)
-
-    def __post_init__(self):
-        check_options(self)
-
-
-def check_options(options):
-    """Raises ValueError naming the first option out of range."""
-    if options.what is not None:
-        unknown = [w for w in options.what if w not in WHATS]
-        if not options.what:
-            raise ValueError(f"--what is empty; expected a comma-separated subset of {','.join(WHATS)}")
-        if unknown:
-            raise ValueError(
-                f"--what={','.join(options.what)}: unknown entries {unknown}; expected a "
-                f"comma-separated subset of {','.join(WHATS)}"
-            )
-    if not 1 <= options.num_sequences <= MAX_SEQUENCES:
-        raise ValueError(f"--num_sequences={options.num_sequences}; expected 1..{MAX_SEQUENCES}")
-    rollout.check_horizon(options.horizon)
-    if options.num_units < 1:
-        raise ValueError(f"--num_units={options.num_units}; expected >= 1")
-    if options.chunk_size < 1:
-        raise ValueError(f"--chunk_size={options.chunk_size}; expected >= 1")
-    if not options.ood_digits or any(n < 1 for n in options.ood_digits):
-        raise ValueError(f"--ood_digits={options.ood_digits}; expected digit counts >= 1")
-
-
 def visualize_log_dir(log_dir, options=None):
     """Draws the newest checkpoint of a training run; returns the paths written."""
-    options = options or Options()
+    options = options or VisualizeOptions()
     config = rundir.load_config(log_dir)
     step, model = rundir.load_latest(log_dir, config, compile=False)
     return visualize(model, config, os.path.join(log_dir, OUTPUT_DIR), options, step)
@@ -116,7 +69,7 @@ def visualize_log_dir(log_dir, options=None):
 
 def visualize(model, config, out_dir, options=None, step=0):
     """Draws `options.what` for `model` (trained as `config`) into out_dir."""
-    options = options or Options()
+    options = options or VisualizeOptions()
     what = options.what or applicable(model, config)
     check_model(model, config, what)
     writer = Writer(out_dir, step)

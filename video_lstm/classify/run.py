@@ -18,33 +18,6 @@ from video_lstm.classify import data as data_lib
 from video_lstm.classify import pretrained, trainer
 
 
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """What a fine-tuning command adds to the training flags (`video_lstm.flags`)."""
-
-    pretrained: str = ""
-    inits: tuple = ()
-    task: str = "appearance"
-    labels_per_class: int = 0
-    stride: int = 16
-    pool_size: int = 5000
-    test_size: int = 1000
-    missing: str = "error"
-
-    def validate(self):
-        unknown = sorted(set(self.inits) - set(trainer.INITS))
-        if unknown or not self.inits:
-            raise ValueError(f"--inits={','.join(self.inits)}; expected some of {', '.join(trainer.INITS)}")
-        if "pretrained" in self.inits and not self.pretrained:
-            raise ValueError("--inits has pretrained: pass --pretrained (a training log_dir or an exported encoder)")
-        if self.labels_per_class < 0:
-            raise ValueError(f"--labels_per_class={self.labels_per_class}; expected >= 1, or 0 for all")
-        if self.stride < 1:
-            raise ValueError(f"--stride={self.stride}; expected >= 1 frames between test clip starts")
-        if self.missing not in ("error", "skip"):
-            raise ValueError(f"--missing={self.missing!r}; expected error or skip")
-
-
 def load_data(config, options):
     """The labelled data `config.dataset` names (Moving MNIST tasks, videos or percepts)."""
     if config.dataset == "moving_mnist":
@@ -54,18 +27,10 @@ def load_data(config, options):
                              f"{data.num_digits}")
         full = data_lib.moving_mnist_task(options.task, options.pool_size, options.test_size, config.input_length,
                                           data.frame_size, data.step_length, data.digits, data.mnist_path)
-        return full.subset(options.labels_per_class, config.seed) if options.labels_per_class else full
+        return full.subset(options.label_count, config.seed) if options.label_count else full
     if config.dataset == "percepts":
-        return data_lib.percept_data(config, options.labels_per_class, config.seed, options.stride)
-    return data_lib.video_data(config, options.labels_per_class, config.seed, options.stride, options.missing)
-
-
-def settings_of(config, options_flags):
-    """`trainer.Settings` from the training Config and the classifier flags (a dict)."""
-    fields = {f.name for f in dataclasses.fields(trainer.Settings)}
-    values = {name: getattr(config, name) for name in fields if hasattr(config, name)}
-    values.update({k: v for k, v in options_flags.items() if k in fields})
-    return trainer.Settings(**values)
+        return data_lib.percept_data(config, options.label_count or 0, config.seed, options.stride)
+    return data_lib.video_data(config, options.label_count or 0, config.seed, options.stride, options.missing)
 
 
 class FinetuneRun:
@@ -75,8 +40,8 @@ class FinetuneRun:
         config: the `Config` of the data (dataset, its options, `input_length` = clip length),
             optimisation and bookkeeping (steps, batch size, checkpoints); its model fields give the
             scratch classifier's encoder.
-        options: `Options`.
-        settings: `trainer.Settings`.
+        options: `config.FinetuneOptions`.
+        settings: `config.FinetuneSettings`.
         log_dir: the run directory.
     """
 

@@ -1,6 +1,6 @@
 """Fine-tuning: a `Classifier` trained on labelled clips, then evaluated.
 
-`Settings` holds what a fine-tuning run needs besides its data. Three ways to
+`video_lstm.config.FinetuneSettings` holds what a fine-tuning run needs besides its data. Three ways to
 start (`INITS`): `pretrained` (the encoder of a training run or an exported
 SavedModel, frozen or trained at its own learning rate), `scratch` (the same
 classifier, random init) and `single_frame` (the softmax on each frame alone).
@@ -11,53 +11,14 @@ epochs, progress bar, TensorBoard scalars, NaN guard, checkpoints and resume);
 computed once (`features`): only the softmax trains, on the cached features.
 """
 
-import dataclasses
-
 import numpy as np
 
 from video_lstm import rundir
+from video_lstm.config import FINETUNE_INITS
 from video_lstm.classify import accuracy
 from video_lstm.classify.classifier import Classifier, HeadModel, clip_probabilities
 
-INITS = ("pretrained", "scratch", "single_frame")
-
-
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Fine-tuning settings (the optimizer fields are `video_lstm.optimizers.make_optimizer`'s).
-
-    `encoder_learning_rate` 0 means the head's; `freeze_encoder` keeps the
-    pretrained encoder's weights. A scratch classifier's encoder always trains.
-    """
-
-    units: int = 256
-    num_layers: int = 1
-    reader: str = "linear"
-    reader_filters: int = 32
-    init_scale: float = 0.0
-    input_dropout: float = 0.0
-    output_dropout: float = 0.5
-    freeze_encoder: bool = True
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    encoder_learning_rate: float = 0.0
-    momentum: float = 0.9
-    lr_decay_rate: float = 1.0
-    lr_decay_steps: int = 100000
-    weight_decay: float = 0.0
-    clip_norm: float = 0.0
-    batch_size: int = 32
-    steps: int = 500
-    seed: int = 0
-    jit_compile: bool = True
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 50
-    image_every: int = 10**9  # a classifier draws no pictures
-    eval_batch_size: int = 64
-
-    def replace(self, **values):
-        return dataclasses.replace(self, **values)
+INITS = FINETUNE_INITS
 
 
 def build(init, num_classes, frame_shape, settings, encoder=None):
@@ -67,7 +28,7 @@ def build(init, num_classes, frame_shape, settings, encoder=None):
         init: one of INITS.
         num_classes: int.
         frame_shape: one step's input shape (H, W, C) or (D,).
-        settings: `Settings`; with `encoder` (pretrained), its architecture wins.
+        settings: `config.FinetuneSettings`; with `encoder` (pretrained), its architecture wins.
         encoder: the built pretrained `Encoder` (init "pretrained" only); its
             weights are copied exactly.
     """

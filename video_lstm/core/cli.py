@@ -15,7 +15,9 @@ error line and exit status 1 (`fail`). Imports only absl, so entry points can
 call it before their heavy imports.
 """
 
+import dataclasses
 import sys
+import typing
 
 from absl import app, flags
 
@@ -72,3 +74,63 @@ def call(module, argv=()):
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
+
+
+# -- flags generated from dataclasses ---------------------------------------------
+
+
+def _kind(annotation):
+    """bool, int, float, str or tuple: what flag a dataclass field's annotation asks for
+    (`int | None` is int; a string annotation is read by name)."""
+    if isinstance(annotation, str):
+        name = annotation.replace(" ", "").replace("|None", "").replace("None|", "").replace("typing.", "")
+        name = name.replace("Optional[", "").rstrip("]")
+        return {"bool": bool, "int": int, "float": float, "tuple": tuple}.get(name, str)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if args:
+        return _kind(args[0])
+    origin = typing.get_origin(annotation) or annotation
+    return origin if origin in (bool, int, float, tuple) else str
+
+
+def define_dataclass_flags(cls, flag_values, help_texts, choices=None, skip=()):
+    """One flag per field of dataclass `cls` on `flag_values`, its default the field's (a
+    field without one gets None: the command checks it). A field already defined (shared by
+    two dataclasses) is left as it is.
+
+    Args:
+        help_texts: {field: help}; every flag needs one.
+        choices: {field: allowed values}: an enum flag, refused at parse time.
+        skip: fields that get no flag.
+    """
+    choices = choices or {}
+    for field in dataclasses.fields(cls):
+        name = field.name
+        if name in skip or name in flag_values:
+            continue
+        default = None if field.default is dataclasses.MISSING else field.default
+        help_text, allowed, kind = help_texts[name], choices.get(name), _kind(field.type)
+        define = dict(flag_values=flag_values)
+        if allowed:
+            flags.DEFINE_enum(name, default, list(allowed), help_text, **define)
+        elif kind is bool:
+            flags.DEFINE_bool(name, default, help_text, **define)
+        elif kind is int:
+            flags.DEFINE_integer(name, default, help_text, **define)
+        elif kind is float:
+            flags.DEFINE_float(name, default, help_text, **define)
+        elif kind is tuple:
+            flags.DEFINE_list(name, None if default is None else [str(v) for v in default], help_text, **define)
+        else:
+            flags.DEFINE_string(name, default, help_text, **define)
+
+
+def dataclass_values(cls, flag_values, skip=()):
+    """{field: parsed flag value} for the fields of `cls` (lists as tuples)."""
+    values = {}
+    for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
+        value = flag_values[field.name].value
+        values[field.name] = tuple(value) if isinstance(value, list) else value
+    return values

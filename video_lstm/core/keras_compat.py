@@ -7,7 +7,6 @@ else in the package touches `keras.src` or an underscored attribute of
 Keras or TensorFlow.
 """
 
-import keras
 
 # What Keras' own losses apply to a per-replica loss under tf.distribute (divide by
 # the replicas in sync), so a custom `compute_loss` sums to the global mean.

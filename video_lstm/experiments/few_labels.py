@@ -21,6 +21,7 @@ against labels per class, log axis, one line per initialisation, shaded spread)
 and `study.json` (settings, budgets, wall times).
 """
 
+import dataclasses
 import os
 import time
 
@@ -33,42 +34,63 @@ from video_lstm.core import cli  # noqa: E402
 OBJECTIVES = ("composite", "autoencoder", "future")
 INITS = ("scratch",) + OBJECTIVES + ("single_frame",)
 
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyOptions:
+    """The study's own flags (the classifier's dropout, freezing and encoder learning rate
+    are `config.FinetuneSettings`')."""
+
+    tasks: tuple = ("appearance", "motion")
+    labels_per_class: tuple = ("1", "5", "10", "50", "100", "all")
+    seeds: int = 3
+    inits: tuple = INITS
+    pretrain_flagfile: str = "configs/few_labels_pretrain.flags"
+    pretrain_steps: int = 1500
+    finetune_steps: int = 200
+    head_steps: int = 500
+    finetune_batch_size: int = 16
+    finetune_learning_rate: float = 3e-3
+    pool_size: int = 2000
+    test_size: int = 1000
+
+
+HELP = {
+    "tasks": "Labelled Moving MNIST tasks.",
+    "labels_per_class": "Labels per class; 'all': every pool sequence a balanced subset can take (the smallest "
+    "class).",
+    "seeds": "Seeds 0..n-1: the labelled subset, the initialisation and the batches.",
+    "inits": f"Initialisations, of {', '.join(INITS)}.",
+    "pretrain_flagfile": "Flagfile of the pretraining runs (video_lstm.train's flags); --model is set per objective.",
+    "pretrain_steps": "Training steps of each pretraining objective.",
+    "finetune_steps": "Training steps of each fine-tuning run.",
+    "head_steps": "Training steps of a frozen encoder's softmax on its cached features (cheap: no encoder pass); "
+    "0: --finetune_steps.",
+    "finetune_batch_size": "Clips per fine-tuning step.",
+    "finetune_learning_rate": "Learning rate of the classifier (its optimizer is the fine-tuning command's).",
+    "pool_size": "Labelled training pool per task (train digits).",
+    "test_size": "Fixed labelled test set per task (test digits).",
+}
+
+
 def define_flags(flag_values=flags.FLAGS):
     """The flags of `python -m video_lstm.experiments.few_labels`, on `flag_values`."""
-    define = dict(flag_values=flag_values)
+    from video_lstm import config as config_lib
+
     cli.define_log_dir(flag_values, "Where the study's runs, table, plot and JSON go.")
-    flags.DEFINE_list("tasks", ["appearance", "motion"], "Labelled Moving MNIST tasks.", **define)
-    flags.DEFINE_list("labels_per_class", ["1", "5", "10", "50", "100", "all"],
-                      "Labels per class; 'all': every pool sequence a balanced subset can take (the smallest class).", **define)
-    flags.DEFINE_integer("seeds", 3, "Seeds 0..n-1: the labelled subset, the initialisation and the batches.", **define)
-    flags.DEFINE_list("inits", list(INITS), f"Initialisations, of {', '.join(INITS)}.", **define)
-    flags.DEFINE_string("pretrain_flagfile", "configs/few_labels_pretrain.flags",
-                        "Flagfile of the pretraining runs (video_lstm.train's flags); --model is set per objective.", **define)
-    flags.DEFINE_integer("pretrain_steps", 1500, "Training steps of each pretraining objective.", **define)
-    flags.DEFINE_integer("finetune_steps", 200, "Training steps of each fine-tuning run.", **define)
-    flags.DEFINE_integer("head_steps", 500, "Training steps of a frozen encoder's softmax on its cached features "
-                         "(cheap: no encoder pass); 0: --finetune_steps.", **define)
-    flags.DEFINE_integer("finetune_batch_size", 16, "Clips per fine-tuning step.", **define)
-    flags.DEFINE_float("finetune_learning_rate", 3e-3, "Adam learning rate of the classifier.", **define)
-    flags.DEFINE_float("encoder_learning_rate", 0.0, "Learning rate of a pretrained encoder with --nofreeze_encoder "
-                       "(0: the classifier's).", **define)
-    flags.DEFINE_float("input_dropout", 0.0, "Dropout on the encoder's input (a trained encoder only).", **define)
-    flags.DEFINE_float("output_dropout", 0.5, "Dropout on the encoder's output, before the softmax.", **define)
-    flags.DEFINE_bool("freeze_encoder", True, "Keep pretrained encoders frozen (their features cached once per task).", **define)
-    flags.DEFINE_integer("pool_size", 2000, "Labelled training pool per task (train digits).", **define)
-    flags.DEFINE_integer("test_size", 1000, "Fixed labelled test set per task (test digits).", **define)
+    cli.define_dataclass_flags(StudyOptions, flag_values, HELP)
+    classifier_only = {f.name for f in dataclasses.fields(config_lib.FinetuneSettings)} - set(config_lib.CLASSIFIER_FIELDS)
+    cli.define_dataclass_flags(config_lib.FinetuneSettings, flag_values, config_lib.FINETUNE_HELP, skip=classifier_only)
 
 
 def parse_counts(values):
-    """['1', '5', 'all'] -> [1, 5, 'all'], checked."""
+    """['1', '5', 'all'] -> [1, 5, 'all'], checked (`config.label_count`)."""
+    from video_lstm import config as config_lib
+
     counts = []
     for value in values:
-        if value == "all":
-            counts.append("all")
-        elif value.isdigit() and int(value) >= 1:
-            counts.append(int(value))
-        else:
-            raise ValueError(f"--labels_per_class has {value!r}; expected integers >= 1 or 'all'")
+        count = config_lib.label_count(value)
+        counts.append("all" if count is None else count)
     return counts
 
 
@@ -87,7 +109,7 @@ class Study:
     Args:
         log_dir: where everything goes.
         pretrain_config: the `Config` of the pretraining runs (its --model is replaced per objective).
-        settings: `classify.trainer.Settings` of every fine-tuning run (the seed is replaced).
+        settings: `config.FinetuneSettings` of every fine-tuning run (the seed is replaced).
         tasks, counts, seeds, inits: what to run.
         pool_size, test_size: labelled sequences per task.
     """
@@ -201,8 +223,6 @@ class Study:
 
     def write_outputs(self):
         """few_labels.md, few_labels.png and study.json; returns the table's text."""
-        import dataclasses
-
         from video_lstm.core import atomic
 
         table = format_table(self.rows, self.inits)
@@ -323,16 +343,22 @@ def study_from_flags(flag_values):
     if pretrain.dataset != "moving_mnist" or pretrain.data.num_digits != 1:
         raise ValueError(f"--pretrain_flagfile={FLAGS.pretrain_flagfile}: the labelled tasks are one-digit Moving "
                          f"MNIST; it has --dataset={pretrain.dataset} --num_digits={getattr(pretrain.data, 'num_digits', None)}")
-    from video_lstm.classify.trainer import Settings
-
-    settings = Settings(units=pretrain.units, num_layers=pretrain.num_layers, reader=pretrain.reader,
-                        reader_filters=pretrain.reader_filters, init_scale=pretrain.init_scale,
-                        input_dropout=FLAGS.input_dropout, output_dropout=FLAGS.output_dropout,
-                        freeze_encoder=FLAGS.freeze_encoder, learning_rate=FLAGS.finetune_learning_rate,
-                        encoder_learning_rate=FLAGS.encoder_learning_rate, batch_size=FLAGS.finetune_batch_size,
-                        steps=FLAGS.finetune_steps)
+    settings = finetune_settings(pretrain, FLAGS)
     return Study(FLAGS.log_dir, pretrain, settings, FLAGS.tasks, counts, range(FLAGS.seeds), FLAGS.inits,
                  FLAGS.pool_size, FLAGS.test_size, FLAGS.head_steps)
+
+
+def finetune_settings(pretrain, flag_values):
+    """The classifier's settings: the encoder of the pretraining runs, the study's budget and
+    learning rate, the classifier flags, and every other field at the shared default, as the
+    fine-tuning command builds them (`config.FinetuneSettings`)."""
+    from video_lstm import config as config_lib
+    from video_lstm.core.settings import EncoderSettings
+
+    encoder = {f.name: getattr(pretrain, f.name) for f in dataclasses.fields(EncoderSettings)}
+    own = {name: flag_values[name].value for name in config_lib.CLASSIFIER_FIELDS}
+    return config_lib.FinetuneSettings(**encoder, **own, learning_rate=flag_values.finetune_learning_rate,
+                                       batch_size=flag_values.finetune_batch_size, steps=flag_values.finetune_steps)
 
 
 def main(argv, flag_values=flags.FLAGS):

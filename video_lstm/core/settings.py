@@ -1,0 +1,75 @@
+"""The parts every command's settings are composed of, each field and its default written once.
+
+- `EncoderSettings`: the LSTM encoder a training run and a classifier share;
+- `OptimizerSettings`: the optimizer, its learning-rate schedule, the batch and step budget;
+- `Bookkeeping`: checkpoints and TensorBoard intervals.
+
+`video_lstm.config.Config` (a training run) and `FinetuneSettings` (a classifier) inherit
+from them; their flags are generated from the fields (`cli.define_dataclass_flags`) with the
+help texts in `HELP`. Imports nothing of the project.
+"""
+
+import dataclasses
+
+from video_lstm.core import choices
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderSettings:
+    units: int = 256
+    num_layers: int = 1
+    reader: str = "linear"
+    reader_filters: int = 32
+    init_scale: float = 0.01
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerSettings:
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    lr_decay_rate: float = 0.9
+    lr_decay_steps: int = 10000
+    weight_decay: float = 0.0
+    clip_norm: float = 0.0
+    batch_size: int = 16
+    steps: int = 2000
+    seed: int = 0
+    jit_compile: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Bookkeeping:
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 50
+    image_every: int = 250
+
+
+CHOICES = {"reader": choices.READERS, "optimizer": choices.OPTIMIZERS}
+
+HELP = {
+    "units": "Hidden units of every LSTM layer (2048 in the paper).",
+    "num_layers": "LSTM layers in the encoder and in each decoder.",
+    "reader": "How the encoder (and conditional decoders) read frames: linear (the paper: the "
+    "LSTM's input weights see raw pixels) or conv (a small strided convnet first, shared across "
+    "positions).",
+    "reader_filters": "Channels of the conv reader's last stage (earlier stages have half as many).",
+    "init_scale": "Weights uniform in +-init_scale (0.01 in the official code); 0 for Keras defaults.",
+    "optimizer": "sgd (with momentum, as the official code), rmsprop or adam.",
+    "learning_rate": "Initial learning rate.",
+    "momentum": "Momentum of sgd.",
+    "lr_decay_rate": "Learning rate is multiplied by this every --lr_decay_steps steps.",
+    "lr_decay_steps": "Steps between learning-rate decays.",
+    "weight_decay": "L2 penalty added to every gradient, g += weight_decay * w (before momentum "
+    "or Adam, as the official code did; not Keras' decoupled decay); 1e-4 in the official code.",
+    "clip_norm": "Clip gradients to this global norm; 0 for no clipping.",
+    "batch_size": "Sequences per training step.",
+    "steps": "Total training steps.",
+    "seed": "Seed of initialisation, data and sampling.",
+    "jit_compile": "Compile the training step with XLA.",
+    "checkpoint_every": "Steps between checkpoints (and resume points).",
+    "keep_checkpoints": "How many recent checkpoints to keep.",
+    "log_every": "Steps between TensorBoard scalars.",
+    "image_every": "Steps between TensorBoard image strips.",
+}
