@@ -101,3 +101,14 @@ def test_flagfiles_of_the_other_programs_parse_with_their_own_flags(program):
         flag_values(["check", "--flagfile=" + path])
         if program == "video_lstm.finetune":
             flags_lib.config_from_flags(flag_values)  # and the training config they describe
+
+
+def test_the_paper_settings_share_one_base_flagfile():
+    base = os.path.join(ROOT, "configs", "shared", "paper.flags")
+    shared = {line for line in open(base).read().splitlines() if line.startswith("--")}
+    assert len(shared) >= 15
+    for path in FLAGFILES:
+        if os.path.basename(path).startswith("paper_"):
+            lines = open(path).read().splitlines()
+            assert "--flagfile=configs/shared/paper.flags" in lines, path
+            assert not shared & set(lines), f"{path} repeats lines of the base flagfile"
