@@ -1,7 +1,8 @@
 """Real video behind --dataset=ucf101/hmdb51/folder: the stream, the test set, patches, training.
 
-Uses the staged UCF-101 clips (skipped without $VIDEO_LSTM_DATA_DIR), linked
-into tiny dataset folders the tests make.
+On videos the tests write (conftest.generated_ucf: MJPG .avi and mp4v .mp4 of moving
+shapes), in a UCF-101-shaped folder; the staged UCF-101 clips, where present
+($VIDEO_LSTM_DATA_DIR), are an extra check of real files.
 """
 
 import os
@@ -9,23 +10,36 @@ import os
 import numpy as np
 import pytest
 
-from conftest import ucf_folder
+from conftest import generated_ucf, moving_shapes, ucf_folder, write_video
 from pipelines import sources
 from video_lstm.config import make
 
 DATA = os.environ.get("VIDEO_LSTM_DATA_DIR", "")
 CLIPS = os.path.join(DATA, "ucf101", "clips")
-pytestmark = pytest.mark.skipif(not os.path.isdir(CLIPS), reason="staged clips absent: set $VIDEO_LSTM_DATA_DIR")
+STAGED = pytest.mark.skipif(not os.path.isdir(CLIPS), reason="staged clips absent: set $VIDEO_LSTM_DATA_DIR")
 CLASSES = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"], "Biking": ["v_Biking_g01_c01"],
            "Fencing": ["v_Fencing_g01_c06"]}
+TEST_VIDEOS = {"v_Basketball_g07_c04", "v_Fencing_g01_c06"}
 
 
 @pytest.fixture(scope="module")
 def video_dir(tmp_path_factory):
-    """Class folders of links to the staged clips, named as in the UCF-101 archive (.avi),
-    with a split 1 whose test list holds v_Basketball_g07_c04 and v_Fencing_g01_c06."""
+    """Class folders of generated videos named as in the UCF-101 archive (.avi), with a
+    split 1 whose test list holds v_Basketball_g07_c04 and v_Fencing_g01_c06."""
+    return generated_ucf(tmp_path_factory.mktemp("ucf"), CLASSES, TEST_VIDEOS)
+
+
+@STAGED
+def test_the_stream_and_test_set_of_real_ucf101_clips(tmp_path):
+    """The extra check on real files: the staged clips, linked as the UCF-101 archive names them."""
     classes = {name: [(video, video) for video in videos] for name, videos in CLASSES.items()}
-    return ucf_folder(tmp_path_factory.mktemp("ucf"), CLIPS, classes, {"v_Basketball_g07_c04", "v_Fencing_g01_c06"})
+    staged = ucf_folder(tmp_path, CLIPS, classes, TEST_VIDEOS)
+    source = sources.build(config(staged))
+    assert source.describe()["train_videos"] == 2
+    batch = source.batch(0)
+    assert batch.shape == (3, 5, 32, 32, 3) and 0 < np.abs(batch[:, 1:].astype(int) - batch[:, :-1]).mean() < 40
+    test = source.test_set()
+    assert {os.path.basename(path) for path, _, _ in test.clips.index} == {f"{v}.avi" for v in TEST_VIDEOS}
 
 
 def config(video_dir, **overrides):
@@ -83,7 +97,7 @@ def test_bad_videos_are_skipped_and_bad_flags_named(video_dir, tmp_path):
     root = tmp_path / "folder"
     (root / "good").mkdir(parents=True)
     (root / "bad").mkdir()
-    os.symlink(os.path.join(CLIPS, "v_Biking_g01_c01.mp4"), root / "good" / "a.mp4")
+    write_video(root / "good" / "a.mp4", moving_shapes(30, seed=7))
     (root / "bad" / "zero.avi").write_bytes(b"")
     (root / "bad" / "noise.avi").write_bytes(np.random.default_rng(0).bytes(5000))
     source = sources.build(config(str(root), dataset="folder"))
