@@ -1,7 +1,7 @@
 """Tests of pipelines.video_decode: OpenCV decoding into clips, bad files skipped and counted.
 
-The real clips are the staged UCF-101 samples under $VIDEO_LSTM_DATA_DIR
-(skipped when absent); colour order and bad files use tiny videos written here.
+On videos written here (MJPG .avi, mp4v .mp4); the staged UCF-101 samples under
+$VIDEO_LSTM_DATA_DIR, where present, are an extra check of real files.
 """
 
 import os
@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import moving_shapes, write_video
 from pipelines import video_decode
 from pipelines.digits import DATA_DIR_ENV
 
@@ -93,6 +94,20 @@ def test_staged_mp4_reports_no_count_but_decodes():
     frames = list(video_decode.read_frames(path, stride=2, size=64))
     assert len(frames) == (video_decode.count_frames(path) + 1) // 2
     assert frames[0].shape == (64, 64, 3) and frames[0].dtype == np.uint8
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
+def test_a_written_video_decodes_every_frame_it_reports(tmp_path, suffix):
+    written = moving_shapes(33, height=48, width=64, seed=1)
+    path = write_video(tmp_path / f"shapes{suffix}", written)
+    info = video_decode.probe(path)
+    assert (info.width, info.height) == (64, 48) and info.frame_count in (33, None)
+    frames = list(video_decode.read_frames(path))
+    assert len(frames) == 33 == video_decode.count_frames(path)
+    assert all(f.shape == (48, 64, 3) and f.dtype == np.uint8 for f in frames)
+    assert np.abs(np.stack(frames).astype(int) - written).mean() < 12  # lossy codecs, same pictures
+    strided = list(video_decode.read_frames(path, stride=2, size=32))
+    assert len(strided) == 17 and strided[0].shape == (32, 32, 3)
 
 
 def test_rgb_order(tmp_path):
@@ -180,13 +195,15 @@ def test_bad_files_raise_video_error_naming_the_file(bad_videos):
     assert isinstance(raised.value, ValueError)
 
 
-def test_file_cut_in_half_stops_at_last_good_frame(tmp_path):
-    source = _staged("sample_b.avi")
+@pytest.mark.parametrize("staged", [False, True], ids=["written", "staged"])
+def test_file_cut_in_half_stops_at_last_good_frame(tmp_path, staged):
+    source = _staged("sample_b.avi") if staged else write_video(tmp_path / "whole.avi", moving_shapes(80, seed=2))
+    total = video_decode.count_frames(source)
     data = pathlib.Path(source).read_bytes()
     half = tmp_path / "half.avi"
     half.write_bytes(data[: len(data) // 2])
     frames = video_decode.count_frames(str(half))
-    assert 0 < frames < 165
+    assert 0 < frames < total
     assert len(list(video_decode.clips(str(half), 16, size=32))) == frames // 16
     with pytest.raises(video_decode.VideoError, match="shorter than one clip"):
         list(video_decode.clips(str(half), frames + 1, size=32))
@@ -230,12 +247,13 @@ def test_clip_dataset_shapes_skips_and_determinism(tmp_path, bad_videos):
 
 @pytest.mark.parametrize("script, says", [("decode_speed.py", "stage_p2"),  # frames/s of each contender
                                            ("stream_speed.py", "ratio skip / from_start")])  # equal clips checked
-def test_decoding_benchmarks_smoke(script, says):
-    data_dir = os.path.dirname(os.path.dirname(os.path.dirname(_staged("sample_a.avi"))))
+def test_decoding_benchmarks_smoke(script, says, tmp_path):
+    for index, suffix in enumerate([".avi", ".mp4", ".avi"]):
+        write_video(tmp_path / f"clip_{index}{suffix}", moving_shapes(40, seed=index))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run(
-        [sys.executable, f"bench/{script}", "--smoke"],
-        cwd=root, env={**os.environ, DATA_DIR_ENV: data_dir},
+        [sys.executable, f"bench/{script}", "--smoke", f"--data_dir={tmp_path}"],
+        cwd=root,
         capture_output=True, text=True, timeout=180, check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]

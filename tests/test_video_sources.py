@@ -38,7 +38,7 @@ def test_the_stream_and_test_set_of_real_ucf101_clips(tmp_path):
     assert source.describe()["train_videos"] == 2
     batch = source.batch(0)
     assert batch.shape == (3, 5, 32, 32, 3) and 0 < np.abs(batch[:, 1:].astype(int) - batch[:, :-1]).mean() < 40
-    test = source.test_set()
+    test = sources.build(config(staged, eval_sequences=1000)).test_set()
     assert {os.path.basename(path) for path, _, _ in test.clips.index} == {f"{v}.avi" for v in TEST_VIDEOS}
 
 
