@@ -1,7 +1,7 @@
 """pipelines/flow.py and the percept cache extractor (python -m pipelines.extract_percepts).
 
-Uses three staged UCF-101 clips (skipped without $VIDEO_LSTM_DATA_DIR) linked
-into a folder dataset with a corrupt and an empty file; InceptionV3 with random
+Uses three videos written here (127, 165 and 125 frames of moving shapes, MJPG)
+in a folder dataset with a corrupt and an empty file; InceptionV3 with random
 weights (the faster network here), every 64th frame, so each clip gives 2-3
 percepts. One network is built for the module, from the seed the command line
 uses, so a subprocess run gives the same bytes.
@@ -18,15 +18,13 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import moving_shapes, write_video
 from pipelines import extract_percepts as ep
 from pipelines import flow, percept_records, video_decode
 
-DATA = os.environ.get("VIDEO_LSTM_DATA_DIR", "")
-CLIPS = os.path.join(DATA, "ucf101", "clips")
-STAGED = pytest.mark.skipif(not os.path.isdir(CLIPS), reason="staged clips absent: set $VIDEO_LSTM_DATA_DIR")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRIDE = 64
-VIDEOS = {"A/a": "sample_a.avi", "B/b": "sample_b.avi", "B/c": "sample_c.avi"}  # 127, 165, 125 frames
+VIDEOS = {"A/a": 127, "B/b": 165, "B/c": 125}  # frames
 BAD = {"A/corrupt": "undecodable", "B/empty": "empty"}
 
 
@@ -77,9 +75,9 @@ def test_tvl1_is_detected_and_explained():
 @pytest.fixture(scope="module")
 def video_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("videos")
-    for name, clip in VIDEOS.items():
+    for seed, (name, frames) in enumerate(VIDEOS.items()):
         (root / os.path.dirname(name)).mkdir(exist_ok=True)
-        os.symlink(os.path.join(CLIPS, clip), root / f"{name}.avi")
+        write_video(root / f"{name}.avi", moving_shapes(frames, seed=seed))
     (root / "A" / "corrupt.avi").write_bytes(np.random.default_rng(0).integers(0, 256, 4000, np.uint8).tobytes())
     (root / "B" / "empty.avi").write_bytes(b"")
     return str(root)
@@ -148,7 +146,6 @@ def two_shards(network, video_dir, tmp_path_factory):
     return str(out)
 
 
-@STAGED
 def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, video_dir, one_shard):
     from pipelines import percept_networks
 
@@ -177,7 +174,6 @@ def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, vi
                for name in VIDEOS)
 
 
-@STAGED
 def test_two_shard_processes_merge_to_the_one_shard_manifest(one_shard, two_shards):
     one, two = percept_records.Manifest.read(one_shard[0]), percept_records.Manifest.read(two_shards)
     assert two.num_shards == 2 and [row["shard"] for row in two.videos] == [0, 1, 0, 1, 0]
@@ -191,7 +187,6 @@ def test_two_shard_processes_merge_to_the_one_shard_manifest(one_shard, two_shar
         np.testing.assert_array_equal(first[name]["percepts"], second[name]["percepts"])
 
 
-@STAGED
 def test_workers_of_a_tf_config_cluster_take_their_shards(network, video_dir, two_shards, tmp_path, monkeypatch):
     """Two tasks of one TF_CONFIG (a chief and a worker), no --shard_index: each writes
     its shard, and together they write the bytes of two --shard_index processes."""
@@ -209,7 +204,6 @@ def test_workers_of_a_tf_config_cluster_take_their_shards(network, video_dir, tw
         ep.prepare(_options(video_dir, tmp_path / "other", num_shards=1), network=network)
 
 
-@STAGED
 def test_killed_extraction_resumes_without_redoing_shards_and_to_the_same_bytes(
         network, video_dir, two_shards, tmp_path):
     out = tmp_path / "resumed"
@@ -236,7 +230,6 @@ def test_killed_extraction_resumes_without_redoing_shards_and_to_the_same_bytes(
     assert manifest == json.loads(open(os.path.join(two_shards, "manifest.json")).read())
 
 
-@STAGED
 def test_flow_stream_gives_one_percept_fewer_per_video(network, video_dir, one_shard, tmp_path):
     summary = _extract(network, video_dir, tmp_path, stream="flow", dtype="float32")
     assert summary["ok"] == 3
@@ -249,7 +242,6 @@ def test_flow_stream_gives_one_percept_fewer_per_video(network, video_dir, one_s
     assert (extraction["flow_method"], extraction["flow_bound"]) == ("farneback", 20.0)
 
 
-@STAGED
 def test_short_videos_are_skipped_and_other_settings_are_refused(network, video_dir, one_shard, tmp_path):
     summary = _extract(network, video_dir, tmp_path, frame_stride=128, min_frames=2, progress=True)
     rows = {row["video"]: row["status"] for row in percept_records.Manifest.read(tmp_path).videos}
