@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import ucf_folder
+from conftest import generated_ucf
 from pipelines import action_datasets
 from pipelines import labelled_moving_mnist as lmm
 from video_lstm.classify import data as data_lib
@@ -15,8 +15,6 @@ from video_lstm.classify import accuracy, pretrained, trainer
 from video_lstm.classify.classifier import clip_probabilities
 from video_lstm.config import FinetuneOptions, FinetuneSettings, make
 
-DATA = os.environ.get("VIDEO_LSTM_DATA_DIR", "")
-CLIPS = os.path.join(DATA, "ucf101", "clips")
 TINY = dict(dataset="moving_mnist", digits="rendered", num_digits=1, frame_size=28, units=4, input_length=3,
             future_length=2, batch_size=2, steps=2, checkpoint_every=2, jit_compile=False, seed=0)
 
@@ -245,17 +243,14 @@ def test_the_exported_classifier_matches_keras(pretrained_run, tmp_path):
 
 @pytest.fixture(scope="module")
 def video_dir(tmp_path_factory):
-    """UCF-101-named class folders of links to the staged clips, with split 1 lists."""
-    if not os.path.isdir(CLIPS):
-        pytest.skip("staged clips absent: set $VIDEO_LSTM_DATA_DIR")
-    clips = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"],
-             "Fencing": ["v_Fencing_g01_c06", "v_Biking_g01_c01"]}  # a Biking clip stands in for a 2nd Fencing one
-    classes = {name: [(clip, f"v_{name}_{clip[-7:]}") for clip in videos] for name, videos in clips.items()}
-    test = {videos[1][1] for videos in classes.values()}
-    return ucf_folder(tmp_path_factory.mktemp("ucf"), CLIPS, classes, test)
+    """UCF-101-named class folders of generated videos (100 frames), with split 1 lists."""
+    classes = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"],
+               "Fencing": ["v_Fencing_g01_c06", "v_Fencing_g02_c01.mp4"]}
+    return generated_ucf(tmp_path_factory.mktemp("ucf"), classes, {"v_Basketball_g07_c04", "v_Fencing_g02_c01.mp4"},
+                         num_frames=100)
 
 
-def test_finetune_on_staged_ucf101_clips_pools_clips_per_video_and_resumes(video_dir, tmp_path):
+def test_finetune_on_ucf101_videos_pools_clips_per_video_and_resumes(video_dir, tmp_path):
     from video_lstm.classify import run as run_lib
 
     values = dict(dataset="ucf101", video_dir=video_dir, frame_size=8, color="grey", model="autoencoder", units=4,
