@@ -1,6 +1,57 @@
 """Helpers shared by the test modules."""
 
+import dataclasses
 import os
+
+import pytest
+
+# -- rendered digits, drawn once per test process -----------------------------------------
+
+_RENDERED_BANKS = {}
+
+
+@pytest.fixture(autouse=True)
+def _rendered_digits_drawn_once(request, monkeypatch):
+    """Every Moving MNIST source of rendered digits draws a bank of 10,000 + 2,000 glyphs
+    (about 3 s of CPU); the bank is a pure function of (split, count, seed), so outside
+    tests/test_digits.py (which tests the drawing) each is drawn once per test process and
+    copies are handed out."""
+    if request.module.__name__ == "test_digits":
+        return
+    from pipelines import digits
+
+    original = digits._rendered_bank
+
+    def rendered_bank(split, count, seed):
+        key = (split, count, int(seed))
+        if key not in _RENDERED_BANKS:
+            _RENDERED_BANKS[key] = original(split, count, seed)
+        bank = _RENDERED_BANKS[key]
+        return dataclasses.replace(bank, images=bank.images.copy(), labels=bank.labels.copy())
+
+    monkeypatch.setattr(digits, "_rendered_bank", rendered_bank)
+
+
+def write_small_mnist(path, train=500, test=100, seed=7):
+    """An `mnist.npz` in the Keras layout of `train` + `test` rendered digits; returns str(path).
+
+    For the tests' subprocess training runs (`--digits=mnist --mnist_path=...`): a process
+    that renders its own 10,000 + 2,000 digits spends about 3 s of CPU on them."""
+    import numpy as np
+
+    from pipelines import digits
+
+    images, labels = digits.render_digits(train + test, seed)
+    np.savez(path, x_train=images[:train], y_train=labels[:train], x_test=images[train:], y_test=labels[train:])
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def small_mnist(tmp_path_factory):
+    """Config overrides for Moving MNIST from a small mnist.npz (`write_small_mnist`), made once:
+    `tiny(**small_mnist)`, for runs in subprocesses."""
+    path = write_small_mnist(tmp_path_factory.mktemp("small_mnist") / "mnist.npz")
+    return {"digits": "mnist", "mnist_path": path}
 
 
 def ucf_folder(root, clips_dir, classes, test):
