@@ -5,6 +5,7 @@
 
 import dataclasses
 import errno
+import logging
 import os
 import signal
 import socket
@@ -90,18 +91,24 @@ def wait_for(condition, seconds, what):
         time.sleep(0.2)
 
 
-def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_path):
-    """Also: while the job runs, a second job on its log_dir is refused."""
-    config = tiny(steps=5000, checkpoint_every=7, log_every=1, eval_sequences=4)
+def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_path, small_mnist, capsys, caplog):
+    """Also: while the job runs, a second job on its log_dir is refused. (The job is a
+    `python -m video_lstm.train` process; the second job and the resumed one run in this
+    process, `cli.call`.)"""
+    from video_lstm import train as train_entry
+    from video_lstm.core import cli
+
+    config = tiny(steps=5000, checkpoint_every=7, log_every=1, eval_sequences=4, **small_mnist)
     flagfile = write_flagfile(tmp_path / "tiny.flags", config)
     log_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
-    job = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    arguments = [f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
+    job = subprocess.Popen([sys.executable, "-m", "video_lstm.train", *arguments], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: rundir.list_checkpoints(str(log_dir)), 180, "the first checkpoint")
-        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
-        assert second.returncode == 1
-        assert f"log_dir {log_dir} is locked by {HOST}:{job.pid}" in second.stderr
+        capsys.readouterr()
+        assert cli.call(train_entry, arguments) == 1
+        assert f"log_dir {log_dir} is locked by {HOST}:{job.pid}" in capsys.readouterr().err
         wait_for(lambda: read_steps(str(log_dir))[-1] % 7, 60, "a step between checkpoints")
         sent = time.time()
         job.send_signal(signal.SIGTERM)
@@ -118,10 +125,9 @@ def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_
     assert lost == 0 and not (log_dir / "lock").exists()
 
     target = stopped + 3
-    resumed = subprocess.run(command + [f"--steps={target}"], cwd=ROOT, capture_output=True, text=True,
-                             timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"(step {stopped})" in resumed.stderr and "Resuming from" in resumed.stderr
+    caplog.set_level(logging.INFO)
+    assert cli.call(train_entry, [*arguments, f"--steps={target}"]) == 0, capsys.readouterr().err[-2000:]
+    assert "Resuming from" in caplog.text and f"(step {stopped})" in caplog.text
     _, model = rundir.load_latest(str(log_dir))
     assert int(model.optimizer.iterations) == target
     straight, _ = train_lib.train(dataclasses.replace(config, steps=target), str(tmp_path / "straight"), verbose=0)
@@ -163,10 +169,10 @@ runpy.run_module("video_lstm.train", run_name="__main__", alter_sys=True)
 """
 
 
-def test_a_file_size_limit_while_checkpointing_fails_cleanly(tmp_path):
+def test_a_file_size_limit_while_checkpointing_fails_cleanly(tmp_path, small_mnist):
     """A real write error (RLIMIT_FSIZE: EFBIG, as a full disk's ENOSPC): exit 1, one line
     naming the failed checkpoint and the kept one, which still loads."""
-    config = tiny(steps=5, eval_sequences=4)
+    config = tiny(steps=5, eval_sequences=4, **small_mnist)
     log_dir = tmp_path / "run"
     train_lib.train(config, str(log_dir), verbose=0)
     size = os.path.getsize(rundir.latest(str(log_dir))[1])

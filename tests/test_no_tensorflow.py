@@ -3,8 +3,9 @@ importing TensorFlow fails, and the weights it writes in the TensorFlow model.
 
 "No TensorFlow" is a directory put first on PYTHONPATH whose `tensorflow` and
 `tensorflow_datasets` packages raise ImportError when imported. Each command
-runs in its own process (Keras picks its backend once per process). One tiny
-JAX run (module fixture) serves every test.
+runs in a process of its own backend (Keras picks its backend once per process): one
+tiny `python -m video_lstm.train` run (module fixture) serves every test; the other
+commands of a test run in one process each, one after another (`cli.call`).
 """
 
 import importlib.util
@@ -18,7 +19,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_FLAGS = [
-    "--digits=rendered", "--frame_size=32", "--units=8", "--input_length=3", "--future_length=2",
+    "--frame_size=32", "--units=8", "--input_length=3", "--future_length=2",
     "--batch_size=4", "--steps=4", "--checkpoint_every=2", "--eval_sequences=6", "--log_every=2",
     "--image_every=2", "--seed=3",
 ]
@@ -49,11 +50,40 @@ def check(result):
     return result.stdout
 
 
+CALLS = r"""
+import importlib, json, sys
+from absl import logging
+from video_lstm.core import cli
+logging.set_verbosity(logging.INFO)
+for module, argv in json.loads(sys.argv[1]):
+    print("=== call", file=sys.stderr, flush=True)
+    print("=== call", flush=True)
+    print("=== status", cli.call(importlib.import_module(module), argv), flush=True)
+"""
+
+
+def calls(shim, *commands):
+    """Runs `(module, [arguments])` commands one after another (`cli.call`) in one JAX process
+    without TensorFlow; returns (exit status, stdout, stderr) of each."""
+    result = run(["-c", CALLS, json.dumps(commands)], "jax", shim)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    outs, errs = result.stdout.split("=== call\n")[1:], result.stderr.split("=== call\n")[1:]
+    assert len(outs) == len(errs) == len(commands), (result.stdout + result.stderr)[-3000:]
+    statuses = [int(out.rsplit("=== status ", 1)[1]) for out in outs]
+    return list(zip(statuses, [out.rsplit("=== status ", 1)[0] for out in outs], errs))
+
+
 @pytest.fixture(scope="module")
-def jax_run(tmp_path_factory, no_tensorflow):
+def tiny_flags(small_mnist):
+    """TINY_FLAGS, on the digits of a small mnist.npz."""
+    return [*TINY_FLAGS, "--digits=mnist", f"--mnist_path={small_mnist['mnist_path']}"]
+
+
+@pytest.fixture(scope="module")
+def jax_run(tmp_path_factory, no_tensorflow, tiny_flags):
     """The log_dir of a tiny `python -m video_lstm.train` run under JAX without TensorFlow."""
     log_dir = str(tmp_path_factory.mktemp("jax_run"))
-    check(run(["-m", "video_lstm.train", f"--log_dir={log_dir}", *TINY_FLAGS], "jax", no_tensorflow))
+    check(run(["-m", "video_lstm.train", f"--log_dir={log_dir}", *tiny_flags], "jax", no_tensorflow))
     return log_dir
 
 
@@ -62,7 +92,7 @@ def read_json(path):
         return json.load(f)
 
 
-def test_jax_only_run_trains_saves_and_evaluates(jax_run, no_tensorflow):
+def test_jax_only_run_trains_saves_and_evaluates(jax_run, no_tensorflow, tiny_flags):
     import cv2
 
     assert sorted(os.listdir(os.path.join(jax_run, "checkpoints"))) == [
@@ -75,26 +105,29 @@ def test_jax_only_run_trains_saves_and_evaluates(jax_run, no_tensorflow):
     assert image is not None and image.shape[0] > 4 * 32
     if importlib.util.find_spec("tensorboard") is not None:  # scalars without TensorFlow
         assert any(name.startswith("events.out.tfevents") for name in os.listdir(os.path.join(jax_run, "train")))
-    # evaluate, another size: its own file, the same keys.
-    out = check(run(["-m", "video_lstm.evaluate", f"--log_dir={jax_run}", "--eval_sequences=3"], "jax", no_tensorflow))
-    assert "metrics_generated_3.json" in out
+    # evaluate, another size: its own file, the same keys; then resuming continues from the
+    # newest .weights.h5 (optimizer state and step restored).
+    (status, out, err), (resumed, _, resumed_err) = calls(
+        no_tensorflow,
+        ("video_lstm.evaluate", [f"--log_dir={jax_run}", "--eval_sequences=3"]),
+        ("video_lstm.train", [f"--log_dir={jax_run}", *tiny_flags, "--steps=6"]))
+    assert status == 0 and "metrics_generated_3.json" in out, err[-2000:]
     other = read_json(os.path.join(jax_run, "metrics_generated_3.json"))
     assert set(other) == set(metrics) and other["num_sequences"] == 3
-    # Resuming continues from the newest .weights.h5 (optimizer state and step restored).
-    result = run(["-m", "video_lstm.train", f"--log_dir={jax_run}", *TINY_FLAGS, "--steps=6"], "jax", no_tensorflow)
-    check(result)
-    assert "Resuming from" in result.stderr and "ckpt-00000004.weights.h5 (step 4)" in result.stderr
+    assert resumed == 0, resumed_err[-2000:]
+    assert "Resuming from" in resumed_err and "ckpt-00000004.weights.h5 (step 4)" in resumed_err
     assert "ckpt-00000006.weights.h5" in os.listdir(os.path.join(jax_run, "checkpoints"))
     assert read_json(os.path.join(jax_run, "metrics.json"))["step"] == 6
 
 
-def test_a_resumed_jax_run_ends_with_the_same_weights(jax_run, no_tensorflow, tmp_path):
+def test_a_resumed_jax_run_ends_with_the_same_weights(jax_run, no_tensorflow, tiny_flags, tmp_path):
     """Stopped at step 2 and resumed to 4: bit for bit the uninterrupted run's step-4 checkpoint
     (weights and optimizer state; the batches are a function of seed and step)."""
     h5py = pytest.importorskip("h5py")
-    for steps in (2, 4):
-        check(run(["-m", "video_lstm.train", f"--log_dir={tmp_path}", *TINY_FLAGS, f"--steps={steps}",
-                   "--eval_sequences=1"], "jax", no_tensorflow))
+    ran = calls(no_tensorflow, *[("video_lstm.train", [f"--log_dir={tmp_path}", *tiny_flags, f"--steps={steps}",
+                                                       "--eval_sequences=1"]) for steps in (2, 4)])
+    assert [status for status, _, _ in ran] == [0, 0], ran[-1][2][-2000:]
+    assert "ckpt-00000002.weights.h5 (step 2)" in ran[1][2]
     name = os.path.join("checkpoints", "ckpt-00000004.weights.h5")
     with h5py.File(os.path.join(jax_run, name), "r") as a, h5py.File(os.path.join(tmp_path, name), "r") as b:
         arrays = []
@@ -122,11 +155,12 @@ def test_a_weights_checkpoint_refuses_another_optimizer(tmp_path):
 
 
 def test_sources_that_need_tensorflow_fail_at_start_up(no_tensorflow, tmp_path):
-    result = run(["-m", "video_lstm.train", f"--log_dir={tmp_path}", "--test_set=tfds"], "jax", no_tensorflow)
-    assert result.returncode != 0 and "--test_set=tfds needs TensorFlow" in result.stderr
-    result = run(["-m", "video_lstm.train", f"--log_dir={tmp_path}/v", "--dataset=folder", f"--video_dir={tmp_path}"],
-                 "jax", no_tensorflow)
-    assert result.returncode != 0 and "--dataset=folder needs TensorFlow" in result.stderr, result.stderr[-2000:]
+    (tfds, _, tfds_err), (folder, _, folder_err) = calls(
+        no_tensorflow,
+        ("video_lstm.train", [f"--log_dir={tmp_path}", "--test_set=tfds"]),
+        ("video_lstm.train", [f"--log_dir={tmp_path}/v", "--dataset=folder", f"--video_dir={tmp_path}"]))
+    assert tfds != 0 and "--test_set=tfds needs TensorFlow" in tfds_err, tfds_err[-2000:]
+    assert folder != 0 and "--dataset=folder needs TensorFlow" in folder_err, folder_err[-2000:]
 
 
 JAX_OUTPUTS = r"""
