@@ -66,7 +66,6 @@ for _path in (BENCH, ROOT):  # run from a checkout
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-
 import roofline  # noqa: E402  (bench/roofline.py: imports no TensorFlow at module level)
 
 from video_lstm import flags as flags_lib  # noqa: E402  (absl, numpy, cv2: no TensorFlow, no Keras)

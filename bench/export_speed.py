@@ -35,8 +35,8 @@ def write_log_dir(config, log_dir):
     """config.json and one checkpoint of an untrained model of this config."""
     import numpy as np
 
-    from video_lstm.models import build_model
     from video_lstm import rundir
+    from video_lstm.models import build_model
 
     model = build_model(**config.model_kwargs())
     frame = tuple(config.input_spec.frame_shape)
@@ -99,7 +99,7 @@ def measure(config, calls=20, time_steps=10, workdir=None):
         steps = tf.constant(10)
         rollout_s = timed_calls(lambda: [v.numpy() for v in rollout(frames=frames, future_steps=steps).values()],
                                 max(calls // 2, 5), warmup=2)
-        del loaded, encode, rollout
+        del loaded
         gc.collect()
         _, model = rundir.load_latest(log_dir)
         scaled = tf.cast(frames, tf.float32) / 255.0

@@ -9,6 +9,7 @@ momentum as the paper flagfiles. Installed by the optional `bench` extra.
 """
 
 import math
+
 import numpy as np
 import torch
 from torch import nn

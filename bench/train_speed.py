@@ -120,6 +120,7 @@ def ours_runner(config, source, steps):
 
 def naive_runner(config, source, steps):
     import naive_keras
+
     from video_lstm.optimizers import make_optimizer
 
     model = naive_keras.build(config)

@@ -23,6 +23,7 @@ from absl import flags  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402
 
+
 def define_flags(flag_values=flags.FLAGS):
     """The flags of `python -m export.classifier`, on `flag_values` (`export.encoder.Destination`'s)."""
     from export.encoder import HELP, Destination
@@ -94,8 +95,8 @@ def export_classifier(log_dir, export_dir, version=None, model_name=None):
     """Exports the newest checkpoint of a fine-tuning run (`<log_dir>` = `<finetune log_dir>/<init>`);
     returns the version's path."""
     from export import encoder as encoder_export
-    from video_lstm.classify import Classifier
     from video_lstm import rundir
+    from video_lstm.classify import Classifier
 
     description = rundir.read_json(log_dir, rundir.FINETUNE)
     if description is None:

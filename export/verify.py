@@ -27,6 +27,7 @@ from absl import app, flags  # noqa: E402
 from video_lstm.core import cli  # noqa: E402  (absl only)
 from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir  # noqa: E402, F401
 
+
 @dataclasses.dataclass(frozen=True)
 class VerifyOptions:
     checkpoint: str | None = None

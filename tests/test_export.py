@@ -271,20 +271,29 @@ def test_bad_future_steps_and_dtype_are_refused(loaded):
         loaded.signatures["encode"](frames=tf.zeros((1, 2, SIZE, SIZE, 1)))
 
 
-def test_export_without_checkpoint_fails_in_one_line(tmp_path):
+def call_encoder(capsys, *args):
+    """(exit status, stderr) of export.encoder run in this process (`cli.call`)."""
+    from video_lstm.core import cli
+
+    capsys.readouterr()
+    status = cli.call(export_encoder, args)
+    return status, capsys.readouterr().err
+
+
+def test_export_without_checkpoint_fails_in_one_line(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "config.json").write_text(config_lib.Config(units=UNITS).to_json())
-    result = run_module("export.encoder", f"--log_dir={tmp_path / 'empty'}", f"--export_dir={tmp_path / 'out'}")
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith("export.encoder: error: no checkpoint in")
-    assert "Traceback" not in result.stderr
+    status, err = call_encoder(capsys, f"--log_dir={tmp_path / 'empty'}", f"--export_dir={tmp_path / 'out'}")
+    assert status == 1
+    assert err.strip().splitlines()[-1].startswith("export.encoder: error: no checkpoint in")
+    assert "Traceback" not in err
     assert not (tmp_path / "out" / "empty").exists() or not os.listdir(tmp_path / "out" / "empty")
 
 
 # -- versions and atomicity ---------------------------------------------------
 
 
-def test_versions_count_up_and_an_existing_version_is_refused(run):
+def test_versions_count_up_and_an_existing_version_is_refused(run, capsys):
     log_dir, _, _, export_dir, _ = run
     first = export_encoder.export_log_dir(str(log_dir), str(export_dir), model_name="versions")
     second = export_encoder.export_log_dir(str(log_dir), str(export_dir), model_name="versions")
@@ -292,10 +301,10 @@ def test_versions_count_up_and_an_existing_version_is_refused(run):
     assert export_encoder.versions(str(export_dir / "versions")) == [1, 2]
     with pytest.raises(export_encoder.ExportError, match=r"versions/1 exists: version 1 of model 'versions'"):
         export_encoder.export_log_dir(str(log_dir), str(export_dir), version=1, model_name="versions")
-    result = run_module("export.encoder", f"--log_dir={log_dir}", f"--export_dir={export_dir}",
-                        "--model_name=versions", "--version=2")
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (
+    status, err = call_encoder(capsys, f"--log_dir={log_dir}", f"--export_dir={export_dir}", "--model_name=versions",
+                               "--version=2")
+    assert status == 1
+    assert err.strip().splitlines()[-1] == (
         f"export.encoder: error: {export_dir}/versions/2 exists: version 2 of model 'versions' was "
         "already exported; pass another --version, or none for the next free one (3)")
     assert export_encoder.versions(str(export_dir / "versions")) == [1, 2]

@@ -251,17 +251,17 @@ def test_short_videos_are_skipped_and_other_settings_are_refused(network, video_
         ep.prepare(_options(video_dir, one_shard[0], frame_stride=32), network=network)
 
 
-def _fails(*arguments):
-    env = {**os.environ, "PYTHONPATH": REPO}
-    result = subprocess.run([sys.executable, "-m", "pipelines.extract_percepts", *arguments],
-                            capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
-    assert result.returncode == 1
-    lines = [line for line in result.stderr.splitlines() if line.startswith("extract_percepts: error:")]
-    assert len(lines) == 1, result.stderr[-2000:]
-    return lines[0]
+def test_bad_flags_and_paths_fail_at_start_up_in_one_line(tmp_path, capsys):
+    from video_lstm.core import cli
 
+    def _fails(*arguments):
+        capsys.readouterr()
+        assert cli.call(ep, arguments) == 1
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.startswith("extract_percepts: error:")]
+        assert len(lines) == 1, err[-2000:]
+        return lines[0]
 
-def test_bad_flags_and_paths_fail_at_start_up_in_one_line(tmp_path):
     assert "--video_dir" in _fails("--dataset=folder", f"--video_dir={tmp_path / 'nowhere'}", f"--out={tmp_path}")
     assert "--num_shards" in _fails("--dataset=folder", f"--video_dir={tmp_path}", f"--out={tmp_path / 'o'}",
                                     "--shard_index=2", "--num_shards=2")

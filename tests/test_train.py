@@ -16,6 +16,9 @@ from video_lstm import config as config_lib
 from video_lstm.training import loop as train_lib
 from video_lstm.training.callbacks import NonFiniteLossError
 from video_lstm.models import CompositeModel
+from video_lstm import evaluate as evaluate_entry
+from video_lstm import train as train_entry
+from video_lstm.core import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -108,17 +111,20 @@ def test_train_and_evaluate_writes_metrics_checkpoints_and_logs(tmp_path):
     assert rundir.load_config(log_dir) == tiny()
 
 
-def evaluate_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "video_lstm.evaluate", *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=120,
-    )
+def call(module, capsys, *args):
+    """(exit status, stdout, stderr) of an entry point run in this process (`cli.call`)."""
+    capsys.readouterr()
+    status = cli.call(module, args)
+    out, err = capsys.readouterr()
+    return status, out, err
 
 
-def test_evaluate_cli_rereads_the_run_and_refuses_an_empty_log_dir(tmp_path):
+def test_evaluate_cli_rereads_the_run_and_refuses_an_empty_log_dir(tmp_path, capsys):
     log_dir = tmp_path / "run"
     train_lib.train(tiny(steps=5), str(log_dir), verbose=0)
-    result = evaluate_cli(f"--log_dir={log_dir}")
+    # The one subprocess run of python -m video_lstm.evaluate.
+    result = subprocess.run([sys.executable, "-m", "video_lstm.evaluate", f"--log_dir={log_dir}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cross_entropy_per_frame" in result.stdout and "metrics.json" in result.stdout
     written = json.loads((log_dir / "metrics.json").read_text())
@@ -126,22 +132,19 @@ def test_evaluate_cli_rereads_the_run_and_refuses_an_empty_log_dir(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "config.json").write_text(tiny().to_json())
-    result = subprocess.run(
-        [sys.executable, "-m", "video_lstm.evaluate", f"--log_dir={empty}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode != 0 and "no checkpoint in" in result.stderr
+    status, _, err = call(evaluate_entry, capsys, f"--log_dir={empty}")
+    assert status != 0 and "no checkpoint in" in err
 
 
-def test_an_evaluation_on_another_test_set_or_size_keeps_the_runs_own(tmp_path):
+def test_an_evaluation_on_another_test_set_or_size_keeps_the_runs_own(tmp_path, capsys):
     """A smaller --eval_sequences (or another --test_set) writes its own files;
     the run's metrics.json, from its full test set, stays as it was."""
     log_dir = tmp_path / "run"
     train_lib.train_and_evaluate(tiny(steps=5), str(log_dir), verbose=0)
     own = (log_dir / "metrics.json").read_bytes()
-    result = evaluate_cli(f"--log_dir={log_dir}", "--eval_sequences=4")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "metrics_generated_4.json" in result.stdout
+    status, out, err = call(evaluate_entry, capsys, f"--log_dir={log_dir}", "--eval_sequences=4")
+    assert status == 0, err[-2000:]
+    assert "metrics_generated_4.json" in out
     assert (log_dir / "metrics.json").read_bytes() == own
     smaller = json.loads((log_dir / "metrics_generated_4.json").read_text())
     assert smaller["num_sequences"] == 4 and json.loads(own)["num_sequences"] == 8
@@ -253,31 +256,37 @@ def test_inconsistent_settings_are_named(overrides, message):
         tiny(**overrides)
 
 
-def run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "video_lstm.train", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
+def test_cli_rejects_unknown_and_inconsistent_flags(tmp_path, capsys):
+    status, _, err = call(train_entry, capsys, "--no_such_flag=1", f"--log_dir={tmp_path}")
+    assert status != 0 and "no_such_flag" in err
+    status, _, err = call(train_entry, capsys, "--future_length=0", f"--log_dir={tmp_path}")
+    assert status != 0 and "--future_length=0 with --model=composite" in err
 
 
-def test_cli_rejects_unknown_and_inconsistent_flags(tmp_path):
-    result = run_cli("--no_such_flag=1", f"--log_dir={tmp_path}")
-    assert result.returncode != 0 and "no_such_flag" in result.stderr
-    result = run_cli("--future_length=0", f"--log_dir={tmp_path}")
-    assert result.returncode != 0 and "--future_length=0 with --model=composite" in result.stderr
-
-
-def test_cli_missing_mnist_is_named(tmp_path):
-    result = run_cli("--digits=mnist", f"--mnist_path={tmp_path}/nowhere/mnist.npz", f"--log_dir={tmp_path}")
-    assert result.returncode != 0
-    assert "mnist.npz" in result.stderr and "nowhere" in result.stderr
+def test_cli_missing_mnist_is_named(tmp_path, capsys):
+    status, _, err = call(train_entry, capsys, "--digits=mnist", f"--mnist_path={tmp_path}/nowhere/mnist.npz",
+                          f"--log_dir={tmp_path}")
+    assert status != 0
+    assert "mnist.npz" in err and "nowhere" in err
 
 
 def test_cli_trains_from_a_flagfile(tmp_path):
+    """The one subprocess run of python -m video_lstm.train (the others call it in-process)."""
     flagfile = write_flagfile(tmp_path / "tiny.flags", tiny(steps=2, checkpoint_every=2, eval_sequences=4))
-    result = run_cli(f"--flagfile={flagfile}", f"--log_dir={tmp_path}/run")
+    result = subprocess.run([sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}",
+                             f"--log_dir={tmp_path}/run"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert os.path.exists(tmp_path / "run" / "metrics.json")
+
+
+def test_cli_in_process_trains_and_a_second_call_resumes_its_run(tmp_path, capsys):
+    flagfile = write_flagfile(tmp_path / "tiny.flags", tiny(steps=2, checkpoint_every=2, eval_sequences=4))
+    status, out, err = call(train_entry, capsys, f"--flagfile={flagfile}", f"--log_dir={tmp_path}/run")
+    assert status == 0, err[-2000:]
+    assert "cross_entropy_per_frame" in out and os.path.exists(tmp_path / "run" / "metrics.json")
+    status, _, err = call(train_entry, capsys, f"--flagfile={flagfile}", "--steps=3", f"--log_dir={tmp_path}/run")
+    assert status == 0, err[-2000:]
+    assert [step for step, _ in rundir.list_checkpoints(str(tmp_path / "run"))] == [2, 3]
 
 
 FAIL_FAST = r"""
@@ -341,12 +350,9 @@ def test_the_tfds_test_set_route_end_to_end(tmp_path):
 
     log_dir = tmp_path / "run"
     train_lib.train(tiny(steps=2, checkpoint_every=2, frame_size=64, num_digits=2), str(log_dir), verbose=0)
-    result = subprocess.run(
-        [sys.executable, "-m", "video_lstm.evaluate", f"--log_dir={log_dir}", "--test_set=tfds",
-         f"--tfds_data_dir={data_dir}", "--eval_sequences=6"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    status = cli.call(evaluate_entry, [f"--log_dir={log_dir}", "--test_set=tfds", f"--tfds_data_dir={data_dir}",
+                                       "--eval_sequences=6"])
+    assert status == 0
     written = json.loads((log_dir / "metrics_tfds_6.json").read_text())
     assert written["test_set"] == "tfds" and written["test_digits"] == "tfds:moving_mnist"
     assert written["num_sequences"] == 6

@@ -313,24 +313,24 @@ def test_an_autoencoder_has_no_rollout(tmp_path):
         visualize_lib.visualize(model, tiny(), str(tmp_path), VisualizeOptions(what=("ood",)))
 
 
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "video_lstm.visualize", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
+def test_cli_draws_and_refuses_with_one_line_and_status_1(run, capsys):
+    from video_lstm import visualize
+    from video_lstm.core import cli
 
-
-def test_cli_draws_and_refuses_with_one_line_and_status_1(run):
     log_dir, _ = run
-    result = cli(f"--log_dir={log_dir}", "--what=weights", "--num_units=4")
+    # The one subprocess run of python -m video_lstm.visualize.
+    result = subprocess.run([sys.executable, "-m", "video_lstm.visualize", f"--log_dir={log_dir}", "--what=weights",
+                             "--num_units=4"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert out(log_dir, "encoder_input_gate_weights.png") in result.stdout.split()
     for args, message in [
         (("--what=samples,nope",), "unknown entries ['nope']"),
         (("--horizon=0",), "--horizon=0; expected"),
+        (("--ood_digits=1,x",), "--ood_digits=1,x; expected comma-separated digit counts"),
     ]:
-        result = cli(f"--log_dir={log_dir}", *args)
-        assert result.returncode == 1, result.stderr[-2000:]
-        ours = [line for line in result.stderr.splitlines() if "video_lstm.visualize" in line]
+        capsys.readouterr()
+        assert cli.call(visualize, [f"--log_dir={log_dir}", *args]) == 1
+        err = capsys.readouterr().err
+        ours = [line for line in err.splitlines() if "video_lstm.visualize" in line]
         assert len(ours) == 1 and ours[0].startswith("video_lstm.visualize: error: ")
-        assert message in ours[0] and "Traceback" not in result.stderr
+        assert message in ours[0] and "Traceback" not in err

@@ -16,8 +16,7 @@ import json
 import typing
 
 from pipelines import sources
-from video_lstm.core import choices
-from video_lstm.core import settings
+from video_lstm.core import choices, settings
 from video_lstm.core.settings import Bookkeeping, EncoderSettings, OptimizerSettings
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a

@@ -38,7 +38,8 @@ def define_flags(flag_values=flags.FLAGS):
 
 def settings_from_flags(flag_values):
     """(config, options, settings) of the parsed flags; ValueError names a bad one."""
-    config = config_lib.replace(flags_lib.config_from_flags(flag_values), model="autoencoder")  # clips of --input_length
+    # The clips are --input_length frames (an autoencoder's).
+    config = config_lib.replace(flags_lib.config_from_flags(flag_values), model="autoencoder")
     options = config_lib.FinetuneOptions(**cli.dataclass_values(config_lib.FinetuneOptions, flag_values))
     if not options.inits:
         inits = ("pretrained", "scratch", "single_frame") if options.pretrained else ("scratch", "single_frame")

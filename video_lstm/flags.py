@@ -12,8 +12,8 @@ import os
 from absl import flags
 
 from pipelines import sources
-from video_lstm.core import choices, cli, settings
 from video_lstm import config as config_lib
+from video_lstm.core import choices, cli, settings
 
 HELP = {
     **settings.HELP,

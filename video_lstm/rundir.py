@@ -32,8 +32,10 @@ import numpy as np
 from absl import logging
 
 from video_lstm import config as config_lib
-from video_lstm import models  # (importing it registers the model classes with Keras)
-from video_lstm import optimizers
+from video_lstm import (
+    models,  # (importing it registers the model classes with Keras)
+    optimizers,
+)
 from video_lstm.core import atomic
 
 CONFIG = "config.json"

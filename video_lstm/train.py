@@ -14,8 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags, logging  # noqa: E402
 
-from video_lstm.core import cli  # noqa: E402
 from video_lstm import flags as flags_lib  # noqa: E402
+from video_lstm.core import cli  # noqa: E402
+
 
 def define_flags(flag_values=flags.FLAGS):
     """The flags of `python -m video_lstm.train`, on `flag_values`."""
@@ -32,9 +33,9 @@ def main(argv, flag_values=flags.FLAGS):
         raise app.UsageError(str(error))
     # Heavy imports (Keras, TensorFlow) only after the flags are checked.
     from video_lstm.analysis import evaluation
+    from video_lstm.rundir import CheckpointWriteError
     from video_lstm.training import loop
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
-    from video_lstm.rundir import CheckpointWriteError
     from video_lstm.training.lock import LogDirLockedError
 
     try:

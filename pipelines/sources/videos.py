@@ -131,7 +131,8 @@ class _Decoder:
                 return self._counts[path]
         try:
             if tfds_videos.is_key(path):
-                count = math.ceil(sum(1 for _ in tfds_videos.frames(path, self.data.video_dir)) / self.data.frame_stride)
+                frames = sum(1 for _ in tfds_videos.frames(path, self.data.video_dir))
+                count = math.ceil(frames / self.data.frame_stride)
             else:
                 video_decode.probe(path)
                 count = math.ceil(video_decode.count_frames(path) / self.data.frame_stride)

@@ -11,8 +11,6 @@ from video_lstm import rundir
 from video_lstm.models.encoder import Encoder
 
 
-
-
 def load_encoder(path):
     """(encoder, frame_shape, info) of a training log_dir or an exported SavedModel
     (a version directory, or a model directory: its newest version).

@@ -14,9 +14,9 @@ computed once (`features`): only the softmax trains, on the cached features.
 import numpy as np
 
 from video_lstm import rundir
-from video_lstm.config import FINETUNE_INITS
 from video_lstm.classify import accuracy
 from video_lstm.classify.classifier import Classifier, HeadModel, clip_probabilities
+from video_lstm.config import FINETUNE_INITS
 
 INITS = FINETUNE_INITS
 

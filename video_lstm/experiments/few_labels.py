@@ -79,8 +79,8 @@ def define_flags(flag_values=flags.FLAGS):
 
     cli.define_log_dir(flag_values, "Where the study's runs, table, plot and JSON go.")
     cli.define_dataclass_flags(StudyOptions, flag_values, HELP)
-    classifier_only = {f.name for f in dataclasses.fields(config_lib.FinetuneSettings)} - set(config_lib.CLASSIFIER_FIELDS)
-    cli.define_dataclass_flags(config_lib.FinetuneSettings, flag_values, config_lib.FINETUNE_HELP, skip=classifier_only)
+    shared = {f.name for f in dataclasses.fields(config_lib.FinetuneSettings)} - set(config_lib.CLASSIFIER_FIELDS)
+    cli.define_dataclass_flags(config_lib.FinetuneSettings, flag_values, config_lib.FINETUNE_HELP, skip=shared)
 
 
 def parse_counts(values):
@@ -341,8 +341,9 @@ def study_from_flags(flag_values):
         labelled_moving_mnist.class_names(task)
     pretrain = flags_lib.config_from_flagfile(FLAGS.pretrain_flagfile, f"--steps={FLAGS.pretrain_steps}")
     if pretrain.dataset != "moving_mnist" or pretrain.data.num_digits != 1:
+        digits = getattr(pretrain.data, "num_digits", None)
         raise ValueError(f"--pretrain_flagfile={FLAGS.pretrain_flagfile}: the labelled tasks are one-digit Moving "
-                         f"MNIST; it has --dataset={pretrain.dataset} --num_digits={getattr(pretrain.data, 'num_digits', None)}")
+                         f"MNIST; it has --dataset={pretrain.dataset} --num_digits={digits}")
     settings = finetune_settings(pretrain, FLAGS)
     return Study(FLAGS.log_dir, pretrain, settings, FLAGS.tasks, counts, range(FLAGS.seeds), FLAGS.inits,
                  FLAGS.pool_size, FLAGS.test_size, FLAGS.head_steps)

@@ -8,7 +8,6 @@ callers can average over frames, batch, or report them frame by frame.
 from keras import ops
 
 
-
 def _sum_over_frame(values):
     """float (batch, time, *frame) -> (batch, time)."""
     return ops.sum(ops.reshape(values, ops.shape(values)[:2] + (-1,)), axis=-1)

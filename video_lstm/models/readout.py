@@ -22,7 +22,6 @@ import keras
 from keras import ops
 
 
-
 @keras.saving.register_keras_serializable(package="video_lstm")
 class ConvReadout(keras.layers.Layer):
     """Dense to a coarse grid, then `upsamplings` stride-2 transposed convs.

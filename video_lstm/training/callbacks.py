@@ -13,8 +13,8 @@ import keras
 import numpy as np
 from absl import logging
 
-from video_lstm.analysis import figures
 from video_lstm import rundir
+from video_lstm.analysis import figures
 from video_lstm.training import summaries
 
 

@@ -24,6 +24,7 @@ from absl import logging
 
 from video_lstm.core import backend, cluster, keras_compat
 
+
 class NoStrategy:
     """`--strategy=default` where TensorFlow is not importable (JAX alone): one device, no scope."""
 

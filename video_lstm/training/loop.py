@@ -20,10 +20,10 @@ import keras
 from absl import logging
 
 from pipelines import sources
-from video_lstm import rundir
-from video_lstm.core import backend, cluster
 from video_lstm import config as config_lib
+from video_lstm import rundir
 from video_lstm.analysis import evaluation
+from video_lstm.core import backend, cluster
 from video_lstm.training import callbacks as callbacks_lib
 from video_lstm.training import distribute
 from video_lstm.training import lock as lock_lib
