@@ -119,9 +119,9 @@ def call(module, capsys, *args):
     return status, out, err
 
 
-def test_evaluate_cli_rereads_the_run_and_refuses_an_empty_log_dir(tmp_path, capsys):
+def test_evaluate_cli_rereads_the_run_and_refuses_an_empty_log_dir(tmp_path, capsys, small_mnist):
     log_dir = tmp_path / "run"
-    train_lib.train(tiny(steps=5), str(log_dir), verbose=0)
+    train_lib.train(tiny(steps=5, **small_mnist), str(log_dir), verbose=0)
     # The one subprocess run of python -m video_lstm.evaluate.
     result = subprocess.run([sys.executable, "-m", "video_lstm.evaluate", f"--log_dir={log_dir}"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
@@ -180,34 +180,38 @@ def test_resume_continues_from_the_saved_step_with_equal_weights(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path):
-    """SIGKILL a real training process after its first checkpoint, restart it."""
+def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path, small_mnist, capsys, caplog):
+    """SIGKILL a real training process after its first checkpoint, restart it (in this process)."""
+    import logging
     import signal
     import time
 
-    config = tiny(steps=200, checkpoint_every=5, log_every=1)
+    config = tiny(steps=200, checkpoint_every=5, log_every=1, **small_mnist)
     flagfile = write_flagfile(tmp_path / "tiny.flags", config)
     log_dir = tmp_path / "killed"
-    command = [sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    arguments = [f"--flagfile={flagfile}", f"--log_dir={log_dir}"]
+    process = subprocess.Popen([sys.executable, "-m", "video_lstm.train", *arguments], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not rundir.list_checkpoints(str(log_dir)) and time.time() < deadline:
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    saved = [s for s, _ in rundir.list_checkpoints(str(log_dir))]
+    checkpoints = rundir.list_checkpoints(str(log_dir))
+    saved = [s for s, _ in checkpoints]
     assert saved and saved[-1] < 200, "the job should have been killed mid-run"
     from test_faults import read_steps
 
     lost = read_steps(str(log_dir))[-1] - saved[-1]  # every step is logged (log_every=1)
     print(f"SIGKILL: last logged step {saved[-1] + lost}, last checkpoint {saved[-1]}, steps lost {lost}")
     assert 0 <= lost <= 5  # 5: killed between the step and its checkpoint
-    # Restart with the same log_dir, to a step just past the last checkpoint.
+    # Restart with the same log_dir (and the dead job's lock left behind), to a step just past the last checkpoint.
     target = saved[-1] + 5
-    result = subprocess.run(command + [f"--steps={target}", "--eval_sequences=4"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Resuming from" in result.stderr
+    caplog.set_level(logging.INFO)
+    status, _, err = call(train_entry, capsys, *arguments, f"--steps={target}", "--eval_sequences=4")
+    assert status == 0, err[-2000:]
+    newest = dict(checkpoints)[saved[-1]]
+    assert f"Resuming from {newest} (step {saved[-1]})" in caplog.text
     _, resumed = rundir.load_latest(str(log_dir))
     assert int(resumed.optimizer.iterations) == target
     straight, _ = train_lib.train(
@@ -270,9 +274,10 @@ def test_cli_missing_mnist_is_named(tmp_path, capsys):
     assert "mnist.npz" in err and "nowhere" in err
 
 
-def test_cli_trains_from_a_flagfile(tmp_path):
+def test_cli_trains_from_a_flagfile(tmp_path, small_mnist):
     """The one subprocess run of python -m video_lstm.train (the others call it in-process)."""
-    flagfile = write_flagfile(tmp_path / "tiny.flags", tiny(steps=2, checkpoint_every=2, eval_sequences=4))
+    flagfile = write_flagfile(tmp_path / "tiny.flags",
+                              tiny(steps=2, checkpoint_every=2, eval_sequences=4, **small_mnist))
     result = subprocess.run([sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}",
                              f"--log_dir={tmp_path}/run"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
