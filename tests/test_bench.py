@@ -25,21 +25,38 @@ ROW_KEYS = {
 
 
 def test_train_speed_smoke_writes_rows(tmp_path):
+    """One variant (no_xla, the one without an XLA compile) in the smoke run; the others'
+    flags are checked by test_train_speed_variants_make_their_configs."""
     out = tmp_path / "speed.json"
     result = subprocess.run(
-        [sys.executable, "bench/train_speed.py", "--smoke", f"--json={out}"],
+        [sys.executable, "bench/train_speed.py", "--smoke", "--variants=no_xla", f"--json={out}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     (row,) = json.loads(out.read_text())
     assert ROW_KEYS <= set(row)
     assert row["config"] == "smoke_b2" and row["batch"] == 2
-    for key in ("ours_seq_per_s", "naive_seq_per_s", "pipeline_seq_per_s", "roofline_gflops"):
+    for key in ("ours_seq_per_s", "ours_no_xla_seq_per_s", "naive_seq_per_s", "pipeline_seq_per_s",
+                "roofline_gflops"):
         assert row[key] > 0, key
     assert row["roofline_fraction"] == pytest.approx(
         row["ours_seq_per_s"] * row["gflop_per_seq"] / row["roofline_gflops"], rel=0.01, abs=1e-4
     )
-    assert "ours/naive" in result.stdout and "roofline" in result.stdout
+    assert "ours/naive" in result.stdout and "roofline" in result.stdout and "no_xla seq/s" in result.stdout
+
+
+def test_train_speed_variants_make_their_configs():
+    """Each variant's flags give the smoke config with just that setting changed."""
+    import train_speed  # (defines its flags on absl's global FlagValues)
+
+    base = train_speed.load_config("smoke", 2).to_dict()
+    expected = {"no_xla": {"jit_compile": False}, "mixed_bfloat16": {"precision": "mixed_bfloat16"},
+                "conv_readout": {"readout": "conv"}}
+    assert set(train_speed.VARIANTS) == set(expected)
+    for variant, changed in expected.items():
+        config = train_speed.load_config("smoke", 2, *train_speed.VARIANTS[variant]).to_dict()
+        assert {k: v for k, v in config.items() if base[k] != v} == changed, variant
+    assert base["units"] == 8 and base["batch_size"] == 2 and base["readout"] == "linear"
 
 
 def tiny_config(conditional):
