@@ -90,7 +90,8 @@ def test_bad_caches_are_named(cache, tmp_path):
 def test_a_squared_error_composite_learns_on_cached_percepts(cache, tmp_path):
     from video_lstm.training import loop
 
-    cfg = config(cache, steps=60, checkpoint_every=60, learning_rate=1e-2, init_scale=0.1, image_every=60)
+    cfg = config(cache, steps=60, checkpoint_every=60, learning_rate=1e-2, init_scale=0.1, image_every=60,
+                 jit_compile=False)
     source = sources.build(cfg)
     fixed = source.split(source.batch(1000))
     model = loop.new_model(cfg, source.sample_inputs())

@@ -115,7 +115,7 @@ def test_bad_videos_are_skipped_and_bad_flags_named(video_dir, tmp_path):
 def test_a_squared_error_composite_learns_on_patches(video_dir, tmp_path):
     from video_lstm.training import loop
 
-    cfg = config(video_dir, patch_size=16, steps=30, checkpoint_every=30, learning_rate=3e-3,
+    cfg = config(video_dir, patch_size=16, steps=30, checkpoint_every=30, learning_rate=3e-3, jit_compile=False,
                  conditional_reconstruction=True, conditional_future=True, init_scale=0.1, image_every=30)
     source = sources.build(cfg)
     fixed = source.split(source.batch(1000))
