@@ -28,18 +28,24 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason=
 
 @pytest.fixture(scope="module")
 def no_tensorflow(tmp_path_factory):
-    """A PYTHONPATH entry on which `import tensorflow` (and tensorflow_datasets) fails."""
-    shim = tmp_path_factory.mktemp("no_tensorflow")
+    """A PYTHONPATH entry on which `import tensorflow` (and tensorflow_datasets) fails. Beside
+    it, `jax_cache`: the processes run with it share XLA's compiled programs (the same tiny
+    model's training step compiles once, not once per process)."""
+    shim = tmp_path_factory.mktemp("no_tensorflow") / "path"
     for package in ("tensorflow", "tensorflow_datasets"):
-        (shim / package).mkdir()
+        (shim / package).mkdir(parents=True)
         (shim / package / "__init__.py").write_text(f"raise ImportError('{package} is hidden in this test')\n")
     return str(shim)
 
 
 def run(args, backend, shim=None, timeout=240):
-    """Runs `python args...` in the checkout with KERAS_BACKEND=backend; returns the CompletedProcess."""
+    """Runs `python args...` in the checkout with KERAS_BACKEND=backend (on `shim`'s PYTHONPATH,
+    with its JAX compilation cache); returns the CompletedProcess."""
     path = [p for p in (shim, ROOT, os.environ.get("PYTHONPATH")) if p]
     env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(path))
+    if shim:
+        env.update(JAX_COMPILATION_CACHE_DIR=os.path.join(os.path.dirname(shim), "jax_cache"),
+                   JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
