@@ -124,6 +124,61 @@ def write_video(path, frames_rgb, fps=25):
     return str(path)
 
 
+# -- UCF-101 / HMDB-51 split files of the official layout, for generated class lists ---------
+
+
+def write_ucf101_splits(split_dir, classes, groups=6, clips=2):
+    """Writes `classInd.txt`, `trainlist0{1,2,3}.txt` and `testlist0{1,2,3}.txt` into
+    `split_dir` (a pathlib.Path) as the official files are: CRLF line endings, videos
+    `<class>/v_<class>_g<GG>_c<CC>.avi`, train lines with the 1-based class index, test lines
+    without. As in UCF-101, a split's test videos are whole groups: split k tests groups
+    2k - 1 and 2k (of `groups` per class), and trains on the others.
+
+    Returns:
+        {split: (train relative paths, test relative paths)}, in file order.
+    """
+    split_dir.mkdir(parents=True, exist_ok=True)
+    (split_dir / "classInd.txt").write_bytes("".join(f"{i + 1} {c}\r\n" for i, c in enumerate(classes)).encode())
+    lists = {}
+    for split in (1, 2, 3):
+        train, test = [], []
+        for label, name in enumerate(classes, start=1):
+            for group in range(1, groups + 1):
+                for clip in range(1, clips + 1):
+                    video = f"{name}/v_{name}_g{group:02d}_c{clip:02d}.avi"
+                    (test if group in (2 * split - 1, 2 * split) else train).append((video, label))
+        (split_dir / f"trainlist0{split}.txt").write_bytes("".join(f"{v} {label}\r\n" for v, label in train).encode())
+        (split_dir / f"testlist0{split}.txt").write_bytes("".join(f"{v}\r\n" for v, _ in test).encode())
+        lists[split] = ([v for v, _ in train], [v for v, _ in test])
+    return lists
+
+
+def write_hmdb51_splits(split_dir, classes, videos=6):
+    """Writes `<class>_test_split{1,2,3}.txt` and `class_list.txt` into `split_dir` (a
+    pathlib.Path) as the official files are: lines `<video>.avi <mark> ` (1 train, 2 test,
+    0 unused; a trailing space), class names in `class_list.txt` padded with spaces.
+    In split k, video i of a class is marked (i + k) % 3.
+
+    Returns:
+        {split: (train relative paths, test relative paths)}, `<class>/<video>.avi` in
+        class-list order, then file order.
+    """
+    split_dir.mkdir(parents=True, exist_ok=True)
+    (split_dir / "class_list.txt").write_text("".join(f"{name}  \n" for name in classes))
+    lists = {}
+    for split in (1, 2, 3):
+        train, test = [], []
+        for name in classes:
+            lines = []
+            for index in range(videos):
+                video, mark = f"{name}_clip_{index}.avi", (index + split) % 3
+                lines.append(f"{video} {mark} \n")
+                {1: train, 2: test}.get(mark, []).append(f"{name}/{video}")
+            (split_dir / f"{name}_test_split{split}.txt").write_text("".join(lines))
+        lists[split] = (train, test)
+    return lists
+
+
 def generated_ucf(root, classes, test, num_frames=40):
     """A UCF-101-shaped folder of generated videos under `root` (a pathlib.Path).
 

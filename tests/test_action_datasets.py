@@ -1,8 +1,9 @@
 """Tests of pipelines.action_datasets: UCF-101 / HMDB-51 splits, folders, subsets.
 
-The real split files are read from $VIDEO_LSTM_DATA_DIR (ucf101/ucfTrainTestlist,
-hmdb51/splits); those tests skip when they are absent. Everything else writes
-tiny synthetic split files and empty "videos" under tmp_path.
+On split files written in the official layout (conftest.write_ucf101_splits,
+write_hmdb51_splits) and tiny synthetic ones, with empty "videos" under tmp_path.
+The real split files, where staged ($VIDEO_LSTM_DATA_DIR: ucf101/ucfTrainTestlist,
+hmdb51/splits), are an extra check of their published counts.
 """
 
 import logging
@@ -11,6 +12,7 @@ import os
 import numpy as np
 import pytest
 
+from conftest import write_hmdb51_splits, write_ucf101_splits
 from pipelines import action_datasets as ad
 
 UCF_CLASSES = ("ApplyEyeMakeup", "Archery", "YoYo")
@@ -54,54 +56,99 @@ def tiny_ucf(tmp_path, monkeypatch):
     return root
 
 
-# -- real split files ------------------------------------------------------------
+# -- split files of the official layout -----------------------------------------------
 
 
-def test_ucf101_real_split1_counts_labels_and_a_known_line():
-    split_dir = _data_dir("ucf101", ad.UCF101_SPLIT_FOLDER)
-    train = ad.ucf101("/nonexistent/UCF-101", 1, "train", split_dir=split_dir, missing="keep")
-    test = ad.ucf101("/nonexistent/UCF-101", 1, "test", split_dir=split_dir, missing="keep")
-    assert train.num_classes == test.num_classes == 101
-    # The counts the files hold, and the published ones.
-    assert len(train) == _count_lines(os.path.join(split_dir, "trainlist01.txt")) == 9537
-    assert len(test) == _count_lines(os.path.join(split_dir, "testlist01.txt")) == 3783
-    for dataset in (train, test):
-        labels = dataset.labels
-        assert labels.min() == 0 and labels.max() == 100
-        assert len(np.unique(labels)) == 101
+UCF_GENERATED = ("ApplyEyeMakeup", "Basketball", "YoYo")
+HMDB_GENERATED = ["wave", "brush_hair", "kick_ball"]  # class_list.txt's order, not sorted
+
+
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_ucf101_splits_partition_the_videos_with_labels_from_class_ind(tmp_path, split):
+    split_dir = tmp_path / ad.UCF101_SPLIT_FOLDER
+    train_paths, test_paths = write_ucf101_splits(split_dir, UCF_GENERATED)[split]
+    train = ad.ucf101("/nonexistent/UCF-101", split, "train", split_dir=split_dir, missing="keep")
+    test = ad.ucf101("/nonexistent/UCF-101", split, "test", split_dir=split_dir, missing="keep")
+    assert train.num_classes == test.num_classes == 3 and train.classes == list(UCF_GENERATED)
+    assert [i.relative_path for i in train.items] == train_paths and len(train) == 3 * 4 * 2
+    assert [i.relative_path for i in test.items] == test_paths and len(test) == 3 * 2 * 2
+    assert not {i.video_id for i in train.items} & {i.video_id for i in test.items}
+    for dataset in (train, test):  # test labels come from the folder names, train labels from the lines
+        assert sorted(set(dataset.labels.tolist())) == [0, 1, 2]
         assert all(dataset.classes[item.label] == item.class_name for item in dataset.items)
-    assert not {item.video_id for item in train.items} & {item.video_id for item in test.items}
-    first = train.items[0]  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\r\n"
-    assert first == ad.VideoItem(
-        relative_path="ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi",
-        path="/nonexistent/UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi",
+    first = "v_ApplyEyeMakeup_g03_c01" if split == 1 else "v_ApplyEyeMakeup_g01_c01"
+    assert train.items[0] == ad.VideoItem(
+        relative_path=f"ApplyEyeMakeup/{first}.avi",
+        path=f"/nonexistent/UCF-101/ApplyEyeMakeup/{first}.avi",
         label=0,
         class_name="ApplyEyeMakeup",
-        video_id="v_ApplyEyeMakeup_g08_c01",
+        video_id=first,
     )
-    assert (train.items[-1].class_name, train.items[-1].label) == ("YoYo", 100)
-    # The files' CRLF leaves no "\r" in names.
+    assert (train.items[-1].class_name, train.items[-1].label) == ("YoYo", 2)
+    # CRLF leaves no "\r" in names.
     assert not any("\r" in name for name in train.classes)
     assert not any("\r" in item.relative_path for item in train.items + test.items)
 
 
-@pytest.mark.parametrize("split", [2, 3])
-def test_ucf101_real_splits_2_and_3_parse(split):
+def test_split_files_are_found_under_the_data_dir(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    _, ucf_test = write_ucf101_splits(data_dir / "ucf101" / ad.UCF101_SPLIT_FOLDER, UCF_GENERATED)[1]
+    hmdb_train, _ = write_hmdb51_splits(data_dir / "hmdb51" / ad.HMDB51_SPLIT_FOLDER, HMDB_GENERATED)[2]
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    monkeypatch.delenv(ad.DATA_DIR_ENV, raising=False)
+    with pytest.raises(FileNotFoundError, match="classInd.txt"):
+        ad.ucf101(videos, 1, "test", missing="keep")  # nothing beside the videos, no data dir
+    monkeypatch.setenv(ad.DATA_DIR_ENV, str(data_dir))
+    dataset = ad.ucf101(videos, 1, "test", missing="keep")
+    assert [i.relative_path for i in dataset.items] == ucf_test
+    assert all(i.path.startswith(str(videos) + os.sep) for i in dataset.items)
+    dataset = ad.hmdb51(videos, 2, "train", missing="keep")
+    assert [i.relative_path for i in dataset.items] == hmdb_train
+
+
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_hmdb51_splits_follow_their_marks_and_the_class_list_order(tmp_path, split):
+    split_dir = tmp_path / ad.HMDB51_SPLIT_FOLDER
+    train_paths, test_paths = write_hmdb51_splits(split_dir, HMDB_GENERATED)[split]
+    train = ad.hmdb51("/videos", split, "train", split_dir=split_dir, missing="keep")
+    test = ad.hmdb51("/videos", split, "test", split_dir=split_dir, missing="keep")
+    assert train.classes == test.classes == HMDB_GENERATED  # padded names stripped, their order kept
+    assert [i.relative_path for i in train.items] == train_paths and len(train) == 3 * 2
+    assert [i.relative_path for i in test.items] == test_paths and len(test) == 3 * 2
+    assert not {i.video_id for i in train.items} & {i.video_id for i in test.items}
+    assert set(train.labels) == set(range(3)) == set(test.labels)
+    first = train.items[0]
+    assert first.class_name == "wave" and first.label == 0
+    assert first.path == os.path.join("/videos", "wave", first.relative_path.split("/")[1])
+
+
+# -- the real split files (staged: an extra check) ----------------------------------------
+
+
+def test_ucf101_real_split_files_hold_the_published_counts():
     split_dir = _data_dir("ucf101", ad.UCF101_SPLIT_FOLDER)
-    train = ad.ucf101("/videos", split, "train", split_dir=split_dir, missing="keep")
-    test = ad.ucf101("/videos", split, "test", split_dir=split_dir, missing="keep")
-    assert len(train) == _count_lines(os.path.join(split_dir, f"trainlist0{split}.txt"))
-    assert len(test) == _count_lines(os.path.join(split_dir, f"testlist0{split}.txt"))
-    assert len(train) + len(test) == 13320
+    train = ad.ucf101("/nonexistent/UCF-101", 1, "train", split_dir=split_dir, missing="keep")
+    test = ad.ucf101("/nonexistent/UCF-101", 1, "test", split_dir=split_dir, missing="keep")
+    assert train.num_classes == test.num_classes == 101
+    assert len(train) == _count_lines(os.path.join(split_dir, "trainlist01.txt")) == 9537
+    assert len(test) == _count_lines(os.path.join(split_dir, "testlist01.txt")) == 3783
+    for dataset in (train, test):
+        assert len(np.unique(dataset.labels)) == 101 and dataset.labels.max() == 100
+    assert not {item.video_id for item in train.items} & {item.video_id for item in test.items}
+    first = train.items[0]  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\r\n"
+    assert (first.relative_path, first.label) == ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi", 0)
+    assert (train.items[-1].class_name, train.items[-1].label) == ("YoYo", 100)
+    assert not any("\r" in item.relative_path for item in train.items + test.items)
+    for split in (2, 3):
+        train = ad.ucf101("/videos", split, "train", split_dir=split_dir, missing="keep")
+        test = ad.ucf101("/videos", split, "test", split_dir=split_dir, missing="keep")
+        assert len(train) == _count_lines(os.path.join(split_dir, f"trainlist0{split}.txt"))
+        assert len(test) == _count_lines(os.path.join(split_dir, f"testlist0{split}.txt"))
+        assert len(train) + len(test) == 13320
 
 
-def test_ucf101_finds_split_files_under_the_data_dir(tmp_path):
-    _data_dir("ucf101", ad.UCF101_SPLIT_FOLDER)  # $VIDEO_LSTM_DATA_DIR/ucf101/ucfTrainTestlist
-    dataset = ad.ucf101(tmp_path, 1, "test", missing="keep")  # nothing beside the videos
-    assert len(dataset) == 3783 and dataset.items[0].path.startswith(str(tmp_path))
-
-
-def test_hmdb51_real_split1_counts_and_class_order():
+def test_hmdb51_real_split_files_hold_the_published_counts():
     split_dir = _data_dir("hmdb51", ad.HMDB51_SPLIT_FOLDER)
     train = ad.hmdb51("/videos", 1, "train", split_dir=split_dir, missing="keep")
     test = ad.hmdb51("/videos", 1, "test", split_dir=split_dir, missing="keep")
@@ -112,9 +159,7 @@ def test_hmdb51_real_split1_counts_and_class_order():
         listed = [line.strip() for line in file if line.strip()]  # "kick_ball  " has trailing spaces
     assert train.classes == test.classes == listed and len(listed) == 51
     assert set(train.labels) == set(range(51)) == set(test.labels)
-    first = train.items[0]
-    assert first.class_name == "brush_hair" and first.label == 0
-    assert first.path == os.path.join("/videos", "brush_hair", first.relative_path.split("/")[1])
+    assert (train.items[0].class_name, train.items[0].label) == ("brush_hair", 0)
     assert not {i.video_id for i in train.items} & {i.video_id for i in test.items}
 
 
