@@ -75,3 +75,22 @@ def test_the_finetune_command_and_the_study_build_the_same_optimizer(tmp_path):
     assert type(one) is type(other)
     unnamed = lambda optimizer: {k: v for k, v in optimizer.get_config().items() if k != "name"}  # noqa: E731
     assert unnamed(one) == unnamed(other)
+
+
+def test_no_entry_point_writes_a_flag_by_hand():
+    """Every flag comes from a dataclass (cli.define_dataclass_flags); only the generator and
+    --log_dir (absl.logging's own flag) call absl's DEFINE functions."""
+    import glob
+    import os
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = {}
+    for package in ("video_lstm", "pipelines", "export"):
+        for path in glob.glob(os.path.join(root, package, "**", "*.py"), recursive=True):
+            if path.endswith(os.path.join("core", "cli.py")):
+                continue
+            calls = re.findall(r"flags\.DEFINE_\w+\(", open(path).read())
+            if calls:
+                found[os.path.relpath(path, root)] = len(calls)
+    assert found == {}
