@@ -143,7 +143,8 @@ def test_jax_renderer_equals_numpy(digits):
         "import sys, numpy as np; sys.path.insert(0, 'bench');"
         "import accelerator_train as t;"
         "from pipelines import moving_mnist_numpy as mm;"
-        "from pipelines import digits; d = digits.render_digits(20, seed=3)[0]; p, i = mm.sample(2, 0, 4, 6, num_available=20, frame_size=48);"
+        "from pipelines import digits; d = digits.render_digits(20, seed=3)[0];"
+        "p, i = mm.sample(2, 0, 4, 6, num_available=20, frame_size=48);"
         "np.testing.assert_array_equal(np.asarray(t.render_jax(d, p, i, 48)), mm.render(d, p, i, 48));"
         "print('tensorflow' in sys.modules)"
     )

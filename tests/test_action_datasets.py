@@ -11,8 +11,8 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import write_hmdb51_splits, write_ucf101_splits
+
 from pipelines import action_datasets as ad
 
 UCF_CLASSES = ("ApplyEyeMakeup", "Archery", "YoYo")

@@ -6,12 +6,12 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import generated_ucf
+
 from pipelines import action_datasets
 from pipelines import labelled_moving_mnist as lmm
-from video_lstm.classify import data as data_lib
 from video_lstm.classify import accuracy, pretrained, trainer
+from video_lstm.classify import data as data_lib
 from video_lstm.classify.classifier import clip_probabilities
 from video_lstm.config import FinetuneOptions, FinetuneSettings, make
 

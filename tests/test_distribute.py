@@ -14,14 +14,13 @@ import time
 
 import numpy as np
 import pytest
-
-from video_lstm.core import cluster
-from video_lstm import rundir
-from video_lstm.training import distribute
-from video_lstm.training import loop as train_lib
-
 from test_faults import read_steps, wait_for
 from test_train import ROOT, tiny, weights, write_flagfile
+
+from video_lstm import rundir
+from video_lstm.core import cluster
+from video_lstm.training import distribute
+from video_lstm.training import loop as train_lib
 
 TOLERANCE = dict(rtol=1e-4, atol=1e-5)  # summation order differs across replicas
 

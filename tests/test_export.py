@@ -25,10 +25,10 @@ import tensorflow as tf
 from export import client, signatures
 from export import encoder as export_encoder
 from export import verify as export_verify
-from video_lstm.core import atomic
 from video_lstm import config as config_lib
-from video_lstm.models import build_model
 from video_lstm import rundir
+from video_lstm.core import atomic
+from video_lstm.models import build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = 28
@@ -250,7 +250,8 @@ def test_conv_reader_and_readout_with_conditional_decoders(tmp_path, precision):
         ("encode", np.zeros((1, 2, SIZE, SIZE, 3), np.uint8), EXPECTED + r" uint8.*wrong number of channels"),
         ("encode", np.zeros((1, 0, SIZE, SIZE, 1), np.uint8), EXPECTED + r" uint8.*no time steps"),
         ("encode_float", np.full((1, 2, SIZE, SIZE, 1), np.nan, np.float32), EXPECTED + r" float32.*NaN"),
-        ("encode_float", np.full((1, 2, SIZE, SIZE, 1), 255.0, np.float32), EXPECTED + r" float32 in \[0, 1\].*above 1"),
+        ("encode_float", np.full((1, 2, SIZE, SIZE, 1), 255.0, np.float32),
+         EXPECTED + r" float32 in \[0, 1\].*above 1"),
         ("reconstruct_and_predict", np.zeros((2, 3, SIZE, SIZE), np.uint8), EXPECTED + r" uint8.*must have rank"),
     ],
     ids=["rank", "channels", "no-time", "nan", "range", "rank-rollout"],
@@ -554,7 +555,9 @@ def test_rest_client_round_trip_and_errors(loaded, rest_server):
     url = client.rest_url("tiny", port=rest_server)
     rows = client.rest_predict(url, client.rest_predict_payload({"frames": frames}, "encode", row_format=True))
     assert_close(rows, _call(loaded, "encode", {"frames": frames}))
-    with pytest.raises(client.ServingError, match=r"HTTP 400: assertion failed: \[frames must be \(batch, time, 28, 28, 1\) uint8.*must have rank\] \[5\]"):
+    with pytest.raises(client.ServingError,
+                       match=r"HTTP 400: assertion failed: \[frames must be \(batch, time, 28, 28, 1\) uint8.*"
+                             r"must have rank\] \[5\]"):
         rest.predict("encode", frames=frames[:, :, :, :, :, None])
     with pytest.raises(client.ServingError, match="not JSON"):
         client.RestClient("garbage", port=rest_server).predict("encode", frames=frames)
@@ -592,7 +595,8 @@ def test_grpc_client_round_trip_and_errors(loaded):
         assert_close(got, _call(loaded, "encode", {"frames": frames}))
         got = stub.predict("reconstruct_and_predict", frames=frames, future_steps=5)
         assert got["future"].shape == (2, 5, SIZE, SIZE, 1)
-        with pytest.raises(client.ServingError, match=r"INVALID_ARGUMENT: assertion failed: \[frames must be \(batch, time, 28, 28, 1\)"):
+        with pytest.raises(client.ServingError,
+                           match=r"INVALID_ARGUMENT: assertion failed: \[frames must be \(batch, time, 28, 28, 1\)"):
             stub.predict("encode", frames=frames[..., 0])
     finally:
         server.stop(None)

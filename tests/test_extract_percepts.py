@@ -17,8 +17,8 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
 from conftest import moving_shapes, write_video
+
 from pipelines import extract_percepts as ep
 from pipelines import flow, percept_records, video_decode
 

@@ -15,13 +15,12 @@ import time
 
 import numpy as np
 import pytest
+from test_train import ROOT, tiny, weights, write_flagfile
 
 from video_lstm import rundir
+from video_lstm.rundir import CheckpointWriteError
 from video_lstm.training import lock
 from video_lstm.training import loop as train_lib
-from video_lstm.rundir import CheckpointWriteError
-
-from test_train import ROOT, tiny, weights, write_flagfile
 
 HOST = socket.gethostname()
 HOLD = (

@@ -11,8 +11,8 @@ import os
 import numpy as np
 import pytest
 
-from video_lstm.models import CompositeModel
 from video_lstm import rundir
+from video_lstm.models import CompositeModel
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from video_lstm.models import FrameDecoder
-from video_lstm.models import Autoencoder, CompositeModel, FuturePredictor, build_model
+from video_lstm.models import Autoencoder, CompositeModel, FrameDecoder, FuturePredictor, build_model
 
 T_IN, T_OUT, SIZE = 3, 4, 6
 

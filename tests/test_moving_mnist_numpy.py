@@ -10,7 +10,7 @@ from pipelines import stateless_random as sr
 from pipelines import trajectory
 
 tf = pytest.importorskip("tensorflow")
-from pipelines import moving_mnist_tf as tfm
+from pipelines import moving_mnist_tf as tfm  # noqa: E402  (after the skip when TensorFlow is absent)
 
 SEEDS = ([0, 0], [1234, 1], [-5, 7], [2**62, -(2**63)])
 

@@ -106,7 +106,8 @@ def test_bad_clips_and_arguments(networks):
     with pytest.raises(ValueError, match="batch_frames=0"):
         percept_networks.extract(network, np.zeros((1, 8, 8, 3), "uint8"), batch_frames=0)
     with pytest.raises(ValueError, match="dtype='float16'"):
-        percept_networks.percept_stage(tf.data.Dataset.from_tensors(np.zeros((1, 8, 8, 3), "uint8")), network, dtype="float16")
+        percept_networks.percept_stage(tf.data.Dataset.from_tensors(np.zeros((1, 8, 8, 3), "uint8")), network,
+                                       dtype="float16")
 
 
 def test_unknown_network_name():

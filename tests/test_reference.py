@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from video_lstm.models import FrameDecoder
-from video_lstm.models import Encoder
+from video_lstm.models import Encoder, FrameDecoder
 
 UNITS, FRAME, BATCH, STEPS = 5, (3, 3, 1), 2, 4
 DIM = 9

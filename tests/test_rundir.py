@@ -72,7 +72,8 @@ def test_an_evaluation_reads_config_json_once(tmp_path, monkeypatch):
                         classmethod(lambda cls, values, source="config": reads.append(source) or original(cls, values,
                                                                                                          source)))
     result = evaluation.evaluate_log_dir(str(tmp_path), eval_sequences=1)
-    assert [source for source in reads if source.endswith(rundir.CONFIG)] == [os.path.join(str(tmp_path), rundir.CONFIG)]
+    config_reads = [source for source in reads if source.endswith(rundir.CONFIG)]
+    assert config_reads == [os.path.join(str(tmp_path), rundir.CONFIG)]
     assert result["written"] == "metrics_generated_1.json"  # another size than the run's own: beside it
     assert os.path.exists(rundir.path(str(tmp_path), result["written"]))
 

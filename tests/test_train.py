@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from pipelines import sources
-from video_lstm import rundir
 from video_lstm import config as config_lib
-from video_lstm.training import loop as train_lib
-from video_lstm.training.callbacks import NonFiniteLossError
-from video_lstm.models import CompositeModel
 from video_lstm import evaluate as evaluate_entry
+from video_lstm import rundir
 from video_lstm import train as train_entry
 from video_lstm.core import cli
+from video_lstm.models import CompositeModel
+from video_lstm.training import loop as train_lib
+from video_lstm.training.callbacks import NonFiniteLossError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -12,8 +12,8 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
 from conftest import moving_shapes, write_video
+
 from pipelines import video_decode
 from pipelines.digits import DATA_DIR_ENV
 
@@ -135,7 +135,10 @@ def test_resize_and_crop_shapes(tmp_path):
     frames = np.zeros((3, 24, 32, 3), np.uint8)
     frames[:, :, :16] = 255  # left half white
     path = _write_video(tmp_path / "halves.avi", frames)
-    shape = lambda **kw: next(video_decode.read_frames(path, **kw)).shape
+
+    def shape(**kw):
+        return next(video_decode.read_frames(path, **kw)).shape
+
     assert shape(size=12) == (12, 12, 3)  # shorter side 24 -> 12, then 12x12 crop
     assert shape(size=(12, 20)) == (12, 20, 3)
     assert shape(size=(30, 10), crop=None) == (30, 10, 3)  # stretched

@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import generated_ucf, moving_shapes, ucf_folder, write_video
+
 from pipelines import sources
 from video_lstm.config import make
 
@@ -72,8 +72,8 @@ def test_patches_are_held_fixed_across_a_clip_and_grey_has_one_channel(video_dir
     assert clip.shape == (3, 5, 16, 16, 3)
     # Each patch is one window of the whole frames, the same for every frame of its clip.
     for whole_clip, patch_clip in zip(whole, clip):
-        found = [(t, l) for t in range(17) for l in range(17)
-                 if np.array_equal(whole_clip[:, t:t + 16, l:l + 16], patch_clip)]
+        found = [(top, left) for top in range(17) for left in range(17)
+                 if np.array_equal(whole_clip[:, top:top + 16, left:left + 16], patch_clip)]
         assert len(found) >= 1
     grey = sources.build(config(video_dir, color="grey")).batch(0)
     assert grey.shape == (3, 5, 32, 32, 1)
@@ -160,8 +160,9 @@ def tiny_network(name="inception_v3"):
 
     spec = percept_networks.NETWORKS[name]
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((spec.input_size, spec.input_size, 3)), keras.layers.Conv2D(4, 16, strides=16),
-                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(spec.dim)])
+    model = keras.Sequential([keras.Input((spec.input_size, spec.input_size, 3)),
+                              keras.layers.Conv2D(4, 16, strides=16), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(spec.dim)])
     return percept_networks.PerceptNetwork(name=name, weights="random", model=model)
 
 
@@ -248,7 +249,8 @@ def test_export_with_convnet_names_what_it_cannot_rebuild(tmp_path):
 def test_inline_percepts_name_their_bad_flags_and_weights(video_dir, tmp_path):
     from pipelines import percept_networks
 
-    with pytest.raises(ValueError, match="--percepts_from=videos --percept_videos=ucf101: --dataset=ucf101 needs --video_dir"):
+    with pytest.raises(ValueError,
+                       match="--percepts_from=videos --percept_videos=ucf101: --dataset=ucf101 needs --video_dir"):
         inline_config("")
     with pytest.raises(ValueError, match="--percept_network='alexnet'; expected one of"):
         inline_config(video_dir, percept_network="alexnet")

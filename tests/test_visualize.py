@@ -13,13 +13,13 @@ import pytest
 from PIL import Image
 
 from pipelines import digits as digits_lib
+from video_lstm import config as config_lib
+from video_lstm import rundir
 from video_lstm.analysis import rollout
 from video_lstm.analysis import visualization as visualize_lib
 from video_lstm.analysis.options import VisualizeOptions
-from video_lstm import rundir
-from video_lstm.training import loop as train_lib
-from video_lstm import config as config_lib
 from video_lstm.models import CompositeModel
+from video_lstm.training import loop as train_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE, IN, OUT = 32, 3, 3
