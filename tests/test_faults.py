@@ -124,7 +124,7 @@ def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_
     assert lost == 0 and not (log_dir / "lock").exists()
 
     target = stopped + 3
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="absl")  # (whatever absl.logging.set_verbosity says by now)
     assert cli.call(train_entry, [*arguments, f"--steps={target}"]) == 0, capsys.readouterr().err[-2000:]
     assert "Resuming from" in caplog.text and f"(step {stopped})" in caplog.text
     _, model = rundir.load_latest(str(log_dir))

@@ -207,7 +207,7 @@ def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path, small_mnist, cap
     assert 0 <= lost <= 5  # 5: killed between the step and its checkpoint
     # Restart with the same log_dir (and the dead job's lock left behind), to a step just past the last checkpoint.
     target = saved[-1] + 5
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="absl")  # (whatever absl.logging.set_verbosity says by now)
     status, _, err = call(train_entry, capsys, *arguments, f"--steps={target}", "--eval_sequences=4")
     assert status == 0, err[-2000:]
     newest = dict(checkpoints)[saved[-1]]
