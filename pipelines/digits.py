@@ -145,6 +145,10 @@ def load_mnist_npz(path: str) -> dict[str, np.ndarray]:
         ValueError: the file is not a readable npz, a key is missing, or an array
             has the wrong dtype or shape.
     """
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
+            raise ValueError(f"{MNIST_FILENAME} at {path} is not an .npz file (no zip header); expected "
+                             "MNIST in the Keras layout")
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in _MNIST_KEYS if k not in npz.files]

@@ -217,18 +217,38 @@ def load_canonical_npy(path):
         FileNotFoundError: no file at `path`.
         ValueError: not a readable .npy, or not uint8 (20, N, 64, 64).
     """
+    array = _open_npy(path, mmap_mode=None)
+    return np.ascontiguousarray(array.transpose(1, 0, 2, 3))[..., None]
+
+
+def check_canonical_npy(path, needed):
+    """Raises (one line, naming the file) unless `path` is a canonical-layout .npy of at least
+    `needed` sequences; reads its header only (memory-mapped). Returns how many it holds."""
+    count = _open_npy(path, mmap_mode="r").shape[1]
+    if count < needed:
+        raise ValueError(f"{path} holds {count} sequences; --eval_sequences={needed} asks for more "
+                         f"(pass --eval_sequences={count} or fewer)")
+    return count
+
+
+def _open_npy(path, mmap_mode):
+    """The canonical test array of `path` (memory-mapped with mmap_mode="r"), checked for its
+    layout; FileNotFoundError / ValueError in one line naming the file."""
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"mnist_test_seq.npy not found at {path}; download it from {CANONICAL_URL}"
         )
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise ValueError(f"{path} is not a .npy file (no NumPy header); expected mnist_test_seq.npy")
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
     except (OSError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable .npy file: {e}") from e
+        raise ValueError(f"{path} is not a readable .npy file ({e})") from None
     layout_ok = array.ndim == 4 and array.shape[0] == 20 and array.shape[2:] == (64, 64)
     if array.dtype != np.uint8 or not layout_ok:
         raise ValueError(
             f"{path} holds {array.dtype} {array.shape}; expected the canonical "
             "mnist_test_seq.npy layout uint8 (20, N, 64, 64), time-major"
         )
-    return np.ascontiguousarray(array.transpose(1, 0, 2, 3))[..., None]
+    return array

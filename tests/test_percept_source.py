@@ -78,7 +78,7 @@ def test_bad_caches_are_named(cache, tmp_path):
     with pytest.raises(ValueError, match="--dataset=percepts needs --percepts_dir"):
         make(dataset="percepts")
     with pytest.raises(FileNotFoundError, match="manifest.json not found: is .* a percept cache"):
-        sources.build(make(dataset="percepts", percepts_dir=str(tmp_path))).input_spec
+        sources.build(make(dataset="percepts", loss="squared_error", percepts_dir=str(tmp_path))).input_spec
     broken = write_cache(str(tmp_path / "broken"), [12, 12])
     os.remove(os.path.join(broken, percept_records.shard_name(1, 2)))
     with pytest.raises(FileNotFoundError, match="percepts-00001-of-00002.tfrecord is missing"):

@@ -192,6 +192,11 @@ def validate(config):
             "a model with a future decoder needs --future_length >= 1"
         )
     sources.validate(config)
+    if config.dataset == "percepts" and config.loss == "cross_entropy":
+        raise ValueError(
+            "--loss=cross_entropy needs frames in [0, 1]; --dataset=percepts gives convnet features of any "
+            "value: use --loss=squared_error"
+        )
     for name in ("readout", "reader"):
         if getattr(config, name) != "conv":
             continue
@@ -209,6 +214,70 @@ def _shapes_model(config, name):
     filter count only matters when that layer is conv."""
     layer = {"readout_filters": "readout", "reader_filters": "reader"}.get(name)
     return layer is None or getattr(config, layer) == "conv"
+
+
+# Settings a resumed run may change: its length and bookkeeping, how the step runs, and the
+# learning rate (an override takes effect at the step it resumes from; `rundir.record_run`
+# records when). Evaluation settings (`evaluation_fields`) may differ too: such an evaluation
+# is written beside the run's own (`analysis.evaluation`). Anything else is refused.
+RESUMABLE = (
+    "steps",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "log_every",
+    "image_every",
+    "jit_compile",
+    "strategy",
+    "learning_rate",
+    "lr_decay_rate",
+    "lr_decay_steps",
+    "clip_norm",
+)
+# The resumable settings that live in the optimizer: changing one builds a new optimizer
+# that takes over the old one's state (`optimizers.carry_state`).
+OPTIMIZER_OVERRIDES = ("learning_rate", "lr_decay_rate", "lr_decay_steps", "clip_norm")
+
+
+def evaluation_fields(config):
+    """The fields of `config` that choose only the test set (`eval_sequences` and the
+    source's own `EVALUATION_FIELDS`, e.g. Moving MNIST's --test_set)."""
+    return ("eval_sequences",) + tuple(getattr(sources.options_class(config.dataset), "EVALUATION_FIELDS", ()))
+
+
+def resume_changes(saved, current, log_dir):
+    """{field: (saved value, current value)} of the `RESUMABLE` settings `current` changes in
+    the run `saved` describes (the log_dir's config.json).
+
+    Raises:
+        ValueError: any other setting differs (model, optimizer, batch, seed, data source or
+            its options, input spec), naming each with both values.
+    """
+    old_values, new_values = saved.to_dict(), current.to_dict()
+    skipped = set(evaluation_fields(saved)) | set(evaluation_fields(current))
+    diffs, changes = [], {}
+    for name in sorted(old_values.keys() | new_values.keys()):
+        old, new = old_values.get(name), new_values.get(name)
+        if old == new or name in skipped:
+            continue
+        if name in ("readout_filters", "reader_filters") and not (
+            _shapes_model(saved, name) or _shapes_model(current, name)
+        ):
+            continue
+        if name in RESUMABLE:
+            changes[name] = (old, new)
+        else:
+            diffs.append(f"--{name}: {old!r} in the log_dir, {new!r} now")
+    if not diffs and saved.input_spec.frame_shape != current.input_spec.frame_shape:
+        diffs.append(f"input spec {current.input_spec} now ({current.input_spec.origin}), "
+                     f"{saved.input_spec} in the log_dir ({saved.input_spec.origin})")
+    if diffs:
+        shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+        raise ValueError(
+            f"log_dir {log_dir} was trained with other settings ({shown}). Use a new --log_dir, or the "
+            f"flags it was trained with (a resume may change only --{', --'.join(RESUMABLE)} and the "
+            "evaluation flags)"
+        )
+    return changes
 
 
 def check_same_model(saved, current, log_dir):

@@ -11,10 +11,12 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from video_lstm.analysis.options import EVALUATE_CHOICES, EVALUATE_HELP, EvaluateOptions  # noqa: E402  (no Keras)
 from video_lstm.core import cli  # noqa: E402
+
+PROGRAM = "video_lstm.evaluate"
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -30,11 +32,15 @@ def main(argv, flag_values=flags.FLAGS):
 
     overrides = EvaluateOptions(**cli.dataclass_values(EvaluateOptions, FLAGS)).overrides()
     try:
-        result = evaluation.evaluate_log_dir(FLAGS.log_dir, **overrides)
-    except (FileNotFoundError, ValueError) as error:
-        raise app.UsageError(str(error))
-    print(evaluation.format_table(result))
-    print(f"wrote {os.path.join(FLAGS.log_dir, result['written'])}")
+        result = evaluation.evaluate_log_dir(FLAGS.log_dir, write=False, **overrides)
+    except (OSError, ValueError) as error:
+        cli.fail(PROGRAM, error)
+    print(evaluation.format_table(result))  # first: a failed write below loses no result
+    try:
+        written = evaluation.write_results(result)
+    except OSError as error:
+        cli.fail(PROGRAM, f"the results above could not be written to {FLAGS.log_dir}: {error}")
+    print(f"wrote {os.path.join(FLAGS.log_dir, written)}")
 
 
 if __name__ == "__main__":

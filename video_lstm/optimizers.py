@@ -121,3 +121,22 @@ def make_optimizer(config, encoder_learning_rate=None):
         cls = ENCODER_RATE_CLASSES[cls]
         kwargs["encoder_scale"] = encoder_learning_rate / config.learning_rate
     return cls(**kwargs)
+
+
+def carry_state(old, new, variables):
+    """Builds optimizer `new` on `variables` and gives it the state of `old` (built on the
+    same variables): step count and slots. What a resume with another learning rate or
+    clip norm uses; `new` must be of `old`'s kind (the same variables, in order).
+
+    Raises:
+        ValueError: their states differ in layout (another optimizer).
+    """
+    new.build(variables)
+    if [tuple(v.shape) for v in old.variables] != [tuple(v.shape) for v in new.variables]:
+        raise ValueError(
+            f"optimizer state of {type(old).__name__} does not fit {type(new).__name__}: use the optimizer "
+            "flags the run was trained with"
+        )
+    for source, target in zip(old.variables, new.variables):
+        target.assign(source)
+    return new

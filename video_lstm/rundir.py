@@ -8,6 +8,8 @@
     <log_dir>/metrics.json, samples.png   the evaluation of the run's own test set
     <log_dir>/train/                      TensorBoard events
     <log_dir>/visualize/                  pictures of `python -m video_lstm.visualize`
+    <log_dir>/resumes.json                each resume that changed a setting, and the step it
+                                          took effect at (config.json holds the current value)
     <log_dir>/lock                        the live job's lock (`training.lock`)
 
 A fine-tuning run's log_dir holds one such directory per initialisation, each
@@ -26,6 +28,7 @@ import glob
 import json
 import os
 import re
+import shutil
 
 import keras
 import numpy as np
@@ -50,6 +53,11 @@ VISUALIZE = "visualize"  # the pictures of python -m video_lstm.visualize
 TRAIN_EVENTS = "train"  # TensorBoard events of training
 EVAL_EVENTS = "eval"  # TensorBoard events of a classifier's evaluation
 LOCK = "lock"
+RESUMES = "resumes.json"
+
+# data.json keys that may differ on resume without the data being other data: where files are,
+# and what training found along the way.
+_DATA_INCIDENTAL = ("train_digits_origin", "video_dir", "percepts_dir", "skipped_videos")
 
 _CHECKPOINT = re.compile(r"ckpt-(\d+)\.(keras|weights\.h5)$")
 SUFFIXES = (".keras", ".weights.h5")
@@ -90,14 +98,81 @@ def load_config_if_any(log_dir):
     return load_config(log_dir) if log_dir and os.path.exists(path(log_dir, CONFIG)) else None
 
 
-def record_config(log_dir, config):
-    """Checks the config a log_dir already records against `config` (refusing another
-    model or data), then records `config`."""
-    os.makedirs(log_dir, exist_ok=True)
+def check_writable(log_dir):
+    """Raises (one line) if `log_dir` cannot be a run directory this process writes: a file
+    is in its place, or it (or the folder it would be made in) is not writable."""
+    if os.path.exists(log_dir) and not os.path.isdir(log_dir):
+        raise NotADirectoryError(f"--log_dir={log_dir} is a file, not a folder")
+    existing = os.path.abspath(log_dir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is" if existing == os.path.abspath(log_dir) else f"would be made in {existing}, which is"
+        raise PermissionError(f"--log_dir={log_dir} {what} not writable (read-only?)")
+
+
+def check_resume(log_dir, config):
+    """(saved config or None, {field: (saved, current)} of the resumable settings `config`
+    changes): what a run in `log_dir` with `config` would resume.
+
+    Raises:
+        ValueError: the log_dir's run has other settings (`config.resume_changes`), or it
+            holds checkpoints but no config.json (their settings cannot be checked).
+    """
     saved = load_config_if_any(log_dir)
-    if saved is not None:
-        config_lib.check_same_model(saved, config, log_dir)
-    atomic.write_json(path(log_dir, CONFIG), config.to_dict())
+    if saved is None:
+        if list_checkpoints(log_dir):
+            raise ValueError(
+                f"{checkpoint_dir(log_dir)} holds checkpoints but {path(log_dir, CONFIG)} is missing, so the "
+                "settings they were trained with are unknown: restore config.json, or use a new --log_dir"
+            )
+        return None, {}
+    return saved, config_lib.resume_changes(saved, config, log_dir)
+
+
+def record_config(log_dir, config):
+    """Checks the config a log_dir already records against `config` (`check_resume`), then
+    records `config` (as a fresh run at step 0 would)."""
+    os.makedirs(log_dir, exist_ok=True)
+    saved, changes = check_resume(log_dir, config)
+    record_run(log_dir, config, saved, changes, step=0)
+
+
+def record_run(log_dir, config, saved, changes, step):
+    """Writes config.json: `config` for a new run; for a resumed one, its saved config with
+    the `changes` applied (evaluation settings stay the run's own), and appends
+    {"step", "changes"} to resumes.json when there are changes."""
+    recorded = config if saved is None else config_lib.replace(saved, **{k: new for k, (_, new) in changes.items()})
+    if saved is not None and changes:
+        history = read_json(log_dir, RESUMES, [])
+        history.append({"step": int(step), "changes": {k: list(v) for k, v in sorted(changes.items())}})
+        write_json(log_dir, RESUMES, history)
+    atomic.write_json(path(log_dir, CONFIG), recorded.to_dict())
+    return recorded
+
+
+def check_same_data(log_dir, description):
+    """Raises ValueError if the log_dir's data.json says the run trained on other data than
+    `description` (a source's `describe()`) says it would read now, naming both values."""
+    saved = read_json(log_dir, DATA)
+    if not saved:
+        return
+    diffs = [
+        f"{key}: {saved[key]!r} in the log_dir, {description[key]!r} now"
+        for key in sorted(saved.keys() & description.keys())
+        if key not in _DATA_INCIDENTAL and saved[key] != description[key]
+    ]
+    if diffs:
+        raise ValueError(
+            f"log_dir {log_dir} trained on other data ({'; '.join(diffs[:3])}): resume with the data it "
+            f"was trained on (the same files and $VIDEO_LSTM_DATA_DIR), or use a new --log_dir"
+        )
+
+
+def remove_new(log_dir):
+    """Deletes a log_dir this process made and that holds nothing of value (a start-up
+    that failed), so that bad input leaves nothing behind."""
+    shutil.rmtree(log_dir, ignore_errors=True)
 
 
 def read_json(log_dir, name, default=None):
@@ -177,6 +252,17 @@ def save(model, log_dir, step, keep=2, weights_only=False):
     for name_suffix in SUFFIXES:
         atomic.remove_stale(directory, name_suffix)  # left by killed jobs of this host
     return destination
+
+
+def set_aside_from(log_dir, step, suffix):
+    """Renames the checkpoints of `step` and later to `<name><suffix>`, which nothing loads
+    (kept for inspection); returns their new paths."""
+    moved = []
+    for found_step, checkpoint in list_checkpoints(log_dir):
+        if found_step >= step:
+            os.replace(checkpoint, checkpoint + suffix)
+            moved.append(checkpoint + suffix)
+    return moved
 
 
 # -- the model -------------------------------------------------------------------

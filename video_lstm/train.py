@@ -12,7 +12,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up noise out
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
 from video_lstm import flags as flags_lib  # noqa: E402
 from video_lstm.core import cli  # noqa: E402
@@ -29,11 +29,10 @@ def main(argv, flag_values=flags.FLAGS):
     cli.check_invocation(argv, FLAGS.log_dir, "where checkpoints, logs and metrics go")
     try:
         config = flags_lib.config_from_flags(FLAGS)
-    except ValueError as error:
-        raise app.UsageError(str(error))
+    except (ValueError, OSError) as error:  # a flag out of range, a cache that cannot be read
+        cli.fail("video_lstm.train", error)
     # Heavy imports (Keras, TensorFlow) only after the flags are checked.
     from video_lstm.analysis import evaluation
-    from video_lstm.rundir import CheckpointWriteError
     from video_lstm.training import loop
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
     from video_lstm.training.lock import LogDirLockedError
@@ -43,8 +42,7 @@ def main(argv, flag_values=flags.FLAGS):
     except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
         logging.warning("%s; run the same command again to resume", stopped)
         return
-    except (ValueError, FileNotFoundError, NonFiniteLossError, LogDirLockedError, CheckpointWriteError) as error:
-        logging.error("%s", error)  # it also reaches the run's log
+    except (ValueError, OSError, NonFiniteLossError, LogDirLockedError) as error:  # OSError: files, disks
         cli.fail("video_lstm.train", error)
     if metrics is None:
         logging.info("Training done; the chief evaluates and writes %s", FLAGS.log_dir)

@@ -48,7 +48,7 @@ def main(argv, flag_values=flags.FLAGS):
         from video_lstm.analysis import visualization  # heavy imports after the flags are checked
 
         written = visualization.visualize_log_dir(FLAGS.log_dir, options)
-    except (FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:
         cli.fail("video_lstm.visualize", error)
     for path in written:
         print(path)

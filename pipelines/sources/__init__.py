@@ -187,6 +187,11 @@ class DataSource:
 
     # -- what a source implements ---------------------------------------------
 
+    def check(self):
+        """Everything about the data that can be known at start-up, before any training:
+        raises ValueError / FileNotFoundError with one line naming the flag or file and what
+        was expected. Cheap (no video decoded whole). Default: nothing to check."""
+
     def describe(self):
         """A dict recorded in `<log_dir>/data.json`: what training reads."""
         raise NotImplementedError

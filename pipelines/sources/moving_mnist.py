@@ -47,6 +47,10 @@ class Options:
     test_npy_path: str = ""
     tfds_data_dir: str = ""
 
+    # Fields that choose only the test set: an evaluation with other values is written
+    # beside the run's own, and a resume may change them (`video_lstm.config`).
+    EVALUATION_FIELDS = ("test_set", "test_npy_path", "tfds_data_dir")
+
     def validate(self, config):
         """Raises ValueError naming the first flag that is out of range."""
         check_choices(self, CHOICES)
@@ -100,6 +104,15 @@ class Source(DataSource):
                 seed=self.config.seed if split == "train" else 0,
             )
         return self._banks[split]
+
+    def check(self):
+        """The digits load, and a --test_set=npy file is a canonical test file of at least
+        --eval_sequences sequences (its header read; the file itself only at evaluation)."""
+        self.digit_bank("train")
+        if self.config.data.test_set == "npy":
+            from pipelines import moving_mnist_numpy
+
+            moving_mnist_numpy.check_canonical_npy(self.config.data.test_npy_path, self.config.eval_sequences)
 
     def describe(self):
         bank = self.digit_bank("train")

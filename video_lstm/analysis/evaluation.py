@@ -6,9 +6,14 @@ evaluation (its config's test set and `eval_sequences`) is
 `<log_dir>/metrics.json` and `samples.png`; any other one (another
 `--test_set`, a smaller `--eval_sequences`) goes to
 `metrics_<test set>_<sequences>.json` and `samples_<test set>_<sequences>.png`
-beside it, so no evaluation overwrites a different one.
+beside it, so no evaluation overwrites a different one. `<sequences>` is the
+number evaluated (a test set may hold fewer than `--eval_sequences`), which
+the file's `num_sequences` repeats. The metrics and samples of one evaluation
+are renamed into place together, after both are written: a failed write (a full
+disk) leaves the previous pair as it was.
 """
 
+import contextlib
 import sys
 
 import keras
@@ -19,12 +24,13 @@ from video_lstm import config as config_lib
 from video_lstm import rundir
 from video_lstm.analysis import figures
 from video_lstm.analysis.frame_metrics import FrameMetrics
+from video_lstm.core import atomic
 
 EVAL_BATCH_SIZE = 50
 
 
 def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE, verbose=None, source=None,
-             run_config=None):
+             run_config=None, write=True):
     """Metrics of `model` on the test set described by `config`.
 
     Args:
@@ -32,6 +38,8 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         source: the run's `pipelines.sources.DataSource` (built from config if None).
         run_config: the `Config` the run in log_dir trained (default: its config.json),
             which tells whether this is the run's own evaluation.
+        write: False: computed only; `write_results` writes them later (a command
+            that prints the results first, so that a failed write loses nothing).
         verbose: 0 silent, 1 progress bar, 2 one line at the end; None picks
             1 on a terminal, else 2.
 
@@ -60,20 +68,52 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
     if primary == "future" and per_decoder["reconstruction"].num_sequences:
         result["reconstruction"] = per_decoder["reconstruction"].result()
     if log_dir:
-        metrics_name, samples_name = _names(source, run_config or rundir.load_config_if_any(log_dir))
-        rundir.write_json(log_dir, metrics_name, result)
-        if source.input_spec.kind == "frames":  # feature vectors (percepts) have no picture
-            figures.write_samples(rundir.path(log_dir, samples_name), model, source.split(test.clips[:4]))
+        metrics_name, samples_name = _names(config, source, len(test.clips),
+                                            run_config or rundir.load_config_if_any(log_dir))
         result["written"] = metrics_name
+        pictures = source.split(test.clips[:4]) if source.input_spec.kind == "frames" else None
+        result["_write"] = lambda: _write(log_dir, metrics_name, samples_name, result, model, pictures)
+        if write:
+            write_results(result)
     return result
 
 
-def _names(source, run_config):
-    """(metrics, samples) file names: the plain ones for the run's own evaluation."""
-    key = source.evaluation_key()
-    if run_config is None or sources.build(run_config).evaluation_key() == key:
-        return rundir.METRICS, rundir.SAMPLES
-    return f"metrics_{key}.json", f"samples_{key}.png"
+def write_results(result):
+    """Writes what `evaluate(..., write=False)` computed; returns the metrics file's name."""
+    result.pop("_write")()
+    return result["written"]
+
+
+def _write(log_dir, metrics_name, samples_name, result, model, pictures):
+    """The metrics JSON and the samples PNG, each written to a temporary and renamed into place
+    only once both are complete."""
+    record = {key: value for key, value in result.items() if not key.startswith("_") and key != "written"}
+    with contextlib.ExitStack() as stack:
+        if pictures is not None:  # feature vectors (percepts) have no picture
+            samples = stack.enter_context(atomic.path(rundir.path(log_dir, samples_name)))
+            figures.write_samples(samples, model, pictures)
+        with atomic.path(rundir.path(log_dir, metrics_name)) as metrics:
+            atomic.write_json(metrics, record)
+
+
+def _names(config, source, count, run_config):
+    """(metrics, samples) file names: the plain ones for the run's own evaluation (its test set
+    and, of it, as many sequences as it asks for), else named by test set and `count`."""
+    if run_config is not None and not _same_evaluation(config, count, run_config):
+        key = f"{source.test_set_name()}_{count}"
+        return f"metrics_{key}.json", f"samples_{key}.png"
+    return rundir.METRICS, rundir.SAMPLES
+
+
+def _same_evaluation(config, count, run_config):
+    """Whether evaluating `count` sequences of `config`'s test set is the run's own evaluation."""
+    fields = config_lib.evaluation_fields(config)
+    if any(getattr(config.data, f) != getattr(run_config.data, f) for f in fields if f != "eval_sequences"):
+        return False
+    if config.eval_sequences == run_config.eval_sequences:
+        return True
+    # The test set held fewer than asked: the run's own evaluation reads those too if it asks for as many.
+    return count < config.eval_sequences and run_config.eval_sequences >= count
 
 
 def _accumulate(model, source, config, clips, batch_size, verbose):
@@ -93,12 +133,18 @@ def _accumulate(model, source, config, clips, batch_size, verbose):
     return per_decoder
 
 
-def evaluate_log_dir(log_dir, **overrides):
-    """Evaluates the newest checkpoint of a training run."""
+def evaluate_log_dir(log_dir, write=True, **overrides):
+    """Evaluates the newest checkpoint of a training run (see `evaluate` for `write`).
+
+    Everything that can be checked first is: the log_dir (a run, writable), its config, the
+    data (`DataSource.check`), the checkpoint."""
     run_config = rundir.load_config(log_dir)  # read once
     config = config_lib.replace(run_config, **overrides) if overrides else run_config
+    rundir.check_writable(log_dir)
+    source = sources.build(config)
+    source.check()
     step, model = rundir.load_latest(log_dir, run_config, compile=False)
-    return evaluate(model, config, log_dir, step, run_config=run_config)
+    return evaluate(model, config, log_dir, step, run_config=run_config, source=source, write=write)
 
 
 def format_table(result):

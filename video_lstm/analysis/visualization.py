@@ -63,6 +63,7 @@ def visualize_log_dir(log_dir, options=None):
     """Draws the newest checkpoint of a training run; returns the paths written."""
     options = options or VisualizeOptions()
     config = rundir.load_config(log_dir)
+    rundir.check_writable(log_dir)
     step, model = rundir.load_latest(log_dir, config, compile=False)
     return visualize(model, config, os.path.join(log_dir, OUTPUT_DIR), options, step)
 

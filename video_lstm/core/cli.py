@@ -16,6 +16,7 @@ call it before their heavy imports.
 """
 
 import dataclasses
+import re
 import sys
 import typing
 
@@ -37,17 +38,63 @@ def check_invocation(argv, log_dir, log_dir_help):
         raise app.UsageError(f"--log_dir is required ({log_dir_help})")
 
 
+# Terminal colour codes (Keras colours its exception texts).
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Where a Keras layer's exception text stops describing the error and starts listing its arguments.
+_ARGUMENTS = re.compile(r"^\s*Arguments received by ")
+_LONGEST = 600
+
+
+def one_line(error):
+    """The text of an exception (or any message) as one line: colour codes removed, its
+    lines joined, a Keras layer's list of call arguments left out, at most ~600 characters."""
+    lines = []
+    for line in _ANSI.sub("", str(error)).splitlines():
+        if _ARGUMENTS.match(line):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    text = " ".join(lines) or type(error).__name__
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 3] + "..."
+
+
 def fail(program, error):
-    """Ends the program with `<program>: error: <error>` on stderr, no
+    """Ends the program with `<program>: error: <error>` on stderr, one line, no
     traceback: bad input, not a bug."""
-    print(f"{program}: error: {error}", file=sys.stderr)
+    print(f"{program}: error: {one_line(error)}", file=sys.stderr)
     sys.exit(1)
 
 
 def run(define_flags, main):
-    """`python -m <module>`: the module's flags on absl's global FlagValues, then `app.run`."""
+    """`python -m <module>`: the module's flags on absl's global FlagValues, then `app.run`.
+
+    A bad flag or a usage error (`app.UsageError`) ends the program with one line on stderr
+    and exit status 1, as in `call`, rather than absl's page of usage text.
+    """
     define_flags(flags.FLAGS)
-    app.run(main)
+    program = _program_name()
+
+    def parse(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as error:
+            print(f"FATAL Flags parsing error: {one_line(error)}", file=sys.stderr)
+            sys.exit(1)
+
+    def guarded(argv):
+        try:
+            return main(argv)
+        except app.UsageError as error:
+            print(f"{program}: usage error: {one_line(error)}", file=sys.stderr)
+            sys.exit(error.exitcode)
+
+    app.run(guarded, flags_parser=parse)
+
+
+def _program_name():
+    """The running module's name (`video_lstm.train` under `python -m`), else the script's."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec.name if spec is not None else (sys.argv[0] or "program")
 
 
 def call(module, argv=()):
@@ -65,10 +112,10 @@ def call(module, argv=()):
         remaining = flag_values([program, *argv])
         module.main(remaining, flag_values)
     except flags.Error as error:
-        print(f"FATAL Flags parsing error: {error}", file=sys.stderr)
+        print(f"FATAL Flags parsing error: {one_line(error)}", file=sys.stderr)
         return 1
     except app.UsageError as error:
-        print(f"{program}: usage error: {error}", file=sys.stderr)
+        print(f"{program}: usage error: {one_line(error)}", file=sys.stderr)
         return error.exitcode
     except SystemExit as exit_:
         code = exit_.code

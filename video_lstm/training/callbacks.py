@@ -113,7 +113,13 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 class NanGuard(keras.callbacks.Callback):
-    """Stops training at the first non-finite loss, naming the step and the kept checkpoint."""
+    """Stops training at the first non-finite loss, naming the step and the checkpoint kept.
+
+    A good checkpoint is one whose next step was finite. The loss of step s is computed from
+    the weights of step s - 1, so a non-finite loss at step s makes the checkpoint of step
+    s - 1 (if one was saved) not good: it is set aside as `<name>.nonfinite` (kept, never
+    loaded), and a resume starts from the one before it.
+    """
 
     def __init__(self, log_dir):
         super().__init__()
@@ -123,12 +129,15 @@ class NanGuard(keras.callbacks.Callback):
         loss = float((logs or {}).get("loss", 0.0))
         if not np.isfinite(loss):
             step = global_step(self.model)
+            set_aside = rundir.set_aside_from(self.log_dir, step - 1, ".nonfinite")
             found = rundir.latest(self.log_dir)
-            kept = found and found[1]
-            kept_text = f"the last good checkpoint, {kept}, is kept" if kept else "no checkpoint was saved yet"
+            kept_text = (f"the last good checkpoint, {found[1]}, is kept" if found
+                         else "no good checkpoint is left, so a rerun starts afresh")
+            aside_text = (f"; {', '.join(set_aside)} (whose next step gave it) set aside as *.nonfinite"
+                          if set_aside else "")
             raise NonFiniteLossError(
-                f"loss became {loss} at step {step}; training stopped and {kept_text}. "
-                "Try a lower --learning_rate or --clip_norm."
+                f"loss became {loss} at step {step}; training stopped{aside_text}; {kept_text}. "
+                "Rerun with a lower --learning_rate or a --clip_norm (both may change on resume)."
             )
 
 

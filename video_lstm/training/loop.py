@@ -14,6 +14,8 @@ writes into it. SIGTERM saves a checkpoint and stops (`TrainingStopped`).
 """
 
 import dataclasses
+import gc
+import os
 import sys
 
 import keras
@@ -21,7 +23,7 @@ from absl import logging
 
 from pipelines import sources
 from video_lstm import config as config_lib
-from video_lstm import rundir
+from video_lstm import optimizers, rundir
 from video_lstm.analysis import evaluation
 from video_lstm.core import backend, cluster
 from video_lstm.training import callbacks as callbacks_lib
@@ -36,14 +38,24 @@ def new_model(config, sample_inputs):
     return rundir.new_model(config, sample_inputs, jit_compile=distribute.jit_compile(config.jit_compile))
 
 
-def restore_or_create(config, log_dir, sample_inputs):
-    """(step, model): the newest checkpoint in log_dir, or a fresh model at 0."""
+def restore_or_create(config, log_dir, sample_inputs, changes=None):
+    """(step, model): the newest checkpoint in log_dir, or a fresh model at 0.
+
+    `changes` ({field: (saved, current)}, `config.resume_changes`): a resume that changes
+    the learning rate or clip norm gets the optimizer `config` describes, with the restored
+    one's state.
+    """
     if rundir.latest(log_dir) is None:
         return 0, new_model(config, sample_inputs)
     step, path, model = rundir.load_latest_with_path(log_dir, config)
-    # Recompile to apply this run's jit setting; the optimizer object, with
-    # its restored state, is kept.
-    model.compile(optimizer=model.optimizer, jit_compile=distribute.jit_compile(config.jit_compile))
+    optimizer = model.optimizer
+    if set(changes or ()) & set(config_lib.OPTIMIZER_OVERRIDES):
+        optimizer = optimizers.carry_state(optimizer, optimizers.make_optimizer(config), model.trainable_variables)
+        logging.info("Resuming with %s", ", ".join(
+            f"--{k}={new} (was {old})" for k, (old, new) in sorted(changes.items())
+            if k in config_lib.OPTIMIZER_OVERRIDES))
+    # Recompile to apply this run's jit setting; the optimizer's restored state is kept.
+    model.compile(optimizer=optimizer, jit_compile=distribute.jit_compile(config.jit_compile))
     logging.info("Resuming from %s (step %d)", path, step)
     return step, model
 
@@ -67,29 +79,51 @@ class Run:
 
 
 def setup(config, log_dir):
-    """Takes the log_dir's lock (the chief), checks the log_dir and the data,
+    """Takes the log_dir's lock (the chief), checks the log_dir, the resume and the data,
     and restores or creates the model under the strategy's scope.
 
-    Everything that can fail on bad input fails here, before any training.
+    Everything that can fail on bad input fails here, before any training, and then leaves
+    the log_dir as it was: a log_dir made here is removed, the lock released, and nothing is
+    recorded until every check has passed.
 
     Raises:
         lock.LogDirLockedError: another live job holds log_dir.
+        ValueError, OSError: bad input (a resume with other settings or data, an unusable
+            log_dir, data that cannot be read), one line each.
     """
     chief = config.strategy != "multi_worker" or cluster.is_chief()
+    created = False
     if chief:
+        rundir.check_writable(log_dir)
+        created = not os.path.exists(log_dir)
         lock_lib.acquire(log_dir)
-        rundir.record_config(log_dir, config)
-    strategy = distribute.make_strategy(config.strategy, COLLECTIVE_TIMEOUT_S)
-    # After the strategy: a multi-worker one's start-up installs TensorFlow's own SIGTERM handler.
-    stop_on_signal = callbacks_lib.StopOnSignal()
-    distribute.per_replica_batch(config.batch_size, strategy)  # refuse a batch that does not divide
-    source = sources.build(config)
-    if chief:
-        rundir.write_json(log_dir, rundir.DATA, source.describe())
-    sample_inputs = source.sample_inputs(count=3)
-    with strategy.scope():
-        step, model = restore_or_create(config, log_dir, sample_inputs)
-    distribute.prepare_model(model, strategy)
+    stop_on_signal = None
+    try:
+        saved, changes = rundir.check_resume(log_dir, config) if chief else (None, {})
+        strategy = distribute.make_strategy(config.strategy, COLLECTIVE_TIMEOUT_S)
+        # After the strategy: a multi-worker one's start-up installs TensorFlow's own SIGTERM handler.
+        stop_on_signal = callbacks_lib.StopOnSignal()
+        distribute.per_replica_batch(config.batch_size, strategy)  # refuse a batch that does not divide
+        source = sources.build(config)
+        source.check()
+        description = source.describe()
+        if chief:
+            rundir.check_same_data(log_dir, description)
+        sample_inputs = source.sample_inputs(count=3)
+        with strategy.scope():
+            step, model = restore_or_create(config, log_dir, sample_inputs, changes)
+        distribute.prepare_model(model, strategy)
+        if chief:
+            rundir.record_run(log_dir, config, saved, changes, step)
+            rundir.write_json(log_dir, rundir.DATA, description)
+    except BaseException:
+        if stop_on_signal is not None:
+            stop_on_signal.restore()
+        if chief:
+            lock_lib.release(log_dir)
+            if created:
+                rundir.remove_new(log_dir)
+        raise
     if distribute.is_multi_worker(strategy):
         stop_on_signal.agree = distribute.any_worker(strategy)
     return Run(config, log_dir, model, step, source, sample_inputs, strategy, chief, stop_on_signal)
@@ -119,12 +153,24 @@ def fit(run, verbose=None):
             _fit(run, stop_on_signal, verbose)
     finally:
         stop_on_signal.restore()
+        release_input_pipeline()
     run.step = callbacks_lib.global_step(model)
     if stop_on_signal.received:
         saved = rundir.latest(log_dir) if run.chief else None
         where = f"; saved {saved[1]}" if saved and saved[0] == run.step else ""
         raise callbacks_lib.TrainingStopped(f"{stop_on_signal.received}: training stopped at step {run.step}{where}")
     return run.step
+
+
+def release_input_pipeline():
+    """Frees the training stream's tf.data iterator now, while the interpreter runs.
+
+    An iterator whose Python stages (`tf.numpy_function`, `tf.py_function`: video decoding,
+    inline percepts) are busy when it is freed at interpreter exit waits for them forever (they
+    need the interpreter, which is finalizing): the process never ends. Freed here, they finish.
+    Keras' epoch iterator is only reachable through reference cycles after `fit`, so collect them.
+    """
+    gc.collect()
 
 
 def _fit(run, stop_on_signal, verbose):
@@ -146,12 +192,15 @@ def _fit(run, stop_on_signal, verbose):
     strategy = run.strategy or distribute.make_strategy("default")
     # tf.data (distributed over the strategy's replicas), or where TensorFlow is
     # not importable, NumPy batches (sources.training_inputs).
+    # An epoch is a checkpoint interval (no longer than the run, so that progress reads
+    # n/steps, not n/checkpoint_every, on a short run).
+    interval = min(config.checkpoint_every, config.steps)
     with distribute.training_inputs(strategy, run.source, run.step) as inputs:
         run.model.fit(
             inputs,
-            initial_epoch=run.step // config.checkpoint_every,
-            epochs=-(-config.steps // config.checkpoint_every),
-            steps_per_epoch=config.checkpoint_every,
+            initial_epoch=run.step // interval,
+            epochs=-(-config.steps // interval),
+            steps_per_epoch=interval,
             callbacks=callbacks,
             verbose=verbose,
             shuffle=False,  # each batch is freshly generated; nothing to shuffle
@@ -164,6 +213,7 @@ def train(config, log_dir, verbose=None):
     try:
         fit(run, verbose)
     finally:
+        record_skipped(run)
         lock_lib.release(log_dir)
     return run.model, run.step
 
@@ -177,7 +227,10 @@ def train_and_evaluate(config, log_dir, verbose=None):
     """
     run = setup(config, log_dir)
     try:
-        fit(run, verbose)
+        try:
+            fit(run, verbose)
+        finally:
+            record_skipped(run)
         if not run.chief:
             return None
         return evaluation.evaluate(
@@ -185,6 +238,17 @@ def train_and_evaluate(config, log_dir, verbose=None):
         )
     finally:
         lock_lib.release(log_dir)
+
+
+def record_skipped(run):
+    """Adds to data.json the videos the source found unusable while training (undecodable,
+    shorter than a clip), so that the record says what training read."""
+    skipped = getattr(run.source, "skipped", None)
+    if not run.chief or skipped is None or not skipped():
+        return
+    description = rundir.data_description(run.log_dir)
+    previous = description.get("skipped_videos", {})
+    rundir.write_json(run.log_dir, rundir.DATA, {**description, "skipped_videos": {**previous, **skipped()}})
 
 
 def evaluation_model(run):
