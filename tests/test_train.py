@@ -220,30 +220,120 @@ def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path, small_mnist, cap
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_a_different_model_in_the_log_dir_is_refused(tmp_path):
-    train_lib.train(tiny(steps=5), str(tmp_path), verbose=0)
-    with pytest.raises(ValueError, match=r"different model \(--units: 16 in the log_dir, 32 now"):
-        train_lib.train(tiny(steps=5, units=32), str(tmp_path), verbose=0)
-
-
-def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+def _poison_from(monkeypatch, index):
+    """Training batches from `index` on (step index + 1) are NaN."""
     original = sources.DataSource.train_dataset
 
     def poisoned(self, start_step=0, num_steps=None):
-        """Batches from index 5 on (the 6th step) are NaN."""
         import tensorflow as tf
 
-        def maybe_nan(index, x):
-            return {**x, "frames": x["frames"] * tf.where(index >= 5, float("nan"), 1.0)}
+        def maybe_nan(i, x):
+            return {**x, "frames": x["frames"] * tf.where(i >= index, float("nan"), 1.0)}
 
         return original(self, start_step, num_steps).enumerate(start_step).map(maybe_nan)
 
     monkeypatch.setattr(sources.DataSource, "train_dataset", poisoned)
-    with pytest.raises(NonFiniteLossError, match=r"at step 6;.*ckpt-00000005\.keras.*is kept"):
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    _poison_from(monkeypatch, 7)  # step 8 is NaN; checkpoint 5's next step (6) was finite
+    with pytest.raises(NonFiniteLossError, match=r"at step 8; training stopped;.*ckpt-00000005\.keras.*is kept"):
         train_lib.train(tiny(), str(tmp_path), verbose=0)
     assert [s for s, _ in rundir.list_checkpoints(str(tmp_path))] == [5]
     _, model = rundir.load_latest(str(tmp_path))
     assert all(np.isfinite(w).all() for w in weights(model))
+
+
+def test_a_checkpoint_whose_next_step_is_not_finite_is_not_good(tmp_path, monkeypatch):
+    """Checkpoint 5 gave the NaN of step 6: it is set aside (kept, never loaded); 4 is the good one."""
+    _poison_from(monkeypatch, 5)
+    with pytest.raises(NonFiniteLossError, match=r"at step 6;.*ckpt-00000005\.keras\.nonfinite.*set aside.*"
+                                                 r"ckpt-00000004\.keras, is kept"):
+        train_lib.train(tiny(checkpoint_every=1), str(tmp_path), verbose=0)
+    assert [s for s, _ in rundir.list_checkpoints(str(tmp_path))] == [4]
+    assert os.path.exists(os.path.join(rundir.checkpoint_dir(str(tmp_path)), "ckpt-00000005.keras.nonfinite"))
+
+
+def _files(directory):
+    """{relative path: bytes} of every file under `directory` (what a refused command must not change)."""
+    found = {}
+    for root, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, directory)] = f.read()
+    return found
+
+
+@pytest.mark.parametrize("overrides, named", [
+    (dict(units=32), "--units: 16 in the log_dir, 32 now"),
+    (dict(optimizer="sgd"), "--optimizer: 'adam' in the log_dir, 'sgd' now"),
+    (dict(batch_size=2), "--batch_size: 4 in the log_dir, 2 now"),
+    (dict(seed=1), "--seed: 0 in the log_dir, 1 now"),
+    (dict(num_digits=2, frame_size=32), "--num_digits: 1 in the log_dir, 2 now"),
+])
+def test_a_resume_with_other_settings_is_refused_naming_both_and_changes_nothing(tmp_path, overrides, named):
+    train_lib.train(tiny(steps=5), str(tmp_path), verbose=0)
+    before = _files(tmp_path)
+    with pytest.raises(ValueError, match=f"was trained with other settings \\({named}"):
+        train_lib.train(tiny(steps=8, **overrides), str(tmp_path), verbose=0)
+    assert _files(tmp_path) == before
+
+
+def test_a_resume_may_change_steps_and_the_learning_rate_and_records_when(tmp_path):
+    log_dir = str(tmp_path)
+    train_lib.train(tiny(steps=5), log_dir, verbose=0)
+    model, step = train_lib.train(tiny(steps=8, learning_rate=1e-4, clip_norm=1.0, eval_sequences=3), log_dir,
+                                  verbose=0)
+    assert step == 8 and int(model.optimizer.iterations) == 8  # the optimizer's state carried over
+    assert float(np.asarray(model.optimizer.learning_rate)) == pytest.approx(1e-4)  # the override took effect
+    assert model.optimizer.global_clipnorm == 1.0
+    recorded = rundir.load_config(log_dir)
+    assert (recorded.steps, recorded.learning_rate, recorded.clip_norm) == (8, 1e-4, 1.0)
+    assert recorded.eval_sequences == 8  # an evaluation setting: the run's own stays
+    history = rundir.read_json(log_dir, rundir.RESUMES)
+    assert history == [{"step": 5, "changes": {"clip_norm": [0.0, 1.0], "learning_rate": [1e-3, 1e-4],
+                                               "steps": [5, 8]}}]
+
+
+def test_a_resume_on_other_data_is_refused(tmp_path, monkeypatch):
+    """VIDEO_LSTM_DATA_DIR unset on resume: --digits=auto would read rendered digits where the run
+    read MNIST; refused, and data.json keeps saying MNIST."""
+    from conftest import write_small_mnist
+
+    from pipelines import digits as digits_lib
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_small_mnist(data_dir / "mnist.npz")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))  # no Keras copy of MNIST
+    monkeypatch.setattr(digits_lib, "download_mnist", lambda: (_ for _ in ()).throw(OSError("offline")))
+    monkeypatch.setenv("VIDEO_LSTM_DATA_DIR", str(data_dir))
+    log_dir = str(tmp_path / "run")
+    train_lib.train(tiny(steps=5, digits="auto"), log_dir, verbose=0)
+    assert rundir.data_description(log_dir)["train_digits"] == "mnist"
+    before = _files(log_dir)
+    monkeypatch.delenv("VIDEO_LSTM_DATA_DIR")
+    with pytest.raises(ValueError, match="trained on other data \\(train_digits: 'mnist' in the log_dir, "
+                                         "'rendered' now"):
+        train_lib.train(tiny(steps=8, digits="auto"), log_dir, verbose=0)
+    assert _files(log_dir) == before
+
+
+def test_checkpoints_without_their_config_are_not_resumed(tmp_path):
+    train_lib.train(tiny(steps=5), str(tmp_path), verbose=0)
+    os.remove(rundir.path(str(tmp_path), rundir.CONFIG))
+    with pytest.raises(ValueError, match="holds checkpoints but .*config.json is missing"):
+        train_lib.train(tiny(steps=8, units=32), str(tmp_path), verbose=0)
+    assert not os.path.exists(rundir.path(str(tmp_path), rundir.CONFIG))
+
+
+def test_a_failed_start_up_leaves_no_log_dir_behind(tmp_path):
+    log_dir = tmp_path / "new"
+    with pytest.raises(FileNotFoundError, match="no_such_mnist.npz"):
+        train_lib.train(tiny(digits="mnist", mnist_path=str(tmp_path / "no_such_mnist.npz")), str(log_dir),
+                        verbose=0)
+    assert not log_dir.exists()  # no config.json, no lock
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
 from video_lstm import config as config_lib  # noqa: E402  (no Keras, no TensorFlow)
 from video_lstm import flags as flags_lib  # noqa: E402
 from video_lstm.core import cli  # noqa: E402
+
+PROGRAM = "video_lstm.finetune"
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -54,10 +56,9 @@ def main(argv, flag_values=flags.FLAGS):
     cli.check_invocation(argv, FLAGS.log_dir, "where the classifiers, their checkpoints and metrics go")
     try:
         config, options, settings = settings_from_flags(FLAGS)
-    except ValueError as error:
-        raise app.UsageError(str(error))
+    except (ValueError, OSError) as error:
+        cli.fail(PROGRAM, error)
     from video_lstm.classify import run as run_lib
-    from video_lstm.rundir import CheckpointWriteError
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
     from video_lstm.training.lock import LogDirLockedError
 
@@ -67,9 +68,8 @@ def main(argv, flag_values=flags.FLAGS):
     except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
         logging.warning("%s; run the same command again to resume", stopped)
         return
-    except (ValueError, FileNotFoundError, NonFiniteLossError, LogDirLockedError, CheckpointWriteError) as error:
-        logging.error("%s", error)
-        cli.fail("video_lstm.finetune", error)
+    except (ValueError, OSError, NonFiniteLossError, LogDirLockedError) as error:  # OSError: files, disks
+        cli.fail(PROGRAM, error)
     for init, metrics in summary.items():
         print(f"{init:>13}: clip top-1 {metrics['clip_top1']:.3f} top-5 {metrics['clip_top5']:.3f} | "
               f"video top-1 {metrics['video_top1']:.3f} top-5 {metrics['video_top5']:.3f}")

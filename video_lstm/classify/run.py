@@ -8,9 +8,19 @@ empty class) and the split (no absent video). Then each initialisation in
 and is evaluated there: `metrics.json` (clip and video top-1 / top-5,
 per-class accuracy, confusion matrix), `confusion.png`, TensorBoard scalars.
 `<log_dir>/summary.json` gathers the accuracies of every initialisation.
+
+A rerun resumes, and is checked first against what each initialisation's
+`finetune.json` records: other model, optimisation or training data is refused
+naming both values; the step budget and bookkeeping may change (recorded); a
+test set cut otherwise (another `--stride`, other test videos) is an evaluation
+of its own, written beside the run's (`metrics_<key>.json`, `confusion_<key>.png`,
+`summary_<key>.json`), never over it. A start-up that fails leaves nothing
+behind.
 """
 
 import dataclasses
+import hashlib
+import json
 import os
 
 from video_lstm import rundir
@@ -47,6 +57,7 @@ class FinetuneRun:
 
     def __init__(self, config, options, settings, log_dir):
         options.validate()
+        rundir.check_writable(log_dir)
         self.config, self.options, self.settings, self.log_dir = config, options, settings, log_dir
         self.encoder, self.pretrained_info = None, {}
         if "pretrained" in options.inits:
@@ -70,27 +81,68 @@ class FinetuneRun:
         from video_lstm.training import lock as lock_lib
 
         self.chief = self.config.strategy != "multi_worker" or cluster.is_chief()
+        created = not os.path.exists(self.log_dir)
         if self.chief:
             lock_lib.acquire(self.log_dir)
         try:
-            self.strategy = distribute.make_strategy(self.config.strategy)
-            distribute.per_replica_batch(self.settings.batch_size, self.strategy)
+            try:  # start-up: everything checked before anything is written
+                self.records = {init: self.check_resume(init) for init in self.options.inits}
+                self.strategy = distribute.make_strategy(self.config.strategy)
+                distribute.per_replica_batch(self.settings.batch_size, self.strategy)
+            except BaseException:
+                if self.chief and created:
+                    lock_lib.release(self.log_dir)
+                    rundir.remove_new(self.log_dir)
+                raise
             summary = {init: self.run_init(init, verbose) for init in self.options.inits}
         finally:
             lock_lib.release(self.log_dir)
         if not self.chief:
             return summary
         keys = ("clip_top1", "clip_top5", "video_top1", "video_top5")
-        rundir.write_json(self.log_dir, rundir.SUMMARY,
+        key = self.evaluation_key(self.options.inits[0])
+        rundir.write_json(self.log_dir, rundir.SUMMARY if key is None else f"summary_{key}.json",
                           {init: {k: m[k] for k in keys} for init, m in summary.items()})
         return summary
+
+    def check_resume(self, init):
+        """(record to write as finetune.json, saved record or None) of `init`'s log_dir;
+        refuses a classifier of other settings or training data, naming both values."""
+        description = self.describe(init)
+        saved = rundir.read_json(os.path.join(self.log_dir, init), rundir.FINETUNE)
+        if saved is None:
+            return description, None
+        diffs = _differences(_identity(saved), _identity(description))
+        if diffs:
+            shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+            raise ValueError(f"{os.path.join(self.log_dir, init)} holds a classifier trained otherwise ({shown}); "
+                             "use a new --log_dir, or the flags it was trained with")
+        # The run's record, with what may change on resume brought up to date.
+        record = json.loads(json.dumps(saved))
+        for part in ("settings", "config"):
+            for name in _RESUMABLE:
+                if name in description.get(part, {}):
+                    record.setdefault(part, {})[name] = description[part][name]
+        return record, saved
+
+    def evaluation_key(self, init):
+        """None when this command's test clips are the run's own (its recorded stride and test
+        videos), else the name its results are written under, beside the run's own."""
+        saved = self.records[init][1]
+        if saved is None:
+            return None
+        now = self.describe(init)
+        if saved.get("stride") == now["stride"] and _test_part(saved) == _test_part(now):
+            return None
+        key = f"stride_{now['stride']}"
+        if _test_part(saved) != _test_part(now):
+            key += "_" + hashlib.sha1(json.dumps(_test_part(now), sort_keys=True).encode()).hexdigest()[:8]
+        return key
 
     def run_init(self, init, verbose=None):
         log_dir = os.path.join(self.log_dir, init)
         os.makedirs(log_dir, exist_ok=True)
-        description = self.describe(init)
-        _check_same_run(log_dir, description)
-        rundir.write_json(log_dir, rundir.FINETUNE, description)
+        rundir.write_json(log_dir, rundir.FINETUNE, self.records[init][0])
         build = lambda: trainer.build(init, len(self.data.classes), self.data.frame_shape,  # noqa: E731
                                        self.settings, self.encoder if init == "pretrained" else None)
         from video_lstm.training import distribute
@@ -101,21 +153,47 @@ class FinetuneRun:
         step = trainer.fit(model, self.data, self.settings, log_dir, step, verbose, self.strategy, self.chief)
         probabilities = trainer.clip_predictions(model, self.data.test, self.settings.eval_batch_size)
         metrics = trainer.evaluate(probabilities, self.data.test, self.data.classes, log_dir,
-                                    {"init": init, "step": step})
+                                    {"init": init, "step": step, "stride": self.options.stride},
+                                    key=self.evaluation_key(init))
         _write_eval_scalars(log_dir, metrics, step)
         return metrics
 
 
-def _check_same_run(log_dir, description):
-    """A log_dir of another classifier (init, classes, inputs, pretrained encoder) is refused."""
-    saved = rundir.read_json(log_dir, rundir.FINETUNE)
-    if saved is None:
-        return
-    keys = ("init", "classes", "frame_shape", "pretrained")
-    diffs = [key for key in keys if saved.get(key) != description.get(key)]
-    if diffs:
-        raise ValueError(f"{log_dir} holds a classifier with another {', '.join(diffs)} "
-                         f"({', '.join(f'{k}: {saved.get(k)!r}' for k in diffs)}); use a new --log_dir")
+# What a rerun may change: the step budget, bookkeeping, how the step runs, evaluation batches.
+_RESUMABLE = ("steps", "checkpoint_every", "keep_checkpoints", "log_every", "image_every", "jit_compile",
+              "strategy", "eval_batch_size", "eval_sequences")
+
+
+def _test_part(record):
+    """What of a finetune.json record chooses the test clips (besides the stride)."""
+    data = record.get("data", {})
+    config = record.get("config", {})
+    return {**{k: v for k, v in data.items() if k.startswith("test")},
+            **{k: config.get(k) for k in ("percepts_test_dir",) if k in config}}
+
+
+def _identity(record):
+    """A finetune.json record without what a rerun may change or evaluates otherwise."""
+    record = json.loads(json.dumps(record))  # a deep copy of plain JSON values
+    record.pop("stride", None)
+    record["data"] = {k: v for k, v in record.get("data", {}).items() if not k.startswith("test")}
+    for part in ("settings", "config"):
+        for name in _RESUMABLE + ("percepts_test_dir",):
+            record.get(part, {}).pop(name, None)
+    return record
+
+
+def _differences(saved, now, prefix=""):
+    """'name: saved in the log_dir, now now' for every leaf that differs."""
+    diffs = []
+    for key in sorted(saved.keys() | now.keys()):
+        old, new = saved.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            diffs += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            name = key if prefix in ("settings.", "config.") else prefix + key
+            diffs.append(f"{name}: {old!r} in the log_dir, {new!r} now")
+    return diffs
 
 
 def _write_eval_scalars(log_dir, metrics, step):

@@ -17,6 +17,7 @@ from video_lstm import rundir
 from video_lstm.classify import accuracy
 from video_lstm.classify.classifier import Classifier, HeadModel, clip_probabilities
 from video_lstm.config import FINETUNE_INITS
+from video_lstm.core import atomic
 
 INITS = FINETUNE_INITS
 
@@ -158,12 +159,16 @@ def head_predictions(model, test_features, batch_size=1024):
     return np.concatenate(parts)
 
 
-def evaluate(probabilities, test, classes, log_dir=None, extra=None):
+def evaluate(probabilities, test, classes, log_dir=None, extra=None, key=None):
     """The metrics of clip predictions on `test` (`metrics.summarize`); with `log_dir`, writes
-    `metrics.json` and `confusion.png` there."""
+    `metrics.json` and `confusion.png` there (with `key`, an evaluation other than the run's
+    own: `metrics_<key>.json` and `confusion_<key>.png`), each complete before either is in place."""
     result = accuracy.summarize(probabilities, test.video, test.labels, classes)
     result.update(extra or {})
     if log_dir:
-        rundir.write_json(log_dir, rundir.METRICS, result)
-        accuracy.write_confusion_png(rundir.path(log_dir, rundir.CONFUSION), result["confusion_matrix"], classes)
+        metrics_name = rundir.METRICS if key is None else f"metrics_{key}.json"
+        confusion_name = rundir.CONFUSION if key is None else f"confusion_{key}.png"
+        with atomic.path(rundir.path(log_dir, confusion_name)) as confusion:
+            accuracy.write_confusion_png(confusion, result["confusion_matrix"], classes)
+            rundir.write_json(log_dir, metrics_name, result)
     return result
