@@ -1,6 +1,7 @@
 """The classifier of issue 13: pretrained encoder, fine-tuning, metrics, labelled tasks, the
 few-labels study and the exported classify signature. Tiny shapes throughout."""
 
+import dataclasses
 import json
 import os
 
@@ -312,3 +313,44 @@ def test_finetune_on_cached_percepts_and_its_classify_signature_takes_percepts(t
     version = export_classifier(str(tmp_path / "run" / "scratch"), str(tmp_path / "exported"))
     lines = []
     assert verify(version, out=lines.append), "\n".join(lines)
+
+
+def _files(directory):
+    found = {}
+    for root, _, names in os.walk(directory):
+        for name in names:
+            with open(os.path.join(root, name), "rb") as f:
+                found[os.path.relpath(os.path.join(root, name), directory)] = f.read()
+    return found
+
+
+def test_a_rerun_with_another_model_is_refused_and_another_stride_is_written_beside(tmp_path):
+    """The classifier's settings are checked against finetune.json before anything is written;
+    a test set cut otherwise is an evaluation of its own, never over the run's."""
+    from video_lstm.classify import run as run_lib
+
+    config = make(**{**TINY, "model": "autoencoder", "num_digits": 1, "steps": 2, "checkpoint_every": 1})
+    options = FinetuneOptions(inits=("scratch",), pool_size=20, test_size=4, stride=16)
+    log_dir = str(tmp_path / "run")
+    run_lib.FinetuneRun(config, options, settings(steps=2, checkpoint_every=1), log_dir).run(verbose=0)
+    before = _files(log_dir)
+    with pytest.raises(ValueError, match=r"holds a classifier trained otherwise \(units: 4 in the log_dir, 8 now"):
+        run_lib.FinetuneRun(config, options, settings(steps=2, units=8), log_dir).run(verbose=0)
+    assert _files(log_dir) == before
+    other = dataclasses.replace(options, stride=8)
+    run_lib.FinetuneRun(config, other, settings(steps=2, checkpoint_every=1), log_dir).run(verbose=0)
+    after = _files(log_dir)
+    for name in ("scratch/metrics.json", "scratch/confusion.png", "summary.json", "scratch/finetune.json"):
+        assert after[name] == before[name], name
+    assert json.loads(after["scratch/metrics_stride_8.json"])["stride"] == 8
+    assert "summary_stride_8.json" in after
+
+
+def test_a_failed_finetune_start_up_leaves_no_log_dir(tmp_path):
+    from video_lstm.classify import run as run_lib
+
+    config = make(**{**TINY, "model": "autoencoder", "num_digits": 1})
+    with pytest.raises(ValueError, match="per_class=500 needs that many"):
+        options = FinetuneOptions(inits=("scratch",), pool_size=20, test_size=4, labels_per_class="500")
+        run_lib.FinetuneRun(config, options, settings(), str(tmp_path / "new")).run(verbose=0)
+    assert not (tmp_path / "new").exists()

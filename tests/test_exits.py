@@ -1,0 +1,62 @@
+"""Every process ends when its work is done, whatever its input pipeline runs.
+
+A tf.data iterator freed at interpreter exit while its Python stages (`tf.py_function`,
+`tf.numpy_function`: inline percepts, video decoding) are busy waits for them forever, so the
+process never ends. Here the percept network is a stand-in that takes its time, so its stage
+is always busy when training ends: the command must still exit.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from conftest import generated_ucf
+
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    import keras
+    from pipelines import percept_networks
+    from video_lstm import train
+    from video_lstm.core import cli
+
+    class Slow(keras.layers.Layer):
+        def call(self, x):
+            return x
+
+    def make_network(name, weights):
+        spec = percept_networks.NETWORKS[name]
+        model = keras.Sequential([keras.Input((spec.input_size, spec.input_size, 3)),
+                                  keras.layers.Conv2D(4, 32, strides=32), keras.layers.GlobalAveragePooling2D(),
+                                  keras.layers.Dense(spec.dim)])
+        network = percept_networks.PerceptNetwork(name=name, weights=weights, model=model)
+        original = network.frames_to_percepts
+
+        def frames_to_percepts(dtype="float32"):
+            run = original(dtype)
+
+            def slow(frames):
+                time.sleep(0.3)  # the stage is busy whenever the trainer stops reading it
+                return run(frames)
+            return slow
+        network.frames_to_percepts = frames_to_percepts
+        return network
+
+    percept_networks.make_network = make_network
+    cli.run(train.define_flags, train.main)
+""")
+
+
+def test_training_on_inline_percepts_exits_when_done(tmp_path):
+    video_dir = generated_ucf(tmp_path / "ucf", {"Basketball": ["v_Basketball_g01_c01", "v_Basketball_g07_c04"],
+                                                 "Fencing": ["v_Fencing_g01_c01", "v_Fencing_g01_c06"]},
+                              ["v_Basketball_g07_c04", "v_Fencing_g01_c06"])
+    log_dir = tmp_path / "run"
+    arguments = ["--dataset=percepts", "--percepts_from=videos", "--percept_videos=ucf101", f"--video_dir={video_dir}",
+                 "--percept_network=inception_v3", "--percept_weights=random", "--frame_stride=4", "--units=4",
+                 "--input_length=2", "--future_length=2", "--steps=3", "--batch_size=1", "--eval_sequences=2",
+                 "--loss=squared_error", "--jit_compile=false", f"--log_dir={log_dir}"]
+    result = subprocess.run([sys.executable, "-c", SCRIPT, *arguments], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (log_dir / "metrics.json").exists()
