@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from video_lstm.core import cli  # noqa: E402
+from video_lstm.core import atomic, cli  # noqa: E402
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -102,11 +102,16 @@ def export_classifier(log_dir, export_dir, version=None, model_name=None):
     if description is None:
         raise FileNotFoundError(f"{rundir.path(log_dir, rundir.FINETUNE)} not found: is {log_dir} a classifier of "
                                 "python -m video_lstm.finetune (<log_dir>/<init>)?")
+    if model_name is None:
+        model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
+    # Refused before the slow checkpoint load (export_model checks again).
+    encoder_export._check_model_name(model_name)
+    atomic.check_writable(export_dir, "--export_dir")
+    if version is not None:
+        encoder_export._refuse_existing(os.path.join(export_dir, model_name), version)
     step, checkpoint_path, model = rundir.load_latest_with_path(log_dir, compile=False)  # resolved once
     if not isinstance(model, Classifier):
         raise ValueError(f"{log_dir} holds a {type(model).__name__}, not a classifier")
-    if model_name is None:
-        model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
     graph = _graph_class()(model, description["classes"])
     config = {**description["config"], "future_length": 0, "classes": description["classes"]}
     source = {"log_dir": os.path.abspath(log_dir), "checkpoint": os.path.abspath(checkpoint_path), "step": step,
@@ -123,7 +128,7 @@ def main(argv, flag_values=flags.FLAGS):
 
     try:
         export_classifier(FLAGS.log_dir, FLAGS.export_dir, FLAGS.version, FLAGS.model_name)
-    except (FileNotFoundError, ValueError, ExportError) as error:
+    except (OSError, ValueError, ExportError) as error:
         cli.fail("export.classifier", error)
 
 

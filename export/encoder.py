@@ -347,6 +347,7 @@ def export_log_dir(log_dir, export_dir, version=None, model_name=None,
     if model_name is None:
         model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
     _check_model_name(model_name)
+    atomic.check_writable(export_dir, "--export_dir")
     if version is not None:  # refused before the slow checkpoint load; export_model checks again
         _refuse_existing(os.path.join(export_dir, model_name), version)
     network = percept_network_of(log_dir, convnet_weights) if with_convnet else None
@@ -366,7 +367,7 @@ def main(argv, flag_values=flags.FLAGS):
     try:
         export_log_dir(FLAGS.log_dir, options.export_dir, options.version, options.model_name,
                        with_convnet=options.with_convnet, convnet_weights=options.convnet_weights)
-    except (FileNotFoundError, ValueError, ExportError) as error:
+    except (OSError, ValueError, ExportError) as error:
         cli.fail("export.encoder", error)
 
 

@@ -187,3 +187,92 @@ def test_a_file_size_limit_while_checkpointing_fails_cleanly(tmp_path, small_mni
     assert "File too large" in result.stderr and "ckpt-00000005.keras, is kept" in result.stderr
     assert [s for s, _ in rundir.list_checkpoints(str(log_dir))] == [5]
     rundir.load_latest(str(log_dir))
+
+
+# -- evaluation: a full disk, a read-only log_dir ------------------------------------
+
+
+def _trained(tmp_path):
+    log_dir = str(tmp_path / "run")
+    train_lib.train_and_evaluate(tiny(steps=2, checkpoint_every=2, eval_sequences=2), log_dir, verbose=0)
+    return log_dir
+
+
+def test_a_full_disk_during_evaluation_keeps_the_previous_metrics_and_samples_together(tmp_path, monkeypatch,
+                                                                                      capsys):
+    """The metrics and samples of one evaluation appear together or not at all; the command
+    prints its results before writing them, so a failed write loses nothing it computed."""
+    from video_lstm import evaluate
+    from video_lstm.core import atomic, cli
+
+    log_dir = _trained(tmp_path)
+    before = {name: open(os.path.join(log_dir, name), "rb").read() for name in ("metrics.json", "samples.png")}
+    original = atomic.write_text
+
+    def full(destination, text):
+        if os.path.basename(destination).endswith("metrics.json"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(destination, text)
+
+    monkeypatch.setattr(atomic, "write_text", full)
+    capsys.readouterr()
+    assert cli.call(evaluate, [f"--log_dir={log_dir}"]) == 1
+    out, err = capsys.readouterr()
+    assert "cross_entropy_per_frame" in out  # the results, printed before the write failed
+    assert err.strip().count("\n") == 0 and "could not be written" in err and "No space left" in err
+    for name, content in before.items():
+        assert open(os.path.join(log_dir, name), "rb").read() == content, name
+    assert not [n for n in os.listdir(log_dir) if n.startswith(atomic.PREFIX)]
+
+
+def test_a_log_dir_that_cannot_be_written_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    from video_lstm import evaluate, train, visualize
+    from video_lstm.core import cli
+
+    log_dir = _trained(tmp_path)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if os.path.abspath(path) == os.path.abspath(
+        log_dir) else real_access(path, mode))  # as on a read-only filesystem (root ignores chmod)
+    for module in (evaluate, visualize):
+        capsys.readouterr()
+        assert cli.call(module, [f"--log_dir={log_dir}"]) == 1
+        assert f"--log_dir={log_dir} is not writable" in capsys.readouterr().err
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    assert cli.call(train, [f"--log_dir={a_file}", "--steps=1", "--units=4", "--frame_size=28"]) == 1
+    err = capsys.readouterr().err
+    assert f"--log_dir={a_file} is a file, not a folder" in err and "Traceback" not in err
+    assert a_file.read_text() == "not a folder"
+
+
+def test_a_short_run_shows_its_own_length_in_the_progress_bar(tmp_path, capsys):
+    train_lib.train(tiny(steps=4, checkpoint_every=1000), str(tmp_path), verbose=1)
+    out = capsys.readouterr().out
+    assert "4/4" in out and "1000" not in out
+    assert [s for s, _ in rundir.list_checkpoints(str(tmp_path))] == [4]
+
+
+def test_bad_command_lines_end_in_one_line_without_usage_text(tmp_path):
+    """Out of the terminal too (`python -m`): absl would print a page of usage for a usage
+    error and two lines for a bad flag."""
+    for arguments, expected in (
+        (["--units=0"], "video_lstm.train: error: --units=0; expected >= 1"),
+        (["--units=abc"], "FATAL Flags parsing error: flag --units=abc"),
+        (["stray"], "video_lstm.train: usage error: Unexpected arguments: ['stray']"),
+    ):
+        result = subprocess.run([sys.executable, "-m", "video_lstm.train", f"--log_dir={tmp_path / 'run'}",
+                                 *arguments], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith(expected), result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_exception_text_reaches_the_user_as_one_plain_line():
+    from video_lstm.core import cli
+
+    keras_like = ValueError("Exception encountered when calling LSTM.call().\n\n\x1b[1mInput 0 of layer "
+                            "'lstm' is incompatible: expected axis -1 to have value 4096, got 2048\x1b[0m\n\n"
+                            "Arguments received by LSTM.call():\n  • inputs=tf.Tensor(shape=(2, 4, 2048))")
+    line = cli.one_line(keras_like)
+    assert "\n" not in line and "\x1b" not in line and "Arguments received" not in line
+    assert "expected axis -1 to have value 4096, got 2048" in line

@@ -245,6 +245,32 @@ def test_load_canonical_npy_rejects_bad_files(tmp_path):
         mm.load_canonical_npy(str(wrong_dtype))
 
 
+def test_damaged_test_files_are_named_without_misleading_advice(tmp_path):
+    """Random bytes, a truncated file and too few sequences are refused in one line (checked
+    from the header at start-up); numpy's own advice (allow_pickle) never reaches the user."""
+    from pipelines import digits, moving_mnist_numpy
+
+    random_bytes = tmp_path / "random.npy"
+    random_bytes.write_bytes(np.random.default_rng(0).bytes(3000))
+    truncated = tmp_path / "truncated.npy"
+    np.save(truncated, np.zeros((20, 4, 64, 64), np.uint8))
+    truncated.write_bytes(truncated.read_bytes()[:20000])
+    ten = tmp_path / "ten.npy"
+    np.save(ten, np.zeros((20, 10, 64, 64), np.uint8))
+    for path, message in ((random_bytes, "random.npy is not a .npy file"),
+                          (truncated, "truncated.npy is not a readable .npy file")):
+        for load in (mm.load_canonical_npy, lambda p: moving_mnist_numpy.check_canonical_npy(p, 1)):
+            with pytest.raises(ValueError, match=message) as raised:
+                load(str(path))
+            assert "allow_pickle" not in str(raised.value) and "\n" not in str(raised.value)
+    assert moving_mnist_numpy.check_canonical_npy(str(ten), 10) == 10
+    with pytest.raises(ValueError, match=r"ten.npy holds 10 sequences; --eval_sequences=64 asks for more"):
+        moving_mnist_numpy.check_canonical_npy(str(ten), 64)
+    with pytest.raises(ValueError, match="random.npy is not an .npz file") as raised:
+        digits.load_mnist_npz(str(random_bytes))
+    assert "allow_pickle" not in str(raised.value)
+
+
 def test_split_clip_numpy_and_tensor():
     clips = np.arange(2 * 6 * 2 * 2 * 1).reshape(2, 6, 2, 2, 1)
     for frames in (clips, tf.constant(clips)):

@@ -101,14 +101,7 @@ def load_config_if_any(log_dir):
 def check_writable(log_dir):
     """Raises (one line) if `log_dir` cannot be a run directory this process writes: a file
     is in its place, or it (or the folder it would be made in) is not writable."""
-    if os.path.exists(log_dir) and not os.path.isdir(log_dir):
-        raise NotADirectoryError(f"--log_dir={log_dir} is a file, not a folder")
-    existing = os.path.abspath(log_dir)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.access(existing, os.W_OK | os.X_OK):
-        what = "is" if existing == os.path.abspath(log_dir) else f"would be made in {existing}, which is"
-        raise PermissionError(f"--log_dir={log_dir} {what} not writable (read-only?)")
+    atomic.check_writable(log_dir, "--log_dir")
 
 
 def check_resume(log_dir, config):

@@ -28,6 +28,19 @@ import numpy as np
 PREFIX = ".tmp-"
 
 
+def check_writable(folder, flag):
+    """Raises (one line, naming `flag`) unless `folder` can be written: a file is in its place,
+    or it (or the folder it would be made in) is not writable, e.g. on a read-only filesystem."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise NotADirectoryError(f"{flag}={folder} is a file, not a folder")
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is" if existing == os.path.abspath(folder) else f"would be made in {existing}, which is"
+        raise PermissionError(f"{flag}={folder} {what} not writable (read-only?)")
+
+
 def temporary_sibling(path):
     """A fresh temporary name in the directory of `path` (not created)."""
     directory, name = os.path.split(os.path.abspath(path))
