@@ -108,6 +108,28 @@ def canonical_npy(path, sequences):
     return str(path)
 
 
+@contextlib.contextmanager
+def rendered_digits_drawn_once():
+    """conftest's rendered digits drawn once per process (its autouse fixture), for a module
+    fixture's set-up too, so that the cases reuse the banks it draws."""
+    import conftest
+
+    from pipelines import digits
+
+    original = digits._rendered_bank
+
+    def rendered_bank(split, count, seed):
+        key = (split, count, int(seed))
+        if key not in conftest._RENDERED_BANKS:
+            conftest._RENDERED_BANKS[key] = original(split, count, seed)
+        bank = conftest._RENDERED_BANKS[key]
+        return dataclasses.replace(bank, images=bank.images.copy(), labels=bank.labels.copy())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(digits, "_rendered_bank", rendered_bank)
+        yield
+
+
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """{name: path} of the inputs every case copies from (see the module docstring)."""
@@ -117,8 +139,9 @@ def prepared(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("prepared")
     made = {"run": str(base / "run"), "ft": str(base / "ft")}
-    assert cli.call(train, [*RUN_FLAGS, f"--log_dir={made['run']}"]) == 0
-    assert cli.call(finetune, [*FT_FLAGS, f"--log_dir={made['ft']}"]) == 0
+    with rendered_digits_drawn_once():
+        assert cli.call(train, [*RUN_FLAGS, f"--log_dir={made['run']}"]) == 0
+        assert cli.call(finetune, [*FT_FLAGS, f"--log_dir={made['ft']}"]) == 0
     made["exported"] = str(base / "exported")
     assert cli.call(encoder, [f"--log_dir={made['run']}", f"--export_dir={made['exported']}",
                               f"--model_name={EXPORT_NAME}"]) == 0
@@ -192,8 +215,12 @@ def checkpoints(log_dir):
 
 
 def damage_checkpoints(log_dir, how):
+    """Every checkpoint of log_dir truncated to half, replaced by random bytes, by text, or emptied."""
     for path in checkpoints(log_dir):
-        truncate(path) if how == "truncate" else overwrite(path, random_bytes(seed=len(path)))
+        if how == "truncate":
+            truncate(path)
+        else:
+            overwrite(path, {"random": random_bytes(seed=len(path)), "text": TEXT, "empty": b""}[how])
     return log_dir
 
 
@@ -505,8 +532,8 @@ CASES = [
     # -- export.encoder ---------------------------------------------------------------------------------
     Case("encoder-log-dir-missing", "export.encoder", lambda e: export_args(e, e.new("no_run")), ("no_run",)),
     Case("encoder-not-a-run", "export.encoder", lambda e: export_args(e, e.videos), lambda e: (e.videos,)),
-    Case("encoder-checkpoints-damaged", "export.encoder", lambda e: export_args(e, e.run), ("checkpoint", "ckpt-"),
-         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(e.run, "random")),
+    Case("encoder-checkpoints-text-files", "export.encoder", lambda e: export_args(e, e.run), ("checkpoint", "ckpt-"),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(e.run, "text")),
     Case("encoder-no-checkpoints", "export.encoder", lambda e: export_args(e, e.run), ("checkpoint",),
          setup=lambda e: remove_checkpoints(e.run)),
     Case("encoder-version-exists", "export.encoder",
@@ -527,9 +554,9 @@ CASES = [
     Case("classifier-log-dir-missing", "export.classifier", lambda e: export_args(e, e.new("no_run")), ("no_run",)),
     Case("classifier-a-training-run", "export.classifier", lambda e: export_args(e, e.run),
          lambda e: (e.run, "finetune")),
-    Case("classifier-checkpoints-damaged", "export.classifier",
+    Case("classifier-checkpoints-empty", "export.classifier",
          lambda e: export_args(e, os.path.join(e.ft, "scratch")), ("checkpoint", "ckpt-"),
-         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(os.path.join(e.ft, "scratch"), "truncate")),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(os.path.join(e.ft, "scratch"), "empty")),
     Case("classifier-version-exists", "export.classifier",
          lambda e: [f"--log_dir={os.path.join(e.ft, 'scratch')}", f"--export_dir={e.exported}",
                     f"--model_name={EXPORT_NAME}", "--version=1"], ("version 1", "exists")),
