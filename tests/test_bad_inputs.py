@@ -8,7 +8,8 @@ Every case expects:
 
 - exit status 1;
 - on stderr, apart from absl log records (`I0101 ...`, `ERROR:absl:...`, TensorFlow's
-  "All log messages before absl::InitializeLog()" notice) and Python `warnings` lines,
+  "All log messages before absl::InitializeLog()" notice; a record's continuation lines
+  with it) and Python `warnings` lines,
   exactly one non-empty line, starting `<module>: error:`, `<module>: usage error:` or
   `FATAL Flags parsing error:`, that holds the case's expected substrings (the flag or
   file it names, and what was expected) and none of its forbidden ones; no "Traceback"
@@ -565,7 +566,7 @@ CASES = [
     # -- export.verify ---------------------------------------------------------------------------------------
     Case("verify-export-missing", "export.verify", lambda e: [e.new("no_export")], ("no_export",)),
     Case("verify-not-an-export", "export.verify", lambda e: [e.videos], lambda e: (e.videos, "SavedModel")),
-    Case("verify-no-path", "export.verify", lambda e: [], ("export.verify",)),
+    Case("verify-no-path", "export.verify", lambda e: [], ("version_dir",)),
     Case("verify-signatures-json-garbage", "export.verify", lambda e: [os.path.join(e.exported, EXPORT_NAME, "1")],
          ("signatures.json",),
          setup=lambda e: overwrite(os.path.join(e.exported, EXPORT_NAME, "1", "assets", "signatures.json"), GARBAGE)),
