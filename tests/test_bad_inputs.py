@@ -1,0 +1,753 @@
+"""Bad input to every command fails in one line and changes nothing (issue 20, "Tests").
+
+One table of cases (`CASES`) across the commands: video_lstm.train, .evaluate,
+.visualize, .finetune, pipelines.extract_percepts and export.encoder, .classifier,
+.verify, .client. Bad flags, bad and damaged files, mismatched caches and log_dirs,
+changed settings on resume, corrupt checkpoints, read-only and full directories.
+Every case expects:
+
+- exit status 1;
+- on stderr, apart from absl log records (`I0101 ...`, `ERROR:absl:...`, TensorFlow's
+  "All log messages before absl::InitializeLog()" notice; a record's continuation lines
+  with it) and Python `warnings` lines,
+  exactly one non-empty line, starting `<module>: error:`, `<module>: usage error:` or
+  `FATAL Flags parsing error:`, that holds the case's expected substrings (the flag or
+  file it names, and what was expected) and none of its forbidden ones; no "Traceback"
+  and no ANSI escape codes anywhere on stderr;
+- every file and folder of the case's folder unchanged (sha256 before and after): the
+  run directory, the caches, the input files; a log_dir, --out or --export_dir that did
+  not exist before does not exist after (a failed start-up leaves no config.json, no lock,
+  no empty folder behind).
+
+The module builds its inputs once (`prepared`): a tiny trained run (64x64 frames of two
+rendered digits, so that the canonical .npy test set fits it), a tiny fine-tuning run, an
+export of the run, two hand-written percept caches of other dims, a folder of generated
+videos (2 classes x 3 videos), a small mnist.npz and .npy files. Each case copies what it
+uses into its own tmp_path (`Env`) and damages the copies, so cases never interfere.
+
+Commands run in this process (`cli.call`, stderr read with capfd), except "full disk"
+cases: a subprocess (`python -m <module>`) whose RLIMIT_FSIZE is 0, so that every write
+fails with EFBIG ("File too large"), as on a full disk. Read-only folders: chmod 0o555;
+as root (who ignores permissions) `chattr +i` instead, or the case is skipped where that
+is not possible. A read-only case expects the line to name the folder and say it is not
+writable ("writ").
+"""
+
+import contextlib
+import dataclasses
+import hashlib
+import importlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Callable
+
+import numpy as np
+import pytest
+from conftest import moving_shapes, write_small_mnist, write_video
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# -- the prepared inputs --------------------------------------------------------------------
+
+# The trained run: 64x64 frames of two rendered digits (the canonical .npy test set's geometry).
+RUN_FLAGS = ["--dataset=moving_mnist", "--digits=rendered", "--frame_size=64", "--num_digits=2", "--units=8",
+             "--input_length=3", "--future_length=3", "--steps=2", "--checkpoint_every=1", "--batch_size=2",
+             "--eval_sequences=2", "--jit_compile=false"]
+# The fine-tuning run: a scratch classifier of one-digit 28x28 Moving MNIST, all labels.
+FT_FLAGS = ["--dataset=moving_mnist", "--digits=rendered", "--frame_size=28", "--num_digits=1", "--units=4",
+            "--input_length=3", "--steps=2", "--checkpoint_every=1", "--batch_size=2", "--jit_compile=false",
+            "--pool_size=100", "--test_size=4", "--inits=scratch"]
+# Percept extraction of the video folder: cheap settings (InceptionV3 with random weights).
+EP_FLAGS = ["--dataset=folder", "--network=inception_v3", "--weights=random", "--frame_stride=64",
+            "--progress=false"]
+CACHE_DIM, OTHER_DIM = 12, 16
+EXPORT_NAME = "encoder"
+
+
+def write_percept_cache(directory, dim, lengths=(8, 9, 10, 7), seed=0):
+    """A percept cache in the extractor's layout (`pipelines.percept_records`), written by hand:
+    one shard, one video per length, classes c0 and c1 alternating."""
+    import tensorflow as tf
+
+    from pipelines import percept_records
+
+    rng = np.random.default_rng(seed)
+    os.makedirs(directory)
+    rows = []
+    with tf.io.TFRecordWriter(os.path.join(directory, percept_records.shard_name(0, 1))) as writer:
+        for index, length in enumerate(lengths):
+            percepts = np.sin(rng.uniform(0, 6, dim) + 0.3 * np.arange(length)[:, None]).astype(np.float32)
+            writer.write(percept_records.encode(percepts, f"v{index}", index % 2, f"c{index % 2}",
+                                                list(range(length)), dtype="float16"))
+            rows.append({"video": f"v{index}", "label": index % 2, "frames": length, "shard": 0, "status": "ok"})
+    percept_records.Manifest(network="vgg16", weights="random", stream="rgb", dtype="float16", dim=dim,
+                             dataset="folder", split=None, subset=None, frame_stride=1, num_shards=1,
+                             classes=["c0", "c1"], videos=rows).write(directory)
+    return directory
+
+
+def write_video_folder(root, classes=("A", "B"), per_class=3, frames=12):
+    """`root/<class>/<class><i>.avi`: small generated videos (32x32, MJPG)."""
+    for c, name in enumerate(classes):
+        os.makedirs(root / name)
+        for i in range(per_class):
+            write_video(root / name / f"{name}{i}.avi", moving_shapes(frames, 32, 32, seed=10 * c + i))
+    return str(root)
+
+
+def canonical_npy(path, sequences):
+    """A valid mnist_test_seq.npy of `sequences` clips: uint8 (20, N, 64, 64)."""
+    rng = np.random.default_rng(sequences)
+    np.save(path, rng.integers(0, 256, (20, sequences, 64, 64), dtype=np.uint8))
+    return str(path)
+
+
+@contextlib.contextmanager
+def rendered_digits_drawn_once():
+    """conftest's rendered digits drawn once per process (its autouse fixture), for a module
+    fixture's set-up too, so that the cases reuse the banks it draws."""
+    import conftest
+
+    from pipelines import digits
+
+    original = digits._rendered_bank
+
+    def rendered_bank(split, count, seed):
+        key = (split, count, int(seed))
+        if key not in conftest._RENDERED_BANKS:
+            conftest._RENDERED_BANKS[key] = original(split, count, seed)
+        bank = conftest._RENDERED_BANKS[key]
+        return dataclasses.replace(bank, images=bank.images.copy(), labels=bank.labels.copy())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(digits, "_rendered_bank", rendered_bank)
+        yield
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """{name: path} of the inputs every case copies from (see the module docstring)."""
+    from export import encoder
+    from video_lstm import finetune, train
+    from video_lstm.core import cli
+
+    base = tmp_path_factory.mktemp("prepared")
+    made = {"run": str(base / "run"), "ft": str(base / "ft")}
+    with rendered_digits_drawn_once():
+        assert cli.call(train, [*RUN_FLAGS, f"--log_dir={made['run']}"]) == 0
+        assert cli.call(finetune, [*FT_FLAGS, f"--log_dir={made['ft']}"]) == 0
+    made["exported"] = str(base / "exported")
+    assert cli.call(encoder, [f"--log_dir={made['run']}", f"--export_dir={made['exported']}",
+                              f"--model_name={EXPORT_NAME}"]) == 0
+    made["cache"] = write_percept_cache(str(base / "cache"), CACHE_DIM)
+    made["cache16"] = write_percept_cache(str(base / "cache16"), OTHER_DIM, seed=1)
+    made["videos"] = write_video_folder(base / "videos")
+    made["mnist"] = write_small_mnist(base / "mnist.npz", train=100, test=20)
+    made["npy"] = canonical_npy(base / "mnist_test_seq.npy", 4)
+    made["short_npy"] = canonical_npy(base / "short.npy", 1)
+    for name in ("run", "ft"):  # the runs as a user finds them: no lock (a finished job's is gone)
+        assert not os.path.exists(os.path.join(made[name], "lock"))
+    return made
+
+
+class Env:
+    """A case's folder: `e.<name>` is a copy of prepared input `name` (made on first use),
+    `e.new(name)` a path that does not exist, `e.dir(...)` and `e.file(...)` make one."""
+
+    def __init__(self, root, prepared):
+        self._root, self._prepared = root, prepared
+
+    def __getattr__(self, name):
+        if name.startswith("_") or name not in self._prepared:
+            raise AttributeError(name)
+        source, target = self._prepared[name], self._root / os.path.basename(self._prepared[name])
+        if not target.exists():
+            if os.path.isdir(source):
+                shutil.copytree(source, target, symlinks=True)
+            else:
+                shutil.copy2(source, target)
+        return str(target)
+
+    def new(self, *parts):
+        path = self._root.joinpath(*parts)
+        assert not path.exists()
+        return str(path)
+
+    def dir(self, name, *subfolders):
+        for sub in subfolders or ("",):
+            os.makedirs(self._root / name / sub, exist_ok=True)
+        return str(self._root / name)
+
+    def file(self, name, data):
+        (self._root / name).write_bytes(data)
+        return str(self._root / name)
+
+
+# -- damage ------------------------------------------------------------------------------------
+
+
+def random_bytes(count=4096, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, count, dtype=np.uint8).tobytes()
+
+
+def truncate(path):
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 2])
+
+
+def overwrite(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def checkpoints(log_dir):
+    folder = os.path.join(log_dir, "checkpoints")
+    found = sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.startswith("ckpt-"))
+    assert found, f"no checkpoint in {folder}"
+    return found
+
+
+def damage_checkpoints(log_dir, how):
+    """Every checkpoint of log_dir truncated to half, replaced by random bytes, by text, or emptied."""
+    for path in checkpoints(log_dir):
+        if how == "truncate":
+            truncate(path)
+        else:
+            overwrite(path, {"random": random_bytes(seed=len(path)), "text": TEXT, "empty": b""}[how])
+    return log_dir
+
+
+def remove_checkpoints(log_dir):
+    for path in checkpoints(log_dir):
+        os.remove(path)
+    return log_dir
+
+
+def add_video(folder, name):
+    write_video(os.path.join(folder, name), moving_shapes(12, 32, 32, seed=99))
+
+
+def extracted_cache(e):
+    """(video folder, cache) of a finished extraction of the folder with EP_FLAGS' settings,
+    written by hand in the extractor's format (its own settings record, random percepts)."""
+    from pipelines import extract_percepts as ep
+    from pipelines import percept_networks, percept_records
+
+    videos, out = e.videos, e.dir("extracted")
+    options = ep.Options(dataset="folder", video_dir=videos, out=out, network="inception_v3", weights="random",
+                         frame_stride=64, progress=False)
+    dataset = ep.list_videos(options)
+    manifest, extraction = ep._settings(options, dataset, percept_networks.NETWORKS["inception_v3"].dim)
+    done = ep.Extraction(options, dataset, None, manifest, extraction)
+    import tensorflow as tf
+
+    rows = []
+    with tf.io.TFRecordWriter(done.shard_paths(0)[0]) as writer:
+        for item in dataset.items:
+            percepts = np.zeros((1, manifest.dim), np.float32)
+            writer.write(percept_records.encode(percepts, item.video_id, item.label, item.class_name, [0]))
+            rows.append({"video": item.video_id, "label": item.label, "frames": 1, "shard": 0, "status": "ok"})
+    done._write_manifest(done.shard_paths(0)[1], rows)
+    done.merge()
+    return videos, out
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+COMMANDS = {
+    "train": "video_lstm.train",
+    "evaluate": "video_lstm.evaluate",
+    "visualize": "video_lstm.visualize",
+    "finetune": "video_lstm.finetune",
+    "extract_percepts": "pipelines.extract_percepts",
+    "export.encoder": "export.encoder",
+    "export.classifier": "export.classifier",
+    "export.verify": "export.verify",
+    "export.client": "export.client",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One bad input.
+
+    Attributes:
+        id: the test id.
+        command: a key of COMMANDS.
+        argv: Env -> the arguments.
+        expected: substrings of the error line (or Env -> them).
+        absent: substrings that must not appear on stderr.
+        setup: Env -> None, run after `argv`: damages the copies.
+        read_only: Env -> a folder made read-only while the command runs.
+        full_disk: run in a subprocess in which every write fails (RLIMIT_FSIZE 0).
+    """
+
+    id: str
+    command: str
+    argv: Callable
+    expected: object
+    absent: tuple = ()
+    setup: Callable | None = None
+    read_only: Callable | None = None
+    full_disk: bool = False
+
+
+def run_args(e, *extra, log_dir=None):
+    """The trained run's flags, a --log_dir (default: a new one) and `extra`."""
+    return [*RUN_FLAGS, f"--log_dir={log_dir or e.new('new_run')}", *extra]
+
+
+def resume(*extra):
+    """Resuming the trained run (a longer --steps) with `extra` flags."""
+    return lambda e: run_args(e, "--steps=4", *extra, log_dir=e.run)
+
+
+def ft_args(e, *extra, log_dir=None):
+    return [*FT_FLAGS, f"--log_dir={log_dir or e.new('new_ft')}", *extra]
+
+
+def ep_args(e, *extra, out=None, videos=None):
+    return [*EP_FLAGS, f"--video_dir={videos or e.videos}", f"--out={out or e.new('new_cache')}", *extra]
+
+
+def export_args(e, log_dir, *extra):
+    return [f"--log_dir={log_dir}", f"--export_dir={e.new('new_exports')}", *extra]
+
+
+def closed_port():
+    """A local port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def http_server(status, body):
+    """A local HTTP server answering every POST with `status` and `body`; yields its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # not on stderr
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+GARBAGE = random_bytes(2048, seed=1)
+TEXT = b"this is a text file, not what its name says\n"
+NOT_FOUND = ("File not found",)  # a damaged checkpoint is there: "not found" misleads
+
+
+def npy_damaged(how):
+    def setup(e):
+        truncate(e.npy) if how == "truncated" else overwrite(e.npy, GARBAGE if how == "random" else TEXT)
+    return setup
+
+
+CASES = [
+    # -- video_lstm.train: flags ----------------------------------------------------------------
+    Case("train-units-zero", "train", lambda e: run_args(e, "--units=0"), ("--units=0", ">= 1")),
+    Case("train-units-not-a-number", "train", lambda e: run_args(e, "--units=abc"), ("units", "abc")),
+    Case("train-dataset-bogus", "train", lambda e: run_args(e, "--dataset=bogus"), ("dataset", "bogus")),
+    Case("train-learning-rate-negative", "train", lambda e: run_args(e, "--learning_rate=-1"),
+         ("--learning_rate=-1", "> 0")),
+    Case("train-conv-readout-of-percepts", "train",
+         lambda e: run_args(e, "--dataset=percepts", f"--percepts_dir={e.cache}", "--loss=squared_error",
+                            "--readout=conv"), ("--readout=conv", "percepts")),
+    Case("train-cross-entropy-of-percepts", "train",
+         lambda e: run_args(e, "--dataset=percepts", f"--percepts_dir={e.cache}", "--loss=cross_entropy"),
+         ("--loss", "squared_error")),
+    Case("train-positional-argument", "train", lambda e: run_args(e, "stray"), ("stray",)),
+    Case("train-flagfile-missing", "train", lambda e: run_args(e, f"--flagfile={e.new('no.flags')}"),
+         ("no.flags",)),
+    Case("train-no-log-dir", "train", lambda e: RUN_FLAGS, ("--log_dir",)),
+    # -- video_lstm.train: bad and damaged input files -----------------------------------------------
+    Case("train-npy-test-set-without-path", "train", lambda e: run_args(e, "--test_set=npy"),
+         ("--test_npy_path",)),
+    Case("train-npy-missing", "train",
+         lambda e: run_args(e, "--test_set=npy", f"--test_npy_path={e.new('nowhere.npy')}"), ("nowhere.npy",)),
+    Case("train-npy-truncated", "train", lambda e: run_args(e, "--test_set=npy", f"--test_npy_path={e.npy}"),
+         lambda e: (e.npy,), setup=npy_damaged("truncated")),
+    Case("train-npy-random-bytes", "train", lambda e: run_args(e, "--test_set=npy", f"--test_npy_path={e.npy}"),
+         lambda e: (e.npy,), absent=("allow_pickle",), setup=npy_damaged("random")),
+    Case("train-npy-text-file", "train", lambda e: run_args(e, "--test_set=npy", f"--test_npy_path={e.npy}"),
+         lambda e: (e.npy,), absent=("allow_pickle",), setup=npy_damaged("text")),
+    Case("train-mnist-random-bytes", "train",
+         lambda e: run_args(e, "--digits=mnist", f"--mnist_path={e.mnist}"), lambda e: (e.mnist,),
+         absent=("allow_pickle",), setup=lambda e: overwrite(e.mnist, GARBAGE)),
+    Case("train-mnist-missing", "train",
+         lambda e: run_args(e, "--digits=mnist", f"--mnist_path={e.new('no_mnist.npz')}"), ("no_mnist.npz",)),
+    Case("train-video-dir-missing", "train",
+         lambda e: run_args(e, "--dataset=folder", f"--video_dir={e.new('no_videos')}", "--frame_size=32"),
+         ("--video_dir", "no_videos")),
+    Case("train-video-dir-without-videos", "train",
+         lambda e: run_args(e, "--dataset=folder", f"--video_dir={e.dir('empty_classes', 'A', 'B')}",
+                            "--frame_size=32"), ("empty_classes",)),
+    Case("train-videos-all-damaged", "train",
+         lambda e: run_args(e, "--dataset=folder", f"--video_dir={e.videos}", "--frame_size=32"),
+         lambda e: (e.videos,),
+         setup=lambda e: [overwrite(os.path.join(d, f), TEXT) for d, _, fs in os.walk(e.videos) for f in fs]),
+    Case("train-percepts-dir-not-a-cache", "train",
+         lambda e: run_args(e, "--dataset=percepts", f"--percepts_dir={e.videos}", "--loss=squared_error"),
+         lambda e: (e.videos, "cache")),
+    Case("train-percepts-dir-missing", "train",
+         lambda e: run_args(e, "--dataset=percepts", f"--percepts_dir={e.new('no_cache')}", "--loss=squared_error"),
+         ("no_cache",)),
+    Case("train-percepts-test-dir-of-another-dim", "train",
+         lambda e: run_args(e, "--dataset=percepts", f"--percepts_dir={e.cache}",
+                            f"--percepts_test_dir={e.cache16}", "--loss=squared_error"),
+         ("--percepts_test_dir", str(OTHER_DIM))),
+    Case("train-percepts-manifest-garbage", "train",
+         lambda e: run_args(e, "--dataset=percepts", f"--percepts_dir={e.cache}", "--loss=squared_error"),
+         ("manifest.json",), setup=lambda e: overwrite(os.path.join(e.cache, "manifest.json"), GARBAGE)),
+    # -- video_lstm.train: the log_dir --------------------------------------------------------------
+    Case("train-log-dir-is-a-file", "train", lambda e: run_args(e, log_dir=e.file("a_file", TEXT)), ("a_file",)),
+    Case("train-log-dir-read-only", "train", resume(), lambda e: (e.run, "writ"), read_only=lambda e: e.run),
+    Case("train-log-dir-full", "train", resume(), lambda e: (e.run, "File too large"), full_disk=True),
+    Case("train-config-json-garbage", "train", resume(), ("config.json",),
+         setup=lambda e: overwrite(os.path.join(e.run, "config.json"), GARBAGE)),
+    Case("train-config-json-deleted-other-units", "train", resume("--units=9"), ("config.json",),
+         setup=lambda e: os.remove(os.path.join(e.run, "config.json"))),
+    Case("train-checkpoints-all-truncated", "train", resume(), ("checkpoint",),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(e.run, "truncate")),
+    # -- video_lstm.train: changed settings on resume ------------------------------------------------
+    Case("train-resume-other-units", "train", resume("--units=9"), ("--units",)),
+    Case("train-resume-other-num-layers", "train", resume("--num_layers=2"), ("--num_layers",)),
+    Case("train-resume-other-optimizer", "train", resume("--optimizer=sgd"), ("--optimizer",)),
+    Case("train-resume-other-learning-rate", "train", resume("--learning_rate=0.0123"), ("--learning_rate",)),
+    Case("train-resume-other-clip-norm", "train", resume("--clip_norm=0.5"), ("--clip_norm",)),
+    Case("train-resume-other-batch-size", "train", resume("--batch_size=4"), ("--batch_size",)),
+    Case("train-resume-other-dataset", "train",
+         lambda e: run_args(e, "--steps=4", "--dataset=percepts", f"--percepts_dir={e.cache}", "--loss=squared_error",
+                            log_dir=e.run), ("--dataset",)),
+    Case("train-resume-other-frame-size", "train", resume("--frame_size=32"), ("--frame_size",)),
+    Case("train-resume-other-digits", "train",
+         lambda e: run_args(e, "--steps=4", "--digits=mnist", f"--mnist_path={e.mnist}", log_dir=e.run),
+         ("--digits",)),
+    # -- video_lstm.evaluate ------------------------------------------------------------------------
+    Case("evaluate-log-dir-missing", "evaluate", lambda e: [f"--log_dir={e.new('no_run')}"], ("no_run",)),
+    Case("evaluate-not-a-run", "evaluate", lambda e: [f"--log_dir={e.videos}"], lambda e: (e.videos,)),
+    Case("evaluate-no-checkpoints", "evaluate", lambda e: [f"--log_dir={e.run}"], ("checkpoint",),
+         setup=lambda e: remove_checkpoints(e.run)),
+    Case("evaluate-checkpoints-random-bytes", "evaluate", lambda e: [f"--log_dir={e.run}"], ("checkpoint", "ckpt-"),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(e.run, "random")),
+    Case("evaluate-config-json-garbage", "evaluate", lambda e: [f"--log_dir={e.run}"], ("config.json",),
+         setup=lambda e: overwrite(os.path.join(e.run, "config.json"), GARBAGE)),
+    Case("evaluate-log-dir-read-only", "evaluate", lambda e: [f"--log_dir={e.run}"], lambda e: (e.run, "writ"),
+         read_only=lambda e: e.run),
+    Case("evaluate-log-dir-full", "evaluate", lambda e: [f"--log_dir={e.run}"], lambda e: (e.run, "File too large"),
+         full_disk=True),
+    Case("evaluate-npy-of-fewer-sequences", "evaluate",
+         lambda e: [f"--log_dir={e.run}", "--test_set=npy", f"--test_npy_path={e.short_npy}", "--eval_sequences=2"],
+         ("--eval_sequences", "short.npy")),
+    Case("evaluate-npy-truncated", "evaluate",
+         lambda e: [f"--log_dir={e.run}", "--test_set=npy", f"--test_npy_path={e.npy}"], lambda e: (e.npy,),
+         absent=("allow_pickle",), setup=npy_damaged("truncated")),
+    Case("evaluate-eval-sequences-zero", "evaluate", lambda e: [f"--log_dir={e.run}", "--eval_sequences=0"],
+         ("--eval_sequences=0", ">= 1")),
+    Case("evaluate-a-finetune-log-dir", "evaluate", lambda e: [f"--log_dir={e.ft}"], lambda e: (e.ft,)),
+    # -- video_lstm.visualize ------------------------------------------------------------------------
+    Case("visualize-log-dir-missing", "visualize", lambda e: [f"--log_dir={e.new('no_run')}"], ("no_run",)),
+    Case("visualize-not-a-run", "visualize", lambda e: [f"--log_dir={e.videos}"], lambda e: (e.videos,)),
+    Case("visualize-no-checkpoints", "visualize", lambda e: [f"--log_dir={e.run}"], ("checkpoint",),
+         setup=lambda e: remove_checkpoints(e.run)),
+    Case("visualize-checkpoints-truncated", "visualize", lambda e: [f"--log_dir={e.run}"], ("checkpoint", "ckpt-"),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(e.run, "truncate")),
+    Case("visualize-log-dir-read-only", "visualize", lambda e: [f"--log_dir={e.run}", "--what=samples"],
+         lambda e: (e.run, "writ"), read_only=lambda e: e.run),
+    Case("visualize-what-bogus", "visualize", lambda e: [f"--log_dir={e.run}", "--what=bogus"], ("--what", "bogus")),
+    # -- video_lstm.finetune --------------------------------------------------------------------------
+    Case("finetune-inits-bogus", "finetune", lambda e: ft_args(e, "--inits=bogus"), ("--inits", "bogus")),
+    Case("finetune-pretrained-missing", "finetune",
+         lambda e: ft_args(e, "--inits=pretrained", f"--pretrained={e.new('no_pretrained')}"),
+         ("--pretrained", "no_pretrained")),
+    Case("finetune-pretrained-of-another-frame-size", "finetune",
+         lambda e: ft_args(e, "--inits=pretrained", f"--pretrained={e.run}"), ("--pretrained", "64", "28")),
+    Case("finetune-pretrained-checkpoints-damaged", "finetune",
+         lambda e: ft_args(e, "--inits=pretrained", f"--pretrained={e.run}", "--frame_size=64"), ("checkpoint",),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(e.run, "random")),
+    Case("finetune-labels-per-class-not-a-number", "finetune", lambda e: ft_args(e, "--labels_per_class=abc"),
+         ("--labels_per_class", "abc")),
+    Case("finetune-labels-per-class-more-than-a-class-has", "finetune",
+         lambda e: ft_args(e, "--labels_per_class=50"), ("labels_per_class", "50")),
+    Case("finetune-resume-other-units", "finetune", lambda e: ft_args(e, "--steps=3", "--units=5", log_dir=e.ft),
+         ("--units",)),
+    Case("finetune-resume-other-labels-per-class", "finetune",
+         lambda e: ft_args(e, "--steps=3", "--labels_per_class=1", log_dir=e.ft), ("--labels_per_class",)),
+    Case("finetune-percepts-without-test-dir", "finetune",
+         lambda e: ft_args(e, "--dataset=percepts", f"--percepts_dir={e.cache}", "--loss=squared_error"),
+         ("--percepts_test_dir",)),
+    Case("finetune-log-dir-is-a-file", "finetune", lambda e: ft_args(e, log_dir=e.file("a_file", TEXT)),
+         ("a_file",)),
+    Case("finetune-log-dir-read-only", "finetune", lambda e: ft_args(e, "--steps=3", log_dir=e.ft),
+         lambda e: (e.ft, "writ"), read_only=lambda e: e.ft),
+    Case("finetune-positional-argument", "finetune", lambda e: ft_args(e, "stray"), ("stray",)),
+    # -- pipelines.extract_percepts ---------------------------------------------------------------------
+    Case("extract-video-dir-missing", "extract_percepts", lambda e: ep_args(e, videos=e.new("no_videos")),
+         ("--video_dir", "no_videos")),
+    Case("extract-out-is-a-file", "extract_percepts", lambda e: ep_args(e, out=e.file("a_file", TEXT)),
+         ("--out", "a_file")),
+    Case("extract-out-holds-a-cache-of-other-settings", "extract_percepts", lambda e: ep_args(e, out=e.cache),
+         lambda e: ("--out", e.cache, "settings")),
+    Case("extract-out-made-before-a-video-was-added", "extract_percepts",
+         lambda e: ep_args(e, *(), **dict(zip(("videos", "out"), extracted_cache(e)))),
+         ("added_video",), setup=lambda e: add_video(os.path.join(e.videos, "B"), "added_video.avi")),
+    Case("extract-out-manifest-garbage", "extract_percepts", lambda e: ep_args(e, out=e.dir("garbage_cache")),
+         ("manifest.json",),
+         setup=lambda e: overwrite(os.path.join(e.dir("garbage_cache"), "manifest.json"), GARBAGE)),
+    Case("extract-out-read-only", "extract_percepts", lambda e: ep_args(e, out=e.dir("read_only_out")),
+         lambda e: (e.dir("read_only_out"), "writ"), read_only=lambda e: e.dir("read_only_out")),
+    Case("extract-weights-missing", "extract_percepts", lambda e: ep_args(e, "--weights=/no/such/file"),
+         ("--weights", "/no/such/file")),
+    Case("extract-weights-a-text-file", "extract_percepts",
+         lambda e: ep_args(e, f"--weights={e.file('weights.h5', TEXT)}"), ("weights.h5",)),
+    Case("extract-shard-index-outside-num-shards", "extract_percepts",
+         lambda e: ep_args(e, "--shard_index=5", "--num_shards=2"), ("--shard_index=5", "--num_shards=2")),
+    Case("extract-dataset-bogus", "extract_percepts", lambda e: [*ep_args(e), "--dataset=bogus"],
+         ("dataset", "bogus")),
+    Case("extract-positional-argument", "extract_percepts", lambda e: ep_args(e, "stray"), ("stray",)),
+    Case("extract-video-dir-without-videos", "extract_percepts",
+         lambda e: ep_args(e, videos=e.dir("empty_classes", "A", "B")), ("empty_classes",)),
+    # -- export.encoder ---------------------------------------------------------------------------------
+    Case("encoder-log-dir-missing", "export.encoder", lambda e: export_args(e, e.new("no_run")), ("no_run",)),
+    Case("encoder-not-a-run", "export.encoder", lambda e: export_args(e, e.videos), lambda e: (e.videos,)),
+    Case("encoder-checkpoints-text-files", "export.encoder", lambda e: export_args(e, e.run), ("checkpoint", "ckpt-"),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(e.run, "text")),
+    Case("encoder-no-checkpoints", "export.encoder", lambda e: export_args(e, e.run), ("checkpoint",),
+         setup=lambda e: remove_checkpoints(e.run)),
+    Case("encoder-version-exists", "export.encoder",
+         lambda e: [f"--log_dir={e.run}", f"--export_dir={e.exported}", f"--model_name={EXPORT_NAME}", "--version=1"],
+         ("version 1", "exists")),
+    Case("encoder-model-name-bad", "export.encoder", lambda e: export_args(e, e.run, "--model_name=../evil"),
+         ("model_name", "../evil")),
+    Case("encoder-version-zero", "export.encoder", lambda e: export_args(e, e.run, "--version=0"),
+         ("--version=0", ">= 1")),
+    Case("encoder-export-dir-missing", "export.encoder", lambda e: [f"--log_dir={e.run}"], ("--export_dir",)),
+    Case("encoder-export-dir-is-a-file", "export.encoder",
+         lambda e: [f"--log_dir={e.run}", f"--export_dir={e.file('a_file', TEXT)}"], ("a_file",)),
+    Case("encoder-export-dir-full", "export.encoder", lambda e: export_args(e, e.run), ("File too large",),
+         full_disk=True),
+    Case("encoder-with-convnet-of-a-frame-model", "export.encoder",
+         lambda e: export_args(e, e.run, "--with_convnet"), ("--with_convnet",)),
+    # -- export.classifier --------------------------------------------------------------------------------
+    Case("classifier-log-dir-missing", "export.classifier", lambda e: export_args(e, e.new("no_run")), ("no_run",)),
+    Case("classifier-a-training-run", "export.classifier", lambda e: export_args(e, e.run),
+         lambda e: (e.run, "finetune")),
+    Case("classifier-checkpoints-empty", "export.classifier",
+         lambda e: export_args(e, os.path.join(e.ft, "scratch")), ("checkpoint", "ckpt-"),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(os.path.join(e.ft, "scratch"), "empty")),
+    Case("classifier-version-exists", "export.classifier",
+         lambda e: [f"--log_dir={os.path.join(e.ft, 'scratch')}", f"--export_dir={e.exported}",
+                    f"--model_name={EXPORT_NAME}", "--version=1"], ("version 1", "exists")),
+    Case("classifier-model-name-bad", "export.classifier",
+         lambda e: export_args(e, os.path.join(e.ft, "scratch"), "--model_name=.hidden"), ("model_name", ".hidden")),
+    # -- export.verify ---------------------------------------------------------------------------------------
+    Case("verify-export-missing", "export.verify", lambda e: [e.new("no_export")], ("no_export",)),
+    Case("verify-not-an-export", "export.verify", lambda e: [e.videos], lambda e: (e.videos, "SavedModel")),
+    Case("verify-no-path", "export.verify", lambda e: [], ("version_dir",)),
+    Case("verify-signatures-json-garbage", "export.verify", lambda e: [os.path.join(e.exported, EXPORT_NAME, "1")],
+         ("signatures.json",),
+         setup=lambda e: overwrite(os.path.join(e.exported, EXPORT_NAME, "1", "assets", "signatures.json"), GARBAGE)),
+    Case("verify-saved-model-damaged", "export.verify", lambda e: [os.path.join(e.exported, EXPORT_NAME, "1")],
+         ("saved_model.pb",),
+         setup=lambda e: overwrite(os.path.join(e.exported, EXPORT_NAME, "1", "saved_model.pb"), GARBAGE)),
+    # -- export.client ------------------------------------------------------------------------------------------
+    Case("client-model-name-missing", "export.client", lambda e: [], ("--model_name",)),
+    Case("client-protocol-bogus", "export.client", lambda e: ["--model_name=m", "--protocol=bogus"],
+         ("protocol", "bogus")),
+    Case("client-batch-not-a-number", "export.client", lambda e: ["--model_name=m", "--batch=abc"], ("batch", "abc")),
+    Case("client-positional-argument", "export.client", lambda e: ["--model_name=m", "stray"], ("stray",)),
+    Case("client-rest-connection-refused", "export.client",
+         lambda e: ["--model_name=m", f"--rest_port={e._port}", "--timeout=5"], lambda e: (str(e._port),)),
+    Case("client-grpc-connection-refused", "export.client",
+         lambda e: ["--model_name=m", "--protocol=grpc", f"--grpc_port={e._port}", "--timeout=5"],
+         lambda e: (str(e._port),)),
+    Case("client-rest-answer-not-json", "export.client",
+         lambda e: ["--model_name=m", f"--rest_port={e._port}", "--timeout=5"], ("not JSON",)),
+    Case("client-rest-answer-http-500", "export.client",
+         lambda e: ["--model_name=m", f"--rest_port={e._port}", "--timeout=5"], ("500",)),
+]
+SERVERS = {"client-rest-answer-not-json": (200, b"<html>not json</html>"),
+           "client-rest-answer-http-500": (500, b"<html><body>Internal Server Error</body></html>")}
+
+
+# -- running a case ----------------------------------------------------------------------------------
+
+# absl log records (absl's format, Python logging's default one) and TensorFlow's start-up notice.
+LOG_RECORD = re.compile(r"^([IWE]\d{4} |(DEBUG|INFO|WARNING|ERROR|CRITICAL):absl:"
+                        r"|WARNING: All log messages before absl::InitializeLog\(\) is called)")
+WARNING_LINE = re.compile(r"^\S.*:\d+: [A-Za-z]*Warning: ")  # warnings.showwarning's; its source line follows
+
+
+def error_lines(stderr, prefixes=()):
+    """The lines of stderr that are neither log records nor warnings (with their continuation
+    lines: those up to the next record, warning, Traceback or line starting with one of
+    `prefixes`), nor blank."""
+    lines, in_record = [], False
+    for line in stderr.splitlines():
+        if LOG_RECORD.match(line) or WARNING_LINE.match(line):
+            in_record = True
+        elif in_record and not line.startswith((*prefixes, "Traceback")):
+            continue
+        else:
+            in_record = False
+            if line.strip():
+                lines.append(line)
+    return lines
+
+
+def snapshot(root):
+    """{relative path: sha256 of a file, "<dir>" or "-> target" of a link} under root."""
+    found = {}
+    for directory, folders, files in os.walk(root):
+        for name in folders + files:
+            path = os.path.join(directory, name)
+            key = os.path.relpath(path, root)
+            if os.path.islink(path):
+                found[key] = "-> " + os.readlink(path)
+            elif os.path.isdir(path):
+                found[key] = "<dir>"
+            else:
+                with open(path, "rb") as f:
+                    found[key] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
+def changes(before, after):
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
+    return [f"{what}: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
+            for what, names in (("added", added), ("removed", removed), ("changed", changed)) if names]
+
+
+@contextlib.contextmanager
+def read_only(path):
+    """`path` (a folder) and the folders under it read-only while the block runs: chmod 0o555,
+    or as root `chattr +i` on everything under it (root ignores permissions)."""
+    if path is None:
+        yield
+        return
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None:
+            pytest.skip("running as root, who ignores permissions, and chattr is not installed")
+        made = subprocess.run(["chattr", "-R", "+i", path], capture_output=True, text=True)
+        if made.returncode != 0:
+            subprocess.run(["chattr", "-R", "-i", path], capture_output=True)
+            pytest.skip(f"running as root, who ignores permissions, and chattr +i fails here: {made.stderr.strip()}")
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-R", "-i", path], check=True)
+        return
+    folders = [d for d, _, _ in os.walk(path)]
+    for folder in folders:
+        os.chmod(folder, 0o555)
+    try:
+        yield
+    finally:
+        for folder in folders:
+            os.chmod(folder, 0o755)
+
+
+# tempfile finds its folder by writing a probe file (TensorFlow asks at import): it is found
+# first, as on a machine whose /tmp is not the full disk.
+FULL_DISK = r"""
+import resource, runpy, sys, tempfile
+tempfile.gettempdir()
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+runpy.run_module(sys.argv.pop(1), run_name="__main__", alter_sys=True)
+"""
+
+
+def run_with_full_disk(module, argv):
+    """(exit status, stderr) of `python -m module argv...` in a process that can write no byte."""
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-c", FULL_DISK, module, *argv], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    return result.returncode, result.stderr
+
+
+def run_in_process(module, argv, capfd):
+    """(exit status, stderr) of `cli.call(module, argv)`; an exception that escapes is reported on stderr."""
+    from video_lstm.core import cli
+
+    capfd.readouterr()
+    try:
+        code = cli.call(module, argv)
+    except Exception as error:  # a bug: cli.call turns every bad input into an exit status
+        code = f"raised {type(error).__name__}"
+        print("".join(traceback.format_exception(error)), file=sys.stderr)
+    return code, capfd.readouterr().err
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_bad_input_fails_in_one_line_and_changes_nothing(case, prepared, tmp_path, capfd):
+    env = Env(tmp_path, prepared)
+    server = http_server(*SERVERS[case.id]) if case.id in SERVERS else contextlib.nullcontext(None)
+    with server as port:
+        env._port = port or closed_port()
+        argv = [str(a) for a in case.argv(env)]
+        if case.setup:
+            case.setup(env)
+        expected = case.expected(env) if callable(case.expected) else case.expected
+        before = snapshot(tmp_path)
+        module_name = COMMANDS[case.command]
+        module = importlib.import_module(module_name)
+        with read_only(case.read_only(env) if case.read_only else None):
+            if case.full_disk:
+                code, stderr = run_with_full_disk(module_name, argv)
+            else:
+                code, stderr = run_in_process(module, argv, capfd)
+    after = snapshot(tmp_path)
+
+    problems = []
+    if code != 1:
+        problems.append(f"exit status {code}, expected 1")
+    names = {module_name, getattr(module, "PROGRAM", module_name)}
+    prefixes = ("FATAL Flags parsing error:", *(f"{n}: error:" for n in names), *(f"{n}: usage error:" for n in names))
+    lines = error_lines(stderr, prefixes)
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} error lines on stderr, expected 1")
+    elif not lines[0].startswith(prefixes):
+        problems.append(f"the error line does not start with one of {prefixes}")
+    else:
+        missing = [s for s in expected if s not in lines[0]]
+        if missing:
+            problems.append(f"the error line lacks {missing}")
+    for bad in ("Traceback", "\x1b[", *case.absent):
+        if bad in stderr:
+            problems.append(f"stderr holds {bad!r}")
+    problems += [f"files {change}" for change in changes(before, after)]
+    print(f"error lines: {lines}")  # (pytest -rP shows them for the cases that pass)
+    shown = lines[0] if len(lines) == 1 else "\n".join(stderr.strip().splitlines()[-25:])
+    assert not problems, f"{case.command} {' '.join(argv)}\n" + "\n".join(problems) + f"\n--- stderr:\n{shown}"
+
+
+def test_the_table():
+    """At least 60 cases, each id once, every command covered."""
+    assert len(CASES) >= 60
+    assert len({case.id for case in CASES}) == len(CASES)
+    assert {case.command for case in CASES} == set(COMMANDS)
