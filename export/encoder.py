@@ -159,7 +159,19 @@ def export_model(model, config, export_dir, model_name, version=None, source=Non
     """
     _check_model_name(model_name)
     model_dir = os.path.join(export_dir, model_name)
+    made = [d for d in (export_dir, model_dir) if not os.path.exists(d)]  # removed again if the export fails
     os.makedirs(model_dir, exist_ok=True)
+    try:
+        return _export_into(model, config, model_dir, model_name, version, source, percept_network, graph)
+    except BaseException:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)  # only if still empty
+        raise
+
+
+def _export_into(model, config, model_dir, model_name, version, source, percept_network, graph):
+    """`export_model` once `model_dir` exists."""
     atomic.remove_stale(model_dir)  # left by killed exports of this host
     if version is None:
         version = next_version(model_dir)

@@ -119,9 +119,10 @@ def run_fresh_process(version_dir, cases, arrays, workdir):
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
-        raise VerifyError(
-            f"the SavedModel failed in a fresh process (exit {result.returncode}):\n{tail}"
+        lines = [line.strip() for line in result.stderr.strip().splitlines() if line.strip()]
+        raise VerifyError(  # the exception's own line (the child's traceback is in its stderr)
+            f"{os.path.join(version_dir, 'saved_model.pb')} failed to load or run in a fresh process (exit "
+            f"{result.returncode}): {lines[-1] if lines else 'no message'}"
         )
     with np.load(outputs_path) as outputs:
         return {key: outputs[key] for key in outputs.files}, result.stdout

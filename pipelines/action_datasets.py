@@ -380,6 +380,10 @@ def labelled_subset(items, per_class, seed):
     return [items[i] for i in chosen]
 
 
+class TooFewLabelsError(ValueError):
+    """A class has fewer items than a balanced subset asks for (or none)."""
+
+
 def balanced_indices(labels, per_class, seed, class_names=None, num_classes=None):
     """Sorted indices of a seeded, class-balanced subset of `labels` (`labelled_subset`'s rule).
 
@@ -411,7 +415,7 @@ def balanced_indices(labels, per_class, seed, class_names=None, num_classes=None
     chosen = []
     for label, indices in sorted(by_label.items()):
         if len(indices) < per_class:
-            raise ValueError(
+            raise TooFewLabelsError(
                 f"class {name(label)!r} (label {label}) has {len(indices)} items; "
                 f"per_class={per_class} needs that many"
             )

@@ -334,7 +334,7 @@ def test_a_rerun_with_another_model_is_refused_and_another_stride_is_written_bes
     log_dir = str(tmp_path / "run")
     run_lib.FinetuneRun(config, options, settings(steps=2, checkpoint_every=1), log_dir).run(verbose=0)
     before = _files(log_dir)
-    with pytest.raises(ValueError, match=r"holds a classifier trained otherwise \(units: 4 in the log_dir, 8 now"):
+    with pytest.raises(ValueError, match=r"holds a classifier trained otherwise \(--units: 4 in the log_dir, 8 now"):
         run_lib.FinetuneRun(config, options, settings(steps=2, units=8), log_dir).run(verbose=0)
     assert _files(log_dir) == before
     other = dataclasses.replace(options, stride=8)

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import zipfile
 
 import keras
 import numpy as np
@@ -302,9 +303,12 @@ def load(checkpoint, config=None, compile=True):
         if config is None:
             config = load_config(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint))))
         return _load_weights(checkpoint, config, compile)
+    if not zipfile.is_zipfile(checkpoint):  # Keras would say "File not found" of a file that is there
+        raise DamagedCheckpointError(f"checkpoint {checkpoint} is damaged: not a .keras archive (truncated, empty "
+                                     f"or another kind of file, {os.path.getsize(checkpoint)} bytes)")
     try:
         return keras.models.load_model(checkpoint, compile=compile)
-    except Exception as error:  # a truncated or foreign file
+    except Exception as error:  # a damaged archive
         raise DamagedCheckpointError(f"checkpoint {checkpoint} could not be loaded: {_first_line(error)}") from error
 
 

@@ -59,9 +59,11 @@ def write_png(path, image):
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 3:
         image = image[..., ::-1]  # RGB -> BGR for OpenCV
-    with atomic.path(path) as temporary:
-        if not cv2.imwrite(temporary, image):
-            raise OSError(f"could not write PNG {path}")
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {image.dtype} {image.shape} image as PNG for {path}")
+    with atomic.path(path) as temporary, open(temporary, "wb") as f:
+        f.write(encoded.tobytes())  # a failed write (a full disk) raises, naming why
     return path
 
 

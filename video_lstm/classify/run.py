@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 
+from pipelines import action_datasets
 from video_lstm import rundir
 from video_lstm.classify import data as data_lib
 from video_lstm.classify import pretrained, trainer
@@ -62,13 +63,18 @@ class FinetuneRun:
         self.encoder, self.pretrained_info = None, {}
         if "pretrained" in options.inits:
             self.encoder, frame_shape, self.pretrained_info = pretrained.load_encoder(options.pretrained)
-        self.data = load_data(config, options)
+        try:
+            self.data = load_data(config, options)
+        except action_datasets.TooFewLabelsError as error:
+            raise ValueError(f"--labels_per_class={options.labels_per_class} asks for more labelled videos than "
+                             f"there are: {error}") from None
         if self.encoder is not None:
             pretrained.check_fits(frame_shape, self.data.frame_shape, options.pretrained,
                                   f"--dataset={config.dataset} ({config.input_spec.origin})")
 
     def describe(self, init):
-        return {"init": init, "classes": self.data.classes, "frame_shape": list(self.data.frame_shape),
+        return {"init": init, "labels_per_class": self.options.labels_per_class, "task": self.options.task,
+                "classes": self.data.classes, "frame_shape": list(self.data.frame_shape),
                 "clip_length": self.config.input_length, "stride": self.options.stride,
                 "settings": dataclasses.asdict(self.settings), "data": self.data.info,
                 "config": self.config.to_dict(), **(self.pretrained_info if init == "pretrained" else {})}
@@ -184,15 +190,19 @@ def _identity(record):
 
 
 def _differences(saved, now, prefix=""):
-    """'name: saved in the log_dir, now now' for every leaf that differs."""
+    """'--flag: saved in the log_dir, now now' (or 'data.key: ...' for what is no flag) for every
+    leaf that differs, flags first, each once."""
     diffs = []
-    for key in sorted(saved.keys() | now.keys()):
+    for key in sorted(saved.keys() | now.keys(), key=lambda k: (isinstance(saved.get(k), dict), k)):
         old, new = saved.get(key), now.get(key)
         if isinstance(old, dict) and isinstance(new, dict):
             diffs += _differences(old, new, f"{prefix}{key}.")
         elif old != new:
-            name = key if prefix in ("settings.", "config.") else prefix + key
-            diffs.append(f"{name}: {old!r} in the log_dir, {new!r} now")
+            name = f"--{key}" if prefix in ("", "settings.", "config.") and key not in ("init", "classes") else (
+                prefix + key)
+            line = f"{name}: {old!r} in the log_dir, {new!r} now"
+            if line not in diffs:
+                diffs.append(line)
     return diffs
 
 

@@ -109,7 +109,9 @@ def path(destination, mode=0o644):
     """Yields a temporary path; on success renames it over `destination`.
 
     The caller writes the file at the yielded path. On an exception the
-    temporary is removed and `destination` is untouched.
+    temporary is removed and `destination` is untouched; an OSError without a
+    file name (a full disk: "[Errno 28] No space left on device") is raised
+    again with `destination` as its file name.
     """
     os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
     temporary = temporary_sibling(destination)
@@ -118,6 +120,11 @@ def path(destination, mode=0o644):
         if os.path.exists(temporary):
             os.chmod(temporary, mode)
         os.replace(temporary, destination)
+    except OSError as error:
+        _discard(temporary)
+        if error.filename is None and error.errno is not None:
+            raise type(error)(error.errno, error.strerror, os.fspath(destination)) from error
+        raise
     except BaseException:
         _discard(temporary)
         raise

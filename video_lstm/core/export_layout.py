@@ -44,6 +44,9 @@ def read_assets(version_dir):
         path = asset_path(version_dir, name)
         if not os.path.exists(path):
             raise NotAnExportError(f"{path} not found: was {version_dir} written by export.encoder?")
-        with open(path) as f:
-            assets[name] = json.load(f)
+        try:
+            with open(path, "rb") as f:
+                assets[name] = json.loads(f.read())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise NotAnExportError(f"{path} is not JSON ({error}): the export is damaged; export it again") from None
     return assets

@@ -14,6 +14,7 @@ In a multi-worker job only the chief takes the lock (the other workers write
 nothing into the log_dir).
 """
 
+import contextlib
 import fcntl
 import os
 import socket
@@ -73,11 +74,17 @@ class LogDirLock:
         except BaseException:
             handle.close()
             raise
-        handle.seek(0)
-        handle.truncate()
-        handle.write(self.owner + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(self.owner + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError as error:  # a full disk, a file-size limit: the lock is not taken
+            for undo in (lambda: os.remove(self.path), handle.close):  # (close flushes, and fails again)
+                with contextlib.suppress(OSError):
+                    undo()
+            raise OSError(error.errno, f"cannot write the lock {self.path}: {error.strerror}") from None
         self._file = handle
         return self
 
