@@ -282,15 +282,19 @@ def test_a_resume_with_other_settings_is_refused_naming_both_and_changes_nothing
 
 def test_a_resume_may_change_steps_and_the_learning_rate_and_records_when(tmp_path):
     log_dir = str(tmp_path)
-    train_lib.train(tiny(steps=5), log_dir, verbose=0)
-    model, step = train_lib.train(tiny(steps=8, learning_rate=1e-4, clip_norm=1.0, eval_sequences=3), log_dir,
-                                  verbose=0)
-    assert step == 8 and int(model.optimizer.iterations) == 8  # the optimizer's state carried over
+    train_lib.train_and_evaluate(tiny(steps=5), log_dir, verbose=0)
+    own = open(rundir.path(log_dir, rundir.METRICS), "rb").read()
+    train_lib.train_and_evaluate(tiny(steps=8, learning_rate=1e-4, clip_norm=1.0, eval_sequences=3), log_dir,
+                                 verbose=0)
+    _, model = rundir.load_latest(log_dir)
+    assert int(model.optimizer.iterations) == 8  # the optimizer's state carried over
     assert float(np.asarray(model.optimizer.learning_rate)) == pytest.approx(1e-4)  # the override took effect
     assert model.optimizer.global_clipnorm == 1.0
     recorded = rundir.load_config(log_dir)
     assert (recorded.steps, recorded.learning_rate, recorded.clip_norm) == (8, 1e-4, 1.0)
-    assert recorded.eval_sequences == 8  # an evaluation setting: the run's own stays
+    assert recorded.eval_sequences == 8  # an evaluation setting: the run's own stays, and another
+    assert open(rundir.path(log_dir, rundir.METRICS), "rb").read() == own  # evaluation is written beside it
+    assert rundir.read_json(log_dir, "metrics_generated_3.json")["num_sequences"] == 3
     history = rundir.read_json(log_dir, rundir.RESUMES)
     assert history == [{"step": 5, "changes": {"clip_norm": [0.0, 1.0], "learning_rate": [1e-3, 1e-4],
                                                "steps": [5, 8]}}]
