@@ -304,8 +304,9 @@ def load(checkpoint, config=None, compile=True):
             config = load_config(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint))))
         return _load_weights(checkpoint, config, compile)
     if not zipfile.is_zipfile(checkpoint):  # Keras would say "File not found" of a file that is there
-        raise DamagedCheckpointError(f"checkpoint {checkpoint} is damaged: not a .keras archive (truncated, empty "
-                                     f"or another kind of file, {os.path.getsize(checkpoint)} bytes)")
+        raise DamagedCheckpointError(f"checkpoint {checkpoint} could not be loaded: it is damaged, not a .keras "
+                                     f"archive (truncated, empty or another kind of file; "
+                                     f"{os.path.getsize(checkpoint)} bytes)")
     try:
         return keras.models.load_model(checkpoint, compile=compile)
     except Exception as error:  # a damaged archive
