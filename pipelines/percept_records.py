@@ -8,7 +8,8 @@ A cache directory holds
 Each record is one video:
 
     context:
-        video        bytes   the video's id ("v_ApplyEyeMakeup_g08_c01")
+        video        bytes   the video's id: its path relative to the dataset root
+                             ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi")
         class_name   bytes
         label        int64   index into the manifest's classes
         dim          int64   D, features per frame

@@ -24,8 +24,8 @@ from pipelines import flow, percept_records, video_decode
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRIDE = 64
-VIDEOS = {"A/a": 127, "B/b": 165, "B/c": 125}  # frames
-BAD = {"A/corrupt": "undecodable", "B/empty": "empty"}
+VIDEOS = {"A/a.avi": 127, "B/b.avi": 165, "B/c.avi": 125}  # frames
+BAD = {"A/corrupt.avi": "undecodable", "B/empty.avi": "empty"}
 
 
 # -- flow ---------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def video_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("videos")
     for seed, (name, frames) in enumerate(VIDEOS.items()):
         (root / os.path.dirname(name)).mkdir(exist_ok=True)
-        write_video(root / f"{name}.avi", moving_shapes(frames, seed=seed))
+        write_video(root / name, moving_shapes(frames, seed=seed))
     (root / "A" / "corrupt.avi").write_bytes(np.random.default_rng(0).integers(0, 256, 4000, np.uint8).tobytes())
     (root / "B" / "empty.avi").write_bytes(b"")
     return str(root)
@@ -158,7 +158,7 @@ def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, vi
         "inception_v3", 2048, "float16", STRIDE)
     assert manifest.classes == ["A", "B"]
     for name, record in records.items():
-        path = os.path.join(video_dir, f"{name}.avi")
+        path = os.path.join(video_dir, name)
         frames = np.stack(list(video_decode.read_frames(path, stride=STRIDE, threads=1)))
         count = math.ceil(video_decode.count_frames(path) / STRIDE)
         assert record["percepts"].shape == (count, 2048) and len(frames) == count
@@ -167,7 +167,7 @@ def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, vi
         expected = percept_networks.extract(network, frames).astype(np.float16).astype(np.float32)
         np.testing.assert_array_equal(record["percepts"], expected)  # the same calls, the same chunks
     rows = {row["video"]: row for row in manifest.videos}
-    assert [row["video"] for row in manifest.videos] == ["A/a", "A/corrupt", "B/b", "B/c", "B/empty"]
+    assert [row["video"] for row in manifest.videos] == sorted([*VIDEOS, *BAD])
     for name, kind in BAD.items():
         assert rows[name]["status"].startswith(kind + ":") and rows[name]["frames"] == 0
     assert all(rows[name]["status"] == "ok" and rows[name]["frames"] == len(records[name]["percepts"])
@@ -245,8 +245,8 @@ def test_flow_stream_gives_one_percept_fewer_per_video(network, video_dir, one_s
 def test_short_videos_are_skipped_and_other_settings_are_refused(network, video_dir, one_shard, tmp_path):
     summary = _extract(network, video_dir, tmp_path, frame_stride=128, min_frames=2, progress=True)
     rows = {row["video"]: row["status"] for row in percept_records.Manifest.read(tmp_path).videos}
-    assert summary["ok"] == 1 and rows["B/b"] == "ok"  # 165 frames: 2 at stride 128; the others 1
-    assert rows["A/a"] == "too short: 1 rgb percepts (1 frames at stride 128); --min_frames=2"
+    assert summary["ok"] == 1 and rows["B/b.avi"] == "ok"  # 165 frames: 2 at stride 128; the others 1
+    assert rows["A/a.avi"] == "too short: 1 rgb percepts (1 frames at stride 128); --min_frames=2"
     with pytest.raises(ValueError, match="other settings.*frame_stride"):
         ep.prepare(_options(video_dir, one_shard[0], frame_stride=32), network=network)
 
