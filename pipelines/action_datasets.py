@@ -136,6 +136,8 @@ class ActionDataset:
         if self.split is None:
             if self.subset is None:
                 return f"{self.name} {self.root}"
+            if self.test_fraction is None:
+                return f"{self.name} {self.root} {self.subset} ({len(self.items)} videos)"
             return (f"{self.name} {self.root} {self.subset} (held-out {self.test_fraction:.0%} per class, "
                     f"{len(self.items)} videos)")
         return f"{self.name} split {self.split} {self.subset}"
