@@ -232,7 +232,10 @@ def _check_cache(out, manifest, extraction, dataset=None):
     `dataset` listed now) from other videos: manifest.json's rows must be the listed
     videos in order, and shard manifest i's those of shard i."""
     expected = _comparable({**dataclasses.asdict(manifest), "extraction": extraction})
-    for path in sorted(glob.glob(os.path.join(out, "manifest*.json"))):
+    # manifest.json first: it names the change in the whole listing
+    paths = sorted(glob.glob(os.path.join(out, "manifest*.json")),
+                   key=lambda path: (os.path.basename(path) != "manifest.json", path))
+    for path in paths:
         with open(path) as f:
             values = json.load(f)
         found = _comparable(values)

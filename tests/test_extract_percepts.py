@@ -220,7 +220,8 @@ def test_killed_extraction_resumes_without_redoing_shards_and_to_the_same_bytes(
     env = {**os.environ, "PYTHONPATH": REPO}
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "shard 0 of 2: done already" in result.stdout and "shard 1 of 2: 1 videos ok, 1 skipped" in result.stdout
+    assert "shard 0 of 2: done already" in result.stdout
+    assert "shard 1 of 2: 1 videos ok, 0 partial, 1 skipped" in result.stdout
     assert not stale.exists()
     after = os.stat(shard0)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
@@ -287,3 +288,103 @@ def test_a_model_trains_and_evaluates_on_the_extracted_cache(one_shard, tmp_path
     metrics = loop.train_and_evaluate(config, str(tmp_path / "run"), verbose=0)
     assert metrics["test_set"] == "train_cache" and metrics["num_sequences"] >= 3
     assert np.isfinite(metrics["mse_per_frame"])
+
+
+# -- no silent wrong answers: listings, partial decodes, concurrent processes ---------------
+
+
+def _small_folder(root, names, frames=70):
+    for seed, name in enumerate(names):
+        (root / os.path.dirname(name)).mkdir(parents=True, exist_ok=True)
+        write_video(root / name, moving_shapes(frames, 24, 32, seed=seed))
+    return str(root)
+
+
+def test_two_files_of_one_name_are_two_videos_and_a_changed_folder_is_refused(network, tmp_path):
+    video_dir = _small_folder(tmp_path / "v", ["IceDancing/v_same.avi", "IceDancing/v_same.mp4", "Run/r.avi"])
+    out = tmp_path / "out"
+    summary = _extract(network, video_dir, out, num_shards=2)
+    rows = percept_records.Manifest.read(out).videos
+    assert [row["video"] for row in rows] == ["IceDancing/v_same.avi", "IceDancing/v_same.mp4", "Run/r.avi"]
+    assert summary["ok"] == 3 and summary["pending"] == 0 and len(_records(out, 2)) == 3
+    write_video(tmp_path / "v" / "IceDancing" / "v_new.avi", moving_shapes(70, 24, 32, seed=9))
+    with pytest.raises(ValueError, match=r"--out=.* was made from 3 videos \(manifest.json\); --video_dir now "
+                                         r"lists 4 \(added: IceDancing/v_new.avi; removed: none\): use a new "
+                                         r"--out, or restore the folder"):
+        ep.prepare(_options(video_dir, out, num_shards=2), network=network)
+    os.remove(out / "manifest.json")  # the shard manifests say it too
+    with pytest.raises(ValueError, match=r"made from 2 videos \(manifest-00000-of-00002.json\); --video_dir now "
+                                         r"lists 2 for that shard \(added: IceDancing/v_new.avi"):
+        ep.prepare(_options(video_dir, out, num_shards=2), network=network)
+    _extract(network, str(tmp_path / "v"), tmp_path / "again", num_shards=2)
+    out = tmp_path / "again"  # made from the 4 videos
+    os.remove(tmp_path / "v" / "Run" / "r.avi")
+    write_video(tmp_path / "v" / "Run" / "s.avi", moving_shapes(70, 24, 32, seed=8))
+    with pytest.raises(ValueError, match=r"--out=.* was made from 4 videos \(manifest.json\); --video_dir now lists 4 "
+                                         r"\(added: Run/s.avi; removed: Run/r.avi\)"):
+        ep.prepare(_options(video_dir, out, num_shards=2), network=network)
+
+
+def test_a_truncated_video_is_stored_as_partial_and_counted(network, tmp_path, capsys, caplog):
+    import logging
+
+    from pipelines.sources import percepts as percepts_source
+
+    video_dir = _small_folder(tmp_path / "v", ["A/whole.avi", "A/cut.avi"], frames=200)
+    cut = tmp_path / "v" / "A" / "cut.avi"
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    declared, decoded = video_decode.probe(str(cut)).frame_count, video_decode.count_frames(str(cut))
+    assert declared == 200 and 0 < decoded < 200
+    caplog.set_level(logging.WARNING, logger="absl")
+    summary = _extract(network, video_dir, tmp_path / "out", frame_stride=STRIDE)
+    rows = {row["video"]: row for row in percept_records.Manifest.read(tmp_path / "out").videos}
+    kept = math.ceil(decoded / STRIDE)
+    assert rows["A/cut.avi"] == {"video": "A/cut.avi", "label": 0, "frames": kept, "shard": 0, "status": "partial",
+                                 "frames_read": (kept - 1) * STRIDE + 1, "frames_declared": 200}
+    assert rows["A/whole.avi"]["status"] == "ok" and "frames_read" not in rows["A/whole.avi"]
+    assert (summary["ok"], summary["partial"], summary["skipped"]) == (1, 1, 0)
+    assert len(_records(tmp_path / "out", 1)["A/cut.avi"]["percepts"]) == kept
+    out = capsys.readouterr().out
+    assert "1 videos ok, 1 partial, 0 skipped" in out and "manifest.json: 1 videos ok, 1 partial" in out
+    warnings = [r.getMessage() for r in caplog.records if "decoded partly" in r.getMessage()]
+    assert len(warnings) == 1 and "of the 200 its container declares" in warnings[0]
+    cache = percepts_source.Cache(str(tmp_path / "out"), clip_length=2)
+    assert [row["video"] for row in cache.rows] == ["A/cut.avi", "A/whole.avi"]
+
+
+def test_a_shard_another_process_holds_is_skipped_and_counted_truly(network, tmp_path, capsys):
+    import fcntl
+
+    video_dir = _small_folder(tmp_path / "v", ["A/a.avi", "A/b.avi", "B/c.avi"])
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ep.shard_lock_name(1), "a") as held:  # another process, writing shard 1
+        fcntl.flock(held, fcntl.LOCK_EX)
+        summary = _extract(network, video_dir, out, num_shards=2)
+    assert summary["written"] == [0] and summary["busy_shards"] == [1]
+    assert (summary["ok"], summary["busy"], summary["pending"]) == (2, 1, 0)
+    printed = capsys.readouterr().out
+    assert "shard 1 of 2: another process is extracting it; skipped" in printed
+    assert "0 pending (shards not written yet), 1 pending (being extracted by another process) of 3" in printed
+    assert not os.path.exists(os.path.join(out, percept_records.shard_name(1, 2)))
+    again = _extract(network, video_dir, out, num_shards=2)  # released: this process does it
+    assert again["written"] == [1] and (again["ok"], again["busy"], again["pending"]) == (3, 0, 0)
+
+
+def test_a_folder_subset_is_its_held_out_split(network, tmp_path):
+    from pipelines import action_datasets
+
+    names = [f"A/{i}.avi" for i in range(5)] + [f"B/{i}.avi" for i in range(3)]
+    video_dir = _small_folder(tmp_path / "v", names, frames=10)
+    test = ep.prepare(_options(video_dir, tmp_path / "t", subset="test", test_fraction=0.4), network=network)
+    train = ep.prepare(_options(video_dir, tmp_path / "r", subset="train", test_fraction=0.4), network=network)
+    held = action_datasets.held_out(action_datasets.folder(video_dir).items, 0.4)
+    assert {i.video_id for i in test.dataset.items} == held and len(held) == 2 + 1
+    assert not held & {i.video_id for i in train.dataset.items} and len(train.dataset) == 5
+    assert test.extraction["test_fraction"] == 0.4 and test.manifest.subset == "test"
+    assert "test_fraction" not in ep.prepare(_options(video_dir, tmp_path / "a"), network=network).extraction
+    with pytest.raises(ValueError, match=r"--test_fraction=1.5; expected a fraction in \[0, 1\)"):
+        ep.prepare(_options(video_dir, tmp_path / "x", subset="test", test_fraction=1.5), network=network)
+    with pytest.raises(ValueError, match="no videos to extract"):
+        ep.prepare(_options(video_dir, tmp_path / "x", subset="test", test_fraction=0.0), network=network)
