@@ -388,3 +388,34 @@ def test_a_folder_subset_is_its_held_out_split(network, tmp_path):
         ep.prepare(_options(video_dir, tmp_path / "x", subset="test", test_fraction=1.5), network=network)
     with pytest.raises(ValueError, match="no videos to extract"):
         ep.prepare(_options(video_dir, tmp_path / "x", subset="test", test_fraction=0.0), network=network)
+
+
+def test_export_with_convnet_rebuilds_the_random_network_of_a_cache_from_its_seed(one_shard, video_dir, tmp_path):
+    """--with_convnet of a run on a cache of random weights: the network is rebuilt from the
+    --seed the cache's manifest records, as prepare drew it: equal features (float16 storage)."""
+    from export import encoder as export_encoder
+    from pipelines import percept_networks
+    from video_lstm import rundir
+    from video_lstm.config import make
+    from video_lstm.training import loop
+
+    out, _ = one_shard
+    config = make(dataset="percepts", percepts_dir=out, input_length=1, future_length=1, batch_size=2, units=4,
+                  loss="squared_error", steps=1, checkpoint_every=1, eval_sequences=2, jit_compile=False)
+    run = str(tmp_path / "run")
+    loop.train(config, run, verbose=0)
+    data = rundir.read_json(run, rundir.DATA)
+    assert (data["weights"], data["extraction_seed"]) == ("random", 0)
+    rebuilt = export_encoder.percept_network_of(run)
+    assert (rebuilt.name, rebuilt.weights) == ("inception_v3", "random")
+    name = next(iter(VIDEOS))
+    frames = np.stack(list(video_decode.read_frames(os.path.join(video_dir, name), stride=STRIDE, threads=1)))
+    stored = _records(out, 1)[name]["percepts"]
+    np.testing.assert_allclose(percept_networks.extract(rebuilt, frames), stored, rtol=2e-3, atol=2e-3)
+    del data["extraction_seed"]  # a data.json of before: the cache's manifest still says
+    rundir.write_json(run, rundir.DATA, data)
+    assert export_encoder.percept_network_of(run).weights == "random"
+    data["percepts_dir"] = str(tmp_path / "gone")  # the cache moved: refused, naming what to pass
+    rundir.write_json(run, rundir.DATA, data)
+    with pytest.raises(export_encoder.ExportError, match="seed is not recorded .* pass --convnet_weights=PATH"):
+        export_encoder.percept_network_of(run)

@@ -215,7 +215,7 @@ def test_inline_percepts_train_evaluate_and_export_with_their_convnet(video_dir,
     metrics = loop.train_and_evaluate(cfg, run, verbose=0)
     assert metrics["num_sequences"] == 3 and np.isfinite(metrics["mse_per_frame"])
 
-    with pytest.raises(export_encoder.ExportError, match="random weights, which cannot be rebuilt"):
+    with pytest.raises(export_encoder.ExportError, match="random weights whose seed is not recorded"):
         export_encoder.percept_network_of(run)
     _, model = rundir.load_latest(run)
     version = export_encoder.export_model(model, rundir.load_config(run), str(tmp_path / "exported"), "inline",

@@ -192,9 +192,12 @@ class CacheSource(StepwiseSource):
 
     def describe(self):
         manifest = self.cache.manifest
-        return {"dataset": "percepts", "percepts_dir": os.path.abspath(self.config.data.percepts_dir),
-                "videos": len(self.cache.videos), "network": manifest.network, "weights": manifest.weights,
-                "stream": manifest.stream, "source_dataset": manifest.dataset}
+        described = {"dataset": "percepts", "percepts_dir": os.path.abspath(self.config.data.percepts_dir),
+                     "videos": len(self.cache.videos), "network": manifest.network, "weights": manifest.weights,
+                     "stream": manifest.stream, "source_dataset": manifest.dataset}
+        if manifest.weights == "random":  # what rebuilds the network exactly (export --with_convnet)
+            described["extraction_seed"] = extraction_seed(self.config.data.percepts_dir)
+        return described
 
     def draw(self, rng):
         """((shard path, offset), start, None) of one training clip."""
@@ -225,6 +228,15 @@ class CacheSource(StepwiseSource):
         read = lambda video, wanted: cache.clips(*video, [start for start, _ in wanted], length)  # noqa: E731
         clips = LazyClips(index[: self.config.eval_sequences], read)
         return TestSet(clips, self.test_set_name(), {"test_percepts": os.path.abspath(directory)})
+
+
+def extraction_seed(directory):
+    """The --seed a cache's random network weights were drawn from (manifest.json's
+    "extraction"), or None when it records none."""
+    import json
+
+    with open(os.path.join(directory, percept_records.MANIFEST)) as f:
+        return (json.load(f).get("extraction") or {}).get("seed")
 
 
 def _read_manifest(flag, directory):
