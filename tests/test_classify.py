@@ -312,3 +312,19 @@ def test_finetune_on_cached_percepts_and_its_classify_signature_takes_percepts(t
     version = export_classifier(str(tmp_path / "run" / "scratch"), str(tmp_path / "exported"))
     lines = []
     assert verify(version, out=lines.append), "\n".join(lines)
+
+
+def test_a_folder_classifier_is_scored_on_held_out_videos_only(tmp_path):
+    from conftest import moving_shapes, write_video
+
+    for c, name in enumerate(("run", "walk")):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            write_video(tmp_path / name / f"{i}.avi", moving_shapes(12, 24, 32, seed=10 * c + i))
+    config = make(dataset="folder", video_dir=str(tmp_path), frame_size=8, model="autoencoder", input_length=4)
+    data = data_lib.video_data(config, labels_per_class=0, seed=0, stride=4)
+    held = action_datasets.held_out(action_datasets.folder(str(tmp_path)).items, 0.2)
+    assert set(data.test.names) == held and len(held) == 2  # one of each class's five
+    trained = {os.path.relpath(path, tmp_path).replace(os.sep, "/") for path in data.label_of}
+    assert len(trained) == 8 and not trained & held
+    assert data.info["test_videos"] == 2 and "held-out 20% per class" in data.info["test_list"]
