@@ -104,7 +104,10 @@ class Manifest:
         num_shards: shards of the whole extraction.
         classes: class names; a record's label indexes this list.
         videos: one row per video: {"video", "label", "frames", "shard",
-            "status": "ok" or why it was skipped}.
+            "status": "ok", "partial" (decoding stopped before the frame count
+            the container declares; the row adds "frames_read" and
+            "frames_declared", and the record holds the frames read), or why
+            it was skipped (no record)}.
     """
 
     network: str

@@ -104,6 +104,7 @@ def test_bad_videos_are_skipped_and_bad_flags_named(video_dir, tmp_path):
     batch = source.batch(0)
     assert batch.shape == (3, 5, 32, 32, 3)  # every clip came from the one good video
     assert source.decoder.usable_frames(str(root / "bad" / "zero.avi")) == 0
+    assert source.skipped()["bad/zero.avi"] == "empty: file is empty (0 bytes)"
     with pytest.raises(ValueError, match="--dataset=ucf101 needs --video_dir"):
         config("")
     with pytest.raises(FileNotFoundError, match="--video_dir=/nowhere is not a folder"):
