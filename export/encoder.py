@@ -21,7 +21,8 @@ and/or `future` frames, decoders running free); see export/README.md.
 
 A model of percepts takes `percepts` (batch, time, D) instead. With
 `--with_convnet` it is exported with the percept network its run's percepts
-came from (`data.json`: network and weights; RGB percepts only), and
+came from (`data.json`: network and weights, random weights rebuilt from the
+seed the cache's extraction recorded; RGB percepts only), and
 `serving_default` = `encode_frames` takes uint8 video frames of any size: the
 SavedModel computes the percepts itself, so a TF Serving client sends frames.
 
@@ -318,7 +319,10 @@ def percept_network_of(log_dir, weights=None):
             the run's data.json records.
     Raises:
         ExportError: the run did not train on RGB percepts, or its network had
-            random weights (they cannot be rebuilt) and no weights were given.
+            random weights whose seed is not recorded and no weights were given.
+            (Random weights of an extracted cache are rebuilt from the --seed its
+            manifest records, as the extractor drew them; this seeds Keras'
+            global random state.)
     """
     from video_lstm import rundir
 
@@ -337,14 +341,37 @@ def percept_network_of(log_dir, weights=None):
             "computes outside the graph; export without --with_convnet and send percepts"
         )
     weights = weights or data["weights"]
-    if weights == "random":
-        raise ExportError(
-            f"--with_convnet: the percepts of {log_dir} came from {data['network']} with random weights, "
-            "which cannot be rebuilt; pass --convnet_weights=PATH (the weights that made them)"
-        )
     from pipelines import percept_networks
 
+    if weights == "random":
+        seed = _extraction_seed(data)
+        if seed is None:
+            raise ExportError(
+                f"--with_convnet: the percepts of {log_dir} came from {data['network']} with random weights "
+                "whose seed is not recorded (not a cache of pipelines.extract_percepts), so they cannot be rebuilt; "
+                "pass --convnet_weights=PATH (the weights that made them)"
+            )
+        import keras
+
+        # as pipelines.extract_percepts.prepare draws them: the same seed, then the same network
+        keras.utils.set_random_seed(seed)
     return percept_networks.make_network(data["network"], weights)
+
+
+def _extraction_seed(data):
+    """The seed a percept cache's random weights came from: data.json's `extraction_seed`, else
+    the cache's manifest.json (`extraction.seed`); None if neither records one."""
+    if data.get("extraction_seed") is not None:
+        return data["extraction_seed"]
+    directory = data.get("percepts_dir")
+    if data.get("percepts_from", "cache") != "cache" or not directory:
+        return None
+    from pipelines.sources.percepts import extraction_seed
+
+    try:
+        return extraction_seed(directory)
+    except (OSError, ValueError):
+        return None
 
 
 def export_log_dir(log_dir, export_dir, version=None, model_name=None,

@@ -11,7 +11,19 @@ Three loaders, each returning an `ActionDataset` of `VideoItem`s:
 * `hmdb51(root, split, subset)`: the official HMDB-51 splits
   (`<class>_test_splitN.txt`, lines `video.avi 1|2|0`: 1 train, 2 test,
   0 unused), classes ordered as in `class_list.txt` when present.
-* `folder(root)`: any folder of class subfolders of videos.
+* `folder(root, subset, test_fraction)`: any folder of class subfolders of
+  videos; it has no split files, so `subset="train"` / `"test"` is a held-out
+  split made here (`held_out`): per class, the videos are ranked by the sha1 of
+  their relative path and the first round(test_fraction * n) are the test
+  videos (at least one when the class has two or more and the fraction is > 0;
+  a class of one video is train only). The rank of a video does not depend on
+  the others, so adding videos moves none of the old ones between subsets
+  except as the per-class count grows.
+
+A video's identity (`VideoItem.video_id`) is its path relative to the dataset
+root, extension included ("IceDancing/v_same.avi"), for every loader: records,
+manifests and labels are keyed by it. A list naming one video twice is refused
+(ValueError naming the video).
 
 Split files are looked for in `split_dir` when given, else beside the videos
 (`root/ucfTrainTestlist`, `root/splits`), else under `$VIDEO_LSTM_DATA_DIR`
@@ -26,6 +38,7 @@ subsets.
 """
 
 import dataclasses
+import hashlib
 import os
 
 import numpy as np
@@ -35,6 +48,7 @@ from pipelines.digits import DATA_DIR_ENV
 
 SPLITS = (1, 2, 3)
 SUBSETS = ("train", "test")
+DEFAULT_TEST_FRACTION = 0.2  # of a folder's videos per class, held out for testing
 MISSING_MODES = ("error", "skip", "keep")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
 
@@ -60,9 +74,9 @@ class VideoItem:
             `check_present`).
         label: class index, 0-based, into `ActionDataset.classes`.
         class_name: the class's name ("ApplyEyeMakeup").
-        video_id: the file name without extension for UCF-101 and HMDB-51
-            ("v_ApplyEyeMakeup_g08_c01"), the relative path without extension
-            for folders; unique within a dataset.
+        video_id: the video's identity: its relative path, extension
+            included ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi"), for
+            every loader; unique within a dataset (a clash is refused).
     """
 
     relative_path: str
@@ -79,10 +93,13 @@ class ActionDataset:
     Attributes:
         name: "ucf101", "hmdb51" or "folder".
         split: 1, 2 or 3; None for a folder.
-        subset: "train" or "test"; None for a folder.
+        subset: "train" or "test" (of a split, or a folder's held-out split);
+            None for a whole folder.
         classes: class names; a label is an index into this list.
         items: the `VideoItem`s, in the split file's order (folders: sorted).
         root: the folder the videos' relative paths start from.
+        test_fraction: a folder's held-out fraction per class when `subset`
+            is set; None otherwise.
     """
 
     name: str
@@ -91,6 +108,15 @@ class ActionDataset:
     classes: list[str]
     items: list[VideoItem]
     root: str
+    test_fraction: float | None = None
+
+    def __post_init__(self):
+        seen = set()
+        for item in self.items:
+            if item.video_id in seen:
+                raise ValueError(f"{self.describe()}: video {item.video_id} is listed twice; expected each "
+                                 "video once")
+            seen.add(item.video_id)
 
     def __len__(self):
         return len(self.items)
@@ -105,9 +131,15 @@ class ActionDataset:
         return np.array([item.label for item in self.items], dtype=np.int64)
 
     def describe(self):
-        """Where the dataset comes from, in words ("ucf101 split 1 train")."""
+        """Where the dataset comes from, in words ("ucf101 split 1 train", "folder /x test
+        (held-out 20% per class, 6 videos)")."""
         if self.split is None:
-            return f"{self.name} {self.root}"
+            if self.subset is None:
+                return f"{self.name} {self.root}"
+            if self.test_fraction is None:
+                return f"{self.name} {self.root} {self.subset} ({len(self.items)} videos)"
+            return (f"{self.name} {self.root} {self.subset} (held-out {self.test_fraction:.0%} per class, "
+                    f"{len(self.items)} videos)")
         return f"{self.name} split {self.split} {self.subset}"
 
 
@@ -172,7 +204,7 @@ def _read_ucf101_list(path, root, classes):
     """trainlist ("Class/v_Class_gXX_cYY.avi 12") or testlist ("Class/....avi")
     -> VideoItems; the class comes from the folder, a given label must agree."""
     labels = {name: label for label, name in enumerate(classes)}
-    items = []
+    items, seen = [], set()
     for lineno, fields in _lines(path):
         well_formed = len(fields) in (1, 2) and fields[0].count("/") == 1
         if not well_formed or (len(fields) == 2 and not fields[1].isdigit()):
@@ -190,6 +222,9 @@ def _read_ucf101_list(path, root, classes):
                 f"{path}:{lineno}: index {fields[1]} but class {class_name!r} "
                 f"is index {label + 1} in classInd.txt"
             )
+        if relative_path in seen:
+            raise ValueError(f"{path}:{lineno}: video {relative_path} is listed twice; expected each video once")
+        seen.add(relative_path)
         items.append(_item(root, relative_path, label, class_name))
     return items
 
@@ -232,7 +267,7 @@ def hmdb51(root, split=1, subset="train", split_dir=None, missing="error"):
         has_files=lambda folder: any(name.endswith(suffix) for name in os.listdir(folder)),
     )
     classes = _hmdb51_classes(split_dir, suffix)
-    items = []
+    items, seen = [], set()
     for label, class_name in enumerate(classes):
         path = os.path.join(split_dir, class_name + suffix)
         if not os.path.isfile(path):
@@ -244,6 +279,10 @@ def hmdb51(root, split=1, subset="train", split_dir=None, missing="error"):
             if len(fields) != 2 or fields[1] not in _HMDB51_MARKS:
                 _malformed(path, lineno, fields, "'<video>.avi 0|1|2'")
             if _HMDB51_MARKS[fields[1]] == subset:
+                if f"{class_name}/{fields[0]}" in seen:
+                    raise ValueError(f"{path}:{lineno}: video {class_name}/{fields[0]} is listed twice; "
+                                     "expected each video once")
+                seen.add(f"{class_name}/{fields[0]}")
                 items.append(_item(root, f"{class_name}/{fields[0]}", label, class_name))
     dataset = ActionDataset("hmdb51", split, subset, classes, items, os.path.abspath(root))
     return _handle_missing(dataset, missing, f"*{suffix}")
@@ -267,8 +306,8 @@ def _hmdb51_classes(split_dir, suffix):
 # -- folders of class subfolders ------------------------------------------------
 
 
-def folder(root, extensions=VIDEO_EXTENSIONS):
-    """Every video in a folder of class subfolders (`root/<class>/<video>`).
+def folder(root, extensions=VIDEO_EXTENSIONS, subset=None, test_fraction=DEFAULT_TEST_FRACTION):
+    """The videos in a folder of class subfolders (`root/<class>/<video>`): all, or a held-out split.
 
     Classes are the subfolders holding at least one video (others are named in
     a warning), sorted by name; items are sorted by class, then file name, so
@@ -278,14 +317,24 @@ def folder(root, extensions=VIDEO_EXTENSIONS):
     Args:
         root: the folder of class subfolders.
         extensions: the file name endings that count as videos (any case).
+        subset: None (every video), "train" or "test": the videos `held_out`
+            keeps for training, or holds out for testing.
+        test_fraction: the fraction of each class's videos held out, in [0, 1)
+            (used only with a subset).
 
     Returns:
-        An `ActionDataset` with `split` and `subset` None.
+        An `ActionDataset`; `split` None, `subset` as given (classes are the
+        folder's, also when a subset holds none of a class's videos).
 
     Raises:
         FileNotFoundError: `root` is not a folder.
-        ValueError: no class subfolder holds a video.
+        ValueError: no class subfolder holds a video; a bad subset or
+            test_fraction.
     """
+    if subset not in (None, *SUBSETS):
+        raise ValueError(f"subset={subset!r}; expected None or one of {SUBSETS}")
+    if subset is not None:
+        _check_fraction(test_fraction)
     if not os.path.isdir(root):
         raise FileNotFoundError(f"video folder {root} does not exist; expected a folder of class subfolders")
     extensions = tuple(e.lower() for e in extensions)
@@ -313,11 +362,47 @@ def folder(root, extensions=VIDEO_EXTENSIONS):
         )
     classes = sorted(videos)
     items = [
-        _item(root, f"{class_name}/{name}", label, class_name, f"{class_name}/{os.path.splitext(name)[0]}")
+        _item(root, f"{class_name}/{name}", label, class_name)
         for label, class_name in enumerate(classes)
         for name in videos[class_name]
     ]
-    return ActionDataset("folder", None, None, classes, items, os.path.abspath(root))
+    if subset is None:
+        return ActionDataset("folder", None, None, classes, items, os.path.abspath(root))
+    test = held_out(items, test_fraction)
+    items = [item for item in items if (item.video_id in test) == (subset == "test")]
+    return ActionDataset("folder", None, subset, classes, items, os.path.abspath(root), test_fraction)
+
+
+def _check_fraction(test_fraction):
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not (
+            0 <= test_fraction < 1):
+        raise ValueError(f"test_fraction={test_fraction!r}; expected a number in [0, 1)")
+
+
+def held_out(items, test_fraction):
+    """The video ids of `items` held out for testing: per class, the round(test_fraction * n)
+    videos whose relative paths have the smallest sha1 (at least 1 when the class has 2 or
+    more videos and test_fraction > 0, and at most n - 1; a class of one video is train only).
+
+    Returns:
+        a set of `VideoItem.video_id`s.
+    """
+    _check_fraction(test_fraction)
+    by_class = {}
+    for item in items:
+        by_class.setdefault(item.label, []).append(item)
+    test = set()
+    for members in by_class.values():
+        count = 0
+        if test_fraction > 0 and len(members) >= 2:  # at least one, and one left to train on
+            count = min(max(round(test_fraction * len(members)), 1), len(members) - 1)
+        ranked = sorted(members, key=lambda item: (_rank(item.relative_path), item.relative_path))
+        test.update(item.video_id for item in ranked[:count])
+    return test
+
+
+def _rank(relative_path):
+    return hashlib.sha1(relative_path.encode("utf-8")).hexdigest()
 
 
 # -- videos on disk -------------------------------------------------------------
@@ -480,11 +565,11 @@ def _malformed(path, lineno, fields, expected):
     raise ValueError(f"{path}:{lineno}: malformed line {' '.join(fields)!r}; expected {expected}")
 
 
-def _item(root, relative_path, label, class_name, video_id=None):
-    if video_id is None:
-        video_id = os.path.splitext(os.path.basename(relative_path))[0]
+def _item(root, relative_path, label, class_name):
+    """A VideoItem; its identity is its relative path, extension included."""
     path = os.path.abspath(os.path.join(root, *relative_path.split("/")))
-    return VideoItem(relative_path, path, label, class_name, video_id)
+    return VideoItem(relative_path, path, label, class_name, relative_path)
+
 
 
 def _preview(names, count=5):

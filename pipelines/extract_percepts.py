@@ -13,10 +13,15 @@ Writes into --out the format of `pipelines.percept_records`:
     manifest.json                  the merged manifest: one row per listed video (`video`,
                                    `label`, `frames`, `shard`, `status`), "pending" for shards
                                    not written yet
+    .shard-<i>.lock                held (fcntl.flock) by the process writing shard i
 
 Videos are listed with `pipelines.action_datasets` (UCF-101 / HMDB-51 splits, or
 a folder of class subfolders; listed but absent videos are dropped with one
-warning). `--subset=all` (the default) is a split's train list then its test list.
+warning); a video's id (`video`) is its path relative to --video_dir, extension
+included. `--subset=all` (the default) is a split's train list then its test
+list, or every video of a folder; a folder's `--subset=train` / `test` is its
+held-out split (`action_datasets.held_out`: --test_fraction of each class's
+videos, by a hash of their paths), as `--dataset=folder` training uses.
 Each video is decoded at its own size with OpenCV, every --frame_stride-th
 frame, --batch_frames at a time, so a long video is never held whole; with
 --stream=flow the network reads optical-flow images (`pipelines.flow`) of
@@ -24,7 +29,13 @@ consecutive kept frames instead (T kept frames -> T - 1 percepts; flow image k,
 from kept frame k to k + 1, carries kept frame k's source index). A corrupt,
 empty or frameless video, or one with fewer than --min_frames percepts, is
 skipped with one warning line; its manifest row's `status` says why
-("undecodable: ...", "too short: ...").
+("undecodable: ...", "too short: ..."). A video whose decoding stops before the
+frame count its container declares (a truncated file: fewer kept frames than
+ceil(declared / stride)) is stored with the percepts of the frames that
+decoded, status "partial", and `frames_read` / `frames_declared` (source
+frames) in its row, with one warning line; partial videos are counted apart in
+the per-shard and summary lines. FFmpeg's own messages are silenced
+(`pipelines.video_decode`).
 
 Resuming and sharing the work. A shard is written atomically (a temporary
 renamed into place), then its shard manifest; a shard whose file and shard
@@ -36,8 +47,15 @@ its shards every process rewrites manifest.json from the shard manifests
 present, under an exclusive lock (`fcntl.flock` on `.manifest.lock`), so the
 last writer has seen every finished shard. (On a network file system without
 working locks, run the command once more after all shards are done: with
-nothing to extract it only rewrites manifest.json.) Settings are checked
-against any manifest already in --out: a cache is never mixed from two settings.
+nothing to extract it only rewrites manifest.json.) Before writing shard i a
+process takes a non-blocking exclusive lock on `.shard-<i>.lock`; a shard
+another process holds is skipped ("another process is extracting it") and
+counted as such in the summary, so two processes on one --out never do the
+same work. Settings are checked against any manifest already in --out: a cache
+is never mixed from two settings. Nor from two listings: manifest.json's rows
+must be exactly the videos listed now, in order, and each shard manifest's
+those of its shard; a video added to or removed from the folder since is
+refused at start-up, naming it (use a new --out, or restore the folder).
 
 --weights=random draws the network's weights from --seed (features are
 meaningless: tests and speed only), so processes sharing one extraction agree.
@@ -51,6 +69,7 @@ import dataclasses
 import glob
 import itertools
 import json
+import math
 import os
 import re
 import time
@@ -71,6 +90,8 @@ COMPUTE_DTYPES = ("float32", "bfloat16")  # percepts.DTYPES
 FLOW_METHODS = ("farneback", "tvl1")  # flow.METHODS
 LOCK = ".manifest.lock"
 PENDING = "pending"
+PARTIAL = "partial"
+_NAMES_SHOWN = 5  # videos a message names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +118,11 @@ class Options:
     min_frames: int = 1
     seed: int = 0
     progress: bool = True
+    test_fraction: float = 0.2
+
+
+def shard_lock_name(index):
+    return f".shard-{index}.lock"
 
 
 def shard_manifest_name(index, num_shards):
@@ -140,8 +166,11 @@ def _check_options(o):
         raise ValueError("--out is required (the cache folder to write)")
     if os.path.exists(o.out) and not os.path.isdir(o.out):
         raise FileExistsError(f"--out={o.out} exists and is not a folder")
-    if o.dataset == "folder" and o.subset != "all":
-        raise ValueError(f"--subset={o.subset} with --dataset=folder: a folder has no splits; use --subset=all")
+    from video_lstm.core import atomic
+
+    atomic.check_writable(o.out, "--out")
+    if not 0 <= o.test_fraction < 1:
+        raise ValueError(f"--test_fraction={o.test_fraction}; expected a fraction in [0, 1)")
     for name in ("frame_stride", "num_shards", "batch_frames", "min_frames"):
         if getattr(o, name) < 1:
             raise ValueError(f"--{name}={getattr(o, name)}; expected >= 1")
@@ -165,7 +194,8 @@ def list_videos(o):
     from pipelines import action_datasets
 
     if o.dataset == "folder":
-        return action_datasets.folder(o.video_dir)
+        subset = None if o.subset == "all" else o.subset
+        return action_datasets.folder(o.video_dir, subset=subset, test_fraction=o.test_fraction)
     load = getattr(action_datasets, o.dataset)
     parts = [
         load(o.video_dir, split=o.split, subset=subset, split_dir=o.split_dir, missing="skip")
@@ -191,6 +221,8 @@ def _settings(o, dataset, dim):
         extraction.update(flow_method=o.flow_method, flow_bound=o.flow_bound)
     if o.weights == "random":
         extraction["seed"] = o.seed
+    if o.dataset == "folder" and o.subset != "all":
+        extraction["test_fraction"] = o.test_fraction
     return manifest, extraction
 
 
@@ -198,12 +230,22 @@ def _comparable(values):
     return {key: value for key, value in values.items() if key != "videos"}
 
 
-def _check_cache(out, manifest, extraction):
-    """ValueError if a manifest in `out` was written with other settings."""
+def _check_cache(out, manifest, extraction, dataset=None):
+    """ValueError if a manifest in `out` was written with other settings, or (given the
+    `dataset` listed now) from other videos: manifest.json's rows must be the listed
+    videos in order, and shard manifest i's those of shard i."""
     expected = _comparable({**dataclasses.asdict(manifest), "extraction": extraction})
-    for path in sorted(glob.glob(os.path.join(out, "manifest*.json"))):
-        with open(path) as f:
-            found = _comparable(json.load(f))
+    # manifest.json first: it names the change in the whole listing
+    paths = sorted(glob.glob(os.path.join(out, "manifest*.json")),
+                   key=lambda path: (os.path.basename(path) != "manifest.json", path))
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                values = json.loads(f.read())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path} is not JSON ({error}): the cache in --out={out} is damaged; use another "
+                             "--out, or delete that manifest to have its shard extracted again") from None
+        found = _comparable(values)
         differing = sorted(key for key in expected.keys() | found.keys() if expected.get(key) != found.get(key))
         if differing:
             shown = ", ".join(f"{k}: {found.get(k)!r} there, {expected.get(k)!r} now" for k in differing[:3])
@@ -211,6 +253,41 @@ def _check_cache(out, manifest, extraction):
                 f"--out={out} holds a cache made with other settings ({os.path.basename(path)}: {shown}); "
                 "use another --out, or the same flags to resume it"
             )
+        if dataset is not None:
+            _check_listing(out, os.path.basename(path), values, dataset, manifest.num_shards)
+
+
+def _check_listing(out, name, values, dataset, num_shards):
+    """ValueError naming the videos added or removed since manifest `name` of `out` was written."""
+    from pipelines.percept_records import MANIFEST
+
+    listed = [item.video_id for item in dataset.items]
+    if name != MANIFEST:
+        match = re.fullmatch(r"manifest-(\d+)-of-(\d+)\.json", name)
+        if not match or int(match[2]) != num_shards:
+            return  # another --num_shards: the settings check names it
+        index = int(match[1])
+        listed = [video for i, video in enumerate(listed) if i % num_shards == index]
+    recorded = [row.get("video") for row in values.get("videos", [])]
+    if recorded == listed:
+        return
+    recorded_set, listed_set = set(recorded), set(listed)
+    added = [video for video in listed if video not in recorded_set]
+    removed = [video for video in recorded if video not in listed_set]
+    what = f"--video_dir now lists {len(listed)}" if name == MANIFEST else (
+        f"--video_dir now lists {len(listed)} for that shard")
+    change = (f"added: {_names(added)}; removed: {_names(removed)}" if added or removed
+              else "the same videos in another order")
+    raise ValueError(
+        f"--out={out} was made from {len(recorded)} videos ({name}); {what} ({change}): use a new --out, "
+        "or restore the folder"
+    )
+
+
+def _names(videos):
+    if not videos:
+        return "none"
+    return ", ".join(videos[:_NAMES_SHOWN]) + (f", ... ({len(videos)} in all)" if len(videos) > _NAMES_SHOWN else "")
 
 
 # -- one video --------------------------------------------------------------------
@@ -230,7 +307,12 @@ def _chunks(frames, size):
 
 
 def video_percepts(network, path, o):
-    """(percepts float32 (T, D), source frame indices (T,)) of one video.
+    """(percepts float32 (T, D), source frame indices (T,), partial) of one video.
+
+    `partial` is None when the video decoded to the end its container declares
+    (or declares no frame count), else {"frames_read": source frames up to and
+    including the last kept one, "frames_declared": the container's count}:
+    decoding stopped at a damaged frame before ceil(declared / stride) frames were kept.
 
     Raises:
         video.VideoError: a missing, empty, undecodable or frameless video.
@@ -240,7 +322,16 @@ def video_percepts(network, path, o):
 
     from pipelines import flow, percept_networks, video_decode
 
-    frames = video_decode.read_frames(path, stride=o.frame_stride, threads=1)
+    declared = video_decode.probe(path).frame_count
+    kept = 0
+
+    def counted(frames):
+        nonlocal kept
+        for frame in frames:
+            kept += 1
+            yield frame
+
+    frames = counted(video_decode.read_frames(path, stride=o.frame_stride, threads=1))
     if o.stream == "flow":
         frames = flow.flow_frames(frames, method=o.flow_method, bound=o.flow_bound)
     rows = [
@@ -249,11 +340,14 @@ def video_percepts(network, path, o):
     ]
     count = sum(len(r) for r in rows)
     if count < o.min_frames:
-        kept = count + 1 if o.stream == "flow" else count
         raise _TooShort(
             f"{count} {o.stream} percepts ({kept} frames at stride {o.frame_stride}); --min_frames={o.min_frames}"
         )
-    return np.concatenate(rows), np.arange(count, dtype=np.int64) * o.frame_stride
+    partial = None
+    if declared is not None and kept < math.ceil(declared / o.frame_stride):
+        read = min(declared, (kept - 1) * o.frame_stride + 1)  # up to the last kept frame
+        partial = {"frames_read": read, "frames_declared": declared}
+    return np.concatenate(rows), np.arange(count, dtype=np.int64) * o.frame_stride, partial
 
 
 # -- shards and manifests -----------------------------------------------------------
@@ -310,7 +404,7 @@ class Extraction:
             for _, item in bar:
                 row = {"video": item.video_id, "label": item.label, "frames": 0, "shard": index}
                 try:
-                    features, frame_index = video_percepts(self.network, item.path, o)
+                    features, frame_index, partial = video_percepts(self.network, item.path, o)
                 except (video_decode.VideoError, _TooShort) as error:
                     reason = f"{error.kind}: {error.reason}" if isinstance(error, video_decode.VideoError) else (
                         f"too short: {error}")
@@ -320,7 +414,13 @@ class Extraction:
                 writer.write(percept_records.encode(
                     features, item.video_id, item.label, item.class_name, frame_index, o.dtype))
                 frames += len(features)
-                rows.append({**row, "frames": len(features), "status": "ok"})
+                if partial:
+                    logging.warning("video %s decoded partly: its frames end at frame %d of the %d its container "
+                                    "declares (damaged or truncated); keeping the %d percepts of the frames read",
+                                    item.path, partial["frames_read"], partial["frames_declared"], len(features))
+                    rows.append({**row, "frames": len(features), "status": PARTIAL, **partial})
+                else:
+                    rows.append({**row, "frames": len(features), "status": "ok"})
                 bar.set_postfix_str(f"{frames / (time.perf_counter() - start):.1f} frames/s")
         bar.close()
         self._write_manifest(manifest_path, rows)  # after the shard: together they mark it done
@@ -354,34 +454,71 @@ class Extraction:
         os.makedirs(self.out, exist_ok=True)
         atomic.remove_stale(self.out)
         indices = shards_of_this_worker(o)
-        written, total_frames, total_seconds = [], 0, 0.0
+        written, busy, total_frames, total_seconds = [], [], 0, 0.0
         for index in indices:
             shard_path = self.shard_paths(index)[0]
             if self.is_done(index):
                 print(f"shard {index} of {o.num_shards}: done already ({shard_path})", flush=True)
                 continue
-            rows, frames, seconds = self.write_shard(index)
-            ok = sum(row["status"] == "ok" for row in rows)
+            with _try_locked(os.path.join(self.out, shard_lock_name(index))) as held:
+                if not held:
+                    print(f"shard {index} of {o.num_shards}: another process is extracting it; skipped", flush=True)
+                    busy.append(index)
+                    continue
+                if self.is_done(index):  # finished by the process that held it a moment ago
+                    print(f"shard {index} of {o.num_shards}: done already ({shard_path})", flush=True)
+                    continue
+                rows, frames, seconds = self.write_shard(index)
+            counts = _counts(rows)
             print(
-                f"shard {index} of {o.num_shards}: {ok} videos ok, {len(rows) - ok} skipped, {frames} "
-                f"{o.stream} percepts in {seconds:.1f} s ({frames / max(seconds, 1e-9):.2f} frames/s) "
-                f"-> {shard_path}", flush=True,
+                f"shard {index} of {o.num_shards}: {counts['ok']} videos ok, {counts['partial']} partial, "
+                f"{counts['skipped']} skipped, {frames} {o.stream} percepts in {seconds:.1f} s "
+                f"({frames / max(seconds, 1e-9):.2f} frames/s) -> {shard_path}", flush=True,
             )
             written.append(index)
             total_frames += frames
             total_seconds += seconds
         rows = self.merge()
-        statuses = [row["status"] for row in rows]
-        summary = {
-            "written": written, "frames": total_frames, "seconds": total_seconds,
-            "ok": statuses.count("ok"), "pending": statuses.count(PENDING),
-            "skipped": len(statuses) - statuses.count("ok") - statuses.count(PENDING),
-        }
+        counts = _counts(rows, busy)
+        summary = {"written": written, "busy_shards": busy, "frames": total_frames, "seconds": total_seconds,
+                   **counts}
         print(
-            f"manifest.json: {summary['ok']} videos ok, {summary['skipped']} skipped, {summary['pending']} "
-            f"pending (shards not written yet) of {len(rows)}", flush=True,
+            f"manifest.json: {counts['ok']} videos ok, {counts['partial']} partial, {counts['skipped']} skipped, "
+            f"{counts['pending']} pending (shards not written yet), {counts['busy']} pending (being extracted by "
+            f"another process) of {len(rows)}", flush=True,
         )
         return summary
+
+
+def _counts(rows, busy_shards=()):
+    """{ok, partial, skipped, pending, busy}: videos by status; `busy` the pending ones of
+    `busy_shards` (being extracted by another process), `pending` the other pending ones."""
+    counts = dict.fromkeys(("ok", "partial", "skipped", "pending", "busy"), 0)
+    for row in rows:
+        if row["status"] == PENDING:
+            counts["busy" if row["shard"] in busy_shards else "pending"] += 1
+        elif row["status"] in ("ok", PARTIAL):
+            counts[row["status"]] += 1
+        else:
+            counts["skipped"] += 1
+    return counts
+
+
+@contextlib.contextmanager
+def _try_locked(path):
+    """Yields True holding an exclusive lock on `path`, or False if another process holds it."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -407,15 +544,18 @@ def prepare(options, network=None):
 
     Raises:
         ValueError, FileNotFoundError: bad options, paths, split files,
-            weights, or an --out holding another extraction.
+            weights, or an --out holding another extraction (other settings,
+            or other videos than those listed now).
     """
     _check_options(options)
     dataset = list_videos(options)
+    if not dataset.items:
+        raise ValueError(f"{dataset.describe()}: no videos to extract")
     from pipelines import percept_networks
 
     manifest, extraction = _settings(options, dataset, percept_networks.NETWORKS[options.network].dim)
     if os.path.isdir(options.out):
-        _check_cache(options.out, manifest, extraction)
+        _check_cache(options.out, manifest, extraction, dataset)
     if network is None:
         if options.weights == "random":
             import keras
@@ -436,7 +576,8 @@ HELP = {
     "video_dir": "The folder of class subfolders of videos.",
     "out": "The cache folder.",
     "split": "UCF-101 / HMDB-51 split, 1-3.",
-    "subset": "Which list of the split: train, test, or both (train first).",
+    "subset": "Which list of the split: train, test, or both (train first); of a folder: its held-out split's "
+    "train or test videos (--test_fraction), or all.",
     "split_dir": "The split files' folder (default: beside the videos, or $VIDEO_LSTM_DATA_DIR/<dataset>/...).",
     "stream": "The network reads RGB frames or optical-flow images.",
     "network": "Percept network (vgg16: fc6, 4096-d; inception_v3: pooled, 2048-d).",
@@ -453,6 +594,8 @@ HELP = {
     "min_frames": "Skip videos with fewer percepts than this.",
     "seed": "Random weights are drawn from this seed.",
     "progress": "Show a progress bar.",
+    "test_fraction": "--dataset=folder --subset=train/test: the fraction of each class's videos held out for "
+    "testing (chosen by a hash of their paths, as --dataset=folder training does).",
 }
 
 

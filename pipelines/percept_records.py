@@ -8,7 +8,8 @@ A cache directory holds
 Each record is one video:
 
     context:
-        video        bytes   the video's id ("v_ApplyEyeMakeup_g08_c01")
+        video        bytes   the video's id: its path relative to the dataset root
+                             ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi")
         class_name   bytes
         label        int64   index into the manifest's classes
         dim          int64   D, features per frame
@@ -103,7 +104,10 @@ class Manifest:
         num_shards: shards of the whole extraction.
         classes: class names; a record's label indexes this list.
         videos: one row per video: {"video", "label", "frames", "shard",
-            "status": "ok" or why it was skipped}.
+            "status": "ok", "partial" (decoding stopped before the frame count
+            the container declares; the row adds "frames_read" and
+            "frames_declared", and the record holds the frames read), or why
+            it was skipped (no record)}.
     """
 
     network: str
@@ -136,8 +140,13 @@ class Manifest:
                 f"{path} not found: is {directory} a percept cache? Make one with "
                 "python -m pipelines.extract_percepts"
             )
-        with open(path) as f:
-            values = json.load(f)
+        try:
+            with open(path, "rb") as f:
+                values = json.loads(f.read())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path} is not JSON ({error}): the percept cache's manifest is damaged") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"{path} holds {type(values).__name__}, not a percept cache's manifest")
         known = {f.name for f in dataclasses.fields(cls)}
         missing = sorted(known - set(values))
         if missing:

@@ -23,6 +23,12 @@ a random crop, drawn once per video from its seed. `decode_many` and
 `clip_dataset` derive video i's seed from (seed, i), so the clips do not depend
 on the number of parallel decoders.
 
+FFmpeg's own messages ("[mjpeg @ 0x...] dqt: invalid len 67" at every decode
+of a damaged file) are silenced: OpenCV reads OPENCV_FFMPEG_LOGLEVEL at its
+FFmpeg backend's first use, and this module sets it to -8 (AV_LOG_QUIET) before
+importing cv2, unless it is set already. What is wrong with a video is said
+once, by the caller, in its own words.
+
 Frame counts. `VideoInfo.frame_count` is what OpenCV's CAP_PROP_FRAME_COUNT
 reports, a container estimate: exact for the staged XviD AVIs, absent (OpenCV
 reports a negative number) for the staged UCF-101 MP4s, and too high for a
@@ -34,9 +40,12 @@ import dataclasses
 import os
 import threading
 
-import cv2
-import numpy as np
-from absl import logging
+# Before cv2 loads FFmpeg: quiet (AV_LOG_QUIET) unless the caller chose a level.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from absl import logging  # noqa: E402
 
 CROPS = ("center", "random")
 

@@ -82,7 +82,7 @@ def test_ucf101_splits_partition_the_videos_with_labels_from_class_ind(tmp_path,
         path=f"/nonexistent/UCF-101/ApplyEyeMakeup/{first}.avi",
         label=0,
         class_name="ApplyEyeMakeup",
-        video_id=first,
+        video_id=f"ApplyEyeMakeup/{first}.avi",
     )
     assert (train.items[-1].class_name, train.items[-1].label) == ("YoYo", 2)
     # CRLF leaves no "\r" in names.
@@ -182,7 +182,7 @@ def test_ucf101_missing_videos_skip_error_and_check_present(tiny_ucf, caplog):
     kept = ad.ucf101(tiny_ucf, missing="keep")
     present, missing = ad.check_present(kept)
     assert (len(present), len(missing)) == (7, 2)
-    assert [item.video_id for item in missing] == ["v_Archery_g01_c01", "v_YoYo_g03_c01"]
+    assert [item.video_id for item in missing] == ["Archery/v_Archery_g01_c01.avi", "YoYo/v_YoYo_g03_c01.avi"]
 
     with caplog.at_level(logging.WARNING):
         skipped = ad.ucf101(tiny_ucf, missing="skip")
@@ -253,7 +253,7 @@ def test_hmdb51_synthetic_marks_class_order_and_bad_lines(tmp_path):
     assert train.classes == ["kick", "kick_ball"]  # no class_list.txt: sorted
     assert [(i.relative_path, i.label) for i in train.items] == [("kick/e.avi", 0), ("kick_ball/a.avi", 1)]
     test = ad.hmdb51(tmp_path, split=2, subset="test", missing="error")
-    assert [i.video_id for i in test.items] == ["d", "b"]
+    assert [i.video_id for i in test.items] == ["kick/d.avi", "kick_ball/b.avi"]
     skipped = ad.hmdb51(tmp_path, split=2, missing="skip")
     assert [i.relative_path for i in skipped.items] == ["kick_ball/a.avi"]
 
@@ -285,7 +285,7 @@ def test_folder_classes_sorted_order_deterministic_extensions(tmp_path, caplog):
         ("walk/a.AVI", 2),
         ("walk/b.mp4", 2),
     ]
-    assert dataset.items[2].video_id == "walk/a" and dataset.items[2].path == str(tmp_path / "walk" / "a.AVI")
+    assert dataset.items[2].video_id == "walk/a.AVI" and dataset.items[2].path == str(tmp_path / "walk" / "a.AVI")
     assert any("empty" in r.getMessage() for r in caplog.records)
     assert ad.folder(tmp_path) == dataset
     assert [i.relative_path for i in ad.folder(tmp_path, extensions=(".mp4",)).items] == ["walk/b.mp4"]
@@ -322,3 +322,47 @@ def test_labelled_subset_balanced_seeded_nested():
         ad.labelled_subset(items, 8, seed=0)
     with pytest.raises(ValueError, match=r"per_class=0; expected an int >= 1"):
         ad.labelled_subset(items, 0, seed=0)
+
+
+def test_a_videos_identity_is_its_relative_path_with_extension_and_a_clash_is_refused(tmp_path):
+    _touch(tmp_path, ["IceDancing/v_same.avi", "IceDancing/v_same.mkv"])
+    dataset = ad.folder(tmp_path)
+    assert [i.video_id for i in dataset.items] == ["IceDancing/v_same.avi", "IceDancing/v_same.mkv"]
+    split_dir = tmp_path / ad.UCF101_SPLIT_FOLDER
+    _write(split_dir / "classInd.txt", ["1 IceDancing"])
+    _write(split_dir / "trainlist01.txt", ["IceDancing/v_same.avi 1", "IceDancing/v_same.mkv 1"])
+    _write(split_dir / "testlist01.txt", ["IceDancing/v_same.avi", "IceDancing/v_same.avi"])
+    assert len({i.video_id for i in ad.ucf101(tmp_path, 1, "train").items}) == 2
+    with pytest.raises(ValueError, match=r"testlist01.txt:2: video IceDancing/v_same.avi is listed twice"):
+        ad.ucf101(tmp_path, 1, "test")
+    item = dataset.items[0]
+    with pytest.raises(ValueError, match=r"video IceDancing/v_same.avi is listed twice"):
+        ad.ActionDataset("folder", None, None, ["IceDancing"], [item, item], str(tmp_path))
+
+
+def test_a_folder_holds_out_a_stable_hashed_fraction_of_each_class(tmp_path):
+    _touch(tmp_path, [f"a/{i:02d}.avi" for i in range(10)] + ["b/x.avi", "b/y.avi"] + ["c/only.avi"])
+    train = ad.folder(tmp_path, subset="train", test_fraction=0.2)
+    test = ad.folder(tmp_path, subset="test", test_fraction=0.2)
+    everything = ad.folder(tmp_path)
+    ids = lambda d: [i.video_id for i in d.items]  # noqa: E731
+    assert sorted(ids(train) + ids(test)) == sorted(ids(everything)) and not set(ids(train)) & set(ids(test))
+    assert train.classes == test.classes == ["a", "b", "c"]
+    by_class = lambda d: {c: sum(i.class_name == c for i in d.items) for c in d.classes}  # noqa: E731
+    assert by_class(test) == {"a": 2, "b": 1, "c": 0}  # round(0.2 * 10); at least 1 of 2; none of 1
+    assert test.describe() == f"folder {tmp_path} test (held-out 20% per class, 3 videos)"
+    # the smallest sha1 of the relative paths, whatever else the folder holds
+    import hashlib
+
+    ranked = sorted((f"a/{i:02d}.avi" for i in range(10)), key=lambda p: hashlib.sha1(p.encode()).hexdigest())
+    assert [i.video_id for i in test.items if i.class_name == "a"] == sorted(ranked[:2])
+    _touch(tmp_path, [f"a/new{i}.avi" for i in range(2)])  # 12 videos: still 2 held out
+    grown = ad.folder(tmp_path, subset="test", test_fraction=0.2)
+    old = {i.video_id for i in test.items}
+    assert len([i for i in grown.items if i.class_name == "a"]) == 2
+    assert all(i.video_id in old or i.video_id.startswith("a/new") for i in grown.items)
+    assert ad.folder(tmp_path, subset="test", test_fraction=0.0).items == []
+    with pytest.raises(ValueError, match=r"test_fraction=1.0; expected a number in \[0, 1\)"):
+        ad.folder(tmp_path, subset="test", test_fraction=1.0)
+    with pytest.raises(ValueError, match="subset='all'"):
+        ad.folder(tmp_path, subset="all")

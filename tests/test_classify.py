@@ -354,3 +354,19 @@ def test_a_failed_finetune_start_up_leaves_no_log_dir(tmp_path):
         options = FinetuneOptions(inits=("scratch",), pool_size=20, test_size=4, labels_per_class="500")
         run_lib.FinetuneRun(config, options, settings(), str(tmp_path / "new")).run(verbose=0)
     assert not (tmp_path / "new").exists()
+
+
+def test_a_folder_classifier_is_scored_on_held_out_videos_only(tmp_path):
+    from conftest import moving_shapes, write_video
+
+    for c, name in enumerate(("run", "walk")):
+        (tmp_path / name).mkdir()
+        for i in range(5):
+            write_video(tmp_path / name / f"{i}.avi", moving_shapes(12, 24, 32, seed=10 * c + i))
+    config = make(dataset="folder", video_dir=str(tmp_path), frame_size=8, model="autoencoder", input_length=4)
+    data = data_lib.video_data(config, labels_per_class=0, seed=0, stride=4)
+    held = action_datasets.held_out(action_datasets.folder(str(tmp_path)).items, 0.2)
+    assert set(data.test.names) == held and len(held) == 2  # one of each class's five
+    trained = {os.path.relpath(path, tmp_path).replace(os.sep, "/") for path in data.label_of}
+    assert len(trained) == 8 and not trained & held
+    assert data.info["test_videos"] == 2 and "held-out 20% per class" in data.info["test_list"]

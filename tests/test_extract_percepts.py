@@ -24,8 +24,8 @@ from pipelines import flow, percept_records, video_decode
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRIDE = 64
-VIDEOS = {"A/a": 127, "B/b": 165, "B/c": 125}  # frames
-BAD = {"A/corrupt": "undecodable", "B/empty": "empty"}
+VIDEOS = {"A/a.avi": 127, "B/b.avi": 165, "B/c.avi": 125}  # frames
+BAD = {"A/corrupt.avi": "undecodable", "B/empty.avi": "empty"}
 
 
 # -- flow ---------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def video_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("videos")
     for seed, (name, frames) in enumerate(VIDEOS.items()):
         (root / os.path.dirname(name)).mkdir(exist_ok=True)
-        write_video(root / f"{name}.avi", moving_shapes(frames, seed=seed))
+        write_video(root / name, moving_shapes(frames, seed=seed))
     (root / "A" / "corrupt.avi").write_bytes(np.random.default_rng(0).integers(0, 256, 4000, np.uint8).tobytes())
     (root / "B" / "empty.avi").write_bytes(b"")
     return str(root)
@@ -158,7 +158,7 @@ def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, vi
         "inception_v3", 2048, "float16", STRIDE)
     assert manifest.classes == ["A", "B"]
     for name, record in records.items():
-        path = os.path.join(video_dir, f"{name}.avi")
+        path = os.path.join(video_dir, name)
         frames = np.stack(list(video_decode.read_frames(path, stride=STRIDE, threads=1)))
         count = math.ceil(video_decode.count_frames(path) / STRIDE)
         assert record["percepts"].shape == (count, 2048) and len(frames) == count
@@ -167,7 +167,7 @@ def test_records_hold_every_strided_frame_and_equal_percepts_extract(network, vi
         expected = percept_networks.extract(network, frames).astype(np.float16).astype(np.float32)
         np.testing.assert_array_equal(record["percepts"], expected)  # the same calls, the same chunks
     rows = {row["video"]: row for row in manifest.videos}
-    assert [row["video"] for row in manifest.videos] == ["A/a", "A/corrupt", "B/b", "B/c", "B/empty"]
+    assert [row["video"] for row in manifest.videos] == sorted([*VIDEOS, *BAD])
     for name, kind in BAD.items():
         assert rows[name]["status"].startswith(kind + ":") and rows[name]["frames"] == 0
     assert all(rows[name]["status"] == "ok" and rows[name]["frames"] == len(records[name]["percepts"])
@@ -220,7 +220,8 @@ def test_killed_extraction_resumes_without_redoing_shards_and_to_the_same_bytes(
     env = {**os.environ, "PYTHONPATH": REPO}
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "shard 0 of 2: done already" in result.stdout and "shard 1 of 2: 1 videos ok, 1 skipped" in result.stdout
+    assert "shard 0 of 2: done already" in result.stdout
+    assert "shard 1 of 2: 1 videos ok, 0 partial, 1 skipped" in result.stdout
     assert not stale.exists()
     after = os.stat(shard0)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
@@ -245,8 +246,8 @@ def test_flow_stream_gives_one_percept_fewer_per_video(network, video_dir, one_s
 def test_short_videos_are_skipped_and_other_settings_are_refused(network, video_dir, one_shard, tmp_path):
     summary = _extract(network, video_dir, tmp_path, frame_stride=128, min_frames=2, progress=True)
     rows = {row["video"]: row["status"] for row in percept_records.Manifest.read(tmp_path).videos}
-    assert summary["ok"] == 1 and rows["B/b"] == "ok"  # 165 frames: 2 at stride 128; the others 1
-    assert rows["A/a"] == "too short: 1 rgb percepts (1 frames at stride 128); --min_frames=2"
+    assert summary["ok"] == 1 and rows["B/b.avi"] == "ok"  # 165 frames: 2 at stride 128; the others 1
+    assert rows["A/a.avi"] == "too short: 1 rgb percepts (1 frames at stride 128); --min_frames=2"
     with pytest.raises(ValueError, match="other settings.*frame_stride"):
         ep.prepare(_options(video_dir, one_shard[0], frame_stride=32), network=network)
 
@@ -287,3 +288,134 @@ def test_a_model_trains_and_evaluates_on_the_extracted_cache(one_shard, tmp_path
     metrics = loop.train_and_evaluate(config, str(tmp_path / "run"), verbose=0)
     assert metrics["test_set"] == "train_cache" and metrics["num_sequences"] >= 3
     assert np.isfinite(metrics["mse_per_frame"])
+
+
+# -- no silent wrong answers: listings, partial decodes, concurrent processes ---------------
+
+
+def _small_folder(root, names, frames=70):
+    for seed, name in enumerate(names):
+        (root / os.path.dirname(name)).mkdir(parents=True, exist_ok=True)
+        write_video(root / name, moving_shapes(frames, 24, 32, seed=seed))
+    return str(root)
+
+
+def test_two_files_of_one_name_are_two_videos_and_a_changed_folder_is_refused(network, tmp_path):
+    video_dir = _small_folder(tmp_path / "v", ["IceDancing/v_same.avi", "IceDancing/v_same.mp4", "Run/r.avi"])
+    out = tmp_path / "out"
+    summary = _extract(network, video_dir, out, num_shards=2)
+    rows = percept_records.Manifest.read(out).videos
+    assert [row["video"] for row in rows] == ["IceDancing/v_same.avi", "IceDancing/v_same.mp4", "Run/r.avi"]
+    assert summary["ok"] == 3 and summary["pending"] == 0 and len(_records(out, 2)) == 3
+    write_video(tmp_path / "v" / "IceDancing" / "v_new.avi", moving_shapes(70, 24, 32, seed=9))
+    with pytest.raises(ValueError, match=r"--out=.* was made from 3 videos \(manifest.json\); --video_dir now "
+                                         r"lists 4 \(added: IceDancing/v_new.avi; removed: none\): use a new "
+                                         r"--out, or restore the folder"):
+        ep.prepare(_options(video_dir, out, num_shards=2), network=network)
+    os.remove(out / "manifest.json")  # the shard manifests say it too
+    with pytest.raises(ValueError, match=r"made from 2 videos \(manifest-00000-of-00002.json\); --video_dir now "
+                                         r"lists 2 for that shard \(added: IceDancing/v_new.avi"):
+        ep.prepare(_options(video_dir, out, num_shards=2), network=network)
+    _extract(network, str(tmp_path / "v"), tmp_path / "again", num_shards=2)
+    out = tmp_path / "again"  # made from the 4 videos
+    os.remove(tmp_path / "v" / "Run" / "r.avi")
+    write_video(tmp_path / "v" / "Run" / "s.avi", moving_shapes(70, 24, 32, seed=8))
+    with pytest.raises(ValueError, match=r"--out=.* was made from 4 videos \(manifest.json\); --video_dir now lists 4 "
+                                         r"\(added: Run/s.avi; removed: Run/r.avi\)"):
+        ep.prepare(_options(video_dir, out, num_shards=2), network=network)
+
+
+def test_a_truncated_video_is_stored_as_partial_and_counted(network, tmp_path, capsys, caplog):
+    import logging
+
+    from pipelines.sources import percepts as percepts_source
+
+    video_dir = _small_folder(tmp_path / "v", ["A/whole.avi", "A/cut.avi"], frames=200)
+    cut = tmp_path / "v" / "A" / "cut.avi"
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    declared, decoded = video_decode.probe(str(cut)).frame_count, video_decode.count_frames(str(cut))
+    assert declared == 200 and 0 < decoded < 200
+    caplog.set_level(logging.WARNING, logger="absl")
+    summary = _extract(network, video_dir, tmp_path / "out", frame_stride=STRIDE)
+    rows = {row["video"]: row for row in percept_records.Manifest.read(tmp_path / "out").videos}
+    kept = math.ceil(decoded / STRIDE)
+    assert rows["A/cut.avi"] == {"video": "A/cut.avi", "label": 0, "frames": kept, "shard": 0, "status": "partial",
+                                 "frames_read": (kept - 1) * STRIDE + 1, "frames_declared": 200}
+    assert rows["A/whole.avi"]["status"] == "ok" and "frames_read" not in rows["A/whole.avi"]
+    assert (summary["ok"], summary["partial"], summary["skipped"]) == (1, 1, 0)
+    assert len(_records(tmp_path / "out", 1)["A/cut.avi"]["percepts"]) == kept
+    out = capsys.readouterr().out
+    assert "1 videos ok, 1 partial, 0 skipped" in out and "manifest.json: 1 videos ok, 1 partial" in out
+    warnings = [r.getMessage() for r in caplog.records if "decoded partly" in r.getMessage()]
+    assert len(warnings) == 1 and "of the 200 its container declares" in warnings[0]
+    cache = percepts_source.Cache(str(tmp_path / "out"), clip_length=2)
+    assert [row["video"] for row in cache.rows] == ["A/cut.avi", "A/whole.avi"]
+
+
+def test_a_shard_another_process_holds_is_skipped_and_counted_truly(network, tmp_path, capsys):
+    import fcntl
+
+    video_dir = _small_folder(tmp_path / "v", ["A/a.avi", "A/b.avi", "B/c.avi"])
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ep.shard_lock_name(1), "a") as held:  # another process, writing shard 1
+        fcntl.flock(held, fcntl.LOCK_EX)
+        summary = _extract(network, video_dir, out, num_shards=2)
+    assert summary["written"] == [0] and summary["busy_shards"] == [1]
+    assert (summary["ok"], summary["busy"], summary["pending"]) == (2, 1, 0)
+    printed = capsys.readouterr().out
+    assert "shard 1 of 2: another process is extracting it; skipped" in printed
+    assert "0 pending (shards not written yet), 1 pending (being extracted by another process) of 3" in printed
+    assert not os.path.exists(os.path.join(out, percept_records.shard_name(1, 2)))
+    again = _extract(network, video_dir, out, num_shards=2)  # released: this process does it
+    assert again["written"] == [1] and (again["ok"], again["busy"], again["pending"]) == (3, 0, 0)
+
+
+def test_a_folder_subset_is_its_held_out_split(network, tmp_path):
+    from pipelines import action_datasets
+
+    names = [f"A/{i}.avi" for i in range(5)] + [f"B/{i}.avi" for i in range(3)]
+    video_dir = _small_folder(tmp_path / "v", names, frames=10)
+    test = ep.prepare(_options(video_dir, tmp_path / "t", subset="test", test_fraction=0.4), network=network)
+    train = ep.prepare(_options(video_dir, tmp_path / "r", subset="train", test_fraction=0.4), network=network)
+    held = action_datasets.held_out(action_datasets.folder(video_dir).items, 0.4)
+    assert {i.video_id for i in test.dataset.items} == held and len(held) == 2 + 1
+    assert not held & {i.video_id for i in train.dataset.items} and len(train.dataset) == 5
+    assert test.extraction["test_fraction"] == 0.4 and test.manifest.subset == "test"
+    assert "test_fraction" not in ep.prepare(_options(video_dir, tmp_path / "a"), network=network).extraction
+    with pytest.raises(ValueError, match=r"--test_fraction=1.5; expected a fraction in \[0, 1\)"):
+        ep.prepare(_options(video_dir, tmp_path / "x", subset="test", test_fraction=1.5), network=network)
+    with pytest.raises(ValueError, match="no videos to extract"):
+        ep.prepare(_options(video_dir, tmp_path / "x", subset="test", test_fraction=0.0), network=network)
+
+
+def test_export_with_convnet_rebuilds_the_random_network_of_a_cache_from_its_seed(one_shard, video_dir, tmp_path):
+    """--with_convnet of a run on a cache of random weights: the network is rebuilt from the
+    --seed the cache's manifest records, as prepare drew it: equal features (float16 storage)."""
+    from export import encoder as export_encoder
+    from pipelines import percept_networks
+    from video_lstm import rundir
+    from video_lstm.config import make
+    from video_lstm.training import loop
+
+    out, _ = one_shard
+    config = make(dataset="percepts", percepts_dir=out, input_length=1, future_length=1, batch_size=2, units=4,
+                  loss="squared_error", steps=1, checkpoint_every=1, eval_sequences=2, jit_compile=False)
+    run = str(tmp_path / "run")
+    loop.train(config, run, verbose=0)
+    data = rundir.read_json(run, rundir.DATA)
+    assert (data["weights"], data["extraction_seed"]) == ("random", 0)
+    rebuilt = export_encoder.percept_network_of(run)
+    assert (rebuilt.name, rebuilt.weights) == ("inception_v3", "random")
+    name = next(iter(VIDEOS))
+    frames = np.stack(list(video_decode.read_frames(os.path.join(video_dir, name), stride=STRIDE, threads=1)))
+    stored = _records(out, 1)[name]["percepts"]
+    np.testing.assert_allclose(percept_networks.extract(rebuilt, frames), stored, rtol=2e-3, atol=2e-3)
+    del data["extraction_seed"]  # a data.json of before: the cache's manifest still says
+    rundir.write_json(run, rundir.DATA, data)
+    assert export_encoder.percept_network_of(run).weights == "random"
+    data["percepts_dir"] = str(tmp_path / "gone")  # the cache moved: refused, naming what to pass
+    rundir.write_json(run, rundir.DATA, data)
+    with pytest.raises(export_encoder.ExportError, match="seed is not recorded .* pass --convnet_weights=PATH"):
+        export_encoder.percept_network_of(run)

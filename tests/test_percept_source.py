@@ -12,21 +12,24 @@ from video_lstm.config import make
 DIM = 12
 
 
-def write_cache(directory, lengths, num_shards=2, seed=0):
-    """A cache of smooth percept sequences (sines), one video per length, in the extractor's layout."""
+def write_cache(directory, lengths, num_shards=2, seed=0, dim=DIM, network="vgg16", statuses=None):
+    """A cache of smooth percept sequences (sines), one video per length, in the extractor's layout;
+    `statuses`: each video's manifest status ("ok" or "partial", all "ok" by default)."""
+    statuses = statuses or ["ok"] * len(lengths)
     rng = np.random.default_rng(seed)
     os.makedirs(directory, exist_ok=True)
     rows, records = [], {i: [] for i in range(num_shards)}
     for index, length in enumerate(lengths):
         shard = index % num_shards
-        phase, speed = rng.uniform(0, 6.3, size=DIM), rng.uniform(0.2, 0.6, size=DIM)
+        phase, speed = rng.uniform(0, 6.3, size=dim), rng.uniform(0.2, 0.6, size=dim)
         walk = np.sin(phase + speed * np.arange(length)[:, None]).astype(np.float32)  # smooth, learnable
         records[shard].append(percept_records.encode(walk, f"v{index}", index % 2, f"c{index % 2}",
                                                      list(range(length)), dtype="float16"))
-        rows.append({"video": f"v{index}", "label": index % 2, "frames": length, "shard": shard, "status": "ok"})
+        rows.append({"video": f"v{index}", "label": index % 2, "frames": length, "shard": shard,
+                     "status": statuses[index]})
     rows.append({"video": "broken", "label": 0, "frames": 0, "shard": 0, "status": "undecodable"})
     manifest = percept_records.Manifest(
-        network="vgg16", weights="random", stream="rgb", dtype="float16", dim=DIM, dataset="folder",
+        network=network, weights="random", stream="rgb", dtype="float16", dim=dim, dataset="folder",
         split=None, subset=None, frame_stride=1, num_shards=num_shards, classes=["c0", "c1"], videos=rows)
     import tensorflow as tf
 
@@ -124,3 +127,31 @@ def test_a_percept_model_exports_takes_percept_sequences_and_matches_keras(cache
     assert out["future"].shape == (2, 4, DIM) and out["reconstruction"].shape == (2, 5, DIM)
     with pytest.raises(tf.errors.InvalidArgumentError, match=rf"percepts must be \(batch, time, {DIM}\).*feature size"):
         loaded.signatures["encode"](percepts=tf.zeros((1, 3, DIM + 1)))
+
+
+def test_partial_videos_are_used_and_too_short_ones_named_in_one_warning(tmp_path, caplog):
+    import logging
+
+    directory = write_cache(str(tmp_path / "c"), [12, 3, 9, 2, 15], statuses=["ok", "ok", "partial", "ok", "ok"])
+    caplog.set_level(logging.WARNING, logger="absl")
+    source = sources.build(config((directory, directory)))
+    assert [row["video"] for row in source.cache.rows] == ["v0", "v2", "v4"]  # v2 is partial, still used
+    warnings = [r.getMessage() for r in caplog.records if "shorter than one clip" in r.getMessage()]
+    assert len(warnings) == 1 and "2 of its 5 videos" in warnings[0] and "(v1, v3)" in warnings[0], warnings
+
+
+def test_check_refuses_a_test_cache_of_another_network_or_none_at_start_up(cache, tmp_path):
+    sources.build(config(cache)).check()
+    other = write_cache(str(tmp_path / "inception"), [10, 9], dim=DIM + 4, network="inception_v3")
+    with pytest.raises(ValueError, match=rf"--percepts_test_dir=.*inception holds {DIM + 4}-d inception_v3 "
+                                         rf"\(random weights\) rgb percepts; --percepts_dir=.* holds {DIM}-d vgg16"):
+        sources.build(config((cache[0], other))).check()
+    with pytest.raises(FileNotFoundError, match="--percepts_test_dir=.*nowhere is not a folder"):
+        sources.build(config((cache[0], str(tmp_path / "nowhere")))).check()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="--percepts_test_dir=.*empty: .*manifest.json not found"):
+        sources.build(config((cache[0], str(tmp_path / "empty")))).check()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "manifest.json").write_text("{not json")
+    with pytest.raises(ValueError, match="--percepts_dir=.*bad: manifest.json is not readable"):
+        sources.build(config((str(tmp_path / "bad"), cache[1]))).check()

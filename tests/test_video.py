@@ -261,3 +261,30 @@ def test_decoding_benchmarks_smoke(script, says, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert says in result.stdout
+
+
+def test_ffmpeg_says_nothing_of_a_damaged_file_unless_asked(tmp_path):
+    """A truncated MJPG AVI makes FFmpeg print lines like "[mjpeg @ 0x...] dqt: invalid len"
+    at each decode; pipelines.video_decode silences them (OPENCV_FFMPEG_LOGLEVEL=-8 set before
+    cv2 is used) and says what is wrong once, itself. With a level asked for (16, errors),
+    the same decode prints them ("[OPENCV:FFMPEG:16] dqt: invalid len 67"): the check can see them."""
+    path = tmp_path / "cut.avi"
+    write_video(path, moving_shapes(60, 96, 128))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    script = ("import sys; from pipelines import video_decode as v; "
+              "print(sum(1 for _ in v.read_frames(sys.argv[1])), v.probe(sys.argv[1]).frame_count)")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    repo = str(pathlib.Path(__file__).resolve().parents[1])
+
+    def decode(**extra):
+        result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                                env={**env, "PYTHONPATH": repo, **extra}, cwd=repo, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result
+
+    quiet, loud = decode(), decode(OPENCV_FFMPEG_LOGLEVEL="16")
+    read, declared = (int(n) for n in quiet.stdout.split())  # stdout holds nothing else
+    assert 0 < read < declared == 60
+    assert "FFMPEG" in loud.stdout + loud.stderr and "invalid" in loud.stdout + loud.stderr, loud
+    assert not any(word in quiet.stderr for word in ("FFMPEG", "mjpeg", "@ 0x", "invalid")), quiet.stderr[-2000:]

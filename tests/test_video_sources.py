@@ -35,7 +35,7 @@ def test_the_stream_and_test_set_of_real_ucf101_clips(tmp_path):
     classes = {name: [(video, video) for video in videos] for name, videos in CLASSES.items()}
     staged = ucf_folder(tmp_path, CLIPS, classes, TEST_VIDEOS)
     source = sources.build(config(staged))
-    assert source.describe()["train_videos"] == 2
+    assert source.describe()["listed_videos"] == 2
     batch = source.batch(0)
     assert batch.shape == (3, 5, 32, 32, 3) and 0 < np.abs(batch[:, 1:].astype(int) - batch[:, :-1]).mean() < 40
     test = sources.build(config(staged, eval_sequences=1000)).test_set()
@@ -51,7 +51,7 @@ def config(video_dir, **overrides):
 
 def test_training_batches_are_clips_of_the_train_list_and_a_function_of_seed_and_step(video_dir):
     source = sources.build(config(video_dir))
-    assert source.describe()["train_videos"] == 2 and source.describe()["classes"] == 3
+    assert source.describe()["listed_videos"] == 2 and source.describe()["classes"] == 3
     batch = next(iter(source.train_dataset(start_step=4, num_steps=1)))
     assert batch["frames"].shape == (3, 3, 32, 32, 3) and batch["future_frames"].shape == (3, 2, 32, 32, 3)
     assert 0.0 <= float(np.min(batch["frames"])) and float(np.max(batch["frames"])) <= 1.0
@@ -104,6 +104,7 @@ def test_bad_videos_are_skipped_and_bad_flags_named(video_dir, tmp_path):
     batch = source.batch(0)
     assert batch.shape == (3, 5, 32, 32, 3)  # every clip came from the one good video
     assert source.decoder.usable_frames(str(root / "bad" / "zero.avi")) == 0
+    assert source.skipped()["bad/zero.avi"] == "empty: file is empty (0 bytes)"
     with pytest.raises(ValueError, match="--dataset=ucf101 needs --video_dir"):
         config("")
     with pytest.raises(FileNotFoundError, match="--video_dir=/nowhere is not a folder"):
@@ -183,7 +184,7 @@ def test_inline_percepts_are_the_network_on_the_video_sources_clips(video_dir, m
     monkeypatch.setattr(percept_networks, "make_network", lambda name, weights: network)
     cfg = inline_config(video_dir)
     source = sources.build(cfg)
-    assert cfg.input_spec.frame_shape == (2048,) and source.describe()["videos"]["train_videos"] == 2
+    assert cfg.input_spec.frame_shape == (2048,) and source.describe()["videos"]["listed_videos"] == 2
     videos = source.videos.batch(3)
     assert videos.shape == (2, 5, 299, 299, 3) and videos.dtype == np.uint8
     expected = percept_networks.extract(network, videos)
@@ -215,7 +216,7 @@ def test_inline_percepts_train_evaluate_and_export_with_their_convnet(video_dir,
     metrics = loop.train_and_evaluate(cfg, run, verbose=0)
     assert metrics["num_sequences"] == 3 and np.isfinite(metrics["mse_per_frame"])
 
-    with pytest.raises(export_encoder.ExportError, match="random weights, which cannot be rebuilt"):
+    with pytest.raises(export_encoder.ExportError, match="random weights whose seed is not recorded"):
         export_encoder.percept_network_of(run)
     _, model = rundir.load_latest(run)
     version = export_encoder.export_model(model, rundir.load_config(run), str(tmp_path / "exported"), "inline",
@@ -260,3 +261,86 @@ def test_inline_percepts_name_their_bad_flags_and_weights(video_dir, tmp_path):
     source = sources.build(inline_config(video_dir, percept_network="vgg16", percept_weights=missing))
     with pytest.raises(percept_networks.WeightsNotFoundError, match=f"weights file {missing} for vgg16 does not exist"):
         source.sample_inputs()
+
+
+# -- a folder is tested on held-out videos, never on its training videos --------
+
+
+@pytest.fixture(scope="module")
+def class_folder(tmp_path_factory):
+    """Two classes of five short generated videos each, one .avi of 3 frames among them."""
+    root = tmp_path_factory.mktemp("folder")
+    for c, name in enumerate(("run", "walk")):
+        (root / name).mkdir()
+        for i in range(5):
+            write_video(root / name / f"{name}{i}.avi", moving_shapes(12 if i else 3, 24, 32, seed=10 * c + i))
+    return str(root)
+
+
+def test_a_folder_tests_on_a_held_out_fraction_of_each_class_and_says_so(class_folder, caplog):
+    import logging
+
+    from pipelines import action_datasets
+
+    cfg = config(class_folder, dataset="folder", test_fraction=0.4, eval_sequences=1000)
+    source = sources.build(cfg)
+    caplog.set_level(logging.INFO, logger="absl")  # (whatever absl.logging.set_verbosity says by now)
+    source.check()
+    train = {item.video_id for item in source.train_videos.items}
+    test_items = source.test_videos.items
+    assert len(train) == 6 and len(test_items) == 4 and not train & {item.video_id for item in test_items}
+    assert {item.video_id for item in test_items} == action_datasets.held_out(
+        action_datasets.folder(class_folder).items, 0.4)
+    assert any("holding out 40% of each class's videos (--test_fraction): 6 train, 4 test" in r.getMessage()
+               for r in caplog.records)
+    described = source.describe()
+    assert (described["listed_videos"], described["test_videos"], described["test_fraction"]) == (6, 4, 0.4)
+    assert "held-out 40% per class, 4 videos" in described["test_list"]
+    test = source.test_set()
+    assert test.name == "test" and {path for path, _, _ in test.clips.index} <= {i.path for i in test_items}
+    for _ in range(3):
+        source.batch(_)
+    too_short = {f"{name}/{name}0.avi" for name in ("run", "walk")}
+    assert set(source.skipped()) <= too_short and all(
+        reason.startswith("too short: 3 frames") for reason in source.skipped().values())
+    assert source.skipped()  # the held-out or drawn 3-frame videos were counted and named
+
+
+def test_a_folder_tests_on_test_dir_with_the_same_classes_and_refuses_no_test_set(class_folder, tmp_path):
+    test_dir = tmp_path / "test"
+    for name in ("run", "walk"):
+        (test_dir / name).mkdir(parents=True)
+        write_video(test_dir / name / "t.avi", moving_shapes(12, 24, 32, seed=99))
+    source = sources.build(config(class_folder, dataset="folder", test_dir=str(test_dir)))
+    source.check()
+    assert len(source.train_videos) == 10 and [i.video_id for i in source.test_videos.items] == [
+        "run/t.avi", "walk/t.avi"]
+    assert source.describe()["test_dir"] == str(test_dir) and "test_fraction" not in source.describe()
+    (test_dir / "jump").mkdir()
+    write_video(test_dir / "jump" / "j.avi", moving_shapes(12, 24, 32))
+    with pytest.raises(ValueError, match=r"other classes than --video_dir=.*only in --test_dir: jump; only in "
+                                         r"--video_dir: none"):
+        sources.build(config(class_folder, dataset="folder", test_dir=str(test_dir))).check()
+    with pytest.raises(ValueError, match="--test_fraction=0 holds out no video of --video_dir: pass --test_dir"):
+        config(class_folder, dataset="folder", test_fraction=0.0)
+    with pytest.raises(ValueError, match=r"--test_fraction=1.0; expected a fraction in \[0, 1\)"):
+        config(class_folder, dataset="folder", test_fraction=1.0)
+    with pytest.raises(ValueError, match="--test_dir is for --dataset=folder"):
+        config(class_folder, test_dir=str(test_dir))
+    with pytest.raises(FileNotFoundError, match="--test_dir=.*nowhere is not a folder"):
+        sources.build(config(class_folder, dataset="folder", test_dir=str(tmp_path / "nowhere")))
+    single = tmp_path / "single"
+    (single / "run").mkdir(parents=True)
+    write_video(single / "run" / "only.avi", moving_shapes(12, 24, 32))
+    with pytest.raises(ValueError, match="no test videos under .*a class of one video is train only"):
+        sources.build(config(str(single), dataset="folder")).check()
+
+
+def test_a_ucf101_check_names_a_missing_split_file(video_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "ucf"
+    shutil.copytree(video_dir, broken)
+    (broken / "ucfTrainTestlist" / "testlist01.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="testlist01.txt not found"):
+        sources.build(config(str(broken))).check()

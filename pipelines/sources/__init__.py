@@ -12,7 +12,10 @@ values to modules: `moving_mnist`; `videos` for ucf101, hmdb51 and folder;
   run must agree on;
 - `Source(config)`, a `DataSource`: the training stream, deterministic from
   (seed, step) so that a resumed run reads exactly the batches it would have
-  read; a few fixed sample inputs for pictures; and the fixed test set.
+  read; a few fixed sample inputs for pictures; and the fixed test set. Its
+  `check()` raises, before any training, for what can be known about the data
+  at start-up (a test set that cannot be read, or does not fit the training
+  data); its `skipped()` names the videos found unusable so far.
 
 Options, validation and input specs import no TensorFlow (flags are checked
 before it loads); the streams do. Where TensorFlow is not importable
@@ -188,9 +191,14 @@ class DataSource:
     # -- what a source implements ---------------------------------------------
 
     def check(self):
-        """Everything about the data that can be known at start-up, before any training:
-        raises ValueError / FileNotFoundError with one line naming the flag or file and what
-        was expected. Cheap (no video decoded whole). Default: nothing to check."""
+        """Everything about the data that can be known at start-up, before any training: raises
+        ValueError / FileNotFoundError with one line naming the flag or file and what was
+        expected. Cheap (no video is decoded). The default checks nothing."""
+
+    def skipped(self):
+        """{video (relative path, or path): reason} of the videos found unusable so far
+        (undecodable, shorter than one clip); {} for a source without video files."""
+        return {}
 
     def describe(self):
         """A dict recorded in `<log_dir>/data.json`: what training reads."""

@@ -15,6 +15,13 @@ offset, one video at a time: no cache is held in memory.
   training cache itself, which then is no held-out set), each covered by clips
   (`video.covering_clip_starts`), in manifest order, the first
   `--eval_sequences`, read lazily a batch at a time.
+
+A cache's usable videos are its rows of status "ok" and "partial" (a video
+whose decoding stopped before its container's frame count: its percepts are
+those of the frames that decoded) with at least `clip_length` percepts; the
+shorter ones are named in one warning. `CacheSource.check()` reads both
+caches' manifests at start-up and refuses a test cache of another network,
+weights, dimension or stream than the training cache's.
 """
 
 import dataclasses
@@ -44,7 +51,10 @@ CHOICES = {
     "percept_network": PERCEPT_NETWORKS,
     "percept_precision": percept_networks.DTYPES,
 }
-_VIDEO_FIELDS = ("video_dir", "split", "split_dir", "frame_stride", "videos_from")  # shared with videos
+# shared with videos
+_VIDEO_FIELDS = ("video_dir", "split", "split_dir", "frame_stride", "videos_from", "test_fraction", "test_dir")
+USABLE = ("ok", "partial")  # manifest statuses of videos whose percepts are in the cache
+_SHORT_SHOWN = 3  # names of too-short videos a warning lists
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +72,11 @@ class Options:
     split_dir: str = ""
     frame_stride: int = 1
     videos_from: str = "files"
+    test_fraction: float = 0.2
+    test_dir: str = ""
+
+    # Chooses only the test set: another value is an evaluation of its own (`video_lstm.config`).
+    EVALUATION_FIELDS = ("percepts_test_dir",)
 
     def validate(self, config):
         """Raises ValueError naming the first bad flag (the cache itself is read by `Source`)."""
@@ -104,7 +119,10 @@ def Source(config):  # noqa: N802  (the source contract's constructor)
 
 
 class Cache:
-    """The usable videos of one cache: (shard path, byte offset, frames) each, in manifest order."""
+    """The usable videos of one cache: (shard path, byte offset, frames) each, in manifest order.
+
+    Rows of status "ok" or "partial" have records; of those, the videos shorter
+    than `clip_length` percepts are not used (one warning says how many)."""
 
     def __init__(self, directory, clip_length):
         self.directory = directory
@@ -112,10 +130,11 @@ class Cache:
         paths = self.manifest.shard_paths(directory)
         rows = {}
         for row in self.manifest.videos:
-            if row["status"] == "ok":
+            if row["status"] in USABLE:
                 rows.setdefault(row["shard"], []).append(row)
         self.videos = []  # (path, offset, frames)
         self.rows = []  # the manifest row of each video (its name and label), parallel to `videos`
+        short = []
         for shard, shard_rows in sorted(rows.items()):
             if not os.path.exists(paths[shard]):
                 raise FileNotFoundError(f"{paths[shard]} is missing from the percept cache {directory}")
@@ -123,8 +142,17 @@ class Cache:
                 if row["frames"] >= clip_length:
                     self.videos.append((paths[shard], offset, row["frames"]))
                     self.rows.append(row)
+                else:
+                    short.append(row["video"])
         if not self.videos:
             raise ValueError(f"the percept cache {directory} holds no video of {clip_length} frames or more")
+        if short:
+            from absl import logging
+
+            logging.warning(
+                "percept cache %s: %d of its %d videos with percepts are shorter than one clip of %d and are "
+                "not used (%s%s); %d used", directory, len(short), len(short) + len(self.videos), clip_length,
+                ", ".join(short[:_SHORT_SHOWN]), ", ..." if len(short) > _SHORT_SHOWN else "", len(self.videos))
 
     def clips(self, path, offset, starts, clip_length):
         """float32 (len(starts), clip_length, D): clips of one video, read once."""
@@ -141,6 +169,24 @@ class CacheSource(StepwiseSource):
         super().__init__(config)
         self._train = None
 
+    def check(self):
+        """Both caches' manifests readable, the training cache's shards present with a usable
+        video, and a --percepts_test_dir cache of the same network, weights, dim and stream."""
+        data = self.config.data
+        train = _read_manifest("percepts_dir", data.percepts_dir)
+        self.cache
+        if not data.percepts_test_dir:
+            return
+        test = _read_manifest("percepts_test_dir", data.percepts_test_dir)
+        keys = ("network", "weights", "dim", "stream")
+        if [getattr(test, k) for k in keys] != [getattr(train, k) for k in keys]:
+            describe = lambda m: f"{m.dim}-d {m.network} ({m.weights} weights) {m.stream} percepts"  # noqa: E731
+            raise ValueError(
+                f"--percepts_test_dir={data.percepts_test_dir} holds {describe(test)}; --percepts_dir="
+                f"{data.percepts_dir} holds {describe(train)}: expected the same network, weights, dim and stream"
+            )
+        Cache(data.percepts_test_dir, self.config.clip_length)
+
     @property
     def cache(self):
         if self._train is None:
@@ -149,9 +195,12 @@ class CacheSource(StepwiseSource):
 
     def describe(self):
         manifest = self.cache.manifest
-        return {"dataset": "percepts", "percepts_dir": os.path.abspath(self.config.data.percepts_dir),
-                "videos": len(self.cache.videos), "network": manifest.network, "weights": manifest.weights,
-                "stream": manifest.stream, "source_dataset": manifest.dataset}
+        described = {"dataset": "percepts", "percepts_dir": os.path.abspath(self.config.data.percepts_dir),
+                     "videos": len(self.cache.videos), "network": manifest.network, "weights": manifest.weights,
+                     "stream": manifest.stream, "source_dataset": manifest.dataset}
+        if manifest.weights == "random":  # what rebuilds the network exactly (export --with_convnet)
+            described["extraction_seed"] = extraction_seed(self.config.data.percepts_dir)
+        return described
 
     def draw(self, rng):
         """((shard path, offset), start, None) of one training clip."""
@@ -184,6 +233,30 @@ class CacheSource(StepwiseSource):
         return TestSet(clips, self.test_set_name(), {"test_percepts": os.path.abspath(directory)})
 
 
+def extraction_seed(directory):
+    """The --seed a cache's random network weights were drawn from (manifest.json's
+    "extraction"), or None when it records none."""
+    import json
+
+    with open(os.path.join(directory, percept_records.MANIFEST)) as f:
+        return (json.load(f).get("extraction") or {}).get("seed")
+
+
+def _read_manifest(flag, directory):
+    """The `Manifest` of the cache --flag names; FileNotFoundError / ValueError naming the flag."""
+    import json
+
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"--{flag}={directory} is not a folder; expected a percept cache "
+                                "(python -m pipelines.extract_percepts)")
+    try:
+        return percept_records.Manifest.read(directory)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"--{flag}={directory}: {error}") from None
+    except (ValueError, TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"--{flag}={directory}: {percept_records.MANIFEST} is not readable: {error}") from None
+
+
 class InlineSource(DataSource):
     """Percepts computed inline: the videos source's clips through the percept network.
 
@@ -210,6 +283,12 @@ class InlineSource(DataSource):
     def extract(self, clips):
         """uint8 (n, T, S, S, 3) -> float32 (n, T, D)."""
         return percept_networks.extract(self.network, clips, dtype=self.config.data.percept_precision)
+
+    def check(self):
+        self.videos.check()
+
+    def skipped(self):
+        return self.videos.skipped()
 
     def describe(self):
         data = self.config.data

@@ -15,10 +15,22 @@ across the clip, as the official patch data (32x32 patches of UCF-101).
   decoded in parallel inside tf.data (`num_parallel_calls`, deterministic).
   A video that cannot be decoded, or is shorter than one clip, is skipped with
   one warning and another is drawn (deterministically).
-- The fixed test set is the test list's videos (a folder has no split: all its
-  videos), each cut into clips that cover it (`video.covering_clip_starts`),
-  in list order, the first `--eval_sequences` of them; patches at positions
-  drawn from TEST_SEED. It is decoded lazily, a batch at a time (`LazyClips`).
+- The fixed test set is the test list's videos, each cut into clips that
+  cover it (`video.covering_clip_starts`), in list order, the first
+  `--eval_sequences` of them; patches at positions drawn from TEST_SEED. It is
+  decoded lazily, a batch at a time (`LazyClips`).
+
+A folder has no split files, so it is never scored on its training videos:
+either `--test_dir` names a second folder of the same class subfolders to test
+on (and every video of `--video_dir` trains), or `--test_fraction` (default
+0.2) of each class's videos is held out for testing, chosen by a stable hash of
+their relative paths (`action_datasets.held_out`); the split is logged at
+start-up and recorded in data.json (`describe`). `--test_fraction=0` without
+`--test_dir` is refused (there would be nothing to test on).
+
+`Source.check()` lists the training and test videos (no decoding) so that a
+bad split, folder or empty test list stops a run at start-up;
+`Source.skipped()` names the videos the decoder has found unusable so far.
 """
 
 import collections
@@ -49,6 +61,10 @@ HELP = {
     "position held fixed across a clip (the official patch data: 32).",
     "videos_from": "files (decoded with OpenCV from --video_dir) or tfds (TFDS ucf101, prepared; "
     "--video_dir, if given, is then the TFDS data_dir).",
+    "test_fraction": "--dataset=folder without --test_dir: the fraction of each class's videos held out "
+    "for testing, in [0, 1) (chosen by a hash of their paths; stable as videos are added).",
+    "test_dir": "--dataset=folder: a folder of the same class subfolders to test on; then every video of "
+    "--video_dir trains.",
 }
 CHOICES = {"color": VIDEO_COLORS, "videos_from": VIDEO_ORIGINS}
 
@@ -63,6 +79,8 @@ class Options:
     color: str = "rgb"
     patch_size: int = 0
     videos_from: str = "files"
+    test_fraction: float = 0.2
+    test_dir: str = ""
 
     def validate(self, config):
         """Raises ValueError naming the first bad flag (paths are checked by `Source`)."""
@@ -76,6 +94,7 @@ class Options:
             )
         if self.split not in (1, 2, 3):
             raise ValueError(f"--split={self.split}; expected 1, 2 or 3")
+        check_folder_test_flags(self, config.dataset)
         if self.frame_size < 8:
             raise ValueError(f"--frame_size={self.frame_size}; expected >= 8 pixels")
         if self.frame_stride < 1:
@@ -85,6 +104,19 @@ class Options:
                 f"--patch_size={self.patch_size}; expected 0 (whole frames) or 1..--frame_size "
                 f"({self.frame_size})"
             )
+
+
+def check_folder_test_flags(options, dataset):
+    """ValueError naming --test_fraction / --test_dir when they are out of range or do not fit `dataset`."""
+    if not 0 <= options.test_fraction < 1:
+        raise ValueError(f"--test_fraction={options.test_fraction}; expected a fraction in [0, 1)")
+    if dataset != "folder":
+        if options.test_dir:
+            raise ValueError(f"--test_dir is for --dataset=folder; --dataset={dataset} tests on its split's test list")
+        return
+    if options.test_fraction == 0 and not options.test_dir:
+        raise ValueError("--test_fraction=0 holds out no video of --video_dir: pass --test_dir (a folder of the "
+                         "same class subfolders to test on) or a --test_fraction in (0, 1)")
 
 
 def input_spec(config):
@@ -97,9 +129,19 @@ def input_spec(config):
     return InputSpec((side, side, channels), origin=f"{origin} --color={data.color}")
 
 
-def list_videos(config, subset):
-    """The `ActionDataset` of `subset` ("train" or "test") that `config` names;
-    absent videos are dropped with one warning."""
+def list_videos(config, subset, missing="skip"):
+    """The `ActionDataset` of `subset` ("train" or "test") that `config` names.
+
+    Split lists: absent videos are dropped with one warning (`missing="skip"`) or
+    refused ("error"). A folder: with --test_dir, all of --video_dir trains and
+    --test_dir's videos test (their classes must be equal); otherwise the held-out
+    split of --test_fraction.
+
+    Raises:
+        FileNotFoundError: a folder or split file that is not there.
+        ValueError: --test_dir's classes differ from --video_dir's (naming the
+            difference), or a list names a video twice.
+    """
     from pipelines import action_datasets
 
     data = config.data
@@ -108,9 +150,38 @@ def list_videos(config, subset):
 
         return tfds_videos.ucf101(data.split, subset, data_dir=data.video_dir or None)
     if config.dataset == "folder":
-        return action_datasets.folder(data.video_dir)
+        if not data.test_dir:
+            return action_datasets.folder(data.video_dir, subset=subset, test_fraction=data.test_fraction)
+        train = action_datasets.folder(data.video_dir)
+        if subset == "train":
+            return dataclasses.replace(train, subset="train")
+        test = action_datasets.folder(data.test_dir)
+        if test.classes != train.classes:
+            only_test = sorted(set(test.classes) - set(train.classes))
+            only_train = sorted(set(train.classes) - set(test.classes))
+            raise ValueError(
+                f"--test_dir={data.test_dir} has other classes than --video_dir={data.video_dir} (only in "
+                f"--test_dir: {', '.join(only_test) or 'none'}; only in --video_dir: "
+                f"{', '.join(only_train) or 'none'}); expected the same class subfolders"
+            )
+        return dataclasses.replace(test, subset="test")
     loader = {"ucf101": action_datasets.ucf101, "hmdb51": action_datasets.hmdb51}[config.dataset]
-    return loader(data.video_dir, data.split, subset, split_dir=data.split_dir or None, missing="skip")
+    return loader(data.video_dir, data.split, subset, split_dir=data.split_dir or None, missing=missing)
+
+
+def log_folder_split(config, train, test):
+    """One INFO line saying how a folder's videos are split into train and test."""
+    from absl import logging
+
+    data = config.data
+    if config.dataset != "folder" or data.videos_from == "tfds":
+        return
+    if data.test_dir:
+        logging.info("folder %s: all %d videos train; --test_dir=%s: %d test videos", data.video_dir, len(train),
+                     data.test_dir, len(test))
+    else:
+        logging.info("folder %s has no split: holding out %g%% of each class's videos (--test_fraction): "
+                     "%d train, %d test", data.video_dir, 100 * data.test_fraction, len(train), len(test))
 
 
 class _Decoder:
@@ -119,9 +190,11 @@ class _Decoder:
     def __init__(self, data, clip_length):
         self.data, self.clip_length = data, clip_length
         self._counts, self._lock = {}, threading.Lock()
+        self.skipped = {}  # {path: why it gives no clip}: undecodable, or shorter than one clip
 
     def usable_frames(self, path):
-        """Frames after the stride, or 0 for a video that cannot be decoded (warned once)."""
+        """Frames after the stride, or 0 for a video that cannot be decoded (warned once; its
+        reason kept in `skipped`, as that of a video shorter than one clip)."""
         from absl import logging
 
         from pipelines import video_decode
@@ -138,12 +211,17 @@ class _Decoder:
                 count = math.ceil(video_decode.count_frames(path) / self.data.frame_stride)
         except video_decode.VideoError as error:
             logging.warning("skipping video %s", error)
-            count = 0
+            count, reason = 0, f"{error.kind}: {error.reason}"
+        else:
+            reason = None
         if 0 < count < self.clip_length:
             logging.warning("skipping video %s: %d frames, shorter than one clip of %d", path, count,
                             self.clip_length)
+            reason = f"too short: {count} frames, shorter than one clip of {self.clip_length}"
         with self._lock:
             self._counts[path] = count
+            if reason is not None:
+                self.skipped[path] = reason
         return count
 
     def clips(self, path, starts, patches):
@@ -201,26 +279,65 @@ class Source(StepwiseSource):
 
     def __init__(self, config):
         super().__init__(config)
-        for flag in ("video_dir", "split_dir"):
+        for flag in ("video_dir", "split_dir", "test_dir"):
             path = getattr(config.data, flag)
             if path and not os.path.isdir(path):
                 raise FileNotFoundError(f"--{flag}={path} is not a folder")
         self.decoder = _Decoder(config.data, config.clip_length)
-        self._train = None
+        self._train = self._test = None
 
     @property
     def train_videos(self):
         if self._train is None:
-            self._train = list_videos(self.config, "train")
-            if not self._train.items:
-                raise ValueError(f"{self._train.describe()}: no videos to train on in {self._train.root}")
+            train = list_videos(self.config, "train")
+            if not train.items:
+                raise ValueError(f"{train.describe()}: no videos to train on in {train.root}")
+            if self.config.dataset == "folder":
+                log_folder_split(self.config, train, self.test_videos)
+            self._train = train
         return self._train
 
+    @property
+    def test_videos(self):
+        """The `ActionDataset` of the test list (listed once)."""
+        if self._test is None:
+            self._test = list_videos(self.config, "test")
+        return self._test
+
+    def check(self):
+        """Lists the training and test videos (split files found, a folder's held-out split or
+        --test_dir present, at least one video in each); decodes none."""
+        self.train_videos
+        test = self.test_videos
+        if not test.items:
+            data = self.config.data
+            hint = ("; a class of one video is train only: add videos, raise --test_fraction or pass --test_dir"
+                    if self.config.dataset == "folder" and not data.test_dir else "")
+            raise ValueError(f"{test.describe()}: no test videos under {test.root}{hint}")
+
+    def skipped(self):
+        """{relative path (or path): reason} of the videos found unusable so far (undecodable,
+        or shorter than one clip); the decoder finds them as it first counts their frames."""
+        names = {}
+        for dataset in (self._train, self._test):
+            if dataset is not None:
+                names.update((item.path, item.relative_path) for item in dataset.items)
+        with self.decoder._lock:
+            found = dict(self.decoder.skipped)
+        return {names.get(path, path): reason for path, reason in sorted(found.items())}
+
     def describe(self):
-        videos = self.train_videos
-        return {"dataset": self.config.dataset, "train_videos": len(videos), "classes": videos.num_classes,
-                "video_dir": os.path.abspath(self.config.data.video_dir) if self.config.data.video_dir else None,
-                "train_list": videos.describe()}
+        videos, test = self.train_videos, self.test_videos
+        data = self.config.data
+        described = {"dataset": self.config.dataset, "listed_videos": len(videos), "classes": videos.num_classes,
+                     "video_dir": os.path.abspath(data.video_dir) if data.video_dir else None,
+                     "train_list": videos.describe(), "test_list": test.describe(), "test_videos": len(test)}
+        if self.config.dataset == "folder":
+            if data.test_dir:
+                described["test_dir"] = os.path.abspath(data.test_dir)
+            else:
+                described["test_fraction"] = data.test_fraction
+        return described
 
     def draw(self, rng):
         """(path, start, patch position) of one training clip; a bad video is drawn past."""
@@ -244,12 +361,12 @@ class Source(StepwiseSource):
         return super().train_clips(start_step, num_steps)
 
     def test_set_name(self):
-        return "test" if self.config.dataset != "folder" else "all"
+        return "test"
 
     def test_set(self):
         from pipelines.video_decode import covering_clip_starts
 
-        videos = list_videos(self.config, "test")
+        videos = self.test_videos
         rng = np.random.default_rng([TEST_SEED])
         index = []
         for item in videos.items:

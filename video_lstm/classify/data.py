@@ -12,7 +12,11 @@
 
 Sources: `moving_mnist_task` (labelled Moving MNIST, arrays in memory) and
 `videos` (UCF-101, HMDB-51 or a folder of class subfolders, decoded with the
-video source's decoder; or the same videos' cached percepts).
+video source's decoder; or the same videos' cached percepts). Video train and
+test lists are those of the video source (`pipelines.sources.videos.list_videos`):
+a split's lists, or for a folder its held-out split (`--test_fraction`) or
+`--test_dir`, never its training videos. Cached percepts of status "ok" and
+"partial" are used.
 """
 
 import dataclasses
@@ -205,28 +209,24 @@ def video_data(config, labels_per_class, seed, stride, missing="error"):
     from pipelines.sources import videos as videos_lib
 
     source = videos_lib.Source(config)
-    data = config.data
-
-    def listed(subset):
-        if config.dataset == "folder":
-            return action_datasets.folder(data.video_dir)
-        loader = {"ucf101": action_datasets.ucf101, "hmdb51": action_datasets.hmdb51}[config.dataset]
-        return loader(data.video_dir, data.split, subset, split_dir=data.split_dir or None, missing=missing)
-
-    train, test = listed("train"), listed("test")
+    train, test = (videos_lib.list_videos(config, subset, missing=missing) for subset in ("train", "test"))
+    videos_lib.log_folder_split(config, train, test)
+    if not test.items:
+        raise ValueError(f"{test.describe()}: no test videos to evaluate the classifier on")
     items = train.items
     if labels_per_class:
         items = [items[i] for i in action_datasets.balanced_indices(
             [item.label for item in items], labels_per_class, seed, train.classes, len(train.classes))]
     else:  # all of them; still refuse a class with no training video
         action_datasets.balanced_indices([item.label for item in items], 1, seed, train.classes, len(train.classes))
-    source._train = dataclasses.replace(train, items=items)
+    source._train, source._test = dataclasses.replace(train, items=items), test
     test_videos = [(item.path, source.decoder.usable_frames(item.path), item.label, item.relative_path)
                    for item in test.items]
     test_clips = _test_clips(test_videos, config.clip_length, stride, source.read)
     label_of = {item.path: item.label for item in items}
     info = {"dataset": config.dataset, "train_videos": len(items), "test_videos": len(test_clips.labels),
-            "test_clips": len(test_clips.video), "labels_per_class": labels_per_class, "train_list": train.describe()}
+            "test_clips": len(test_clips.video), "labels_per_class": labels_per_class, "train_list": train.describe(),
+            "test_list": test.describe()}
     return SourceData(source, train.classes, label_of, test_clips, info)
 
 
