@@ -336,9 +336,10 @@ def test_a_folder_tests_on_test_dir_with_the_same_classes_and_refuses_no_test_se
         sources.build(config(str(single), dataset="folder")).check()
 
 
-def test_a_ucf101_check_names_a_missing_split_file(video_dir, tmp_path):
+def test_a_ucf101_check_names_a_missing_split_file(video_dir, tmp_path, monkeypatch):
     import shutil
 
+    monkeypatch.delenv("VIDEO_LSTM_DATA_DIR", raising=False)  # no fallback to the staged split files
     broken = tmp_path / "ucf"
     shutil.copytree(video_dir, broken)
     (broken / "ucfTrainTestlist" / "testlist01.txt").unlink()
