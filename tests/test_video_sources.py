@@ -345,3 +345,26 @@ def test_a_ucf101_check_names_a_missing_split_file(video_dir, tmp_path, monkeypa
     (broken / "ucfTrainTestlist" / "testlist01.txt").unlink()
     with pytest.raises(FileNotFoundError, match="testlist01.txt not found"):
         sources.build(config(str(broken))).check()
+
+
+def test_data_json_names_the_videos_found_unusable(tmp_path):
+    """data.json counts listed videos, not usable ones; what training and evaluation found
+    unusable is added to it, by name."""
+    from video_lstm import rundir
+    from video_lstm.training import loop
+
+    for root in ("train", "test"):
+        for name in ("run", "walk"):
+            (tmp_path / root / name).mkdir(parents=True)
+            for i in range(2):
+                write_video(tmp_path / root / name / f"{i}.avi", moving_shapes(12, 24, 32, seed=i))
+    (tmp_path / "test" / "walk" / "garbage.avi").write_bytes(np.random.default_rng(0).bytes(2000))
+    cfg = config(str(tmp_path / "train"), dataset="folder", test_dir=str(tmp_path / "test"), steps=2,
+                 checkpoint_every=2, eval_sequences=50, jit_compile=False)
+    log_dir = str(tmp_path / "run_dir")
+    loop.train_and_evaluate(cfg, log_dir, verbose=0)
+    data = rundir.data_description(log_dir)
+    assert data["listed_videos"] == 4
+    skipped = data["skipped_videos"]
+    assert list(skipped) == ["walk/garbage.avi"] and "undecodable" in next(
+        iter(skipped.values()))

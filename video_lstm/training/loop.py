@@ -227,22 +227,20 @@ def train_and_evaluate(config, log_dir, verbose=None):
     """
     run = setup(config, log_dir)
     try:
-        try:
-            fit(run, verbose)
-        finally:
-            record_skipped(run)
+        fit(run, verbose)
         if not run.chief:
             return None
         return evaluation.evaluate(
             evaluation_model(run), config, log_dir, run.step, source=run.source, verbose=verbose
         )
     finally:
+        record_skipped(run)
         lock_lib.release(log_dir)
 
 
 def record_skipped(run):
-    """Adds to data.json the videos the source found unusable while training (undecodable,
-    shorter than a clip), so that the record says what training read."""
+    """Adds to data.json the videos the source found unusable while training or evaluating
+    (undecodable, shorter than a clip), so that the record says what was read."""
     skipped = getattr(run.source, "skipped", None)
     if not run.chief or skipped is None or not skipped():
         return
