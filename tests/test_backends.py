@@ -56,6 +56,7 @@ print("ok")
 """
 
 
+@pytest.mark.large  # 30 s of XLA compiles; JAX training, saving and resuming stay in tests/test_no_tensorflow.py
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_models_train_and_reload_under_jax(tmp_path):
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")

@@ -704,7 +704,13 @@ def run_in_process(module, argv, capfd):
     return code, capfd.readouterr().err
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+# Opt-in (-m large): subprocesses of several seconds each whose class stays tested by default
+# (train-log-dir-full here; tests/test_faults.py's full disk during evaluation and checkpointing).
+LARGE = ("evaluate-log-dir-full", "encoder-export-dir-full")
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.large) if case.id in LARGE else case
+                                  for case in CASES], ids=lambda case: case.id)
 def test_bad_input_fails_in_one_line_and_changes_nothing(case, prepared, tmp_path, capfd):
     env = Env(tmp_path, prepared)
     server = http_server(*SERVERS[case.id]) if case.id in SERVERS else contextlib.nullcontext(None)

@@ -24,6 +24,7 @@ ROW_KEYS = {
 }
 
 
+@pytest.mark.large  # a benchmark's smoke run (14 s)
 def test_train_speed_smoke_writes_rows(tmp_path):
     """One variant (no_xla, the one without an XLA compile) in the smoke run; the others'
     flags are checked by test_train_speed_variants_make_their_configs."""

@@ -197,6 +197,7 @@ def test_bad_input_is_named_at_start_up(pretrained_run, tmp_path):
 # -- the study --------------------------------------------------------------------------
 
 
+@pytest.mark.large  # 14 s: a whole (tiny) study
 def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     from video_lstm import config as config_lib
     from video_lstm.experiments import few_labels

@@ -131,6 +131,7 @@ def test_two_workers_match_one_worker_and_their_checkpoint_resumes_on_one(tmp_pa
         np.testing.assert_allclose(a, b, **TOLERANCE)
 
 
+@pytest.mark.large  # 20 s, three processes; the two-worker tests stay
 def test_a_killed_worker_restarted_lets_the_job_finish(tmp_path, small_mnist):
     """SIGKILL worker 1 after the first checkpoint: the chief's next collective fails and it
     exits. The job resumes from the last checkpoint, first on one worker for 2 steps, then
@@ -212,6 +213,7 @@ print("maxdiff", max(float(np.abs(a - b).max()) for a, b in zip(result["default"
 """
 
 
+@pytest.mark.large  # the trainer under mirrored stays tested by test_mirrored_over_two_devices_matches_one_device
 def test_finetune_mirrored_over_two_devices_matches_one_device(tmp_path, small_mnist):
     """--strategy for video_lstm.finetune: the classifier's loss is scaled per replica like the
     composite's, so two logical CPUs give one device's weights."""

@@ -137,6 +137,7 @@ def test_imagenet_unavailable_says_which_file_and_where(monkeypatch, tmp_path):
     assert isinstance(raised.value, FileNotFoundError)
 
 
+@pytest.mark.large  # builds and saves a full InceptionV3
 def test_local_weights_file_loads(networks, inception_weights, monkeypatch):
     loaded = percept_networks.make_network("inception_v3", inception_weights)
     clip = random_clips((1, 48, 48, 3), seed=4)

@@ -250,6 +250,7 @@ def test_clip_dataset_shapes_skips_and_determinism(tmp_path, bad_videos):
 
 @pytest.mark.parametrize("script, says", [("decode_speed.py", "stage_p2"),  # frames/s of each contender
                                            ("stream_speed.py", "ratio skip / from_start")])  # equal clips checked
+@pytest.mark.large  # benchmarks' smoke runs
 def test_decoding_benchmarks_smoke(script, says, tmp_path):
     for index, suffix in enumerate([".avi", ".mp4", ".avi"]):
         write_video(tmp_path / f"clip_{index}{suffix}", moving_shapes(40, seed=index))
