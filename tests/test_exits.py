@@ -2,8 +2,9 @@
 
 A tf.data iterator freed at interpreter exit while its Python stages (`tf.py_function`,
 `tf.numpy_function`: inline percepts, video decoding) are busy waits for them forever, so the
-process never ends. Here the percept network is a stand-in that takes its time, so its stage
-is always busy when training ends: the command must still exit.
+process never ends. Here the stage is made slow on purpose (a stand-in percept network, or a
+video reader, that takes its time), so it is always busy when training ends: the command must
+still exit. (Without `training.loop.release_input_pipeline` the first test times out.)
 """
 
 import os
@@ -60,3 +61,37 @@ def test_training_on_inline_percepts_exits_when_done(tmp_path):
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert (log_dir / "metrics.json").exists()
+
+
+SLOW_VIDEOS = textwrap.dedent("""
+    import sys, time
+    from pipelines.sources import videos
+    from video_lstm import finetune
+    from video_lstm.core import cli
+
+    read = videos.Source.read
+
+    def slow(self, path, wanted):
+        time.sleep(0.3)  # the decoding stage is busy whenever the trainer stops reading it
+        return read(self, path, wanted)
+
+    videos.Source.read = slow
+    cli.run(finetune.define_flags, finetune.main)
+""")
+
+
+def test_finetuning_on_videos_exits_when_done(tmp_path):
+    from conftest import moving_shapes, write_video
+
+    for c, name in enumerate(("run", "walk")):
+        (tmp_path / "videos" / name).mkdir(parents=True)
+        for i in range(3):
+            write_video(tmp_path / "videos" / name / f"{i}.avi", moving_shapes(12, 24, 32, seed=10 * c + i))
+    log_dir = tmp_path / "run"
+    arguments = ["--dataset=folder", f"--video_dir={tmp_path / 'videos'}", "--test_fraction=0.34", "--frame_size=8",
+                 "--color=grey", "--units=4", "--input_length=4", "--steps=3", "--batch_size=2", "--inits=scratch",
+                 "--jit_compile=false", f"--log_dir={log_dir}"]
+    result = subprocess.run([sys.executable, "-c", SLOW_VIDEOS, *arguments], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (log_dir / "scratch" / "metrics.json").exists()
