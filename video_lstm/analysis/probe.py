@@ -491,49 +491,54 @@ def _probe_callback_class():
         """Evaluates the probe on a fixed labelled set every `every` training steps.
 
         The labelled clips are made once (at the first evaluation); each evaluation encodes them
-        with the model's encoder as it is and fits the ridge probe. Writes the scalars through
-        `write_scalars(scalars: dict, step: int)` (the loop's TensorBoard writer) and keeps the
-        last ones in `self.last` (for metrics.json), with the time spent in `self.seconds`.
+        with the model's encoder as it is and fits the ridge probe (no baselines). Writes the
+        scalars (`probe_scalars`: probe/<task>/<n>_shot, probe/<task>/all) through
+        `writer.scalars(step, values)` (a `training.summaries` writer), keeps the last ones in
+        `self.last` and the time spent in `self.seconds` (`record()`: for metrics.json).
 
         Args:
             config: the run's `Config`.
-            every: steps between evaluations.
-            write_scalars: callable or None.
-            counts, seeds, pool_size, test_size: as `ProbeOptions` (smaller defaults: it runs often).
-            start_step: the step training starts from (a resumed run).
+            every: steps between evaluations (the model's optimizer step count).
+            writer: an object with `scalars(step, values)` (and `flush()`), or None.
+            counts, seeds, pool_size, test_size, batch_size: as `ProbeOptions` (smaller
+                defaults: it runs often).
         """
 
-        def __init__(self, config, every, write_scalars=None, counts=(1, 10, ALL), seeds=3, pool_size=500,
-                     test_size=500, batch_size=250, start_step=0):
+        def __init__(self, config, every, writer=None, counts=(1, 10, ALL), seeds=3, pool_size=500,
+                     test_size=500, batch_size=250):
             super().__init__()
-            self.config, self.every, self.write_scalars = config, int(every), write_scalars
+            self.config, self.every, self.writer = config, int(every), writer
             self.counts, self.seeds, self.pool_size, self.test_size = list(counts), seeds, pool_size, test_size
-            self.batch_size, self.step = batch_size, start_step
-            self.clips, self.last, self.seconds, self.evaluations = None, {}, 0.0, 0
+            self.batch_size = batch_size
+            self.clips, self.last, self.seconds, self.evaluations, self.step = None, {}, 0.0, 0, None
 
         def on_train_batch_end(self, batch, logs=None):
-            self.step += 1
-            if self.every > 0 and self.step % self.every == 0:
-                self.evaluate(self.step)
+            step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            if self.every > 0 and step % self.every == 0 and step != self.step:
+                self.evaluate(step)
 
         def evaluate(self, step):
             started = time.perf_counter()
             if self.clips is None:
                 self.clips = labelled_clips(self.config, self.pool_size, self.test_size)
-            result = probe_clips({"encoder": self.model.encoder}, self.clips, self.counts, self.seeds, self.batch_size,
-                                 pixels=False)
-            self.last = probe_scalars(result)
-            if self.write_scalars is not None:
-                self.write_scalars(self.last, step)
-            self.seconds += time.perf_counter() - started
+            result = probe_clips({"encoder": self.model.encoder}, self.clips, self.counts, self.seeds,
+                                 self.batch_size, pixels=False)
+            self.last, self.step = probe_scalars(result), step
+            if self.writer is not None:
+                self.writer.scalars(step, self.last)
+                if hasattr(self.writer, "flush"):
+                    self.writer.flush()
+            seconds = time.perf_counter() - started
+            self.seconds += seconds
             self.evaluations += 1
-            logging.info("probe at step %d (%.1f s): %s", step, time.perf_counter() - started,
+            logging.info("probe at step %d (%.1f s): %s", step, seconds,
                          ", ".join(f"{k} {v:.3f}" for k, v in self.last.items()))
             return self.last
 
         def record(self):
-            """What metrics.json would hold: the last scalars and the probe's cost."""
-            return {**self.last, "probe/evaluations": self.evaluations, "probe/seconds": round(self.seconds, 2)}
+            """What metrics.json would hold: the last scalars, the step they are of, and the cost."""
+            return {**self.last, "probe/step": self.step, "probe/evaluations": self.evaluations,
+                    "probe/seconds": round(self.seconds, 2)}
 
     _CLASSES["ProbeCallback"] = ProbeCallback
     return ProbeCallback
