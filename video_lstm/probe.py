@@ -38,7 +38,7 @@ def main(argv, flag_values=flags.FLAGS):
 
     try:
         options = probe.ProbeOptions(**cli.dataclass_values(probe.ProbeOptions, FLAGS)).validate()
-        result = probe.probe_log_dir(FLAGS.log_dir, options, write=False)
+        result = probe.probe_log_dir(FLAGS.log_dir, options, write=False, source_data=source_data)
     except (OSError, ValueError) as error:
         cli.fail(PROGRAM, error)
     print(probe.format_table(result))  # first: a failed write below loses no result
@@ -51,6 +51,17 @@ def main(argv, flag_values=flags.FLAGS):
     except OSError as error:
         cli.fail(PROGRAM, f"the results above could not be written to {FLAGS.log_dir}: {error}")
     print(f"wrote {os.path.join(FLAGS.log_dir, name)}")
+
+
+def source_data(config):
+    """The labelled clips of a video or percept run (`classify.data`; TensorFlow): every training
+    video, the test list covered by clips one clip length apart."""
+    from video_lstm.classify import data as data_lib
+
+    stride = max(1, config.clip_length)
+    if config.dataset == "percepts":
+        return data_lib.percept_data(config, 0, 0, stride)
+    return data_lib.video_data(config, 0, 0, stride, missing="drop")
 
 
 if __name__ == "__main__":

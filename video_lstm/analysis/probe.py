@@ -294,18 +294,18 @@ def moving_mnist_clips(config, pool_size, test_size):
     return LabelledClips(pool, test, tasks, info)
 
 
-def video_clips(config, pool_size, test_size, seed=0):
-    """`LabelledClips` of a video or percept run's classes (`classify.data`; needs TensorFlow): a
-    pool of clips drawn from the training list (seeded), and test clips spread evenly over the
-    test list's covering clips; the first `input_length` steps of each."""
-    from pipelines.sources import LazyClips
-    from video_lstm.classify import data as data_lib
+def video_clips(config, pool_size, test_size, source_data, seed=0):
+    """`LabelledClips` of a video or percept run's classes: a pool of clips drawn from the
+    training list (seeded), and test clips spread evenly over the test list's covering clips;
+    the first `input_length` steps of each.
 
-    stride = max(1, config.clip_length)
-    if config.dataset == "percepts":
-        data = data_lib.percept_data(config, 0, seed, stride)
-    else:
-        data = data_lib.video_data(config, 0, seed, stride, missing="drop")
+    Args:
+        source_data: `config -> classify.data.SourceData` of the run (`video_data` or
+            `percept_data`; the entry point passes it: this floor does not import `classify`).
+    """
+    from pipelines.sources import LazyClips
+
+    data = source_data(config)
     pool, labels = [], []
     for step in range(-(-pool_size // 50)):
         clips, y = data.batch(step, min(50, pool_size - 50 * step), seed)
@@ -321,11 +321,14 @@ def video_clips(config, pool_size, test_size, seed=0):
     return LabelledClips(np.concatenate(pool), test_clips, tasks, info)
 
 
-def labelled_clips(config, pool_size, test_size):
-    """The probe's labelled clips for a run of `config`."""
+def labelled_clips(config, pool_size, test_size, source_data=None):
+    """The probe's labelled clips for a run of `config` (`source_data`: see `video_clips`)."""
     if config.dataset == "moving_mnist":
         return moving_mnist_clips(config, pool_size, test_size)
-    return video_clips(config, pool_size, test_size)
+    if source_data is None:
+        raise ValueError(f"a --dataset={config.dataset} run is probed on its videos' classes, which this caller "
+                         "cannot read (pass source_data; python -m video_lstm.probe does)")
+    return video_clips(config, pool_size, test_size, source_data)
 
 
 def random_encoder(config, seed=0):
@@ -363,8 +366,11 @@ def probe_clips(encoders, clips, counts, seeds, batch_size=250, pixels=True):
     return {"results": rows, "timings": timings}
 
 
-def probe_log_dir(log_dir, options=ProbeOptions(), write=True):
+def probe_log_dir(log_dir, options=ProbeOptions(), write=True, source_data=None):
     """Probes a training run's encoder (and the baselines); returns the result dict.
+
+    `source_data`: for a video or percept run, `config -> classify.data.SourceData` (see
+    `video_clips`); Moving MNIST runs need none.
 
     With `write`, writes it atomically as `<log_dir>/<options.result_name()>` (nothing else
     in the run changes) and records the name under "written".
@@ -388,7 +394,7 @@ def probe_log_dir(log_dir, options=ProbeOptions(), write=True):
     else:
         step, checkpoint, model = rundir.load_latest_with_path(log_dir, compile=False)
     loaded = time.perf_counter()
-    clips = labelled_clips(config, options.pool_size, options.test_size)
+    clips = labelled_clips(config, options.pool_size, options.test_size, source_data)
     _check_counts(clips, counts)
     made = time.perf_counter()
     encoders = {"encoder": model.encoder}
@@ -502,11 +508,13 @@ def _probe_callback_class():
             writer: an object with `scalars(step, values)` (and `flush()`), or None.
             counts, seeds, pool_size, test_size, batch_size: as `ProbeOptions` (smaller
                 defaults: it runs often).
+            source_data: for a video or percept run, see `video_clips`.
         """
 
         def __init__(self, config, every, writer=None, counts=(1, 10, ALL), seeds=3, pool_size=500,
-                     test_size=500, batch_size=250):
+                     test_size=500, batch_size=250, source_data=None):
             super().__init__()
+            self.source_data = source_data
             self.config, self.every, self.writer = config, int(every), writer
             self.counts, self.seeds, self.pool_size, self.test_size = list(counts), seeds, pool_size, test_size
             self.batch_size = batch_size
@@ -520,7 +528,7 @@ def _probe_callback_class():
         def evaluate(self, step):
             started = time.perf_counter()
             if self.clips is None:
-                self.clips = labelled_clips(self.config, self.pool_size, self.test_size)
+                self.clips = labelled_clips(self.config, self.pool_size, self.test_size, self.source_data)
             result = probe_clips({"encoder": self.model.encoder}, self.clips, self.counts, self.seeds,
                                  self.batch_size, pixels=False)
             self.last, self.step = probe_scalars(result), step
