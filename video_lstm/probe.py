@@ -61,7 +61,7 @@ def source_data(config):
     stride = max(1, config.clip_length)
     if config.dataset == "percepts":
         return data_lib.percept_data(config, 0, 0, stride)
-    return data_lib.video_data(config, 0, 0, stride, missing="drop")
+    return data_lib.video_data(config, 0, 0, stride, missing="skip")
 
 
 if __name__ == "__main__":
