@@ -243,3 +243,30 @@ def test_probe_callback_writes_scalars(run_dir, tmp_path):
     accumulator.Reload()
     tags = set(accumulator.Tags().get("scalars", [])) | set(accumulator.Tags().get("tensors", []))
     assert "probe/appearance/1_shot" in tags, tags
+
+
+# -- a video run ------------------------------------------------------------------------
+
+
+def test_a_video_run_is_probed_on_its_classes(tmp_path):
+    pytest.importorskip("tensorflow")
+    from conftest import generated_ucf
+
+    from video_lstm.training import loop
+
+    classes = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"],
+               "Fencing": ["v_Fencing_g01_c06", "v_Fencing_g02_c01.mp4"]}
+    video_dir = generated_ucf(tmp_path / "ucf", classes, {"v_Basketball_g07_c04", "v_Fencing_g02_c01.mp4"},
+                              num_frames=100)
+    log_dir = str(tmp_path / "run")
+    loop.train(config_lib.make(dataset="ucf101", video_dir=video_dir, frame_size=8, color="grey", model="autoencoder",
+                               units=4, input_length=4, batch_size=2, steps=2, checkpoint_every=1, jit_compile=False,
+                               eval_sequences=4), log_dir, verbose=0)
+    with pytest.raises(ValueError, match="videos' classes"):  # the library needs the entry point's reader
+        probe.probe_log_dir(log_dir, probe.ProbeOptions(pool_size=20, test_size=10, shots=("1",)), write=False)
+    result = probe.probe_log_dir(log_dir, probe.ProbeOptions(pool_size=20, test_size=10, shots=("1", "all"), seeds=2),
+                                 write=False, source_data=probe_cli.source_data)
+    assert result["chance"] == {"classes": 0.5}
+    assert {row["features"] for row in result["results"]} == {"encoder", "random", "pixels"}
+    pixels = next(row for row in result["results"] if row["features"] == "pixels")
+    assert pixels["feature_dim"] == 64 and pixels["train_size"] == 2
