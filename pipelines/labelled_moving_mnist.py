@@ -14,12 +14,19 @@ than the representation.
 
 A task's training pool (train digits, `POOL_STREAM`) and its fixed test set
 (test digits, `TEST_SEED`) are pure functions of their arguments.
+
+`labelled_batch` and `labelled_set` draw with TensorFlow (`moving_mnist_tf`);
+`labelled_batch_numpy` and `labelled_set_numpy` give the same sequences and
+labels, byte for byte, with NumPy alone (`moving_mnist_numpy`, TensorFlow's
+stateless random numbers reproduced in `stateless_random`), for processes
+without TensorFlow; they return every task's labels at once (the sequences do
+not depend on the task). Importing this module imports no TensorFlow.
 """
 
 import numpy as np
-import tensorflow as tf
 
-from pipelines import moving_mnist_tf
+from pipelines import moving_mnist_numpy, stateless_random
+from pipelines.digits import DIGIT_SIZE
 
 TASKS = ("appearance", "motion")
 DIRECTIONS = ("right", "down-right", "down", "down-left", "left", "up-left", "up", "up-right")
@@ -56,6 +63,10 @@ def labelled_batch(digits, digit_labels, task, seed, batch_size, num_frames, fra
     Returns:
         (uint8 (batch, num_frames, frame_size, frame_size, 1), int64 (batch,) labels).
     """
+    import tensorflow as tf
+
+    from pipelines import moving_mnist_tf
+
     class_names(task)
     digits = tf.convert_to_tensor(digits)
     seed = moving_mnist_tf._as_seed(seed)
@@ -83,6 +94,10 @@ def labelled_set(bank, task, size, seed, stream, num_frames, frame_size=64, step
     Returns:
         (uint8 (size, num_frames, frame_size, frame_size, 1), int64 (size,)).
     """
+    import tensorflow as tf
+
+    from pipelines import moving_mnist_tf
+
     if size < 1:
         raise ValueError(f"size={size}; expected >= 1 labelled sequences")
     moving_mnist_tf.validate_geometry(frame_size, 1, num_frames)
@@ -96,3 +111,64 @@ def labelled_set(bank, task, size, seed, stream, num_frames, frame_size=64, step
         clips.append(c)
         labels.append(y)
     return np.concatenate(clips), np.concatenate(labels)
+
+
+# -- the same without TensorFlow ---------------------------------------------------
+
+
+def labelled_batch_numpy(digits, digit_labels, seed, batch_size, num_frames, frame_size=64, step_length=0.1):
+    """`labelled_batch` in NumPy, for every task at once.
+
+    Args:
+        as `labelled_batch` (`seed`: an int64 (2,) stateless seed, or an int s = [s, 0]).
+
+    Returns:
+        (uint8 (batch, num_frames, frame_size, frame_size, 1), {task: int64 (batch,) labels}),
+        equal to `labelled_batch(..., task, ...)` of each task.
+    """
+    seed = np.array([seed, 0] if np.ndim(seed) == 0 else seed, np.int64)
+    digits = np.asarray(digits)
+    positions, indices = moving_mnist_numpy.sample_seeded(seed, batch_size, num_frames, 1, len(digits), frame_size,
+                                                          step_length)
+    clips = moving_mnist_numpy.paste(digits, positions, indices, frame_size)[..., None]
+    if clips.dtype != np.uint8:  # float digits in [0, 1], as `moving_mnist_tf._to_uint8`
+        clips = np.round(np.clip(clips.astype(np.float32), 0.0, 1.0) * np.float32(255.0)).astype(np.uint8)
+    trajectory_seed, _ = stateless_random.split(seed, 2)
+    _, angle_seed = stateless_random.split(trajectory_seed, 2)
+    angle = stateless_random.uniform((batch_size, 1), angle_seed, maxval=2.0 * np.pi)
+    labels = {"appearance": np.asarray(digit_labels)[indices[:, 0]].astype(np.int64),
+              "motion": direction_bin(angle[:, 0]).astype(np.int64)}
+    return clips, labels
+
+
+def _fold_in_int32(seed, data):
+    """`tf.random.fold_in(seed, data)` of a Python int `data`, as `labelled_set` calls it: TensorFlow draws
+    the new seed's first word at `data`'s dtype, int32 (one Philox word), not int64 as
+    `stateless_random.fold_in` does."""
+    first = stateless_random.random_bits(seed, 1).view(np.int32)[0]
+    return np.array([first, data], np.int64)
+
+
+def labelled_set_numpy(bank, size, seed, stream, num_frames, frame_size=64, step_length=0.1):
+    """`labelled_set` in NumPy, every task's labels at once.
+
+    Returns:
+        (uint8 (size, num_frames, frame_size, frame_size, 1), {task: int64 (size,)}), equal to
+        `labelled_set(bank, task, size, seed, stream, ...)` of each task.
+    """
+    if size < 1:
+        raise ValueError(f"size={size}; expected >= 1 labelled sequences")
+    if frame_size < DIGIT_SIZE:
+        raise ValueError(f"frame_size={frame_size} is smaller than a digit ({DIGIT_SIZE} pixels)")
+    if num_frames < 1:
+        raise ValueError(f"num_frames={num_frames}; expected num_frames >= 1")
+    clips = np.empty((size, num_frames, frame_size, frame_size, 1), np.uint8)
+    labels = {task: np.empty(size, np.int64) for task in TASKS}
+    for chunk, start in enumerate(range(0, size, _CHUNK)):
+        count = min(_CHUNK, size - start)
+        c, y = labelled_batch_numpy(bank.images, bank.labels, _fold_in_int32([seed, stream], chunk), count,
+                                    num_frames, frame_size, step_length)
+        clips[start : start + count] = c
+        for task in TASKS:
+            labels[task][start : start + count] = y[task]
+    return clips, labels

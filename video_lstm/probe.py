@@ -1,0 +1,68 @@
+r"""Probes a training run's frozen encoder with a linear classifier.
+
+    python -m video_lstm.probe --log_dir=runs/quickstart [--checkpoint=...] [--shots=1,5,10,25,all]
+
+Fits a closed-form ridge classifier on the encoder's final [h, c] states of a
+few labelled clips per class (several seeds) and reports test accuracy, beside
+the same probe on the raw last input frame and on a randomly initialised
+encoder (`video_lstm.analysis.probe`). Moving MNIST runs are probed on the
+labelled tasks (appearance, motion) without TensorFlow; video and percept runs
+on their videos' classes (needs TensorFlow). Prints a markdown table and writes
+<log_dir>/probe.json (probe_<options>.json for other options); nothing else in
+the run changes.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import flags  # noqa: E402
+
+from video_lstm.core import cli  # noqa: E402
+
+PROGRAM = "video_lstm.probe"
+
+
+def define_flags(flag_values=flags.FLAGS):
+    """The flags of `python -m video_lstm.probe`, on `flag_values` (one per `ProbeOptions` field)."""
+    from video_lstm.analysis.probe import HELP, ProbeOptions
+
+    cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote.")
+    cli.define_dataclass_flags(ProbeOptions, flag_values, HELP)
+
+
+def main(argv, flag_values=flags.FLAGS):
+    FLAGS = flag_values
+    cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
+    from video_lstm.analysis import probe
+
+    try:
+        options = probe.ProbeOptions(**cli.dataclass_values(probe.ProbeOptions, FLAGS)).validate()
+        result = probe.probe_log_dir(FLAGS.log_dir, options, write=False, source_data=source_data)
+    except (OSError, ValueError) as error:
+        cli.fail(PROGRAM, error)
+    print(probe.format_table(result))  # first: a failed write below loses no result
+    from video_lstm import rundir
+
+    name = options.result_name()
+    result["written"] = name
+    try:
+        rundir.write_json(FLAGS.log_dir, name, result)
+    except OSError as error:
+        cli.fail(PROGRAM, f"the results above could not be written to {FLAGS.log_dir}: {error}")
+    print(f"wrote {os.path.join(FLAGS.log_dir, name)}")
+
+
+def source_data(config):
+    """The labelled clips of a video or percept run (`classify.data`; TensorFlow): every training
+    video, the test list covered by clips one clip length apart."""
+    from video_lstm.classify import data as data_lib
+
+    stride = max(1, config.clip_length)
+    if config.dataset == "percepts":
+        return data_lib.percept_data(config, 0, 0, stride)
+    return data_lib.video_data(config, 0, 0, stride, missing="skip")
+
+
+if __name__ == "__main__":
+    cli.run(define_flags, main)
