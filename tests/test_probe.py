@@ -125,7 +125,7 @@ def test_options_and_result_names():
 
 def test_numpy_labelled_set_equals_tensorflow():
     pytest.importorskip("tensorflow")
-    bank = digits_lib.load_digits(source="rendered", split="train")
+    bank = digits_lib.load_digits(source="rendered", split="train", rendered_count=300)
     clips, labels = lmm.labelled_set_numpy(bank, 150, 4, lmm.POOL_STREAM, 3, 32, 0.1)  # two chunks
     for task in lmm.TASKS:
         tf_clips, tf_labels = lmm.labelled_set(bank, task, 150, 4, lmm.POOL_STREAM, 3, 32, 0.1)
@@ -216,57 +216,24 @@ def test_probe_runs_where_tensorflow_cannot_be_imported(run_dir, tmp_path):
 # -- during pretraining -----------------------------------------------------------------
 
 
-def test_probe_callback_writes_scalars(run_dir, tmp_path):
-    from video_lstm import rundir
-    from video_lstm.training import summaries
-
-    config = rundir.load_config(run_dir)
-    model = rundir.new_model(config)
-    directory = str(tmp_path / "probe_events")
-    writer = summaries.writer(directory)
-    callback = probe.ProbeCallback(config, every=2, writer=writer, counts=(1, probe.ALL), seeds=2, pool_size=60,
-                                   test_size=20)
-    callback.set_model(model)
-    for step in (1, 2, 2, 3):  # the step the optimizer has taken after each batch
-        model.optimizer.iterations.assign(step)
-        callback.on_train_batch_end(step - 1)
-    assert callback.evaluations == 1 and callback.step == 2
-    assert set(callback.last) == {f"probe/{t}/{s}" for t in ("appearance", "motion") for s in ("1_shot", "all")}
-    record = callback.record()
-    assert record["probe/evaluations"] == 1 and record["probe/seconds"] > 0
-    writer.flush()
-    events = [os.path.join(folder, name) for folder, _, names in os.walk(directory) for name in names]
-    assert events
+def test_probe_every_writes_curves_and_the_last_values_into_metrics(tmp_path, monkeypatch):
+    """--probe_every: the trainer probes its encoder every N steps (TensorBoard scalars) and
+    metrics.json holds the last values, their step and what they cost."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    accumulator = EventAccumulator(directory)
-    accumulator.Reload()
-    tags = set(accumulator.Tags().get("scalars", [])) | set(accumulator.Tags().get("tensors", []))
-    assert "probe/appearance/1_shot" in tags, tags
-
-
-# -- a video run ------------------------------------------------------------------------
-
-
-def test_a_video_run_is_probed_on_its_classes(tmp_path):
-    pytest.importorskip("tensorflow")
-    from conftest import generated_ucf
-
+    from video_lstm import rundir
     from video_lstm.training import loop
 
-    classes = {"Basketball": ["v_Basketball_g01_c02", "v_Basketball_g07_c04"],
-               "Fencing": ["v_Fencing_g01_c06", "v_Fencing_g02_c01.mp4"]}
-    video_dir = generated_ucf(tmp_path / "ucf", classes, {"v_Basketball_g07_c04", "v_Fencing_g02_c01.mp4"},
-                              num_frames=100)
+    cls = probe.ProbeCallback
+    original = cls.__init__
+    monkeypatch.setattr(cls, "__init__", lambda self, config, every, **kw: original(
+        self, config, every, **{**kw, "pool_size": 60, "test_size": 20, "seeds": 1, "counts": (1, probe.ALL)}))
     log_dir = str(tmp_path / "run")
-    loop.train(config_lib.make(dataset="ucf101", video_dir=video_dir, frame_size=8, color="grey", model="autoencoder",
-                               units=4, input_length=4, batch_size=2, steps=2, checkpoint_every=1, jit_compile=False,
-                               eval_sequences=4), log_dir, verbose=0)
-    with pytest.raises(ValueError, match="videos' classes"):  # the library needs the entry point's reader
-        probe.probe_log_dir(log_dir, probe.ProbeOptions(pool_size=20, test_size=10, shots=("1",)), write=False)
-    result = probe.probe_log_dir(log_dir, probe.ProbeOptions(pool_size=20, test_size=10, shots=("1", "all"), seeds=2),
-                                 write=False, source_data=probe_cli.source_data)
-    assert result["chance"] == {"classes": 0.5}
-    assert {row["features"] for row in result["results"]} == {"encoder", "random", "pixels"}
-    pixels = next(row for row in result["results"] if row["features"] == "pixels")
-    assert pixels["feature_dim"] == 64 and pixels["train_size"] == 2
+    loop.train_and_evaluate(tiny(probe_every=2), log_dir, verbose=0)
+    metrics = rundir.read_json(log_dir, rundir.METRICS)
+    assert metrics["probe/step"] == 4 and metrics["probe/evaluations"] == 2
+    assert 0 <= metrics["probe/motion/1_shot"] <= 1 and metrics["probe/seconds"] > 0
+    accumulator = EventAccumulator(rundir.path(log_dir, rundir.TRAIN_EVENTS))
+    accumulator.Reload()
+    tags = set(accumulator.Tags().get("scalars", [])) | set(accumulator.Tags().get("tensors", []))
+    assert {"probe/appearance/1_shot", "probe/motion/all"} <= tags, tags

@@ -73,6 +73,8 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
     # How the step runs (the optimizer's fields are OptimizerSettings').
     precision: str = "float32"
     strategy: str = "default"
+    # Bookkeeping of a training run only (a classifier has no probe).
+    probe_every: int = 0
 
     def __post_init__(self):
         _choice(self, "dataset")
@@ -182,6 +184,7 @@ def validate(config):
         _at_least(config, name, 1)
     for name in ("checkpoint_every", "keep_checkpoints", "log_every", "image_every", "eval_sequences"):
         _at_least(config, name, 1)
+    _at_least(config, "probe_every", 0)
     if config.learning_rate <= 0:
         raise ValueError(f"--learning_rate={config.learning_rate}; expected > 0")
     if config.weight_decay < 0:
@@ -226,6 +229,7 @@ RESUMABLE = (
     "keep_checkpoints",
     "log_every",
     "image_every",
+    "probe_every",
     "jit_compile",
     "strategy",
     "learning_rate",

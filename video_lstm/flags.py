@@ -32,6 +32,9 @@ HELP = {
     "future_length": "Frames the future decoder predicts.",
     "dataset": "Where sequences come from: " + ", ".join(choices.DATASETS) + " (see pipelines/sources).",
     "eval_sequences": "How many test sequences to evaluate.",
+    "probe_every": "Steps between linear probes of the encoder (0: none): ridge probes on a fixed labelled "
+    "set (Moving MNIST tasks, or the run's video classes), TensorBoard scalars probe/<task>/<n>_shot and "
+    "the last values in metrics.json (python -m video_lstm.probe for the full table).",
     "precision": "Keras dtype policy: float32, or mixed_bfloat16 / mixed_float16 (weights stay "
     "float32, matmuls in 16 bits; float16 adds loss scaling). See BUILD.md for measured speed.",
     "strategy": "How training is spread: default (one device), mirrored (every GPU of this "

@@ -54,14 +54,10 @@ def main(argv, flag_values=flags.FLAGS):
 
 
 def source_data(config):
-    """The labelled clips of a video or percept run (`classify.data`; TensorFlow): every training
-    video, the test list covered by clips one clip length apart."""
+    """The labelled clips of a video or percept run (`classify.data.run_labelled_data`; TensorFlow)."""
     from video_lstm.classify import data as data_lib
 
-    stride = max(1, config.clip_length)
-    if config.dataset == "percepts":
-        return data_lib.percept_data(config, 0, 0, stride)
-    return data_lib.video_data(config, 0, 0, stride, missing="skip")
+    return data_lib.run_labelled_data(config)
 
 
 if __name__ == "__main__":

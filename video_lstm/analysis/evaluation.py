@@ -30,7 +30,7 @@ EVAL_BATCH_SIZE = 50
 
 
 def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE, verbose=None, source=None,
-             run_config=None, write=True):
+             run_config=None, write=True, extra=None):
     """Metrics of `model` on the test set described by `config`.
 
     Args:
@@ -40,6 +40,7 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
             which tells whether this is the run's own evaluation.
         write: False: computed only; `write_results` writes them later (a command
             that prints the results first, so that a failed write loses nothing).
+        extra: more values for the record (the training's last probe accuracies).
         verbose: 0 silent, 1 progress bar, 2 one line at the end; None picks
             1 on a terminal, else 2.
 
@@ -64,6 +65,7 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         train_digits=rundir.data_description(log_dir).get("train_digits"),
         test_set=test.name,
         **test.info,
+        **(extra or {}),
     )
     if primary == "future" and per_decoder["reconstruction"].num_sequences:
         result["reconstruction"] = per_decoder["reconstruction"].result()

@@ -260,3 +260,12 @@ def percept_data(config, labels_per_class, seed, stride):
     info = {"dataset": "percepts", "train_videos": len(cache.videos), "labels_per_class": labels_per_class,
             "percepts_dir": config.data.percepts_dir, "percepts_test_dir": config.data.percepts_test_dir}
     return SourceData(source, classes, label_of, _test_clips(test_videos, length, stride, read), info)
+
+
+def run_labelled_data(config):
+    """The labelled clips of a video or percept training run, for its linear probe: every
+    training video, the test list covered by clips one clip length apart."""
+    stride = max(1, config.clip_length)
+    if config.dataset == "percepts":
+        return percept_data(config, 0, 0, stride)
+    return video_data(config, 0, 0, stride, missing="skip")

@@ -76,6 +76,7 @@ class Run:
     strategy: object = None  # the tf.distribute.Strategy the model lives under
     chief: bool = True  # whether this task writes into log_dir
     stop_on_signal: callbacks_lib.StopOnSignal = None
+    probe: object = None  # the `analysis.probe.ProbeCallback` of --probe_every, if any
 
 
 def setup(config, log_dir):
@@ -179,10 +180,18 @@ def _fit(run, stop_on_signal, verbose):
         verbose = 1 if sys.stdout.isatty() else 2
     callbacks = [callbacks_lib.NanGuard(log_dir), callbacks_lib.StopAtStep(config.steps), stop_on_signal]
     if run.chief:
+        summaries = callbacks_lib.TensorBoardSummaries(
+            log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
+        )
+        callbacks.append(summaries)
+        if getattr(config, "probe_every", 0):  # a training run's (a classifier has none)
+            from video_lstm.analysis import probe as probe_lib
+
+            run.probe = probe_lib.ProbeCallback(config, config.probe_every, writer=summaries.writer,
+                                                source_data=None if config.dataset == "moving_mnist" else
+                                                _labelled_videos)
+            callbacks.append(run.probe)
         callbacks += [
-            callbacks_lib.TensorBoardSummaries(
-                log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
-            ),
             # Last, so it saves only after the others have passed the step. Without
             # TensorFlow: .weights.h5 (see video_lstm.rundir).
             callbacks_lib.Checkpointer(
@@ -230,12 +239,20 @@ def train_and_evaluate(config, log_dir, verbose=None):
         fit(run, verbose)
         if not run.chief:
             return None
+        probed = run.probe.record() if run.probe is not None and run.probe.evaluations else None
         return evaluation.evaluate(
-            evaluation_model(run), config, log_dir, run.step, source=run.source, verbose=verbose
+            evaluation_model(run), config, log_dir, run.step, source=run.source, verbose=verbose, extra=probed
         )
     finally:
         record_skipped(run)
         lock_lib.release(log_dir)
+
+
+def _labelled_videos(config):
+    """`classify.data.run_labelled_data` (TensorFlow), imported only by a video run's probe."""
+    from video_lstm.classify import data as data_lib
+
+    return data_lib.run_labelled_data(config)
 
 
 def record_skipped(run):
