@@ -204,3 +204,17 @@ def generated_ucf(root, classes, test, num_frames=40):
                                                     if v not in test))
     (splits / "testlist01.txt").write_text("".join(f"{c}/{f}\r\n" for c, f, v, _ in lines if v in test))
     return str(root)
+
+
+def tree_hashes(directory):
+    """{relative path: sha256} of every file under `directory`: what a command that must change
+    nothing (a refusal, a probe beside its own output) is checked against."""
+    import hashlib
+
+    hashes = {}
+    for folder, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                hashes[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
+    return hashes

@@ -100,6 +100,7 @@ print("maxdiff", max(float(np.abs(a - b).max()) for a, b in zip(result["default"
 """
 
 
+@pytest.mark.large  # 12 s; distribution stays tested across two workers
 def test_mirrored_over_two_devices_matches_one_device(tmp_path, small_mnist):
     """Two logical CPUs: the hand-written LSTM backward pass, the loss scaling and the L2
     term per replica, and scheduled sampling's step give one device's weights."""

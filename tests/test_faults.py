@@ -170,6 +170,7 @@ runpy.run_module("video_lstm.train", run_name="__main__", alter_sys=True)
 """
 
 
+@pytest.mark.large  # a subprocess; failing checkpoint writes stay tested in-process, RLIMIT_FSIZE in test_bad_inputs
 def test_a_file_size_limit_while_checkpointing_fails_cleanly(tmp_path, small_mnist):
     """A real write error (RLIMIT_FSIZE: EFBIG, as a full disk's ENOSPC): exit 1, one line
     naming the failed checkpoint and the kept one, which still loads."""

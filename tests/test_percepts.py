@@ -155,6 +155,7 @@ def test_local_weights_file_loads(networks, inception_weights, monkeypatch):
     assert asked["origin"].endswith("/inception_v3/" + asked["file_name"])
 
 
+@pytest.mark.large  # builds a full InceptionV3
 def test_weights_of_another_architecture_are_refused(inception_weights, tmp_path):
     with pytest.raises(ValueError, match=f"weights file {inception_weights} does not fit vgg16") as raised:
         percept_networks.make_network("vgg16", inception_weights)

@@ -2,7 +2,6 @@
 classifier itself, its shots and seeds, a tiny trained run probed in-process, as a command, and
 in a process where TensorFlow cannot be imported; the NumPy labelled Moving MNIST it reads."""
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -11,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import tree_hashes
 
 from pipelines import digits as digits_lib
 from pipelines import labelled_moving_mnist as lmm
@@ -38,16 +38,6 @@ def run_dir(tmp_path_factory):
     log_dir = str(tmp_path_factory.mktemp("probe") / "run")
     loop.train(tiny(), log_dir, verbose=0)
     return log_dir
-
-
-def tree_hashes(directory):
-    hashes = {}
-    for folder, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                hashes[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
-    return hashes
 
 
 # -- the ridge classifier ----------------------------------------------------------

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import tree_hashes
 
 from pipelines import sources
 from video_lstm import config as config_lib
@@ -71,7 +72,7 @@ def test_short_run_lowers_the_loss(tmp_path):
     assert after < 0.8 * before, (before, after)
 
 
-@pytest.mark.parametrize("feed", ["teacher", "scheduled"])
+@pytest.mark.parametrize("feed", [pytest.param("teacher", marks=pytest.mark.large), "scheduled"])
 def test_the_compiled_training_step_is_not_retraced(tmp_path, monkeypatch, feed):
     """After the first step, three more steps across three epochs (checkpoint
     boundaries, TensorBoard writes) reuse the same trace."""
@@ -254,20 +255,9 @@ def test_a_checkpoint_whose_next_step_is_not_finite_is_not_good(tmp_path, monkey
     assert os.path.exists(os.path.join(rundir.checkpoint_dir(str(tmp_path)), "ckpt-00000005.keras.nonfinite"))
 
 
-def _files(directory):
-    """{relative path: bytes} of every file under `directory` (what a refused command must not change)."""
-    found = {}
-    for root, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, directory)] = f.read()
-    return found
-
-
 def test_a_resume_with_other_settings_is_refused_naming_both_and_changes_nothing(tmp_path):
     train_lib.train(tiny(steps=5), str(tmp_path), verbose=0)
-    before = _files(tmp_path)
+    before = tree_hashes(tmp_path)
     for overrides, named in (
         (dict(units=32), "--units: 16 in the log_dir, 32 now"),
         (dict(optimizer="sgd"), "--optimizer: 'adam' in the log_dir, 'sgd' now"),
@@ -277,7 +267,7 @@ def test_a_resume_with_other_settings_is_refused_naming_both_and_changes_nothing
     ):
         with pytest.raises(ValueError, match=f"was trained with other settings \\({named}"):
             train_lib.train(tiny(steps=8, **overrides), str(tmp_path), verbose=0)
-        assert _files(tmp_path) == before, overrides
+        assert tree_hashes(tmp_path) == before, overrides
 
 
 def test_a_resume_may_change_steps_and_the_learning_rate_and_records_when(tmp_path):
@@ -316,12 +306,12 @@ def test_a_resume_on_other_data_is_refused(tmp_path, monkeypatch):
     log_dir = str(tmp_path / "run")
     train_lib.train(tiny(steps=5, digits="auto"), log_dir, verbose=0)
     assert rundir.data_description(log_dir)["train_digits"] == "mnist"
-    before = _files(log_dir)
+    before = tree_hashes(log_dir)
     monkeypatch.delenv("VIDEO_LSTM_DATA_DIR")
     with pytest.raises(ValueError, match="trained on other data \\(train_digits: 'mnist' in the log_dir, "
                                          "'rendered' now"):
         train_lib.train(tiny(steps=8, digits="auto"), log_dir, verbose=0)
-    assert _files(log_dir) == before
+    assert tree_hashes(log_dir) == before
 
 
 def test_checkpoints_without_their_config_are_not_resumed(tmp_path):

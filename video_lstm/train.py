@@ -38,7 +38,7 @@ def main(argv, flag_values=flags.FLAGS):
     from video_lstm.training.lock import LogDirLockedError
 
     try:
-        metrics = loop.train_and_evaluate(config, FLAGS.log_dir)
+        metrics = loop.train_and_evaluate(config, FLAGS.log_dir, probe_data=labelled_videos)
     except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
         logging.warning("%s; run the same command again to resume", stopped)
         return
@@ -49,6 +49,14 @@ def main(argv, flag_values=flags.FLAGS):
         return
     print(evaluation.format_table(metrics))
     logging.info("Wrote %s", os.path.join(FLAGS.log_dir, metrics["written"]))
+
+def labelled_videos(config):
+    """What --probe_every reads of a video or percept run (`classify.data`, TensorFlow: imported
+    only when such a run probes)."""
+    from video_lstm.classify.data import run_labelled_data
+
+    return run_labelled_data(config)
+
 
 if __name__ == "__main__":
     cli.run(define_flags, main)

@@ -77,6 +77,7 @@ class Run:
     chief: bool = True  # whether this task writes into log_dir
     stop_on_signal: callbacks_lib.StopOnSignal = None
     probe: object = None  # the `analysis.probe.ProbeCallback` of --probe_every, if any
+    probe_data: object = None  # config -> labelled clips of a video run, for that probe
 
 
 def setup(config, log_dir):
@@ -188,8 +189,7 @@ def _fit(run, stop_on_signal, verbose):
             from video_lstm.analysis import probe as probe_lib
 
             run.probe = probe_lib.ProbeCallback(config, config.probe_every, writer=summaries.writer,
-                                                source_data=None if config.dataset == "moving_mnist" else
-                                                _labelled_videos)
+                                                source_data=run.probe_data)
             callbacks.append(run.probe)
         callbacks += [
             # Last, so it saves only after the others have passed the step. Without
@@ -227,14 +227,22 @@ def train(config, log_dir, verbose=None):
     return run.model, run.step
 
 
-def train_and_evaluate(config, log_dir, verbose=None):
+def train_and_evaluate(config, log_dir, verbose=None, probe_data=None):
     """Trains, then evaluates on the test set; returns the metrics dict
     (None on a worker other than the chief, which evaluates).
+
+    `probe_data`: for --probe_every on a video or percept run, `config -> labelled clips`
+    (`classify.data.run_labelled_data`, which the entry point passes: classification sits
+    beside training, not below it).
 
     Raises callbacks.NonFiniteLossError if the loss stops being finite, and
     callbacks.TrainingStopped on SIGTERM.
     """
+    if getattr(config, "probe_every", 0) and config.dataset != "moving_mnist" and probe_data is None:
+        raise ValueError(f"--probe_every with --dataset={config.dataset} needs the run's labelled videos: "
+                         "run python -m video_lstm.train")
     run = setup(config, log_dir)
+    run.probe_data = probe_data
     try:
         fit(run, verbose)
         if not run.chief:
@@ -246,13 +254,6 @@ def train_and_evaluate(config, log_dir, verbose=None):
     finally:
         record_skipped(run)
         lock_lib.release(log_dir)
-
-
-def _labelled_videos(config):
-    """`classify.data.run_labelled_data` (TensorFlow), imported only by a video run's probe."""
-    from video_lstm.classify import data as data_lib
-
-    return data_lib.run_labelled_data(config)
 
 
 def record_skipped(run):
