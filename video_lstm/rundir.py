@@ -163,6 +163,13 @@ def check_same_data(log_dir, description):
         )
 
 
+def record_data(log_dir, description):
+    """Writes data.json: `description`, keeping the videos an earlier part of the run found
+    unusable (`skipped_videos`)."""
+    skipped = data_description(log_dir).get("skipped_videos")
+    write_json(log_dir, DATA, {**description, **({"skipped_videos": skipped} if skipped else {})})
+
+
 def remove_new(log_dir):
     """Deletes a log_dir this process made and that holds nothing of value (a start-up
     that failed), so that bad input leaves nothing behind."""

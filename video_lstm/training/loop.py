@@ -80,7 +80,7 @@ class Run:
     probe_data: object = None  # config -> labelled clips of a video run, for that probe
 
 
-def setup(config, log_dir):
+def setup(config, log_dir, probe_data=None):
     """Takes the log_dir's lock (the chief), checks the log_dir, the resume and the data,
     and restores or creates the model under the strategy's scope.
 
@@ -93,6 +93,9 @@ def setup(config, log_dir):
         ValueError, OSError: bad input (a resume with other settings or data, an unusable
             log_dir, data that cannot be read), one line each.
     """
+    if getattr(config, "probe_every", 0) and config.dataset != "moving_mnist" and probe_data is None:
+        raise ValueError(f"--probe_every with --dataset={config.dataset} needs the run's labelled videos "
+                         "(probe_data); python -m video_lstm.train passes them")
     chief = config.strategy != "multi_worker" or cluster.is_chief()
     created = False
     if chief:
@@ -117,7 +120,7 @@ def setup(config, log_dir):
         distribute.prepare_model(model, strategy)
         if chief:
             rundir.record_run(log_dir, config, saved, changes, step)
-            rundir.write_json(log_dir, rundir.DATA, description)
+            rundir.record_data(log_dir, description)
     except BaseException:
         if stop_on_signal is not None:
             stop_on_signal.restore()
@@ -128,7 +131,8 @@ def setup(config, log_dir):
         raise
     if distribute.is_multi_worker(strategy):
         stop_on_signal.agree = distribute.any_worker(strategy)
-    return Run(config, log_dir, model, step, source, sample_inputs, strategy, chief, stop_on_signal)
+    return Run(config, log_dir, model, step, source, sample_inputs, strategy, chief, stop_on_signal,
+               probe_data=probe_data)
 
 
 # None: TensorFlow 2.21 starts (and keeps) a thread per collective op that has a
@@ -216,9 +220,10 @@ def _fit(run, stop_on_signal, verbose):
         )
 
 
-def train(config, log_dir, verbose=None):
-    """Trains (or resumes) until `config.steps`; returns (model, step)."""
-    run = setup(config, log_dir)
+def train(config, log_dir, verbose=None, probe_data=None):
+    """Trains (or resumes) until `config.steps`; returns (model, step) (`probe_data`: see
+    `train_and_evaluate`)."""
+    run = setup(config, log_dir, probe_data)
     try:
         fit(run, verbose)
     finally:
@@ -238,11 +243,7 @@ def train_and_evaluate(config, log_dir, verbose=None, probe_data=None):
     Raises callbacks.NonFiniteLossError if the loss stops being finite, and
     callbacks.TrainingStopped on SIGTERM.
     """
-    if getattr(config, "probe_every", 0) and config.dataset != "moving_mnist" and probe_data is None:
-        raise ValueError(f"--probe_every with --dataset={config.dataset} needs the run's labelled videos: "
-                         "run python -m video_lstm.train")
-    run = setup(config, log_dir)
-    run.probe_data = probe_data
+    run = setup(config, log_dir, probe_data)
     try:
         fit(run, verbose)
         if not run.chief:
