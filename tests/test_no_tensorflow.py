@@ -205,7 +205,7 @@ print(encoder.export_log_dir(log_dir, export_dir))
 """
 
 
-@pytest.mark.large  # 13 s; a .weights.h5 loading on either backend stays tested in tests/test_rundir.py
+@pytest.mark.large  # 13 s; .weights.h5 loads stay tested under TensorFlow (test_rundir) and under JAX (above)
 def test_jax_weights_load_into_the_tensorflow_model(jax_run, no_tensorflow, tmp_path):
     pytest.importorskip("tensorflow")
     reference = str(tmp_path / "jax_outputs.npz")
