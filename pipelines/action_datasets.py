@@ -222,9 +222,7 @@ def _read_ucf101_list(path, root, classes):
                 f"{path}:{lineno}: index {fields[1]} but class {class_name!r} "
                 f"is index {label + 1} in classInd.txt"
             )
-        if relative_path in seen:
-            raise ValueError(f"{path}:{lineno}: video {relative_path} is listed twice; expected each video once")
-        seen.add(relative_path)
+        _once(seen, relative_path, path, lineno)
         items.append(_item(root, relative_path, label, class_name))
     return items
 
@@ -279,11 +277,9 @@ def hmdb51(root, split=1, subset="train", split_dir=None, missing="error"):
             if len(fields) != 2 or fields[1] not in _HMDB51_MARKS:
                 _malformed(path, lineno, fields, "'<video>.avi 0|1|2'")
             if _HMDB51_MARKS[fields[1]] == subset:
-                if f"{class_name}/{fields[0]}" in seen:
-                    raise ValueError(f"{path}:{lineno}: video {class_name}/{fields[0]} is listed twice; "
-                                     "expected each video once")
-                seen.add(f"{class_name}/{fields[0]}")
-                items.append(_item(root, f"{class_name}/{fields[0]}", label, class_name))
+                relative_path = f"{class_name}/{fields[0]}"
+                _once(seen, relative_path, path, lineno)
+                items.append(_item(root, relative_path, label, class_name))
     dataset = ActionDataset("hmdb51", split, subset, classes, items, os.path.abspath(root))
     return _handle_missing(dataset, missing, f"*{suffix}")
 
@@ -559,6 +555,13 @@ def _lines(path):
             fields = line.split()
             if fields:
                 yield lineno, fields
+
+
+def _once(seen, relative_path, path, lineno):
+    """Adds `relative_path` to `seen`; a split file naming it twice is refused at its line."""
+    if relative_path in seen:
+        raise ValueError(f"{path}:{lineno}: video {relative_path} is listed twice; expected each video once")
+    seen.add(relative_path)
 
 
 def _malformed(path, lineno, fields, expected):

@@ -460,7 +460,7 @@ class Extraction:
             if self.is_done(index):
                 print(f"shard {index} of {o.num_shards}: done already ({shard_path})", flush=True)
                 continue
-            with _try_locked(os.path.join(self.out, shard_lock_name(index))) as held:
+            with _locked(os.path.join(self.out, shard_lock_name(index)), wait=False) as held:
                 if not held:
                     print(f"shard {index} of {o.num_shards}: another process is extracting it; skipped", flush=True)
                     busy.append(index)
@@ -505,30 +505,19 @@ def _counts(rows, busy_shards=()):
 
 
 @contextlib.contextmanager
-def _try_locked(path):
-    """Yields True holding an exclusive lock on `path`, or False if another process holds it."""
+def _locked(path, wait=True):
+    """Holds an exclusive lock on `path` (an flock): waits for it, or with wait=False yields
+    False at once if another process holds it (True when held)."""
     import fcntl
 
     with open(path, "a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             yield False
             return
         try:
             yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def _locked(path):
-    import fcntl
-
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -24,6 +24,7 @@ import json
 import os
 
 from pipelines import action_datasets
+from video_lstm import config as config_lib
 from video_lstm import rundir
 from video_lstm.classify import data as data_lib
 from video_lstm.classify import pretrained, trainer
@@ -165,9 +166,10 @@ class FinetuneRun:
         return metrics
 
 
-# What a rerun may change: the step budget, bookkeeping, how the step runs, evaluation batches.
-_RESUMABLE = ("steps", "checkpoint_every", "keep_checkpoints", "log_every", "image_every", "jit_compile",
-              "strategy", "eval_batch_size", "eval_sequences")
+# What a rerun may change: what a training run's may (`config.RESUMABLE`) but its learning rate
+# (no optimizer override here), and how the evaluation is batched.
+_RESUMABLE = tuple(name for name in config_lib.RESUMABLE if name not in config_lib.OPTIMIZER_OVERRIDES) + (
+    "eval_batch_size", "eval_sequences")
 
 
 def _test_part(record):
