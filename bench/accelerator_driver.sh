@@ -13,6 +13,7 @@
 #                     the TensorBoard event files (the training curve)
 #   RUN_DIR           the log_dir (default /tmp/driver_run; its checkpoints are GBs, not in OUT)
 #   FLAGFILE          default configs/paper_composite_conditional.flags
+#   EXTRA_FLAGS       more training flags, after the flagfile's (e.g. "--optimizer=adam --feed=scheduled")
 #   TRAIN_SECONDS     training budget (default 300)
 #   PRECISION         default mixed_bfloat16 (the faster at batch 16 in bench/accelerator.py)
 #   CHECKPOINT_EVERY  default 10000 steps
@@ -34,6 +35,8 @@ if [ "$SMOKE" = 1 ]; then
     PRECISION=${PRECISION:-float32}
 fi
 TRAIN_SECONDS=${TRAIN_SECONDS:-300}
+read -ra MORE <<< "${EXTRA_FLAGS:-}"
+EXTRA+=("${MORE[@]}")
 
 say "training $FLAGFILE for ${TRAIN_SECONDS} s into $RUN"
 timeout -k 60 -s TERM "$TRAIN_SECONDS" "${PY[@]}" -m video_lstm.train --flagfile="$FLAGFILE" --log_dir="$RUN" \

@@ -208,7 +208,9 @@ def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     table = study.run()
     rows = json.load(open(tmp_path / "few_labels.json"))
     assert len(rows) == 2 * 2 * len(few_labels.INITS)
-    assert all(set(row) == {"task", "labels_per_class", "init", "seed", "accuracy"} for row in rows)
+    keys = {"task", "labels_per_class", "init", "seed", "accuracy"}
+    assert all(set(row) == (keys | {"head"} if row["init"] in few_labels.OBJECTIVES else keys) for row in rows)
+    assert {row.get("head") for row in rows if row["init"] in few_labels.OBJECTIVES} == {"probe"}
     assert {row["init"] for row in rows} == {"scratch", "composite", "autoencoder", "future", "single_frame"}
     assert all(0 <= row["accuracy"] <= 1 for row in rows)
     assert "**appearance**" in table and "| future |" in table and "±" in table
@@ -219,6 +221,10 @@ def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     again = few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["appearance", "motion"], [1, "all"],
                              [0], few_labels.INITS, pool_size=60, test_size=6, head_steps=2)
     assert again.run() == table
+    # Its rows were read by the probe: a restart with the softmax head is refused, not mixed in.
+    with pytest.raises(ValueError, match="--frozen_head=probe; this study has --frozen_head=softmax"):
+        few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["motion"], [1], [0], few_labels.INITS,
+                         pool_size=60, test_size=6, head_steps=2, frozen_head="softmax")
 
 
 # -- the exported classifier ------------------------------------------------------------------

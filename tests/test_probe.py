@@ -221,9 +221,12 @@ def test_probe_every_writes_curves_and_the_last_values_into_metrics(tmp_path, mo
     log_dir = str(tmp_path / "run")
     loop.train_and_evaluate(tiny(probe_every=2), log_dir, verbose=0)
     metrics = rundir.read_json(log_dir, rundir.METRICS)
-    assert metrics["probe/step"] == 4 and metrics["probe/evaluations"] == 2
+    assert metrics["probe/step"] == 4 and metrics["probe/evaluations"] == 3  # steps 0, 2 and 4
     assert 0 <= metrics["probe/motion/1_shot"] <= 1 and metrics["probe/seconds"] > 0
     accumulator = EventAccumulator(rundir.path(log_dir, rundir.TRAIN_EVENTS))
     accumulator.Reload()
     tags = set(accumulator.Tags().get("scalars", [])) | set(accumulator.Tags().get("tensors", []))
     assert {"probe/appearance/1_shot", "probe/motion/all"} <= tags, tags
+    tag = "probe/motion/all"
+    events = accumulator.Scalars(tag) if tag in accumulator.Tags().get("scalars", []) else accumulator.Tensors(tag)
+    assert [event.step for event in events] == [0, 2, 4]

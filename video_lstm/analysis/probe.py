@@ -494,7 +494,8 @@ def _probe_callback_class():
     import keras
 
     class ProbeCallback(keras.callbacks.Callback):
-        """Evaluates the probe on a fixed labelled set every `every` training steps.
+        """Evaluates the probe on a fixed labelled set every `every` training steps (and at step 0
+        of a fresh run: where the curve starts).
 
         The labelled clips are made once (at the first evaluation); each evaluation encodes them
         with the model's encoder as it is and fits the ridge probe (no baselines). Writes the
@@ -519,6 +520,11 @@ def _probe_callback_class():
             self.counts, self.seeds, self.pool_size, self.test_size = list(counts), seeds, pool_size, test_size
             self.batch_size = batch_size
             self.clips, self.last, self.seconds, self.evaluations, self.step = None, {}, 0.0, 0, None
+
+        def on_train_begin(self, logs=None):
+            # A fresh run's curve starts at its initialisation (step 0); a resumed one where it stopped.
+            if self.every > 0 and int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == 0:
+                self.evaluate(0)
 
         def on_train_batch_end(self, batch, logs=None):
             step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))

@@ -11,8 +11,12 @@ initialisation: `scratch` (random LSTM), `composite`, `autoencoder` and
 set. Pretraining runs once per objective (`--pretrain_steps`, into
 `<log_dir>/pretrain/<objective>`, resumed like any training run) and serves
 every task, seed and label count. A pretrained encoder is frozen by default
-(`--freeze_encoder`): its features are computed once per task and only the
-softmax trains on them.
+(`--freeze_encoder`): its features are computed once per task, and what reads
+them is `--frozen_head`: `probe` (the default), the closed-form ridge probe of
+`analysis.probe` on the encoder's final `[h, c]` (one solve per row, the
+strength by leave-one-out), which measures the representation; or `softmax`, the
+classifier's per-step softmax trained `--head_steps` SGD steps on the cached
+per-step outputs (with its dropout), which measures that short run as much.
 
 Writes into --log_dir: `few_labels.json` (rows: task, labels_per_class, init,
 seed, accuracy; written after every run, and a restarted study skips the rows
@@ -33,6 +37,7 @@ from video_lstm.core import cli  # noqa: E402
 
 OBJECTIVES = ("composite", "autoencoder", "future")
 INITS = ("scratch",) + OBJECTIVES + ("single_frame",)
+FROZEN_HEADS = ("probe", "softmax")
 
 
 
@@ -53,6 +58,7 @@ class StudyOptions:
     finetune_learning_rate: float = 3e-3
     pool_size: int = 2000
     test_size: int = 1000
+    frozen_head: str = "probe"
 
 
 HELP = {
@@ -70,6 +76,8 @@ HELP = {
     "finetune_learning_rate": "Learning rate of the classifier (its optimizer is the fine-tuning command's).",
     "pool_size": "Labelled training pool per task (train digits).",
     "test_size": "Fixed labelled test set per task (test digits).",
+    "frozen_head": "What reads a frozen pretrained encoder: probe (the closed-form ridge probe on its final [h, c], "
+    "analysis.probe) or softmax (the classifier's per-step softmax, --head_steps SGD steps on cached outputs).",
 }
 
 
@@ -94,6 +102,11 @@ def parse_counts(values):
     return counts
 
 
+def check_frozen_head(head):
+    if head not in FROZEN_HEADS:
+        raise ValueError(f"--frozen_head={head}; expected one of {', '.join(FROZEN_HEADS)}")
+
+
 def check_inits(inits):
     unknown = sorted(set(inits) - set(INITS))
     if unknown or not inits:
@@ -112,17 +125,26 @@ class Study:
         settings: `config.FinetuneSettings` of every fine-tuning run (the seed is replaced).
         tasks, counts, seeds, inits: what to run.
         pool_size, test_size: labelled sequences per task.
+        head_steps: SGD steps of a frozen encoder's softmax (`frozen_head="softmax"`).
+        frozen_head: "probe" or "softmax" (the module's docstring).
     """
 
     def __init__(self, log_dir, pretrain_config, settings, tasks, counts, seeds, inits, pool_size, test_size,
-                 head_steps=None):
+                 head_steps=None, frozen_head="probe"):
+        check_frozen_head(frozen_head)
         self.log_dir, self.pretrain_config, self.settings = log_dir, pretrain_config, settings
         self.tasks, self.counts, self.seeds, self.inits = list(tasks), list(counts), list(seeds), list(inits)
         self.pool_size, self.test_size = pool_size, test_size
         self.head_steps = head_steps or settings.steps
         self.rows_path = os.path.join(log_dir, "few_labels.json")
+        self.frozen_head = frozen_head
         self.rows = _read_rows(self.rows_path)
         self.timings = {}
+        other = [r for r in self.rows if r["init"] in OBJECTIVES and r.get("head", "softmax") != self.head_label]
+        if other:
+            raise ValueError(f"{self.rows_path} holds rows of frozen encoders read by --frozen_head="
+                             f"{other[0].get('head', 'softmax')}; this study has --frozen_head={frozen_head} "
+                             "--freeze_encoder: use another --log_dir")
 
     def run(self):
         started = time.perf_counter()
@@ -176,14 +198,28 @@ class Study:
         return self.settings.freeze_encoder
 
     @property
+    def head_label(self):
+        """How a pretrained init's rows were read out: the frozen head, or fine-tuning."""
+        return self.frozen_head if self.frozen else "finetuned"
+
+    @property
     def done(self):
         return {(r["task"], r["labels_per_class"], r["init"], r["seed"]) for r in self.rows}
 
     def cached_features(self, data, encoder):
-        """(pool features, test features) of a frozen encoder, computed once."""
+        """(pool features, test features) of a frozen encoder, computed once: its final [h, c]
+        (the probe's) or its per-step outputs (the softmax head's)."""
         from video_lstm.classify import trainer
         from video_lstm.classify.data import as_float
 
+        if self.frozen_head == "probe":
+            import numpy as np
+
+            from video_lstm.analysis import probe
+
+            size = self.settings.eval_batch_size
+            test = np.concatenate([probe.encoder_states(encoder, batch, size) for batch in data.test.batches(size)])
+            return probe.encoder_states(encoder, data.clips, size), test
         model = trainer.build("pretrained", len(data.classes), data.frame_shape, self.settings, encoder)
         size = self.settings.eval_batch_size
         pool = trainer.features(model, (as_float(data.clips[i : i + size]) for i in range(0, len(data.clips), size)))
@@ -203,8 +239,16 @@ class Study:
         model = trainer.build(kind, len(data.classes), data.frame_shape, settings, encoder)
         if cache is not None:
             chosen = action_datasets.balanced_indices(data.labels, count, seed, data.classes, len(data.classes))
-            trainer.train_head(model, cache[0][chosen], data.labels[chosen], settings, self.head_steps)
-            probabilities = trainer.head_predictions(model, cache[1])
+            if self.frozen_head == "probe":
+                import numpy as np
+
+                from video_lstm.analysis import probe
+
+                predictions, _ = probe.fit_predict(cache[0][chosen], data.labels[chosen], cache[1], len(data.classes))
+                probabilities = np.eye(len(data.classes), dtype=np.float32)[predictions]
+            else:
+                trainer.train_head(model, cache[0][chosen], data.labels[chosen], settings, self.head_steps)
+                probabilities = trainer.head_predictions(model, cache[1])
         else:
             subset = data.subset(count, seed)
             model.fit(subset.train_dataset(settings.batch_size, seed), epochs=1, steps_per_epoch=settings.steps,
@@ -217,6 +261,8 @@ class Study:
 
         row = {"task": task, "labels_per_class": int(count), "init": init, "seed": int(seed),
                "accuracy": round(float(accuracy), 4)}
+        if init in OBJECTIVES:
+            row["head"] = self.head_label
         self.rows.append(row)
         atomic.write_json(self.rows_path, self.rows)
         logging.info("%s", row)
@@ -231,7 +277,7 @@ class Study:
         atomic.write_json(os.path.join(self.log_dir, "study.json"), {
             "tasks": self.tasks, "labels_per_class": [str(c) for c in self.counts], "seeds": self.seeds,
             "inits": self.inits, "pool_size": self.pool_size, "test_size": self.test_size,
-            "head_steps": self.head_steps,
+            "head_steps": self.head_steps, "frozen_head": self.frozen_head if self.frozen else None,
             "pretrain": self.pretrain_config.to_dict(), "finetune": dataclasses.asdict(self.settings),
             "timings_s": self.timings, "accuracy": "clip top-1 on the task's fixed test set",
         })
@@ -333,6 +379,7 @@ def study_from_flags(flag_values):
 
     counts = parse_counts(FLAGS.labels_per_class)
     check_inits(FLAGS.inits)
+    check_frozen_head(FLAGS.frozen_head)
     if FLAGS.seeds < 1:
         raise ValueError(f"--seeds={FLAGS.seeds}; expected >= 1")
     from pipelines import labelled_moving_mnist
@@ -346,7 +393,7 @@ def study_from_flags(flag_values):
                          f"MNIST; it has --dataset={pretrain.dataset} --num_digits={digits}")
     settings = finetune_settings(pretrain, FLAGS)
     return Study(FLAGS.log_dir, pretrain, settings, FLAGS.tasks, counts, range(FLAGS.seeds), FLAGS.inits,
-                 FLAGS.pool_size, FLAGS.test_size, FLAGS.head_steps)
+                 FLAGS.pool_size, FLAGS.test_size, FLAGS.head_steps, FLAGS.frozen_head)
 
 
 def finetune_settings(pretrain, flag_values):
