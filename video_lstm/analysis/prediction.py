@@ -83,8 +83,11 @@ def describe_model(log_dir, options):
             raise ValueError(f"--checkpoint is for --log_dir; {flag} holds one set of weights")
         if not os.path.exists(options.saved_model):
             raise FileNotFoundError(f"{flag} does not exist")
-        version_dir = export_layout.resolve_version_dir(options.saved_model)
-        assets = export_layout.read_assets(version_dir)
+        try:
+            version_dir = export_layout.resolve_version_dir(options.saved_model)
+            assets = export_layout.read_assets(version_dir)
+        except export_layout.NotAnExportError as error:
+            raise FileNotFoundError(f"--saved_model={options.saved_model}: {error}") from None
         names = assets["signatures"].get("signatures", {})
         if assets["config"].get("dataset") != "percepts" and SIGNATURE not in names:
             raise ValueError(f"{flag} has no {SIGNATURE} signature (it has {', '.join(sorted(names))}): export "
@@ -123,10 +126,15 @@ def check(log_dir, options):
     if future is None:
         future = config.future_length if "future" in spec.decoders else 0
     if future > 0 and "future" not in spec.decoders:
-        raise ValueError(f"--future={future}: the model of {spec.flag} is an autoencoder ({config.model}), it has no "
-                         "future decoder to predict with; pass --future=0 for its reconstruction")
+        raise ValueError(f"--future={future}: the model of {spec.flag} is an autoencoder (--model={config.model}): "
+                         "it has no future decoder to predict with; pass --future=0 for its reconstruction")
     check_out(options.out, options.overwrite)  # (options: analysis.options.PredictOptions)
-    sequences = user_video.read(options.video, preparation, options.start, context + future)
+    try:
+        sequences = user_video.read(options.video, preparation, options.start, context + future)
+    except (OSError, ValueError) as error:
+        text = str(error)  # most name the path first
+        raise ValueError(f"--video={text}" if text.startswith(options.video) else f"--video={options.video}: {text}"
+                         ) from None
     available = sequences.shape[1]
     if available < context:
         total = options.start + available if available else user_video.count_frames(options.video, preparation.stride)
