@@ -49,8 +49,9 @@ def read(path, preparation, start=0, count=None):
     n < count where the video ends sooner (n = 0 if it ends before `start`).
 
     Raises:
-        ValueError: the path is missing, not a video OpenCV decodes (`VideoError`), not a .npy of
-            frames, or a folder without readable images.
+        FileNotFoundError: nothing at `path`.
+        ValueError: not a video OpenCV decodes (`VideoError`), not a .npy of frames, or a folder
+            without readable images.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file or folder")
@@ -74,8 +75,8 @@ def fitted_frames(path, preparation, start=0):
     kept frame `start` on, fitted to size x size."""
     if kind(path) == "file":  # as training reads a video (sources.videos)
         return video_decode.read_frames(path, preparation.stride, preparation.size, start=start)
-    source = _npy_frames(path) if kind(path) == "npy" else _image_frames(path)
-    return preparation.fit(itertools.islice(source, start * preparation.stride, None, preparation.stride))
+    kept = slice(start * preparation.stride, None, preparation.stride)
+    return preparation.fit(_npy_frames(path, kept) if kind(path) == "npy" else _image_frames(path, kept))
 
 
 def count_frames(path, stride=1):
@@ -114,11 +115,11 @@ def _npy_array(path):
     return array
 
 
-def _npy_frames(path):
-    """Yields the frames of a .npy as RGB (h, w, 3), uint8 or float32 (checked to be in [0, 1])."""
+def _npy_frames(path, kept=slice(None)):
+    """Yields the frames `kept` of a .npy as RGB (h, w, 3), uint8 or float32 (checked to be in [0, 1])."""
     array = _npy_array(path)
-    for index, frame in enumerate(array):
-        frame = np.asarray(frame)
+    for index in range(len(array))[kept]:
+        frame = np.asarray(array[index])
         if frame.dtype != np.uint8:
             frame = frame.astype(np.float32)
             if not np.all(np.isfinite(frame)) or frame.min() < 0 or frame.max() > 1:
@@ -146,9 +147,9 @@ def _image_paths(folder):
     return [os.path.join(folder, n) for n in names]
 
 
-def _image_frames(folder):
-    """Yields the images of a folder as RGB uint8 (h, w, 3), in name order."""
-    for path in _image_paths(folder):
+def _image_frames(folder, kept=slice(None)):
+    """Yields the images `kept` of a folder (in name order) as RGB uint8 (h, w, 3)."""
+    for path in _image_paths(folder)[kept]:
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             raise ValueError(f"{path}: OpenCV cannot read this image (damaged or of an unknown format)")

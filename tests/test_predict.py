@@ -159,6 +159,16 @@ def test_a_patch_run_tiles_each_frame_and_stitches_the_outputs(runs, tmp_path):
     assert config.input_spec.frame_shape == (16, 16, 3)
 
 
+def test_patches_tile_the_largest_centred_square_and_stitch_back():
+    preparation = video_decode.FramePreparation(36, color="grey", patch_size=16)
+    assert user_video.patch_corners(preparation) == [(2, 2), (2, 18), (18, 2), (18, 18)]
+    frames = np.random.default_rng(0).integers(0, 256, (2, 36, 36, 3), dtype=np.uint8)
+    patches = np.stack([preparation.finish(frames, corner) for corner in user_video.patch_corners(preparation)])
+    assert patches.shape == (4, 2, 16, 16, 1)
+    whole = video_decode.FramePreparation(36, color="grey").finish(frames)
+    np.testing.assert_array_equal(user_video.stitch(patches, preparation), whole[:, 2:34, 2:34])
+
+
 def test_an_autoencoder_reconstructs_only_and_overwrite_replaces_a_whole_prediction(runs, tmp_path):
     out = tmp_path / "out"
     assert call(f"--log_dir={runs['mnist']}", f"--video={runs['video']}", f"--out={out}") == 0

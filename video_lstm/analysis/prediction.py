@@ -177,9 +177,10 @@ def _keras_predict(model):
 def _saved_model_predict(version_dir):
     import tensorflow as tf
 
-    function = tf.saved_model.load(version_dir).signatures[SIGNATURE]
+    loaded = tf.saved_model.load(version_dir)  # kept alive with the function: it owns the variables
 
     def predict(frames, future):
+        function = loaded.signatures[SIGNATURE]
         outputs = function(frames=tf.constant(frames, tf.float32), future_steps=tf.constant(future, tf.int32))
         outputs = {name: np.asarray(value.numpy(), np.float32) for name, value in outputs.items()}
         if not future:
@@ -208,19 +209,26 @@ def predict(request, checkpoint=""):
 def write(out, frames, record, fps, overwrite=False):
     """Writes the outputs into `out`, each to a temporary renamed into place once all are
     written; with `overwrite`, removes the outputs of an earlier prediction it does not write."""
+    made = not os.path.exists(out)
     os.makedirs(out, exist_ok=True)
     written = ["prediction.gif", "prediction.mp4", "context.npy",
                *(f"{name}.npy" for name in ("future", "reconstruction") if name in frames), "prediction.json"]
     gif = figures.sample_gif_frames(frames["context"], frames.get("reconstruction"), frames.get("future"),
                                     frames["truth"])
-    with contextlib.ExitStack() as stack:
-        path = lambda name: stack.enter_context(atomic.path(os.path.join(out, name)))  # noqa: E731
-        figures.write_gif(path("prediction.gif"), gif, duration_ms=round(1000 / fps))
-        figures.write_mp4(path("prediction.mp4"), gif, fps)
-        for name in ("context", "future", "reconstruction"):
-            if name in frames:
-                atomic.save_npy(path(f"{name}.npy"), frames[name])
-        atomic.write_json(path("prediction.json"), record)
+    try:
+        with contextlib.ExitStack() as stack:
+            path = lambda name: stack.enter_context(atomic.path(os.path.join(out, name)))  # noqa: E731
+            figures.write_gif(path("prediction.gif"), gif, duration_ms=round(1000 / fps))
+            figures.write_mp4(path("prediction.mp4"), gif, fps)
+            for name in ("context", "future", "reconstruction"):
+                if name in frames:
+                    atomic.save_npy(path(f"{name}.npy"), frames[name])
+            atomic.write_json(path("prediction.json"), record)
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                os.rmdir(out)  # only if still empty
+        raise
     if overwrite:
         for name in set(OUTPUTS) - set(written):
             with contextlib.suppress(FileNotFoundError):
