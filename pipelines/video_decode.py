@@ -8,6 +8,7 @@ alone:
     read_frames(path, ...)           RGB uint8 frames (H, W, 3): stride, resize, crop
     clip_starts / covering_clip_starts   where clips begin (pure, for any length)
     clips(path, clip_length, ...)    uint8 clips (clip_length, H, W, 3)
+    FramePreparation                 a run's frames from RGB ones: size, stride, colour, patch
     decode_many(paths, ...)          clips of many videos, bad ones skipped and counted
     clip_dataset(paths, ...)         the same as a tf.data stage decoding videos in parallel
 
@@ -295,6 +296,53 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, t
         capture.release()
     if index == 0:
         raise VideoError(path, "no frames", "opens but yields no frames")
+
+
+# -- a run's frames -------------------------------------------------------------
+
+GREY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
+
+
+@dataclasses.dataclass(frozen=True)
+class FramePreparation:
+    """How a run's data source turns decoded RGB frames into its model's frames; one
+    definition for training (`pipelines.sources.videos`) and prediction (`pipelines.user_video`).
+
+    Attributes:
+        size: frames are scaled so the shorter side is `size` and centre-cropped to a square.
+        stride: every `stride`-th frame is kept.
+        color: "rgb" (3 channels) or "grey" (1).
+        patch_size: 0 for whole frames; N for N x N patches of them.
+    """
+
+    size: int
+    stride: int = 1
+    color: str = "rgb"
+    patch_size: int = 0
+
+    @property
+    def frame_shape(self):
+        """(H, W, C) of the model's frames (a patch's, with patches)."""
+        side = self.patch_size or self.size
+        return (side, side, 3 if self.color == "rgb" else 1)
+
+    def fit(self, frames):
+        """Yields RGB frames (any iterable of (h, w, 3), uint8 or float) scaled and centre-cropped
+        to size x size, as `read_frames(path, stride, size)` does for a file."""
+        return fit_frames(frames, self.size)
+
+    def finish(self, clip, patch=(0, 0)):
+        """A fitted clip (T, size, size, 3) in the run's colour, cut to the patch whose top-left
+        corner is `patch` (with patches): (T, *frame_shape). uint8 stays uint8 (grey rounded),
+        float stays float."""
+        clip = np.asarray(clip)
+        if self.color == "grey":
+            grey = clip.astype(np.float32) @ np.array(GREY_WEIGHTS, np.float32)
+            clip = (np.round(grey).astype(np.uint8) if clip.dtype == np.uint8 else grey)[..., None]
+        if self.patch_size:
+            top, left = patch
+            clip = clip[:, top : top + self.patch_size, left : left + self.patch_size]
+        return clip
 
 
 # -- where clips start --------------------------------------------------------

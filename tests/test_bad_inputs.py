@@ -1,8 +1,8 @@
 """Bad input to every command fails in one line and changes nothing (issue 20, "Tests").
 
 One table of cases (`CASES`) across the commands: video_lstm.train, .evaluate,
-.visualize, .finetune, pipelines.extract_percepts and export.encoder, .classifier,
-.verify, .client. Bad flags, bad and damaged files, mismatched caches and log_dirs,
+.visualize, .finetune, .predict, pipelines.extract_percepts and export.encoder,
+.classifier, .verify, .client. Bad flags, bad and damaged files, mismatched caches and log_dirs,
 changed settings on resume, corrupt checkpoints, read-only and full directories.
 Every case expects:
 
@@ -272,6 +272,7 @@ COMMANDS = {
     "export.classifier": "export.classifier",
     "export.verify": "export.verify",
     "export.client": "export.client",
+    "predict": "video_lstm.predict",
 }
 
 
@@ -320,6 +321,24 @@ def ep_args(e, *extra, out=None, videos=None):
 
 def export_args(e, log_dir, *extra):
     return [f"--log_dir={log_dir}", f"--export_dir={e.new('new_exports')}", *extra]
+
+
+def predict_args(e, *extra, log_dir=None, video=None):
+    """Predicting a video of the folder (12 frames of 32x32) with the trained run into a new --out."""
+    return [f"--log_dir={log_dir or e.run}", f"--video={video or os.path.join(e.videos, 'A', 'A0.avi')}",
+            f"--out={e.new('new_prediction')}", *extra]
+
+
+def config_only_run(e, name, **values):
+    """A log_dir holding the config.json of `values` and no checkpoint: what predict refuses from
+    the config alone, before it looks for a checkpoint."""
+    from video_lstm import config as config_lib
+
+    folder = e.dir(name, "checkpoints")
+    config = config_lib.make(units=8, input_length=3, future_length=3, **values)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        f.write(config.to_json())
+    return folder
 
 
 def closed_port():
@@ -589,6 +608,44 @@ CASES = [
          lambda e: ["--model_name=m", f"--rest_port={e._port}", "--timeout=5"], ("not JSON",)),
     Case("client-rest-answer-http-500", "export.client",
          lambda e: ["--model_name=m", f"--rest_port={e._port}", "--timeout=5"], ("500",)),
+    # -- video_lstm.predict ---------------------------------------------------------------------------------
+    Case("predict-video-flag-missing", "predict", lambda e: [f"--log_dir={e.run}", f"--out={e.new('out')}"],
+         ("--video", "required")),
+    Case("predict-out-flag-missing", "predict",
+         lambda e: [f"--log_dir={e.run}", f"--video={os.path.join(e.videos, 'A', 'A0.avi')}"], ("--out", "required")),
+    Case("predict-no-model", "predict", lambda e: predict_args(e)[1:], ("--log_dir", "--saved_model")),
+    Case("predict-log-dir-and-saved-model", "predict",
+         lambda e: predict_args(e, f"--saved_model={os.path.join(e.exported, EXPORT_NAME)}"),
+         ("--log_dir", "--saved_model", "not both")),
+    Case("predict-context-zero", "predict", lambda e: predict_args(e, "--context=0"), ("--context=0", ">= 1")),
+    Case("predict-future-too-long", "predict", lambda e: predict_args(e, "--future=5000"),
+         ("--future=5000", "0..1000")),
+    Case("predict-start-negative", "predict", lambda e: predict_args(e, "--start=-2"), ("--start=-2", ">= 0")),
+    Case("predict-start-not-a-number", "predict", lambda e: predict_args(e, "--start=abc"), ("start", "abc")),
+    Case("predict-positional-argument", "predict", lambda e: predict_args(e, "stray"), ("stray",)),
+    Case("predict-model-of-percepts", "predict",
+         lambda e: predict_args(e, log_dir=config_only_run(e, "percept_run", dataset="percepts", percepts_dir=e.cache,
+                                                           loss="squared_error")),
+         ("a model of percepts has no pictures",)),
+    Case("predict-future-of-an-autoencoder", "predict",
+         lambda e: predict_args(e, "--future=2", log_dir=config_only_run(e, "autoencoder_run", model="autoencoder")),
+         ("--future=2", "autoencoder", "no future decoder")),
+    Case("predict-video-shorter-than-the-context", "predict", lambda e: predict_args(e, "--context=10", "--start=5"),
+         ("has 12 frames", "15 needed", "--context=10")),
+    Case("predict-video-undecodable", "predict",
+         lambda e: predict_args(e, video=e.file("broken.avi", GARBAGE)), ("broken.avi", "cannot decode")),
+    Case("predict-video-missing", "predict", lambda e: predict_args(e, video=e.new("no_video.mp4")),
+         ("no_video.mp4", "no such file")),
+    Case("predict-npy-not-frames", "predict",
+         lambda e: predict_args(e, video=e.file("vector.npy", b"")), ("vector.npy", "shape (5,)"),
+         setup=lambda e: np.save(str(e._root / "vector.npy"), np.zeros(5, np.uint8))),
+    Case("predict-out-holds-a-prediction", "predict",
+         lambda e: [*predict_args(e)[:2], f"--out={e.dir('done')}"], ("--out", "earlier prediction", "--overwrite"),
+         setup=lambda e: overwrite(os.path.join(e.dir("done"), "prediction.json"), b"{}")),
+    Case("predict-saved-model-not-an-export", "predict",
+         lambda e: [f"--saved_model={e.videos}", *predict_args(e)[1:]], lambda e: (e.videos, "SavedModel")),
+    Case("predict-checkpoint-missing", "predict", lambda e: predict_args(e, f"--checkpoint={e.new('ckpt-9.keras')}"),
+         ("--checkpoint", "ckpt-9.keras", "not found")),
 ]
 SERVERS = {"client-rest-answer-not-json": (200, b"<html>not json</html>"),
            "client-rest-answer-http-500": (500, b"<html><body>Internal Server Error</body></html>")}

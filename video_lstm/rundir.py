@@ -361,6 +361,17 @@ def load_latest(log_dir, config=None, compile=True):
     return step, model
 
 
+def load_for_calling(log_dir, checkpoint="", config=None):
+    """(step, path, model) of `checkpoint` (a path; its step from its name, None if it has
+    none) or, if empty, of the newest checkpoint of `log_dir` that loads; no optimizer."""
+    if not checkpoint:
+        return load_latest_with_path(log_dir, config, compile=False)
+    if not os.path.exists(checkpoint):
+        raise FileNotFoundError(f"--checkpoint={checkpoint} not found")
+    match = re.search(r"(\d+)", os.path.basename(checkpoint))
+    return int(match.group(1)) if match else None, checkpoint, load(checkpoint, config, compile=False)
+
+
 def load_latest_with_path(log_dir, config=None, compile=True):
     """(step, path, model) of the newest checkpoint that loads, its path looked up once (a
     job still training may write a newer one meanwhile).

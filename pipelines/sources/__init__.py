@@ -10,6 +10,10 @@ values to modules: `moving_mnist`; `videos` for ucf101, hmdb51 and folder;
 - `input_spec(config)`: an `InputSpec`, frames `(T, H, W, C)` of any H, W, C
   or feature vectors `(T, D)`: what the model is built on, and what a resumed
   run must agree on;
+- `frame_preparation(config)`, sources of pictures only: the
+  `video_decode.FramePreparation` (size, stride, colour, patches) that turns
+  decoded RGB video into the model's frames, for a video of the user's
+  (`pipelines.user_video`; the video sources' training clips use the same);
 - `Source(config)`, a `DataSource`: the training stream, deterministic from
   (seed, step) so that a resumed run reads exactly the batches it would have
   read; a few fixed sample inputs for pictures; and the fixed test set. Its
@@ -117,6 +121,20 @@ def check_choices(options, choices):
 
 def input_spec(config):
     return module(config.dataset).input_spec(config)
+
+
+def frame_preparation(config):
+    """How `config`'s source makes its frames from decoded RGB video (a
+    `video_decode.FramePreparation`: size, stride, colour, patches), for a video of the user's.
+
+    Raises:
+        ValueError: the source gives no pictures (percepts).
+    """
+    prepare = getattr(module(config.dataset), "frame_preparation", None)
+    if prepare is None:
+        raise ValueError(f"a model of percepts has no pictures: --dataset={config.dataset} feeds it convnet "
+                         "features (T, D), not frames, so it has no frames to predict")
+    return prepare(config)
 
 
 def build(config):

@@ -81,6 +81,13 @@ def input_spec(config):
     return InputSpec((size, size, 1), origin=f"--frame_size={size}")
 
 
+def frame_preparation(config):
+    """Another video as this source's frames (`pipelines.user_video`): frame_size squares, grey."""
+    from pipelines import video_decode
+
+    return video_decode.FramePreparation(config.data.frame_size, color="grey")
+
+
 class Source(DataSource):
     """Moving MNIST sequences of `config.data`'s geometry, from its digit bank."""
 

@@ -129,6 +129,18 @@ def input_spec(config):
     return InputSpec((side, side, channels), origin=f"{origin} --color={data.color}")
 
 
+def preparation_of(data):
+    """The `video_decode.FramePreparation` of a video source's options."""
+    from pipelines import video_decode
+
+    return video_decode.FramePreparation(data.frame_size, data.frame_stride, data.color, data.patch_size)
+
+
+def frame_preparation(config):
+    """How this source prepares frames (the source contract's, for `pipelines.user_video`)."""
+    return preparation_of(config.data)
+
+
 def list_videos(config, subset, missing="skip"):
     """The `ActionDataset` of `subset` ("train" or "test") that `config` names.
 
@@ -189,6 +201,7 @@ class _Decoder:
 
     def __init__(self, data, clip_length):
         self.data, self.clip_length = data, clip_length
+        self.preparation = preparation_of(data)
         self._counts, self._lock = {}, threading.Lock()
         self.skipped = {}  # {path: why it gives no clip}: undecodable, or shorter than one clip
 
@@ -258,13 +271,7 @@ class _Decoder:
 
     def _finish(self, clip, patch):
         """Grey conversion and the patch crop of one clip (T, S, S, 3)."""
-        if self.data.color == "grey":
-            weights = np.array([0.299, 0.587, 0.114], np.float32)
-            clip = np.round(clip.astype(np.float32) @ weights)[..., None].astype(np.uint8)
-        if self.data.patch_size:
-            top, left = patch
-            clip = clip[:, top : top + self.data.patch_size, left : left + self.data.patch_size]
-        return clip
+        return self.preparation.finish(clip, patch)
 
     def patch_position(self, rng):
         """(top, left) of a patch; draws the same random numbers with or without

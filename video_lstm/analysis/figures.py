@@ -1,9 +1,11 @@
-"""Pictures of sequences: strips of frames as uint8 images, PNG and GIF files.
+"""Pictures of sequences: strips of frames as uint8 images, PNG, GIF and MP4 files.
 
 Everything here is numpy in (or a model's `generate`), numpy or files out, so
 training, evaluation and visualisation share one way of drawing. Files are
 written through `video_lstm.core.atomic`.
 """
+
+import os
 
 import cv2
 import numpy as np
@@ -11,6 +13,7 @@ import numpy as np
 from video_lstm.core import atomic
 
 ROW_LABELS = ("input", "reconstruction", "ground truth", "prediction")
+LABEL_HEIGHT = 12  # the band above each GIF frame naming it
 
 
 def to_uint8(frames):
@@ -54,6 +57,30 @@ def comparison_strip(inputs, reconstruction=None, truth=None, prediction=None, g
     return sequence_strip([inputs, reconstruction, truth, prediction], gap)
 
 
+def labelled(image, text):
+    """uint8 (H, W, C) -> (LABEL_HEIGHT + H, W, C) under a black band with white `text`."""
+    band = np.zeros((LABEL_HEIGHT, image.shape[1]), np.uint8)
+    cv2.putText(band, text, (1, LABEL_HEIGHT - 2), cv2.FONT_HERSHEY_PLAIN, 0.7, 255, 1, cv2.LINE_AA)
+    band = np.repeat(band[..., None], image.shape[-1], axis=-1)
+    return np.concatenate([band, image], axis=0)
+
+
+def sample_gif_frames(frames, reconstruction, future, truth, gap=2):
+    """uint8 (time, LABEL_HEIGHT + H, 2 * (W + gap), C): truth | model, frame by frame.
+
+    During the input frames the model's side is the reconstruction (black for
+    a model without one), then the prediction beside the true future (black
+    where `truth` is None or shorter than the prediction).
+    """
+    model_side = reconstruction if reconstruction is not None else np.zeros_like(frames)
+    pairs = [(frames[t], model_side[t], f"in {t + 1}") for t in range(len(frames))]
+    if future is not None:
+        truth = np.zeros_like(future[:0]) if truth is None else truth
+        blank = np.zeros_like(future[0])
+        pairs += [(truth[t] if t < len(truth) else blank, future[t], f"out {t + 1}") for t in range(len(future))]
+    return np.stack([labelled(frame_row(np.stack([left, right]), 2, gap), text) for left, right, text in pairs])
+
+
 def write_png(path, image):
     """Writes a uint8 (H, W) or (H, W, 1|3) image atomically."""
     image = np.asarray(image)
@@ -77,6 +104,28 @@ def write_gif(path, frames, duration_ms=100):
         images[0].save(
             temporary, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
         )
+    return path
+
+
+def write_mp4(path, frames, fps=10.0):
+    """Writes (time, H, W, C) frames as an MPEG-4 video (OpenCV, mp4v), atomically; odd sides
+    are padded by a black row or column (the codec needs even ones)."""
+    frames = to_uint8(frames)
+    if frames.shape[-1] == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    frames = np.pad(frames, ((0, 0), (0, frames.shape[1] % 2), (0, frames.shape[2] % 2), (0, 0)))
+    height, width = frames.shape[1:3]
+    with atomic.path(path) as temporary:
+        writer = cv2.VideoWriter(temporary, cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (width, height))
+        if not writer.isOpened():
+            raise OSError(f"OpenCV cannot write an mp4v video to {path}")
+        try:
+            for frame in frames:
+                writer.write(np.ascontiguousarray(frame[..., ::-1]))  # RGB -> BGR
+        finally:
+            writer.release()
+        if not os.path.exists(temporary) or os.path.getsize(temporary) == 0:
+            raise OSError(f"OpenCV wrote no video to {path}")
     return path
 
 

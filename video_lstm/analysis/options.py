@@ -1,4 +1,4 @@
-"""What `python -m video_lstm.evaluate` and `.visualize` take: their options and flags.
+"""What `python -m video_lstm.evaluate`, `.visualize` and `.predict` take: their options and flags.
 
 Light (no Keras, no TensorFlow), so that the commands check their flags before
 the heavy imports.
@@ -97,4 +97,50 @@ EVALUATE_HELP = {
     "test_set": "Override the run's test set.",
     "test_npy_path": "mnist_test_seq.npy for --test_set=npy.",
     "tfds_data_dir": "TFDS data_dir of a prepared moving_mnist for --test_set=tfds.",
+}
+
+
+MAX_FUTURE = 1000  # frames --future predicts at most: the serving graph's limit (export.signatures)
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictOptions:
+    """What `python -m video_lstm.predict` takes besides --log_dir (its flags)."""
+
+    video: str = ""
+    out: str = ""
+    saved_model: str = ""
+    checkpoint: str = ""
+    context: int | None = None
+    future: int | None = None
+    start: int = 0
+    overwrite: bool = False
+
+    def validate(self):
+        """Raises ValueError naming the first flag missing or out of range."""
+        if not self.video:
+            raise ValueError("--video is required (a video file, a .npy of frames or a folder of frame images)")
+        if not self.out:
+            raise ValueError("--out is required (the folder the prediction is written to)")
+        if self.context is not None and self.context < 1:
+            raise ValueError(f"--context={self.context}; expected >= 1 frames for the encoder to read")
+        if self.future is not None and not 0 <= self.future <= MAX_FUTURE:
+            raise ValueError(f"--future={self.future}; expected 0..{MAX_FUTURE} frames to predict")
+        if self.start < 0:
+            raise ValueError(f"--start={self.start}; expected >= 0 (the first frame to read, after the stride)")
+        return self
+
+
+PREDICT_HELP = {
+    "video": "The video: a file OpenCV decodes, a .npy of frames (T, H, W[, C]) uint8 or float in [0, 1], or a "
+    "folder of frame images (name order).",
+    "out": "Folder for prediction.gif/.mp4, context.npy, future.npy, reconstruction.npy, prediction.json.",
+    "saved_model": "Instead of --log_dir: an exported SavedModel (python -m export.encoder; a version "
+    "directory, or a model directory: its newest version).",
+    "checkpoint": "With --log_dir: the checkpoint to use (a path under <log_dir>/checkpoints); default the newest.",
+    "context": "Frames the encoder reads; default the run's --input_length.",
+    "future": f"Frames to predict, 0..{MAX_FUTURE}; default the run's --future_length (0 for an autoencoder). "
+    "Longer than it was trained for is a free-running rollout.",
+    "start": "The first frame to read, counted after the run's frame stride.",
+    "overwrite": "Replace the outputs of an earlier prediction in --out (refused otherwise).",
 }

@@ -386,13 +386,7 @@ def probe_log_dir(log_dir, options=ProbeOptions(), write=True, source_data=None)
     if not rundir.is_run(log_dir):
         raise FileNotFoundError(f"--log_dir={log_dir} is not a training run (no config.json and checkpoints/)")
     config = rundir.load_config(log_dir)
-    if options.checkpoint:
-        if not os.path.exists(options.checkpoint):
-            raise FileNotFoundError(f"--checkpoint={options.checkpoint} not found")
-        model, checkpoint = rundir.load(options.checkpoint, config, compile=False), options.checkpoint
-        step = _step_of(checkpoint)
-    else:
-        step, checkpoint, model = rundir.load_latest_with_path(log_dir, compile=False)
+    step, checkpoint, model = rundir.load_for_calling(log_dir, options.checkpoint, config)
     loaded = time.perf_counter()
     clips = labelled_clips(config, options.pool_size, options.test_size, source_data)
     _check_counts(clips, counts)
@@ -412,11 +406,6 @@ def probe_log_dir(log_dir, options=ProbeOptions(), write=True, source_data=None)
         result["written"] = options.result_name()
         rundir.write_json(log_dir, result["written"], result)
     return result
-
-
-def _step_of(checkpoint):
-    digits = "".join(c if c.isdigit() else " " for c in os.path.basename(checkpoint)).split()
-    return int(digits[0]) if digits else None
 
 
 def _check_counts(clips, counts):

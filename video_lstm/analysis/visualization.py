@@ -38,7 +38,6 @@ import dataclasses
 import math
 import os
 
-import cv2
 import keras
 import numpy as np
 import tensorflow as tf
@@ -56,7 +55,7 @@ ROLLOUT_SEED = 2468
 GATES = ("input", "forget", "cell", "output")  # the order of LSTMStack's kernel columns
 GAP = 2  # pixels between frames, as in figures.py
 RULE = 4  # white pixels between sequences, as in figures.write_samples
-LABEL_HEIGHT = 12  # the band above each GIF frame naming it
+LABEL_HEIGHT = figures.LABEL_HEIGHT  # the band above each GIF frame naming it
 
 
 def visualize_log_dir(log_dir, options=None):
@@ -161,14 +160,6 @@ class Writer:
 # -- pictures -----------------------------------------------------------------
 
 
-def labelled(image, text):
-    """uint8 (H, W, C) -> (LABEL_HEIGHT + H, W, C) under a black band with white `text`."""
-    band = np.zeros((LABEL_HEIGHT, image.shape[1]), np.uint8)
-    cv2.putText(band, text, (1, LABEL_HEIGHT - 2), cv2.FONT_HERSHEY_PLAIN, 0.7, 255, 1, cv2.LINE_AA)
-    band = np.repeat(band[..., None], image.shape[-1], axis=-1)
-    return np.concatenate([band, image], axis=0)
-
-
 def stack_sequences(pictures):
     """Pictures of equal width, one per sequence, with white rules between them."""
     rule = np.full((RULE,) + pictures[0].shape[1:], 255, np.uint8)
@@ -219,18 +210,8 @@ def draw_samples(model, config, writer, options):
 
 
 def sample_gif_frames(frames, reconstruction, future, truth):
-    """uint8 (time, LABEL_HEIGHT + H, 2 * (W + GAP), C): truth | model, frame by frame.
-
-    During the input frames the model's side is the reconstruction (black for
-    a model without one), then the prediction beside the true future.
-    """
-    model_side = reconstruction if reconstruction is not None else np.zeros_like(frames)
-    pairs = [(frames[t], model_side[t], f"in {t + 1}") for t in range(len(frames))]
-    if future is not None and truth is not None:
-        pairs += [(truth[t], future[t], f"out {t + 1}") for t in range(len(future))]
-    return np.stack(
-        [labelled(figures.frame_row(np.stack([left, right]), 2, GAP), text) for left, right, text in pairs]
-    )
+    """`figures.sample_gif_frames`; the prediction only beside a true future (test sequences have one)."""
+    return figures.sample_gif_frames(frames, reconstruction, future if truth is not None else None, truth, GAP)
 
 
 def rollout_frames(horizon):
@@ -278,7 +259,7 @@ def draw_rollout(model, config, writer, options, num_digits, name):
         for t in range(start, stop):
             pair = (figures.to_uint8(truth[:, t - start]), figures.to_uint8(predicted[:, t - start]))
             if t % gif_every == 0:
-                gif.append(labelled(figures.sequence_strip(list(pair)), f"+{t + 1}"))
+                gif.append(figures.labelled(figures.sequence_strip(list(pair)), f"+{t + 1}"))
             if t in strip_frames:
                 strip.append(pair)
     writer.gif(name, np.stack(gif))
