@@ -230,3 +230,49 @@ def test_probe_every_writes_curves_and_the_last_values_into_metrics(tmp_path, mo
     tag = "probe/motion/all"
     events = accumulator.Scalars(tag) if tag in accumulator.Tags().get("scalars", []) else accumulator.Tensors(tag)
     assert [event.step for event in events] == [0, 2, 4]
+
+
+# -- the pretraining ablation (video_lstm.experiments.pretrain_ablation) --------------------------
+
+TINY_FLAGFILE = """--dataset=moving_mnist
+--num_digits=1
+--digits=rendered
+--frame_size=32
+--units=8
+--input_length=3
+--future_length=2
+--batch_size=4
+--checkpoint_every=2
+--log_every=2
+--image_every=100
+--jit_compile=false
+"""
+
+
+def test_the_ablation_trains_and_probes_each_variant_once_and_plots_the_curves(tmp_path):
+    """A variant trains with its own flags into its own run, is probed, and lands in the table
+    with its times and in the curves; a rerun skips finished variants (files unchanged)."""
+    from video_lstm.core import cli
+    from video_lstm.experiments import pretrain_ablation
+
+    flagfile = tmp_path / "tiny.flags"
+    flagfile.write_text(TINY_FLAGFILE)
+    argv = [f"--log_dir={tmp_path / 'ablation'}", f"--base_flagfile={flagfile}", "--variants=autoencoder",
+            "--steps=2", "--probe_every=2", "--shots=1,all", "--seeds=2", "--pool_size=40", "--test_size=20"]
+    assert cli.call(pretrain_ablation, argv) == 0
+    records = json.load(open(tmp_path / "ablation" / "ablation.json"))
+    assert [r["variant"] for r in records] == ["autoencoder"]
+    assert json.load(open(tmp_path / "ablation" / "autoencoder" / "config.json"))["model"] == "autoencoder"
+    for record in records:
+        assert record["train_wall_s"] > 0 and record["steps"] == 2
+        rows = {(r["task"], r["shots"]) for r in record["results"]}
+        assert rows == {(t, s) for t in ("appearance", "motion") for s in (1, "all")}
+    table = (tmp_path / "ablation" / "ablation.md").read_text()
+    assert "| autoencoder | --model=autoencoder | 2 |" in table
+    assert open(tmp_path / "ablation" / "probe_curves.png", "rb").read(4) == b"\x89PNG"
+    curves = pretrain_ablation.probe_curves(str(tmp_path / "ablation" / "autoencoder"))
+    assert [step for step, _ in curves["probe/motion/all"]] == [0, 2]
+    before = (tmp_path / "ablation" / "ablation.json").read_bytes()
+    assert cli.call(pretrain_ablation, argv) == 0  # finished variants are not trained again
+    assert (tmp_path / "ablation" / "ablation.json").read_bytes() == before
+    assert cli.call(pretrain_ablation, argv[:2] + ["--variants=base,bogus"]) == 1

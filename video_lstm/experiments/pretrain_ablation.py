@@ -49,6 +49,8 @@ class AblationOptions:
     probe_every: int = 500
     shots: tuple = ("1", "5", "10", "all")
     seeds: int = 3
+    pool_size: int = 2000
+    test_size: int = 1000
 
 
 HELP = {
@@ -58,6 +60,8 @@ HELP = {
     "probe_every": "Probe curves during training every N steps (0: none).",
     "shots": "Labelled clips per class of the final probe.",
     "seeds": "Draws of the shots per count.",
+    "pool_size": "Labelled clips per task the shots are drawn from (the few-labels study's pool).",
+    "test_size": "Labelled test clips per task (the few-labels study's test set).",
 }
 
 
@@ -85,7 +89,8 @@ def run_variant(options, name, log_dir):
     started, cpu = time.perf_counter(), time.process_time()
     loop.train(config, log_dir, verbose=0)
     trained, trained_cpu = time.perf_counter(), time.process_time()
-    probe_options = probe.ProbeOptions(shots=tuple(options.shots), seeds=options.seeds, baselines=())
+    probe_options = probe.ProbeOptions(shots=tuple(options.shots), seeds=options.seeds, baselines=(),
+                                       pool_size=options.pool_size, test_size=options.test_size)
     result = probe.probe_log_dir(log_dir, probe_options)
     return {"variant": name, "flags": list(VARIANTS[name]), "steps": config.steps,
             "train_wall_s": round(trained - started, 1), "train_cpu_s": round(trained_cpu - cpu, 1),
