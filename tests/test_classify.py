@@ -209,9 +209,9 @@ def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     rows = json.load(open(tmp_path / "few_labels.json"))
     assert len(rows) == 2 * 2 * len(few_labels.INITS)
     keys = {"task", "labels_per_class", "init", "seed", "accuracy"}
-    assert all(set(row) == (keys | {"head"} if row["init"] in few_labels.OBJECTIVES else keys) for row in rows)
-    assert {row.get("head") for row in rows if row["init"] in few_labels.OBJECTIVES} == {"probe"}
-    assert {row["init"] for row in rows} == {"scratch", "composite", "autoencoder", "future", "single_frame"}
+    assert all(set(row) == (keys | {"head"} if row["init"] in few_labels.ENCODER_INITS else keys) for row in rows)
+    assert {row.get("head") for row in rows if row["init"] in few_labels.ENCODER_INITS} == {"probe"}
+    assert {row["init"] for row in rows} == {"scratch", "random", "composite", "autoencoder", "future", "single_frame"}
     assert all(0 <= row["accuracy"] <= 1 for row in rows)
     assert "**appearance**" in table and "| future |" in table and "±" in table
     assert (tmp_path / "few_labels.md").read_text() == table

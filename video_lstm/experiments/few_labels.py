@@ -8,7 +8,8 @@ labels per class and every seed, trains the classifier from each
 initialisation: `scratch` (random LSTM), `composite`, `autoencoder` and
 `future` (the encoder of a model pretrained with that objective) and the
 `single_frame` baseline; the accuracy is clip top-1 on the task's fixed test
-set. Pretraining runs once per objective (`--pretrain_steps`, into
+set; `random`, a frozen randomly initialised encoder of the same config, shows what
+the frozen read-out gives without pretraining. Pretraining runs once per objective (`--pretrain_steps`, into
 `<log_dir>/pretrain/<objective>`, resumed like any training run) and serves
 every task, seed and label count. A pretrained encoder is frozen by default
 (`--freeze_encoder`): its features are computed once per task, and what reads
@@ -36,7 +37,10 @@ from absl import flags, logging  # noqa: E402
 from video_lstm.core import cli  # noqa: E402
 
 OBJECTIVES = ("composite", "autoencoder", "future")
-INITS = ("scratch",) + OBJECTIVES + ("single_frame",)
+# `random`: a frozen, randomly initialised encoder of the pretraining config, read like the pretrained
+# ones: what the frozen read-out gives without pretraining.
+ENCODER_INITS = ("random",) + OBJECTIVES
+INITS = ("scratch",) + ENCODER_INITS + ("single_frame",)
 FROZEN_HEADS = ("probe", "softmax")
 
 
@@ -132,6 +136,9 @@ class Study:
     def __init__(self, log_dir, pretrain_config, settings, tasks, counts, seeds, inits, pool_size, test_size,
                  head_steps=None, frozen_head="probe"):
         check_frozen_head(frozen_head)
+        if "random" in inits and not settings.freeze_encoder:
+            raise ValueError("--inits=random is a frozen random encoder: it needs --freeze_encoder (unfrozen, it "
+                             "is --inits=scratch)")
         self.log_dir, self.pretrain_config, self.settings = log_dir, pretrain_config, settings
         self.tasks, self.counts, self.seeds, self.inits = list(tasks), list(counts), list(seeds), list(inits)
         self.pool_size, self.test_size = pool_size, test_size
@@ -140,7 +147,7 @@ class Study:
         self.frozen_head = frozen_head
         self.rows = _read_rows(self.rows_path)
         self.timings = {}
-        other = [r for r in self.rows if r["init"] in OBJECTIVES and r.get("head", "softmax") != self.head_label]
+        other = [r for r in self.rows if r["init"] in ENCODER_INITS and r.get("head", "softmax") != self.head_label]
         if other:
             raise ValueError(f"{self.rows_path} holds rows of frozen encoders read by --frozen_head="
                              f"{other[0].get('head', 'softmax')}; this study has --frozen_head={frozen_head} "
@@ -150,6 +157,10 @@ class Study:
         started = time.perf_counter()
         os.makedirs(self.log_dir, exist_ok=True)
         encoders = {objective: self.pretrain(objective) for objective in OBJECTIVES if objective in self.inits}
+        if "random" in self.inits:
+            from video_lstm.analysis import probe
+
+            encoders["random"] = probe.random_encoder(self.pretrain_config)
         for task in self.tasks:
             self.run_task(task, encoders)
         self.timings["total_s"] = round(time.perf_counter() - started, 1)
@@ -261,7 +272,7 @@ class Study:
 
         row = {"task": task, "labels_per_class": int(count), "init": init, "seed": int(seed),
                "accuracy": round(float(accuracy), 4)}
-        if init in OBJECTIVES:
+        if init in ENCODER_INITS:
             row["head"] = self.head_label
         self.rows.append(row)
         atomic.write_json(self.rows_path, self.rows)
