@@ -221,3 +221,25 @@ def test_driver_script_smoke_trains_stops_on_budget_and_evaluates(tmp_path):
     assert {"config.json", "data.json", "run.log", "train"} <= files, files
     metrics = json.loads((out / "metrics_generated_16.json").read_text())
     assert metrics["num_sequences"] == 16 and metrics["step"] > 0
+
+
+@pytest.mark.large
+def test_paper_figure_script_smoke_trains_evaluates_and_probes_both_models(tmp_path):
+    """bench/paper_figure.sh (issue 21's GPU figure): the unconditioned composite and the
+    conditional one with scheduled sampling, each trained on a budget, evaluated and probed."""
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["bash", "bench/paper_figure.sh"], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=subprocess_env(SMOKE="1", OUT=str(out), RUN_ROOT=str(tmp_path / "runs"), PYTHON=sys.executable,
+                           TRAIN_SECONDS="60", JAX_PLATFORMS="cpu"),
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    for model in ("unconditioned", "scheduled"):
+        assert any(name.startswith("metrics") for name in os.listdir(out / model)), model
+        probe = json.loads(next((out / model).glob("probe*.json")).read_text())
+        assert {row["task"] for row in probe["results"]} == {"appearance", "motion"}
+    config = json.loads((tmp_path / "runs" / "scheduled" / "config.json").read_text())
+    assert config["feed"] == "scheduled" and config["conditional_future"] is True
+    table = result.stdout.splitlines()
+    assert any(line.startswith("| unconditioned |") for line in table) and any(
+        line.startswith("| scheduled |") for line in table)
