@@ -184,6 +184,13 @@ def log_folder_split(config, train, test):
                      "%d train, %d test", data.video_dir, 100 * data.test_fraction, len(train), len(test))
 
 
+def grey(frames):
+    """uint8 RGB frames (..., 3) -> uint8 grey (..., 1), as every video source converts them
+    (ITU-R 601 luma, rounded)."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    return np.round(frames.astype(np.float32) @ weights)[..., None].astype(np.uint8)
+
+
 class _Decoder:
     """Clips of videos at given positions, frames as the options say; frame counts memoised."""
 
@@ -259,8 +266,7 @@ class _Decoder:
     def _finish(self, clip, patch):
         """Grey conversion and the patch crop of one clip (T, S, S, 3)."""
         if self.data.color == "grey":
-            weights = np.array([0.299, 0.587, 0.114], np.float32)
-            clip = np.round(clip.astype(np.float32) @ weights)[..., None].astype(np.uint8)
+            clip = grey(clip)
         if self.data.patch_size:
             top, left = patch
             clip = clip[:, top : top + self.data.patch_size, left : left + self.data.patch_size]
