@@ -293,9 +293,9 @@ def list_videos(options):
         raise ValueError(f"{dataset.describe()}: no videos to embed")
     present, _ = action_datasets.check_present(dataset)
     if not present:
-        where = os.path.dirname(os.path.abspath(path)) if options.dataset == "list" else f"--video_dir={path}"
-        raise FileNotFoundError(f"{dataset.describe()} names {len(dataset)} videos and none of them is there "
-                                f"(first: {dataset.items[0].path}); expected them under {where}")
+        what = f"--list_file={path}" if options.dataset == "list" else dataset.describe()
+        raise FileNotFoundError(f"{what} names {len(dataset)} video(s) and none of them is there (first: "
+                                f"{dataset.items[0].path}); expected them under {dataset.root}")
     return dataset
 
 
