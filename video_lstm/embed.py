@@ -47,6 +47,7 @@ def main(argv, flag_values=flags.FLAGS):
         cli.fail(PROGRAM, error)
     if job.complete:
         print(f"{os.path.join(options.out, embedding.EMBEDDINGS)} is complete already: nothing to do", flush=True)
+        print_summary(job, job.summary)
         return
     try:
         summary = run(job)
@@ -61,8 +62,8 @@ def run(job):
 
     from video_lstm.classify import embedding
 
-    job.start()
     try:
+        job.start()
         pending = job.pending()
         done = len(job) - len(pending)
         if done:

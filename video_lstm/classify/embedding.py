@@ -473,6 +473,7 @@ class Job:
     settings: ClipSettings
     record: dict
     complete: bool = False
+    summary: dict | None = None  # a complete job's, from its manifest
     _lock: object = None
 
     @property
@@ -548,7 +549,7 @@ class Job:
         summary = summarize(rows)
         if not summary["pending"]:
             write_npz(os.path.join(self.out, EMBEDDINGS), arrays)
-        self.complete = not summary["pending"]
+        self.complete, self.summary = not summary["pending"], summary
         self._write_manifest(rows, complete=self.complete)  # last: it says the job is done
         return summary
 
@@ -668,7 +669,7 @@ def prepare(options, model=None):
     if manifest is not None:
         _check_resumable(options.out, manifest, record, dataset)
     complete = bool(manifest and manifest.get("complete") and os.path.exists(os.path.join(options.out, EMBEDDINGS)))
-    return Job(options, dataset, model, settings, record, complete)
+    return Job(options, dataset, model, settings, record, complete, manifest.get("summary") if complete else None)
 
 
 def load_embeddings(out):
