@@ -4,7 +4,7 @@ This module is the split and label side only: which videos belong to a split's
 train or test subset, and their class. It opens no video (decoding is
 `pipelines.video_decode`'s job) and imports no TensorFlow.
 
-Three loaders, each returning an `ActionDataset` of `VideoItem`s:
+Four loaders, each returning an `ActionDataset` of `VideoItem`s:
 
 * `ucf101(root, split, subset)`: the official UCF-101 recognition splits
   (`ucfTrainTestlist/`: `classInd.txt`, `trainlist0N.txt`, `testlist0N.txt`).
@@ -19,6 +19,10 @@ Three loaders, each returning an `ActionDataset` of `VideoItem`s:
   a class of one video is train only). The rank of a video does not depend on
   the others, so adding videos moves none of the old ones between subsets
   except as the per-class count grows.
+* `list_file(path)`: the videos a text file names, one path per line; no classes.
+
+`listing(...)` is what a command's flags name: one of the four, a split's train and
+test lists together for `subset="all"`.
 
 A video's identity (`VideoItem.video_id`) is its path relative to the dataset
 root, extension included ("IceDancing/v_same.avi"), for every loader: records,
@@ -48,6 +52,7 @@ from pipelines.digits import DATA_DIR_ENV
 
 SPLITS = (1, 2, 3)
 SUBSETS = ("train", "test")
+LISTING_SUBSETS = (*SUBSETS, "all")  # `listing`: "all" is a split's train list, then its test list
 DEFAULT_TEST_FRACTION = 0.2  # of a folder's videos per class, held out for testing
 MISSING_MODES = ("error", "skip", "keep")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
@@ -367,6 +372,67 @@ def folder(root, extensions=VIDEO_EXTENSIONS, subset=None, test_fraction=DEFAULT
     test = held_out(items, test_fraction)
     items = [item for item in items if (item.video_id in test) == (subset == "test")]
     return ActionDataset("folder", None, subset, classes, items, os.path.abspath(root), test_fraction)
+
+
+# -- list files -------------------------------------------------------------------
+
+
+def list_file(path):
+    """The videos a list file names: one path per line, absolute or relative to the list
+    file's folder; blank lines and lines starting with `#` are skipped, spaces at either end
+    of a line dropped (inside a path they are kept).
+
+    Returns:
+        An `ActionDataset` named "list" with no classes: every item's label is -1 and its
+        class "". A video's id is its path as the line writes it. Listed files are not
+        looked for (a missing one is the reader's to report).
+
+    Raises:
+        FileNotFoundError: `path` is not a file.
+        ValueError: a video listed twice (file:line), or a list naming none.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"list file {path} does not exist; expected a text file of video paths, one a line")
+    root = os.path.dirname(os.path.abspath(path))
+    items, seen = [], set()
+    with open(path, encoding="utf-8-sig") as file:
+        for lineno, line in enumerate(file, start=1):
+            name = line.strip()
+            if not name or name.startswith("#"):
+                continue
+            _once(seen, name, path, lineno)
+            items.append(VideoItem(name, os.path.abspath(os.path.join(root, name)), -1, "", name))
+    if not items:
+        raise ValueError(f"list file {path} names no video; expected one path a line")
+    return ActionDataset("list", None, None, [], items, root)
+
+
+def listing(dataset, path, split=1, subset="all", split_dir=None, test_fraction=DEFAULT_TEST_FRACTION,
+            missing="skip"):
+    """The videos a command's flags name, in the order it processes them.
+
+    Args:
+        dataset: "ucf101", "hmdb51", "folder" or "list".
+        path: the folder of class subfolders (the list file for "list").
+        split, split_dir, missing: of `ucf101` / `hmdb51`.
+        subset: "train", "test" or "all": a split's list, or its train list then its test
+            list; a folder's held-out split (`held_out`, `test_fraction` per class), or every
+            video. A list file has no subsets: "all" only.
+    """
+    if subset not in LISTING_SUBSETS:
+        raise ValueError(f"subset={subset!r}; expected one of {LISTING_SUBSETS}")
+    if dataset == "list":
+        if subset != "all":
+            raise ValueError(f"a list file has no {subset} subset; expected subset 'all'")
+        return list_file(path)
+    if dataset == "folder":
+        return folder(path, subset=None if subset == "all" else subset, test_fraction=test_fraction)
+    if dataset not in ("ucf101", "hmdb51"):
+        raise ValueError(f"dataset={dataset!r}; expected one of ('ucf101', 'hmdb51', 'folder', 'list')")
+    load = ucf101 if dataset == "ucf101" else hmdb51
+    parts = [load(path, split=split, subset=part, split_dir=split_dir, missing=missing)
+             for part in (SUBSETS if subset == "all" else (subset,))]
+    return dataclasses.replace(parts[0], subset=subset, items=[item for part in parts for item in part.items])
 
 
 def _check_fraction(test_fraction):

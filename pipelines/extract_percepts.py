@@ -189,19 +189,9 @@ def _check_options(o):
 
 def list_videos(o):
     """The `ActionDataset` the options name; its items in extraction order."""
-    import dataclasses as dc
-
     from pipelines import action_datasets
 
-    if o.dataset == "folder":
-        subset = None if o.subset == "all" else o.subset
-        return action_datasets.folder(o.video_dir, subset=subset, test_fraction=o.test_fraction)
-    load = getattr(action_datasets, o.dataset)
-    parts = [
-        load(o.video_dir, split=o.split, subset=subset, split_dir=o.split_dir, missing="skip")
-        for subset in (("train", "test") if o.subset == "all" else (o.subset,))
-    ]
-    return dc.replace(parts[0], subset=o.subset, items=[item for part in parts for item in part.items])
+    return action_datasets.listing(o.dataset, o.video_dir, o.split, o.subset, o.split_dir, o.test_fraction)
 
 
 def _settings(o, dataset, dim):

@@ -12,7 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ("video_lstm", "pipelines", "export")
 GROUND = "video_lstm.core"
 ENTRY_POINTS = ("video_lstm.train", "video_lstm.evaluate", "video_lstm.visualize", "video_lstm.finetune",
-                "video_lstm.probe", "video_lstm.predict", "pipelines.extract_percepts")
+                "video_lstm.probe", "video_lstm.predict", "video_lstm.embed", "pipelines.extract_percepts")
 
 
 def floor(node):

@@ -1,7 +1,7 @@
 """Bad input to every command fails in one line and changes nothing (issue 20, "Tests").
 
 One table of cases (`CASES`) across the commands: video_lstm.train, .evaluate,
-.visualize, .finetune, .predict, pipelines.extract_percepts and export.encoder,
+.visualize, .finetune, .predict, .embed, pipelines.extract_percepts and export.encoder,
 .classifier, .verify, .client. Bad flags, bad and damaged files, mismatched caches and log_dirs,
 changed settings on resume, corrupt checkpoints, read-only and full directories.
 Every case expects:
@@ -268,6 +268,7 @@ COMMANDS = {
     "visualize": "video_lstm.visualize",
     "finetune": "video_lstm.finetune",
     "extract_percepts": "pipelines.extract_percepts",
+    "embed": "video_lstm.embed",
     "export.encoder": "export.encoder",
     "export.classifier": "export.classifier",
     "export.verify": "export.verify",
@@ -317,6 +318,21 @@ def ft_args(e, *extra, log_dir=None):
 
 def ep_args(e, *extra, out=None, videos=None):
     return [*EP_FLAGS, f"--video_dir={videos or e.videos}", f"--out={out or e.new('new_cache')}", *extra]
+
+
+def embed_args(e, *extra, out=None, videos=None, pretrained=None):
+    return [f"--pretrained={pretrained or e.run}", f"--video_dir={videos or e.videos}",
+            f"--out={out or e.new('new_embeddings')}", "--noprogress", *extra]
+
+
+def embedded(e, name):
+    """(video folder, --out) of a finished embedding of the folder by the trained run."""
+    from video_lstm import embed
+    from video_lstm.core import cli
+
+    out = os.path.join(str(e._root), name)
+    assert cli.call(embed, embed_args(e, out=out)) == 0
+    return e.videos, out
 
 
 def export_args(e, log_dir, *extra):
@@ -550,6 +566,51 @@ CASES = [
     Case("extract-positional-argument", "extract_percepts", lambda e: ep_args(e, "stray"), ("stray",)),
     Case("extract-video-dir-without-videos", "extract_percepts",
          lambda e: ep_args(e, videos=e.dir("empty_classes", "A", "B")), ("empty_classes",)),
+    # -- video_lstm.embed ------------------------------------------------------------------------------
+    Case("embed-no-pretrained", "embed", lambda e: embed_args(e)[1:], ("--pretrained", "log_dir", "SavedModel")),
+    Case("embed-no-out", "embed", lambda e: [a for a in embed_args(e) if not a.startswith("--out")], ("--out",)),
+    Case("embed-pretrained-missing", "embed", lambda e: embed_args(e, pretrained=e.new("no_run")), ("no_run",)),
+    Case("embed-pretrained-not-a-run-nor-a-saved-model", "embed", lambda e: embed_args(e, pretrained=e.videos),
+         lambda e: (e.videos, "log_dir", "SavedModel")),
+    Case("embed-pretrained-checkpoints-truncated", "embed", lambda e: embed_args(e), ("checkpoint", "ckpt-"),
+         absent=NOT_FOUND, setup=lambda e: damage_checkpoints(e.run, "truncate")),
+    Case("embed-saved-model-signatures-garbage", "embed",
+         lambda e: embed_args(e, pretrained=os.path.join(e.exported, EXPORT_NAME)), ("signatures.json",),
+         setup=lambda e: overwrite(os.path.join(e.exported, EXPORT_NAME, "1", "assets", "signatures.json"), GARBAGE)),
+    Case("embed-video-dir-missing", "embed", lambda e: embed_args(e, videos=e.new("no_videos")),
+         ("--video_dir", "no_videos")),
+    Case("embed-video-dir-without-videos", "embed", lambda e: embed_args(e, videos=e.dir("empty_classes", "A", "B")),
+         ("empty_classes",)),
+    Case("embed-split-files-missing", "embed",
+         lambda e: embed_args(e, "--dataset=ucf101", f"--split_dir={e.new('no_splits')}"),
+         ("split files", "no_splits")),
+    Case("embed-split-bogus", "embed", lambda e: embed_args(e, "--dataset=hmdb51", "--split=4"),
+         ("--split=4", "1, 2 or 3")),
+    Case("embed-dataset-bogus", "embed", lambda e: embed_args(e, "--dataset=bogus"), ("dataset", "bogus")),
+    Case("embed-list-without-list-file", "embed", lambda e: embed_args(e, "--dataset=list"), ("--list_file",)),
+    Case("embed-list-file-missing", "embed",
+         lambda e: [f"--pretrained={e.run}", "--dataset=list", f"--list_file={e.new('no_list.txt')}",
+                    f"--out={e.new('new_embeddings')}"], ("no_list.txt",)),
+    Case("embed-list-file-names-no-video-there", "embed",
+         lambda e: [f"--pretrained={e.run}", "--dataset=list", f"--list_file={e.file('list.txt', b'gone.avi')}",
+                    f"--out={e.new('new_embeddings')}"], ("none of them is there", "gone.avi")),
+    Case("embed-stride-zero", "embed", lambda e: embed_args(e, "--stride=0"), ("--stride=0", ">= 1")),
+    Case("embed-clip-length-negative", "embed", lambda e: embed_args(e, "--clip_length=-2"), ("--clip_length=-2",)),
+    Case("embed-test-fraction-one", "embed", lambda e: embed_args(e, "--subset=test", "--test_fraction=1"),
+         ("--test_fraction=1", "[0, 1)")),
+    Case("embed-out-is-a-file", "embed", lambda e: embed_args(e, out=e.file("a_file", TEXT)), ("--out", "a_file")),
+    Case("embed-out-read-only", "embed", lambda e: embed_args(e, out=e.dir("read_only_out")),
+         lambda e: (e.dir("read_only_out"), "writ"), read_only=lambda e: e.dir("read_only_out")),
+    Case("embed-out-holds-a-log-dir", "embed", lambda e: embed_args(e, out=e.run),
+         lambda e: (e.run, "manifest.json")),
+    Case("embed-out-manifest-garbage", "embed", lambda e: embed_args(e, out=e.dir("garbage_out")),
+         ("manifest.json",), setup=lambda e: overwrite(os.path.join(e.dir("garbage_out"), "manifest.json"), GARBAGE)),
+    Case("embed-out-of-other-settings", "embed",
+         lambda e: embed_args(e, "--stride=1", out=embedded(e, "embedded")[1]), ("other settings", "stride")),
+    Case("embed-out-made-before-a-video-was-added", "embed",
+         lambda e: embed_args(e, out=embedded(e, "embedded")[1]), ("added: B/added_video.avi",),
+         setup=lambda e: add_video(os.path.join(e.videos, "B"), "added_video.avi")),
+    Case("embed-positional-argument", "embed", lambda e: embed_args(e, "stray"), ("stray",)),
     # -- export.encoder ---------------------------------------------------------------------------------
     Case("encoder-log-dir-missing", "export.encoder", lambda e: export_args(e, e.new("no_run")), ("no_run",)),
     Case("encoder-not-a-run", "export.encoder", lambda e: export_args(e, e.videos), lambda e: (e.videos,)),

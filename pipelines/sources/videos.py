@@ -196,6 +196,14 @@ def log_folder_split(config, train, test):
                      "%d train, %d test", data.video_dir, 100 * data.test_fraction, len(train), len(test))
 
 
+def grey(frames):
+    """uint8 RGB frames (..., 3) -> uint8 grey (..., 1), as every video source converts them
+    (`video_decode.FramePreparation.finish`: ITU-R 601 luma, rounded)."""
+    from pipelines import video_decode
+
+    return video_decode.FramePreparation(size=0, color="grey").finish(np.asarray(frames, np.uint8))
+
+
 class _Decoder:
     """Clips of videos at given positions, frames as the options say; frame counts memoised."""
 

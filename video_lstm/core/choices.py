@@ -29,3 +29,4 @@ VIDEO_ORIGINS = ("files", "tfds")
 PERCEPT_NETWORKS = ("vgg16", "inception_v3")
 PERCEPT_ORIGINS = ("cache", "videos")  # --percepts_from: a cache of extract_percepts, or inline
 VIDEO_DATASETS = ("ucf101", "hmdb51", "folder")  # the --dataset values of video files
+VIDEO_LISTINGS = (*VIDEO_DATASETS, "list")  # python -m video_lstm.embed --dataset: or a list file

@@ -1,0 +1,678 @@
+"""The encoder's representation of every video of a listing (`python -m video_lstm.embed`).
+
+The work comes in three parts, so that it can run in one process (the command) or be
+spread over workers (a Beam pipeline) and give the same bytes either way:
+
+(a) **listing** (`list_videos`): a folder of class subfolders, a UCF-101 / HMDB-51 split, or
+    a list file (`pipelines.action_datasets.listing`), in listing order.
+(b) **one video** (`embed_video(model, path, settings)`): a pure function of the model, the
+    file and the `ClipSettings`, with no state of its own. The video is decoded once and
+    streamed (`pipelines.video_decode.read_frames`: every `frame_stride`-th frame, resized
+    and centre-cropped to the encoder's frame size as the video sources do); a clip of
+    `clip_length` kept frames starts every `stride` kept frames (0, stride, 2 * stride, ...;
+    the tail after the last whole clip is not read into one); clips go through the model
+    `batch_clips` at a time. A clip's state is the final [h, c] of every encoder layer,
+    concatenated h_0, c_0, h_1, c_1, ... (what the linear probe reads,
+    `analysis.probe.encoder_states`); a video's **pooled** vector is the mean of its clips'
+    states. A video that cannot be decoded, or is shorter than one clip, gives status
+    "skipped" and the reason; nothing raises for a bad video.
+(c) **writing**: `write_video` stores one video's result as `clips/<key>.npz` (key: the
+    first 16 hex digits of the sha1 of the video's id), atomically and with fixed zip
+    timestamps, so equal results are equal bytes; `Job.finish` reads them in listing order
+    into `embeddings.npz` and `manifest.json`. The outputs depend on the listing and the
+    per-video files only, not on the order the videos were done in, nor on how many runs it
+    took.
+
+The model (`load_model`) is a training log_dir's encoder (Keras, `classify.pretrained`) or an
+exported encoder SavedModel run through its own serving signature: `encode` (uint8 frames of
+the trained size), or for a percept model exported `--with_convnet`, `encode_frames` (frames
+at the video's own size; the SavedModel computes the percepts). A percept model without its
+convnet reads percepts, not videos, and is refused at start-up.
+
+Outputs in `--out`:
+
+    embeddings.npz   names (N,) video ids, labels (N,) int64 and classes (C,) where the
+                     listing has classes, clips (N,) clips per video, pooled (N, D) float32:
+                     the N videos embedded, in listing order (skipped ones are absent)
+    clips/<key>.npz  per video: video (its id), status, reason, states (clips, D) float32,
+                     starts (clips,) int64 (each clip's first source frame), pooled (D,)
+    manifest.json    settings, a summary, and one row per listed video: status "ok"
+                     (clips, file) or "skipped" (reason), "pending" until the job finishes
+
+Resuming: a video whose file exists is done; a killed job run again with the same flags
+does the rest and writes the same bytes as a job never killed. The settings (model and
+checkpoint step, clip settings, listing) are recorded in manifest.json at start and
+compared on a rerun: other settings, or another listing, into the same --out are refused,
+so finished output is never overwritten by a different job.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from video_lstm import rundir
+from video_lstm.core import atomic
+from video_lstm.core.choices import VIDEO_LISTINGS
+
+MANIFEST = "manifest.json"
+EMBEDDINGS = "embeddings.npz"
+CLIPS = "clips"
+OK, SKIPPED, PENDING = "ok", "skipped", "pending"
+POOLING = "mean of the clip states"
+STATE = "final [h, c] of every encoder layer, concatenated h_0, c_0, h_1, c_1, ..."
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # every member's timestamp: equal arrays give equal bytes
+_NAMES_SHOWN = 5
+
+
+# -- the settings -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbedOptions:
+    """python -m video_lstm.embed's flags."""
+
+    pretrained: str = ""
+    out: str = ""
+    dataset: str = "folder"
+    video_dir: str = ""
+    list_file: str = ""
+    split: int = 1
+    subset: str = "all"
+    split_dir: str = ""
+    test_fraction: float = 0.2
+    clip_length: int | None = None
+    stride: int | None = None
+    frame_stride: int | None = None
+    batch_clips: int = 8
+    progress: bool = True
+
+    def validate(self):
+        """Raises ValueError naming the first bad flag (paths are checked by `prepare`)."""
+        if not self.pretrained:
+            raise ValueError("--pretrained is required (a training log_dir or an exported encoder SavedModel)")
+        if not self.out:
+            raise ValueError("--out is required (the folder the embeddings go to)")
+        if self.dataset not in VIDEO_LISTINGS:
+            raise ValueError(f"--dataset={self.dataset!r}; expected one of {list(VIDEO_LISTINGS)}")
+        if self.dataset == "list":
+            if not self.list_file:
+                raise ValueError("--dataset=list needs --list_file (a text file of video paths, one a line)")
+            if self.video_dir:
+                raise ValueError("--video_dir is not read with --dataset=list: the list file names the videos")
+            if self.subset != "all":
+                raise ValueError(f"--subset={self.subset}: a list file has no subsets; expected --subset=all")
+        else:
+            if not self.video_dir:
+                raise ValueError(f"--dataset={self.dataset} needs --video_dir (the folder of class subfolders)")
+            if self.list_file:
+                raise ValueError(f"--list_file is for --dataset=list; --dataset={self.dataset} reads --video_dir")
+        if self.split not in (1, 2, 3):
+            raise ValueError(f"--split={self.split}; expected 1, 2 or 3")
+        if self.subset not in ("train", "test", "all"):
+            raise ValueError(f"--subset={self.subset!r}; expected train, test or all")
+        if not 0 <= self.test_fraction < 1:
+            raise ValueError(f"--test_fraction={self.test_fraction}; expected a fraction in [0, 1)")
+        if self.dataset == "folder" and self.subset != "all" and self.test_fraction == 0:
+            raise ValueError(f"--subset={self.subset} of a folder with --test_fraction=0: nothing is held out; "
+                             "expected a --test_fraction in (0, 1), or --subset=all")
+        for name in ("clip_length", "stride", "frame_stride", "batch_clips"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name}={value}; expected >= 1")
+        return self
+
+
+HELP = {
+    "pretrained": "A training log_dir (its newest checkpoint's encoder) or an exported encoder SavedModel "
+    "(python -m export.encoder; a percept model exported --with_convnet takes the videos' frames).",
+    "out": "The folder of the outputs: embeddings.npz, clips/, manifest.json. Run the same command again "
+    "after a kill to finish it.",
+    "dataset": "Which videos: folder (class subfolders of --video_dir), ucf101 / hmdb51 (an official split of "
+    "--video_dir), or list (--list_file).",
+    "video_dir": "The folder of class subfolders of videos.",
+    "list_file": "--dataset=list: a text file of video paths, one a line (relative to its folder, or absolute).",
+    "split": "UCF-101 / HMDB-51 split, 1-3.",
+    "subset": "train, test or all (a split's train list, then its test list; a folder: every video); a folder's "
+    "train / test is its held-out split (--test_fraction), as --dataset=folder training makes it.",
+    "split_dir": "The split files' folder (default: beside the videos, or $VIDEO_LSTM_DATA_DIR/<dataset>/...).",
+    "test_fraction": "--dataset=folder --subset=train/test: the fraction of each class's videos held out.",
+    "clip_length": "Kept frames per clip (default: the input length the encoder was trained on).",
+    "stride": "Kept frames from one clip's start to the next (default: the clip length: side by side).",
+    "frame_stride": "Keep every n-th frame of a video (default: the stride its training data used, else 1).",
+    "batch_clips": "Clips per call of the model (memory grows with it).",
+    "progress": "Show a progress bar.",
+}
+CHOICES = {"dataset": VIDEO_LISTINGS, "subset": ("train", "test", "all")}
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipSettings:
+    """How a video becomes clips and states: everything `embed_video` reads besides the model.
+
+    Attributes:
+        clip_length: kept frames per clip.
+        stride: kept frames from one clip's start to the next.
+        frame_stride: keep every n-th decoded frame.
+        batch_clips: clips per call of the model.
+    """
+
+    clip_length: int
+    stride: int
+    frame_stride: int
+    batch_clips: int
+
+    @classmethod
+    def of(cls, options, model):
+        """The settings `options` ask for, their defaults taken from `model`."""
+        length = options.clip_length or model.input_length
+        return cls(clip_length=length, stride=options.stride or length,
+                   frame_stride=options.frame_stride or model.frame_stride, batch_clips=options.batch_clips)
+
+
+# -- the model ----------------------------------------------------------------------------
+
+
+def load_model(path):
+    """The encoder of a training log_dir (`KerasEncoder`) or of an exported SavedModel
+    (`ServedEncoder`, a version directory or a model directory: its newest version).
+
+    Either has `frame_shape` ((H, W, C) frames are decoded to; None: the video's own size,
+    RGB), `input_length` and `frame_stride` (what it trained on), `state_dim`, `info` (where
+    it came from) and `encode(clips)`: uint8 (N, T, *frames) -> float32 (N, state_dim).
+
+    Raises:
+        FileNotFoundError: `path` is neither, naming it.
+        ValueError: a model of percepts without its convnet (it cannot read videos).
+    """
+    if path and os.path.exists(path) and not rundir.is_run(path):
+        return ServedEncoder(path)
+    return KerasEncoder(path)
+
+
+def _percepts_refused(path, how):
+    return ValueError(f"--pretrained={path}: {how} reads percepts (feature vectors), not video frames; export it "
+                      "with its percept network (python -m export.encoder --log_dir=... --with_convnet) and pass "
+                      "that SavedModel, which takes frames")
+
+
+class KerasEncoder:
+    """The encoder of a training log_dir's newest checkpoint, run eagerly in Keras."""
+
+    def __init__(self, log_dir):
+        from video_lstm.classify import pretrained
+
+        if rundir.is_run(log_dir) and rundir.load_config(log_dir).dataset == "percepts":
+            raise _percepts_refused(log_dir, "this run trained on percepts: its encoder")
+        self.encoder, frame_shape, info = pretrained.load_encoder(log_dir)  # names a path that is not there
+        config = rundir.load_config(log_dir)
+        self.frame_shape = tuple(int(d) for d in frame_shape)
+        self.input_length = int(config.input_length)
+        self.frame_stride = int(getattr(config.data, "frame_stride", 1))
+        self.state_dim = 2 * int(self.encoder.units) * int(self.encoder.num_layers)
+        self.info = {**info, "input": f"frames {list(self.frame_shape)}"}
+
+    def encode(self, clips):
+        from video_lstm.analysis.probe import encoder_states
+
+        return encoder_states(self.encoder, clips, batch_size=len(clips))
+
+
+class ServedEncoder:
+    """An exported encoder SavedModel, through its serving signature: `encode` (uint8 frames of
+    the trained size) or, exported with its percept network, `encode_frames` (uint8 RGB frames
+    of any size)."""
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir
+
+        try:
+            version_dir = resolve_version_dir(path)
+            assets = read_assets(version_dir)
+        except NotAnExportError as error:
+            raise FileNotFoundError(f"--pretrained={path}: not a training log_dir (config.json and checkpoints/), "
+                                    f"and {error}") from error
+        table, config = assets["signatures"], assets["config"]
+        signatures, frame_shape = table["signatures"], tuple(table["frame_shape"])
+        if table.get("convnet"):
+            name, self.frame_shape = "encode_frames", None
+            convnet = table["convnet"]
+            self.info_input = f"frames through {convnet['network']} (weights: {convnet['weights']}) in the graph"
+        elif len(frame_shape) == 1:
+            raise _percepts_refused(path, "this SavedModel was exported without its convnet: its encoder")
+        else:
+            name, self.frame_shape = "encode", frame_shape
+            self.info_input = f"frames {list(frame_shape)}"
+        if name not in signatures:
+            raise ValueError(f"--pretrained={path}: the SavedModel has no {name} signature "
+                             f"({', '.join(sorted(signatures))}); expected an encoder exported by export.encoder")
+        outputs = signatures[name]["outputs"]
+        self.num_layers = sum(1 for output in outputs if output.startswith("h_"))
+        self.state_dim = sum(int(outputs[output]["shape"][-1]) for output in outputs if output[:2] in ("h_", "c_"))
+        self.input_length = int(config.get("input_length", 10))
+        self.frame_stride = int(config.get("frame_stride", 1))
+        self.info = {"pretrained": os.path.abspath(version_dir), "pretrained_kind": "saved_model",
+                     "pretrained_step": assets["export"].get("step"), "pretrained_model": config.get("model"),
+                     "signature": name, "input": self.info_input}
+        self._loaded = tf.saved_model.load(version_dir)  # kept: the signature needs its variables
+        self._function = self._loaded.signatures[name]
+
+    def encode(self, clips):
+        import tensorflow as tf
+
+        result = self._function(frames=tf.constant(clips))
+        states = [result[f"{kind}_{i}"].numpy() for i in range(self.num_layers) for kind in ("h", "c")]
+        return np.concatenate(states, axis=-1).astype(np.float32)
+
+
+# -- (a) the listing -------------------------------------------------------------------------
+
+
+def list_videos(options):
+    """The `ActionDataset` the options name, in listing order (`action_datasets.listing`;
+    videos a split names but that are absent are kept, each reported as missing).
+
+    Raises:
+        FileNotFoundError: no folder, split files or list file; or none of the listed
+            videos is there.
+        ValueError: a folder without videos, a video listed twice.
+    """
+    from pipelines import action_datasets
+
+    if options.dataset != "list" and not os.path.isdir(options.video_dir):
+        raise FileNotFoundError(f"--video_dir={options.video_dir} is not a folder")
+    path = options.list_file if options.dataset == "list" else options.video_dir
+    dataset = action_datasets.listing(options.dataset, path, options.split, options.subset,
+                                      options.split_dir or None, options.test_fraction, missing="keep")
+    if not dataset.items:
+        raise ValueError(f"{dataset.describe()}: no videos to embed")
+    present, _ = action_datasets.check_present(dataset)
+    if not present:
+        what = f"--list_file={path}" if options.dataset == "list" else dataset.describe()
+        raise FileNotFoundError(f"{what} names {len(dataset)} video(s) and none of them is there (first: "
+                                f"{dataset.items[0].path}); expected them under {dataset.root}")
+    return dataset
+
+
+# -- (b) one video ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoEmbedding:
+    """What `embed_video` gives for one video.
+
+    Attributes:
+        status: "ok", or "skipped" (undecodable, missing, empty, no frames, too short).
+        reason: why it was skipped ("too short: 3 frames ..."); "" when ok.
+        states: float32 (clips, D): each clip's final [h, c] of every layer.
+        starts: int64 (clips,): each clip's first frame, counted in the video's frames.
+        pooled: float32 (D,): the mean of `states`; (0,) when skipped.
+    """
+
+    status: str
+    reason: str
+    states: np.ndarray
+    starts: np.ndarray
+    pooled: np.ndarray
+
+    @classmethod
+    def skipped(cls, reason, state_dim):
+        return cls(SKIPPED, reason, np.zeros((0, state_dim), np.float32), np.zeros(0, np.int64),
+                   np.zeros(0, np.float32))
+
+
+def clips_of(path, frame_shape, settings):
+    """Yields (start, uint8 clip (clip_length, *frames)) of a video file, streamed: clips start
+    every `settings.stride` kept frames; `start` counts the video's own frames.
+
+    Raises:
+        video_decode.VideoError: a missing, empty, undecodable or frameless file, or (after
+            reading it) one shorter than one clip.
+    """
+    import collections
+
+    from pipelines import video_decode
+    from pipelines.sources.videos import grey
+
+    length, stride = settings.clip_length, settings.stride
+    size = None if frame_shape is None else tuple(frame_shape[:2])
+    window = collections.deque(maxlen=length)
+    count = 0
+    for frame in video_decode.read_frames(path, stride=settings.frame_stride, size=size, threads=1):
+        window.append(frame)
+        count += 1
+        start = count - length
+        if start >= 0 and start % stride == 0:
+            clip = np.stack(window)
+            yield start * settings.frame_stride, grey(clip) if frame_shape and frame_shape[-1] == 1 else clip
+    if count < length:
+        raise video_decode.VideoError(path, "too short", f"{count} frames (frame stride {settings.frame_stride}), "
+                                      f"shorter than one clip of {length}")
+
+
+def embed_video(model, path, settings):
+    """The clip states and pooled vector of one video (see the module docstring): a pure
+    function of `model`, the file at `path` and `settings` (`ClipSettings`).
+
+    Returns:
+        A `VideoEmbedding`; a video that cannot give a clip is one with status "skipped"
+        and the reason.
+    """
+    from pipelines import video_decode
+
+    states, starts, batch = [], [], []
+    try:
+        for start, clip in clips_of(path, model.frame_shape, settings):
+            starts.append(start)
+            batch.append(clip)
+            if len(batch) == settings.batch_clips:
+                states.append(model.encode(np.stack(batch)))
+                batch = []
+        if batch:
+            states.append(model.encode(np.stack(batch)))
+    except video_decode.VideoError as error:
+        return VideoEmbedding.skipped(f"{error.kind}: {error.reason}", model.state_dim)
+    states = np.concatenate(states).astype(np.float32, copy=False)
+    pooled = states.mean(axis=0, dtype=np.float64).astype(np.float32)
+    return VideoEmbedding(OK, "", states, np.array(starts, np.int64), pooled)
+
+
+# -- (c) writing -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Rows:
+    """An array written row block by row block: `blocks` yields arrays of `dtype` whose rows
+    add up to `shape`."""
+
+    shape: tuple
+    dtype: object
+    blocks: object
+
+
+def write_npz(destination, arrays):
+    """Writes {name: array or `_Rows`} as an uncompressed .npz, atomically; equal arrays give
+    equal bytes (fixed member timestamps, members in the order given; no pickles)."""
+    with atomic.path(destination) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w", force_zip64=True) as member:
+                if isinstance(value, _Rows):
+                    _write_rows(member, value)
+                else:
+                    np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
+    return destination
+
+
+def _write_rows(member, rows):
+    dtype = np.dtype(rows.dtype)
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(rows.shape)}
+    np.lib.format.write_array_header_1_0(member, header)
+    written = 0
+    for block in rows.blocks:
+        block = np.ascontiguousarray(block, dtype=dtype)
+        member.write(block.tobytes())
+        written += len(block)
+    if written != rows.shape[0]:
+        raise RuntimeError(f"wrote {written} rows of an array of {rows.shape[0]}")  # a bug, not bad input
+
+
+def video_key(video_id):
+    """The per-video file's name stem: the first 16 hex digits of the sha1 of the video's id."""
+    return hashlib.sha1(video_id.encode("utf-8")).hexdigest()[:16]
+
+
+def video_file(video_id):
+    """The per-video file's path relative to --out: `clips/<key>.npz`."""
+    return f"{CLIPS}/{video_key(video_id)}.npz"
+
+
+def write_video(out, video_id, result):
+    """Writes one video's `VideoEmbedding` into `<out>/clips/<key>.npz` (atomic; equal results,
+    equal bytes); returns its path."""
+    return write_npz(os.path.join(out, video_file(video_id)), {
+        "video": np.array(video_id), "status": np.array(result.status), "reason": np.array(result.reason),
+        "states": result.states, "starts": result.starts, "pooled": result.pooled,
+    })
+
+
+def read_video(out, video_id, arrays=("status", "reason", "states", "starts", "pooled")):
+    """{name: array} of `arrays` from a video's file in `out` (0-d strings as str), or None if
+    it has none yet. Raises ValueError if the file is damaged or belongs to another video."""
+    path = os.path.join(out, video_file(video_id))
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            found = str(stored["video"])
+            values = {name: stored[name] for name in arrays}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is damaged ({error}); delete it to have video {video_id} embedded again") from None
+    if found != video_id:
+        raise ValueError(f"{path} holds video {found}, not {video_id}; delete it to have {video_id} embedded again")
+    return {name: str(value) if value.dtype.kind == "U" else value for name, value in values.items()}
+
+
+# -- the job: checks at start-up, then every video, then the outputs -------------------------------
+
+
+@dataclasses.dataclass
+class Job:
+    """A checked embedding job, ready to run (`prepare`): the options, the listing, the model,
+    the clip settings and the settings record compared on a rerun."""
+
+    options: EmbedOptions
+    dataset: object  # action_datasets.ActionDataset
+    model: object
+    settings: ClipSettings
+    record: dict
+    complete: bool = False
+    summary: dict | None = None  # a complete job's, from its manifest
+    _lock: object = None
+
+    @property
+    def out(self):
+        return self.options.out
+
+    def __len__(self):
+        return len(self.dataset.items)
+
+    def done(self, item):
+        return os.path.exists(os.path.join(self.out, video_file(item.video_id)))
+
+    def pending(self):
+        """The listed videos without a file yet, in listing order."""
+        return [item for item in self.dataset.items if not self.done(item)]
+
+    def start(self):
+        """Takes --out (one job at a time: an flock, as a log_dir's), removes the temporaries of
+        killed writers and records the settings (manifest.json, every video pending) if new."""
+        from video_lstm.training.lock import LogDirLock, LogDirLockedError
+
+        os.makedirs(os.path.join(self.out, CLIPS), exist_ok=True)
+        try:
+            self._lock = LogDirLock(self.out).acquire()
+        except LogDirLockedError as error:
+            raise RuntimeError(f"--out={self.out}: another embed job is writing it ({error})") from None
+        for folder in (self.out, os.path.join(self.out, CLIPS)):
+            atomic.remove_stale(folder)
+        if not os.path.exists(os.path.join(self.out, MANIFEST)):
+            self._write_manifest(self._rows(pending=True), complete=False)
+
+    def release(self):
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def write(self, item, result):
+        return write_video(self.out, item.video_id, result)
+
+    def _rows(self, pending=False):
+        rows = []
+        for item in self.dataset.items:
+            row = {"video": item.video_id}
+            if self.dataset.classes:
+                row.update(label=item.label, class_name=item.class_name)
+            stored = None if pending else read_video(self.out, item.video_id, ("status", "reason", "starts"))
+            if stored is None:
+                row["status"] = PENDING
+            elif stored["status"] == OK:
+                row.update(status=OK, clips=len(stored["starts"]), file=video_file(item.video_id))
+            else:
+                row.update(status=SKIPPED, reason=stored["reason"])
+            rows.append(row)
+        return rows
+
+    def _write_manifest(self, rows, complete):
+        atomic.write_json(os.path.join(self.out, MANIFEST),
+                          {"settings": self.record, "summary": summarize(rows), "complete": complete, "videos": rows})
+
+    def finish(self):
+        """Writes embeddings.npz from the per-video files in listing order, then manifest.json
+        (complete once no video is pending); returns the summary."""
+        rows = self._rows()
+        ok = [(item, row) for item, row in zip(self.dataset.items, rows) if row["status"] == OK]
+        arrays = {"names": np.array([item.video_id for item, _ in ok], dtype=str)}
+        if self.dataset.classes:
+            arrays["labels"] = np.array([item.label for item, _ in ok], np.int64)
+            arrays["classes"] = np.array(self.dataset.classes, dtype=str)
+        arrays["clips"] = np.array([row["clips"] for _, row in ok], np.int64)
+        dim = self.record["state_dim"]
+        blocks = (read_video(self.out, item.video_id, ("pooled",))["pooled"][None] for item, _ in ok)
+        arrays["pooled"] = _Rows((len(ok), dim), np.float32, blocks)
+        summary = summarize(rows)
+        if not summary["pending"]:
+            write_npz(os.path.join(self.out, EMBEDDINGS), arrays)
+        self.complete, self.summary = not summary["pending"], summary
+        self._write_manifest(rows, complete=self.complete)  # last: it says the job is done
+        return summary
+
+
+def summarize(rows):
+    """{videos, ok, skipped, pending, clips, skipped_by_kind} of manifest rows."""
+    counts = {"videos": len(rows), OK: 0, SKIPPED: 0, PENDING: 0, "clips": 0, "skipped_by_kind": {}}
+    for row in rows:
+        counts[row["status"]] += 1
+        counts["clips"] += row.get("clips", 0)
+        if row["status"] == SKIPPED:
+            kind = row["reason"].split(":")[0]
+            counts["skipped_by_kind"][kind] = counts["skipped_by_kind"].get(kind, 0) + 1
+    counts["skipped_by_kind"] = dict(sorted(counts["skipped_by_kind"].items()))
+    return counts
+
+
+def settings_record(options, dataset, model, settings):
+    """What decides the outputs, as manifest.json records it (compared on a rerun)."""
+    listing = {"dataset": options.dataset, "subset": dataset.subset if options.dataset != "list" else None,
+               "root": dataset.root, "classes": list(dataset.classes)}
+    if options.dataset == "list":
+        listing["list_file"] = os.path.abspath(options.list_file)
+    if options.dataset in ("ucf101", "hmdb51"):
+        listing["split"] = options.split
+    if options.dataset == "folder" and options.subset != "all":
+        listing["test_fraction"] = options.test_fraction
+    return {"model": model.info, "state": STATE, "state_dim": model.state_dim, "pooling": POOLING,
+            "frame_shape": None if model.frame_shape is None else list(model.frame_shape),
+            "clips": dataclasses.asdict(settings), "listing": listing}
+
+
+def _check_out(out):
+    """The manifest already in `out`, None for a new or empty folder; raises for a file, a
+    read-only place, or a folder holding something else."""
+    atomic.check_writable(out, "--out")
+    if not os.path.isdir(out):
+        return None
+    path = os.path.join(out, MANIFEST)
+    if not os.path.exists(path):
+        # What a job killed before its first write leaves (the lock, temporaries, clips/) is no content.
+        others = sorted(name for name in os.listdir(out)
+                        if atomic.owner_of(name) is None and name not in (CLIPS, rundir.LOCK))
+        clips = os.path.join(out, CLIPS)
+        if os.path.isdir(clips) and any(atomic.owner_of(name) is None for name in os.listdir(clips)):
+            others.append(CLIPS + "/")
+        if others:
+            raise ValueError(f"--out={out} holds files ({_names(others)}) but no {MANIFEST} of an embedding; "
+                             "expected a new or empty folder, or an embedding to resume")
+        return None
+    try:
+        with open(path, "rb") as f:
+            manifest = json.loads(f.read())
+        manifest["settings"], manifest["videos"]  # noqa: B018 (both must be there)
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not the manifest of an embedding ({type(error).__name__}: {error}); use "
+                         "another --out") from None
+    return manifest
+
+
+def _check_resumable(out, manifest, record, dataset):
+    """ValueError if `out`'s manifest was written with other settings or another listing."""
+    found = manifest["settings"]
+    differing = _differences(found, record)
+    if differing:
+        shown = "; ".join(f"{key}: {there!r} there, {now!r} now" for key, there, now in differing[:3])
+        raise ValueError(f"--out={out} holds an embedding made with other settings ({shown}); use another --out, "
+                         "or the same flags to resume it")
+    recorded = [row.get("video") for row in manifest["videos"]]
+    listed = [item.video_id for item in dataset.items]
+    if recorded != listed:
+        added = [video for video in listed if video not in set(recorded)]
+        removed = [video for video in recorded if video not in set(listed)]
+        change = (f"added: {_names(added)}; removed: {_names(removed)}" if added or removed
+                  else "the same videos in another order")
+        raise ValueError(f"--out={out} was made from {len(recorded)} videos; {len(listed)} are listed now "
+                         f"({change}): use a new --out, or restore the videos")
+
+
+def _differences(there, now, prefix=""):
+    """[(dotted key, value there, value now)] where two settings records differ."""
+    found = []
+    for key in sorted(set(there) | set(now)):
+        a, b = there.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append((prefix + key, a, b))
+    return found
+
+
+def _names(videos):
+    if not videos:
+        return "none"
+    more = f", ... ({len(videos)} in all)" if len(videos) > _NAMES_SHOWN else ""
+    return ", ".join(videos[:_NAMES_SHOWN]) + more
+
+
+def prepare(options, model=None):
+    """Checks everything that can be checked before a video is read, writing nothing; returns a `Job`.
+
+    Args:
+        options: `EmbedOptions`.
+        model: a model to use instead of loading `options.pretrained` (tests share one).
+
+    Raises:
+        ValueError, OSError: bad options, paths, split files or model; an --out that is a file,
+            not writable, holds something else, or an embedding of other settings or videos.
+    """
+    options.validate()
+    atomic.check_writable(options.out, "--out")
+    dataset = list_videos(options)
+    model = model or load_model(options.pretrained)
+    settings = ClipSettings.of(options, model)
+    record = settings_record(options, dataset, model, settings)
+    manifest = _check_out(options.out)
+    if manifest is not None:
+        _check_resumable(options.out, manifest, record, dataset)
+    complete = bool(manifest and manifest.get("complete") and os.path.exists(os.path.join(options.out, EMBEDDINGS)))
+    return Job(options, dataset, model, settings, record, complete, manifest.get("summary") if complete else None)
+
+
+def load_embeddings(out):
+    """{name: array} of `<out>/embeddings.npz` (see the module docstring)."""
+    with np.load(os.path.join(out, EMBEDDINGS), allow_pickle=False) as stored:
+        return {name: stored[name] for name in stored.files}
