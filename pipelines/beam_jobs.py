@@ -104,6 +104,9 @@ def check(runner, beam_args=()):
     """ValueError for a runner or Beam options that cannot run here (see the module docstring)."""
     runner = resolve(runner)
     beam_args = list(beam_args)
+    stray = [arg for arg in beam_args if not arg.startswith("--")]
+    if stray:
+        raise ValueError(f"unexpected arguments {stray}: only Beam pipeline options (--name=value) may follow --")
     if not runner:
         raise ValueError(f"--runner is empty; expected one of {list(RUNNERS)} or another Beam runner's name")
     if runner == IN_PROCESS:
