@@ -210,7 +210,7 @@ def _run_on_beam(job, runner, beam_args):
     def write_sorted(group, results):
         write(group, sorted(results, key=lambda pair: pair[0]))
 
-    with _project_on_worker_path(), beam.Pipeline(runner=runner, options=options) as pipeline:
+    with _local_workers_env(options), beam.Pipeline(runner=runner, options=options) as pipeline:
         _ = (
             pipeline
             | "Items" >> beam.Create(list(job.items))  # reshuffled: spread over the workers
@@ -220,20 +220,36 @@ def _run_on_beam(job, runner, beam_args):
         )
 
 
-class _project_on_worker_path:
-    """Local worker processes (DirectRunner's) import this checkout's modules, as the driver does:
-    its root goes first on their PYTHONPATH while the pipeline runs."""
+class _local_workers_env:
+    """What local worker processes (the DirectRunner's) inherit while the pipeline runs: this
+    checkout's root first on PYTHONPATH (they import its modules, as the driver does), and with
+    N worker processes, the cores shared out, TF_NUM_INTRAOP_THREADS and OMP_NUM_THREADS =
+    cores // N unless set already (N TensorFlow runtimes of a thread per core each would fight
+    over the cores; a network's features are the same bits with any thread count, which the
+    two-worker extraction test checks)."""
+
+    def __init__(self, options):
+        from apache_beam.options.pipeline_options import DirectOptions
+
+        direct = options.view_as(DirectOptions)
+        workers = direct.direct_num_workers or os.cpu_count()
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.environ.get("PYTHONPATH")
+        self.values = {"PYTHONPATH": os.pathsep.join(dict.fromkeys([root, *(path.split(os.pathsep) if path else [])]))}
+        if direct.direct_running_mode == "multi_processing" and workers > 1:
+            threads = str(max(1, (os.cpu_count() or 1) // workers))
+            self.values.update({key: os.environ.get(key, threads)
+                                for key in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS")})
 
     def __enter__(self):
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        self.before = os.environ.get("PYTHONPATH")
-        paths = [root, *(self.before.split(os.pathsep) if self.before else [])]
-        os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if p))
+        self.before = {key: os.environ.get(key) for key in self.values}
+        os.environ.update(self.values)
         return self
 
     def __exit__(self, *exc):
-        if self.before is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = self.before
+        for key, value in self.before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         return False
