@@ -1,9 +1,21 @@
 r"""Extracts the percept cache: per-frame convnet features of every video, sharded TFRecords.
 
     python -m pipelines.extract_percepts --dataset=ucf101 --video_dir=/data/UCF-101 \
-        --stream=rgb --network=vgg16 --weights=imagenet --frame_stride=5 --out=cache/ucf101_vgg16
-    # many processes or machines: shard i of n each (same --out), any order, any overlap
-    python -m pipelines.extract_percepts ... --num_shards=16 --shard_index=3
+        --stream=rgb --network=vgg16 --weights=imagenet --frame_stride=5 --out=cache/ucf101_vgg16 \
+        --num_shards=16 --runner=DirectRunner -- --direct_num_workers=2
+    # the same job on a Flink cluster (Beam's own options after --)
+    python -m pipelines.extract_percepts ... --runner=FlinkRunner -- --flink_master=HOST:8081 --parallelism=16
+
+Where it runs (`pipelines.beam_jobs`): --runner=auto (the default) is Beam's
+DirectRunner, one worker process per core of this machine, when apache_beam is
+installed (`pip install -e '.[beam]'`), else one process (--runner=in_process);
+FlinkRunner, SparkRunner or DataflowRunner run the same pipeline on a cluster,
+configured by Beam's own pipeline options given after `--` (their workers need
+this package installed and --video_dir, --out and --weights on a file system they
+share). Whatever the runner and its number of workers, the files written are the
+same bytes: each video's percepts are a pure function of the video (one network
+call per --batch_frames frames of that video, as in one process), and each shard
+is written by one step that orders its videos by their place in the listing.
 
 Writes into --out the format of `pipelines.percept_records`:
 
@@ -11,9 +23,9 @@ Writes into --out the format of `pipelines.percept_records`:
                                    index % n == i, in list order
     manifest-<i>-of-<n>.json       shard i's manifest (its videos' rows), written after its shard
     manifest.json                  the merged manifest: one row per listed video (`video`,
-                                   `label`, `frames`, `shard`, `status`), "pending" for shards
-                                   not written yet
-    .shard-<i>.lock                held (fcntl.flock) by the process writing shard i
+                                   `label`, `frames`, `shard`, `status`)
+    .extract.lock                  held (fcntl.flock) by the extraction writing --out
+    .parts/                        while it runs: each video's record, until its shard is written
 
 Videos are listed with `pipelines.action_datasets` (UCF-101 / HMDB-51 splits, or
 a folder of class subfolders; listed but absent videos are dropped with one
@@ -37,21 +49,17 @@ frames) in its row, with one warning line; partial videos are counted apart in
 the per-shard and summary lines. FFmpeg's own messages are silenced
 (`pipelines.video_decode`).
 
-Resuming and sharing the work. A shard is written atomically (a temporary
-renamed into place), then its shard manifest; a shard whose file and shard
-manifest both exist is done, and a re-run skips it, so an extraction killed at
-any point resumes with the same command. Records are encoded deterministically
-(the same video, settings and weights give the same bytes), so a resumed or
-sharded extraction gives byte-identical shards to an uninterrupted one. After
-its shards every process rewrites manifest.json from the shard manifests
-present, under an exclusive lock (`fcntl.flock` on `.manifest.lock`), so the
-last writer has seen every finished shard. (On a network file system without
-working locks, run the command once more after all shards are done: with
-nothing to extract it only rewrites manifest.json.) Before writing shard i a
-process takes a non-blocking exclusive lock on `.shard-<i>.lock`; a shard
-another process holds is skipped ("another process is extracting it") and
-counted as such in the summary, so two processes on one --out never do the
-same work. Settings are checked against any manifest already in --out: a cache
+Resuming. A shard is written atomically (a temporary renamed into place),
+then its shard manifest; a shard whose file and shard manifest both exist is
+done, and a re-run skips it, so an extraction killed at any point resumes with
+the same command (on any runner). Records are encoded deterministically (the
+same video, settings and weights give the same bytes), so a resumed extraction
+gives byte-identical shards to an uninterrupted one. When every shard is done,
+manifest.json is written from the shard manifests. An extraction holds an
+exclusive lock on `.extract.lock` while it writes; a second one on the same
+--out is refused, so two never do the same work. (Spreading the work is the
+runner's: the hand-made sharding of before, --shard_index and one shard per
+TF_CONFIG task, is gone.) Settings are checked against any manifest already in --out: a cache
 is never mixed from two settings. Nor from two listings: manifest.json's rows
 must be exactly the videos listed now, in order, and each shard manifest's
 those of its shard; a video added to or removed from the folder since is
@@ -72,7 +80,7 @@ import json
 import math
 import os
 import re
-import time
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -88,8 +96,8 @@ STREAMS = ("rgb", "flow")
 STORED_DTYPES = ("float16", "float32")  # percept_records.DTYPES
 COMPUTE_DTYPES = ("float32", "bfloat16")  # percepts.DTYPES
 FLOW_METHODS = ("farneback", "tvl1")  # flow.METHODS
-LOCK = ".manifest.lock"
-PENDING = "pending"
+LOCK = ".extract.lock"
+PARTS = ".parts"
 PARTIAL = "partial"
 _NAMES_SHOWN = 5  # videos a message names
 
@@ -109,7 +117,6 @@ class Options:
     weights: str = "imagenet"
     frame_stride: int = 1
     dtype: str = "float16"
-    shard_index: int | None = None
     num_shards: int = 1
     batch_frames: int = 32
     compute_dtype: str = "float32"
@@ -119,34 +126,27 @@ class Options:
     seed: int = 0
     progress: bool = True
     test_fraction: float = 0.2
-
-
-def shard_lock_name(index):
-    return f".shard-{index}.lock"
+    runner: str = "auto"
 
 
 def shard_manifest_name(index, num_shards):
     return f"manifest-{index:05d}-of-{num_shards:05d}.json"
 
 
+def shard_paths(out, index, num_shards):
+    """(the shard's TFRecord file, its shard manifest) in cache folder `out`."""
+    from pipelines.percept_records import shard_name
+
+    return (os.path.join(out, shard_name(index, num_shards)),
+            os.path.join(out, shard_manifest_name(index, num_shards)))
+
+
+def _manifest_values(manifest, extraction, rows):
+    """What a manifest file holds: the settings, the videos' rows, the extraction details."""
+    return {**dataclasses.asdict(dataclasses.replace(manifest, videos=rows)), "extraction": extraction}
+
+
 # -- start-up checks -------------------------------------------------------------
-
-
-def shards_of_this_worker(o):
-    """The shards this process extracts: --shard_index's; without it, under a
-    TF_CONFIG cluster of n chief and worker tasks, task i's (i, i + n, ...);
-    otherwise all of them."""
-    from video_lstm.core import cluster  # TF_CONFIG, without TensorFlow
-
-    if o.shard_index is not None:
-        return [o.shard_index]
-    index, count = cluster.worker_shard()
-    if count > 1 and o.num_shards < count:
-        raise ValueError(
-            f"--num_shards={o.num_shards} is fewer than the {count} workers of TF_CONFIG; use "
-            f"--num_shards={count} or a multiple of it"
-        )
-    return list(range(index, o.num_shards, count))
 
 
 def _check_options(o):
@@ -174,9 +174,6 @@ def _check_options(o):
     for name in ("frame_stride", "num_shards", "batch_frames", "min_frames"):
         if getattr(o, name) < 1:
             raise ValueError(f"--{name}={getattr(o, name)}; expected >= 1")
-    if o.shard_index is not None and not 0 <= o.shard_index < o.num_shards:
-        raise ValueError(f"--shard_index={o.shard_index}; expected 0 <= shard_index < --num_shards={o.num_shards}")
-    shards_of_this_worker(o)
     if not o.flow_bound > 0:
         raise ValueError(f"--flow_bound={o.flow_bound}; expected > 0")
     if o.stream == "flow":
@@ -340,33 +337,125 @@ def video_percepts(network, path, o):
     return np.concatenate(rows), np.arange(count, dtype=np.int64) * o.frame_stride, partial
 
 
-# -- shards and manifests -----------------------------------------------------------
+# -- one video's work, one shard's writing (a beam_jobs.Job) ---------------------------
+
+
+def build_network(o):
+    """The percept network of options `o`; random weights drawn from --seed, so every worker draws the same."""
+    from pipelines import percept_networks
+
+    if o.weights == "random":
+        import keras
+
+        keras.utils.set_random_seed(o.seed)
+    return percept_networks.make_network(o.network, o.weights)
+
+
+def _part_path(parts_dir, index):
+    return os.path.join(parts_dir, f"{index:08d}.record")
+
+
+class _VideoPercepts:
+    """The work of one video: its record written to a part file of its own, its manifest row returned.
+
+    A pure function of (list index, video) for given options and weights; picklable without its
+    network, which `setup` builds once per worker (in one process, `prepare`'s is passed in).
+    """
+
+    def __init__(self, options, parts_dir, network=None):
+        self.options, self.parts_dir, self.network = options, parts_dir, network
+
+    def __getstate__(self):
+        return {**self.__dict__, "network": None}
+
+    def setup(self):
+        if self.network is None:
+            self.network = build_network(self.options)
+
+    def __call__(self, index, item):
+        from pipelines import percept_records, video_decode
+        from video_lstm.core import atomic
+
+        o = self.options
+        row = {"video": item.video_id, "label": item.label, "frames": 0, "shard": index % o.num_shards}
+        try:
+            features, frame_index, partial = video_percepts(self.network, item.path, o)
+        except (video_decode.VideoError, _TooShort) as error:
+            reason = f"{error.kind}: {error.reason}" if isinstance(error, video_decode.VideoError) else (
+                f"too short: {error}")
+            logging.warning("skipping video %s: %s", item.path, reason)
+            return {**row, "status": reason}
+        record = percept_records.encode(features, item.video_id, item.label, item.class_name, frame_index, o.dtype)
+        with atomic.path(_part_path(self.parts_dir, index)) as temporary, open(temporary, "wb") as f:
+            f.write(record)
+        if partial:
+            logging.warning("video %s decoded partly: its frames end at frame %d of the %d its container "
+                            "declares (damaged or truncated); keeping the %d percepts of the frames read",
+                            item.path, partial["frames_read"], partial["frames_declared"], len(features))
+            return {**row, "frames": len(features), "status": PARTIAL, **partial}
+        return {**row, "frames": len(features), "status": "ok"}
+
+
+@dataclasses.dataclass(frozen=True)
+class _ShardOf:
+    """index -> its shard (a picklable `group_of`)."""
+
+    num_shards: int
+
+    def __call__(self, index):
+        return index % self.num_shards
+
+
+@dataclasses.dataclass(frozen=True)
+class _ShardWriter:
+    """Writes shard i from its videos' rows in list order: their part files joined into the
+    TFRecord file (atomically), then its shard manifest; then the parts are removed."""
+
+    out: str
+    parts_dir: str
+    manifest: object  # percept_records.Manifest without videos
+    extraction: dict
+
+    def __call__(self, shard, results):
+        import tensorflow as tf
+
+        from video_lstm.core import atomic
+
+        shard_path, manifest_path = shard_paths(self.out, shard, self.manifest.num_shards)
+        rows, parts = [], []
+        with atomic.path(shard_path) as temporary, tf.io.TFRecordWriter(temporary) as writer:
+            for index, row in results:
+                if row["status"] in ("ok", PARTIAL):
+                    parts.append(_part_path(self.parts_dir, index))
+                    with open(parts[-1], "rb") as f:
+                        writer.write(f.read())
+                rows.append(row)
+        # after the shard: together they mark it done
+        atomic.write_json(manifest_path, _manifest_values(self.manifest, self.extraction, rows))
+        for part in parts:
+            os.remove(part)
+
+
+# -- the extraction -----------------------------------------------------------------
 
 
 @dataclasses.dataclass
 class Extraction:
-    """A checked extraction, ready to run: options, videos, network, settings."""
+    """A checked extraction, ready to run: options, videos, network, settings, Beam's options."""
 
     options: Options
     dataset: object  # action_datasets.ActionDataset
     network: object  # percepts.PerceptNetwork
     manifest: object  # percept_records.Manifest without videos
     extraction: dict
+    beam_args: tuple = ()
 
     @property
     def out(self):
         return self.options.out
 
-    def shard_items(self, index):
-        """[(list index, VideoItem)] of shard `index`."""
-        n = self.options.num_shards
-        return [(i, item) for i, item in enumerate(self.dataset.items) if i % n == index]
-
     def shard_paths(self, index):
-        from pipelines.percept_records import shard_name
-
-        n = self.options.num_shards
-        return os.path.join(self.out, shard_name(index, n)), os.path.join(self.out, shard_manifest_name(index, n))
+        return shard_paths(self.out, index, self.options.num_shards)
 
     def is_done(self, index):
         return all(os.path.isfile(p) for p in self.shard_paths(index))
@@ -374,135 +463,100 @@ class Extraction:
     def _write_manifest(self, path, rows):
         from video_lstm.core import atomic
 
-        values = dataclasses.asdict(dataclasses.replace(self.manifest, videos=rows))
-        atomic.write_json(path, {**values, "extraction": self.extraction})
-
-    def write_shard(self, index):
-        """Writes shard `index` and its shard manifest; returns (rows, percept frames, seconds)."""
-        import tensorflow as tf
-        import tqdm
-
-        from pipelines import percept_records, video_decode
-        from video_lstm.core import atomic
-
-        o = self.options
-        shard_path, manifest_path = self.shard_paths(index)
-        items = self.shard_items(index)
-        rows, frames, start = [], 0, time.perf_counter()
-        bar = tqdm.tqdm(items, desc=f"shard {index}/{o.num_shards}", unit="video", disable=not o.progress)
-        with atomic.path(shard_path) as temporary, tf.io.TFRecordWriter(temporary) as writer:
-            for _, item in bar:
-                row = {"video": item.video_id, "label": item.label, "frames": 0, "shard": index}
-                try:
-                    features, frame_index, partial = video_percepts(self.network, item.path, o)
-                except (video_decode.VideoError, _TooShort) as error:
-                    reason = f"{error.kind}: {error.reason}" if isinstance(error, video_decode.VideoError) else (
-                        f"too short: {error}")
-                    logging.warning("skipping video %s: %s", item.path, reason)
-                    rows.append({**row, "status": reason})
-                    continue
-                writer.write(percept_records.encode(
-                    features, item.video_id, item.label, item.class_name, frame_index, o.dtype))
-                frames += len(features)
-                if partial:
-                    logging.warning("video %s decoded partly: its frames end at frame %d of the %d its container "
-                                    "declares (damaged or truncated); keeping the %d percepts of the frames read",
-                                    item.path, partial["frames_read"], partial["frames_declared"], len(features))
-                    rows.append({**row, "frames": len(features), "status": PARTIAL, **partial})
-                else:
-                    rows.append({**row, "frames": len(features), "status": "ok"})
-                bar.set_postfix_str(f"{frames / (time.perf_counter() - start):.1f} frames/s")
-        bar.close()
-        self._write_manifest(manifest_path, rows)  # after the shard: together they mark it done
-        return rows, frames, time.perf_counter() - start
+        atomic.write_json(path, _manifest_values(self.manifest, self.extraction, rows))
 
     def merge(self):
-        """Rewrites manifest.json from the shard manifests present (under the lock); returns its rows."""
+        """Writes manifest.json from the shard manifests (every shard done); returns its rows."""
         from pipelines.percept_records import MANIFEST
 
-        with _locked(os.path.join(self.out, LOCK)):
-            done = {}
-            for index in range(self.options.num_shards):
-                path = self.shard_paths(index)[1]
-                if os.path.isfile(path):
-                    with open(path) as f:
-                        done.update((row["video"], row) for row in json.load(f)["videos"])
-            rows = [
-                done.get(item.video_id)
-                or {"video": item.video_id, "label": item.label, "frames": 0,
-                    "shard": i % self.options.num_shards, "status": PENDING}
-                for i, item in enumerate(self.dataset.items)
-            ]
-            self._write_manifest(os.path.join(self.out, MANIFEST), rows)
+        done = {}
+        for index in range(self.options.num_shards):
+            path = self.shard_paths(index)[1]
+            if not os.path.isfile(path):
+                raise RuntimeError(f"shard {index} of {self.options.num_shards} was not written ({path} is missing)")
+            with open(path) as f:
+                done.update((row["video"], row) for row in json.load(f)["videos"])
+        rows = [done[item.video_id] for item in self.dataset.items]
+        self._write_manifest(os.path.join(self.out, MANIFEST), rows)
         return rows
 
+    def job(self, shards):
+        """The `beam_jobs.Job` extracting `shards`."""
+        from pipelines import beam_jobs
+
+        n, parts_dir = self.options.num_shards, os.path.join(self.out, PARTS)
+        return beam_jobs.Job(
+            items=[(i, item) for i, item in enumerate(self.dataset.items) if i % n in shards],
+            work=_VideoPercepts(self.options, parts_dir, self.network),
+            write=_ShardWriter(self.out, parts_dir, self.manifest, self.extraction),
+            group_of=_ShardOf(n), unit="video",
+        )
+
     def run(self):
-        """Extracts the shards not yet done (--shard_index's, or all), then merges; returns a summary."""
+        """Extracts the shards not yet done on --runner, then writes manifest.json; returns a summary.
+
+        Raises:
+            ValueError: another extraction holds --out.
+        """
+        from pipelines import beam_jobs
         from video_lstm.core import atomic
 
         o = self.options
         os.makedirs(self.out, exist_ok=True)
-        atomic.remove_stale(self.out)
-        indices = shards_of_this_worker(o)
-        written, busy, total_frames, total_seconds = [], [], 0, 0.0
-        for index in indices:
-            shard_path = self.shard_paths(index)[0]
-            if self.is_done(index):
-                print(f"shard {index} of {o.num_shards}: done already ({shard_path})", flush=True)
-                continue
-            with _locked(os.path.join(self.out, shard_lock_name(index)), wait=False) as held:
-                if not held:
-                    print(f"shard {index} of {o.num_shards}: another process is extracting it; skipped", flush=True)
-                    busy.append(index)
-                    continue
-                if self.is_done(index):  # finished by the process that held it a moment ago
-                    print(f"shard {index} of {o.num_shards}: done already ({shard_path})", flush=True)
-                    continue
-                rows, frames, seconds = self.write_shard(index)
-            counts = _counts(rows)
-            print(
-                f"shard {index} of {o.num_shards}: {counts['ok']} videos ok, {counts['partial']} partial, "
-                f"{counts['skipped']} skipped, {frames} {o.stream} percepts in {seconds:.1f} s "
-                f"({frames / max(seconds, 1e-9):.2f} frames/s) -> {shard_path}", flush=True,
-            )
-            written.append(index)
-            total_frames += frames
-            total_seconds += seconds
-        rows = self.merge()
-        counts = _counts(rows, busy)
-        summary = {"written": written, "busy_shards": busy, "frames": total_frames, "seconds": total_seconds,
-                   **counts}
-        print(
-            f"manifest.json: {counts['ok']} videos ok, {counts['partial']} partial, {counts['skipped']} skipped, "
-            f"{counts['pending']} pending (shards not written yet), {counts['busy']} pending (being extracted by "
-            f"another process) of {len(rows)}", flush=True,
-        )
-        return summary
+        with _locked(os.path.join(self.out, LOCK)) as held:
+            if not held:
+                raise ValueError(f"--out={self.out} is being written by another extraction (it holds "
+                                 f"{os.path.join(self.out, LOCK)}); wait for it to end, or use another --out")
+            atomic.remove_stale(self.out)
+            parts_dir = os.path.join(self.out, PARTS)
+            shutil.rmtree(parts_dir, ignore_errors=True)  # a killed run's: its shards are extracted again
+            os.makedirs(parts_dir)
+            todo = []
+            for index in range(o.num_shards):
+                if self.is_done(index):
+                    print(f"shard {index} of {o.num_shards}: done already ({self.shard_paths(index)[0]})", flush=True)
+                else:
+                    todo.append(index)
+            job = self.job(todo)
+            runner = beam_jobs.resolve(o.runner)
+            seconds = beam_jobs.run(job, runner, self.beam_args, progress=o.progress) if job.items else 0.0
+            frames = 0
+            for index in todo:
+                with open(self.shard_paths(index)[1]) as f:
+                    rows = json.load(f)["videos"]
+                counts, shard_frames = _counts(rows), sum(row["frames"] for row in rows)
+                frames += shard_frames
+                print(f"shard {index} of {o.num_shards}: {counts['ok']} videos ok, {counts['partial']} partial, "
+                      f"{counts['skipped']} skipped, {shard_frames} {o.stream} percepts -> "
+                      f"{self.shard_paths(index)[0]}", flush=True)
+            rows = self.merge()
+            os.rmdir(parts_dir)  # empty: each shard's writer removed its parts
+        counts = _counts(rows)
+        videos = len(job.items)
+        per_second = 1 / max(seconds, 1e-9)
+        print(f"{videos} videos of {len(todo)} shards in {seconds:.1f} s on {runner} ({videos * per_second:.2f} "
+              f"videos/s, {frames * per_second:.2f} {o.stream} frames/s)", flush=True)
+        print(f"manifest.json: {counts['ok']} videos ok, {counts['partial']} partial, {counts['skipped']} skipped "
+              f"of {len(rows)}", flush=True)
+        return {"written": todo, "videos": videos, "frames": frames, "seconds": seconds, "runner": runner, **counts}
 
 
-def _counts(rows, busy_shards=()):
-    """{ok, partial, skipped, pending, busy}: videos by status; `busy` the pending ones of
-    `busy_shards` (being extracted by another process), `pending` the other pending ones."""
-    counts = dict.fromkeys(("ok", "partial", "skipped", "pending", "busy"), 0)
+def _counts(rows):
+    """{ok, partial, skipped}: videos by status."""
+    counts = dict.fromkeys(("ok", "partial", "skipped"), 0)
     for row in rows:
-        if row["status"] == PENDING:
-            counts["busy" if row["shard"] in busy_shards else "pending"] += 1
-        elif row["status"] in ("ok", PARTIAL):
-            counts[row["status"]] += 1
-        else:
-            counts["skipped"] += 1
+        counts[row["status"] if row["status"] in ("ok", PARTIAL) else "skipped"] += 1
     return counts
 
 
 @contextlib.contextmanager
-def _locked(path, wait=True):
-    """Holds an exclusive lock on `path` (an flock): waits for it, or with wait=False yields
-    False at once if another process holds it (True when held)."""
+def _locked(path):
+    """Yields True holding an exclusive lock on `path` (an flock), or False at once if another process holds it."""
     import fcntl
 
     with open(path, "a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return
@@ -512,21 +566,25 @@ def _locked(path, wait=True):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def prepare(options, network=None):
+def prepare(options, network=None, beam_args=()):
     """Checks everything that can be checked before reading a video; returns an `Extraction`.
 
     Args:
         options: `Options`.
         network: a `percepts.PerceptNetwork` to use instead of building
             options.network with options.weights (tests share one); it must be
-            that network.
+            that network. Beam workers build their own (`build_network`).
+        beam_args: Beam's pipeline options for options.runner (`pipelines.beam_jobs`).
 
     Raises:
         ValueError, FileNotFoundError: bad options, paths, split files,
-            weights, or an --out holding another extraction (other settings,
-            or other videos than those listed now).
+            weights, runner or Beam options, or an --out holding another
+            extraction (other settings, or other videos than those listed now).
     """
+    from pipelines import beam_jobs
+
     _check_options(options)
+    beam_jobs.check(options.runner, beam_args)
     dataset = list_videos(options)
     if not dataset.items:
         raise ValueError(f"{dataset.describe()}: no videos to extract")
@@ -536,14 +594,10 @@ def prepare(options, network=None):
     if os.path.isdir(options.out):
         _check_cache(options.out, manifest, extraction, dataset)
     if network is None:
-        if options.weights == "random":
-            import keras
-
-            keras.utils.set_random_seed(options.seed)
-        network = percept_networks.make_network(options.network, options.weights)
+        network = build_network(options)
     elif network.name != options.network:
         raise ValueError(f"network {network.name} given for --network={options.network}")
-    return Extraction(options, dataset, network, manifest, extraction)
+    return Extraction(options, dataset, network, manifest, extraction, tuple(beam_args))
 
 
 # -- the command line ----------------------------------------------------------------
@@ -563,9 +617,8 @@ HELP = {
     "weights": "imagenet, random (meaningless features: tests and speed) or a weights file.",
     "frame_stride": "Keep every N-th frame.",
     "dtype": "How percepts are stored.",
-    "shard_index": "Extract only this shard (default: every shard not done yet; under a TF_CONFIG cluster of n "
-    "tasks, task i's shards i, i + n, ...).",
-    "num_shards": "Shards of the whole extraction: video i goes to shard i % num_shards.",
+    "num_shards": "Shards of the whole extraction: video i goes to shard i % num_shards (a shard is the unit of "
+    "resuming; on Beam, shards are written in parallel).",
     "batch_frames": "Frames decoded and sent through the network at a time.",
     "compute_dtype": "The precision the network computes in.",
     "flow_method": "Optical flow for --stream=flow (tvl1 needs OpenCV's contrib modules).",
@@ -575,6 +628,9 @@ HELP = {
     "progress": "Show a progress bar.",
     "test_fraction": "--dataset=folder --subset=train/test: the fraction of each class's videos held out for "
     "testing (chosen by a hash of their paths, as --dataset=folder training does).",
+    "runner": "Where it runs: auto (DirectRunner with apache_beam installed, else in_process), in_process (one "
+    "process), or a Beam runner (DirectRunner: every core here; FlinkRunner, SparkRunner, DataflowRunner, ...); "
+    "Beam's own pipeline options go after --. The files written are the same whatever the runner.",
 }
 
 
@@ -588,16 +644,15 @@ def options_from_flags(flag_values):
 
 
 def main(argv, flag_values=flags.FLAGS):
+    """Arguments after `--` (argv[1:]) are Beam's pipeline options for --runner."""
     FLAGS = flag_values
-    if len(argv) > 1:
-        cli.fail(PROGRAM, f"unexpected arguments: {argv[1:]}")
     if not FLAGS.dataset:
         cli.fail(PROGRAM, f"--dataset is required (one of {list(DATASETS)})")
     try:
-        extraction = prepare(options_from_flags(FLAGS))
+        extraction = prepare(options_from_flags(FLAGS), beam_args=argv[1:])
+        extraction.run()
     except (ValueError, OSError) as error:
         cli.fail(PROGRAM, _one_line(error))
-    extraction.run()
 
 
 def _one_line(error):

@@ -2,8 +2,7 @@
 (`{"cluster": {"chief": [...], "worker": [...]}, "task": {"type": "worker", "index": i}}`).
 
 The chief (task `chief`, or worker 0 when the cluster has no chief) is the one
-task that writes into a log_dir; `worker_shard` is this task's share of a
-sharded job (percept extraction). Imports no TensorFlow, so command lines can
+task that writes into a log_dir. Imports no TensorFlow, so command lines can
 use it before heavy imports.
 """
 
@@ -52,25 +51,6 @@ def is_chief():
     if "chief" in value["cluster"]:
         return kind == "chief"
     return kind == "worker" and index == 0
-
-
-def worker_shard():
-    """(index, count) of this task among the cluster's chief and workers; (0, 1) without one.
-
-    The chief is 0, worker i follows it (i + 1); with no chief, worker i is i.
-    """
-    value = tf_config()
-    if not value or not value.get("cluster"):
-        return 0, 1
-    cluster = value["cluster"]
-    chiefs = len(cluster.get("chief", []))
-    count = chiefs + len(cluster.get("worker", []))
-    kind, index = cluster_task()
-    if kind == "chief":
-        return index, count
-    if kind == "worker":
-        return chiefs + index, count
-    raise ValueError(f"{ENV}: task type {kind!r} takes no shard; expected chief or worker")
 
 
 def local_tf_configs(count):
