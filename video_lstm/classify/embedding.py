@@ -229,14 +229,9 @@ class ServedEncoder:
     def __init__(self, path):
         import tensorflow as tf
 
-        from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir
+        from video_lstm.classify import pretrained
 
-        try:
-            version_dir = resolve_version_dir(path)
-            assets = read_assets(version_dir)
-        except NotAnExportError as error:
-            raise FileNotFoundError(f"--pretrained={path}: not a training log_dir (config.json and checkpoints/), "
-                                    f"and {error}") from error
+        version_dir, assets = pretrained.read_export(path)
         table, config = assets["signatures"], assets["config"]
         signatures, frame_shape = table["signatures"], tuple(table["frame_shape"])
         if table.get("convnet"):

@@ -33,17 +33,23 @@ def _from_log_dir(log_dir):
     return model.encoder, tuple(model.frame_shape), info
 
 
-def _from_saved_model(path):
-    import tensorflow as tf
-
+def read_export(path):
+    """(version_dir, assets) of the exported encoder at `path` (an export root or one version);
+    FileNotFoundError naming --pretrained when it is neither a run nor an export."""
     from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir
 
     try:
         version_dir = resolve_version_dir(path)
-        assets = read_assets(version_dir)
+        return version_dir, read_assets(version_dir)
     except NotAnExportError as error:
         raise FileNotFoundError(f"--pretrained={path}: not a training log_dir (config.json and checkpoints/), "
                                 f"and {error}") from error
+
+
+def _from_saved_model(path):
+    import tensorflow as tf
+
+    version_dir, assets = read_export(path)
     config, frame_shape = assets["config"], tuple(assets["signatures"]["frame_shape"])
     encoder = Encoder(config["units"], config["num_layers"], reader=config.get("reader", "linear"),
                       reader_filters=config.get("reader_filters", 32), name="encoder")
