@@ -239,10 +239,20 @@ def _poison_from(monkeypatch, index):
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     _poison_from(monkeypatch, 7)  # step 8 is NaN; checkpoint 5's next step (6) was finite
     with pytest.raises(NonFiniteLossError, match=r"at step 8; training stopped;.*ckpt-00000005\.keras.*is kept"):
-        train_lib.train(tiny(), str(tmp_path), verbose=0)
+        train_lib.train(tiny(steps_per_execution=1), str(tmp_path), verbose=0)
     assert [s for s, _ in rundir.list_checkpoints(str(tmp_path))] == [5]
     _, model = rundir.load_latest(str(tmp_path))
     assert all(np.isfinite(w).all() for w in weights(model))
+
+
+def test_nan_loss_within_steps_run_in_one_call_sets_aside_the_checkpoint_before_them(tmp_path, monkeypatch):
+    """Steps 6..10 run in one call: the NaN of step 8 is seen at step 10's batch end, so
+    checkpoint 5 (whose next step might have given it) is set aside too."""
+    _poison_from(monkeypatch, 7)
+    with pytest.raises(NonFiniteLossError, match=r"at one of steps 6\.\.10 \(run in one call: "
+                                                 r"--steps_per_execution=5\);.*ckpt-00000005\.keras\.nonfinite"):
+        train_lib.train(tiny(steps_per_execution=5), str(tmp_path), verbose=0)
+    assert rundir.list_checkpoints(str(tmp_path)) == []
 
 
 def test_a_checkpoint_whose_next_step_is_not_finite_is_not_good(tmp_path, monkeypatch):

@@ -73,6 +73,7 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
     # How the step runs (the optimizer's fields are OptimizerSettings').
     precision: str = "float32"
     strategy: str = "default"
+    steps_per_execution: int = 10
     # Bookkeeping of a training run only (a classifier has no probe).
     probe_every: int = 0
 
@@ -178,7 +179,7 @@ def validate(config):
     """Raises ValueError naming the first flag that is out of range or inconsistent."""
     for name in CHOICES:
         _choice(config, name)
-    for name in ("units", "num_layers", "input_length", "batch_size", "steps"):
+    for name in ("units", "num_layers", "input_length", "batch_size", "steps", "steps_per_execution"):
         _at_least(config, name, 1)
     for name in ("readout_filters", "reader_filters"):
         _at_least(config, name, 1)
@@ -232,6 +233,7 @@ RESUMABLE = (
     "probe_every",
     "jit_compile",
     "strategy",
+    "steps_per_execution",
     "learning_rate",
     "lr_decay_rate",
     "lr_decay_steps",

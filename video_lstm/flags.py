@@ -40,6 +40,9 @@ HELP = {
     "strategy": "How training is spread: default (one device), mirrored (every GPU of this "
     "machine), multi_worker (the machines of TF_CONFIG; only the chief writes the log_dir) or tpu "
     "(TPU_NAME, 'local' on a TPU VM). --batch_size is the global batch; see README 'Distributed'.",
+    "steps_per_execution": "Training steps per call from Keras' fit loop: the callbacks (checkpoints, "
+    "TensorBoard, the step limit, SIGTERM, the NaN check) run between calls. Lowered to divide --steps, "
+    "--checkpoint_every, --log_every, --image_every and --probe_every; the weights do not depend on it.",
 }
 
 

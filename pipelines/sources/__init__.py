@@ -297,14 +297,46 @@ class DataSource:
         with Prefetcher(lambda step: self.split(self.numpy_train_clips(step)), start_step, depth, threads) as batches:
             yield batches
 
+    # -- batches made on the model's device (JAX, no TensorFlow) ------------------
+
+    def train_draws(self, step):
+        """The random part of training batch `step` (a few small NumPy arrays, a pure function
+        of (seed, step)), for a source whose frames are made on the device from it
+        (`device_renderer`); None for a source that makes none there (the default)."""
+        return None
+
+    def device_renderer(self):
+        """A compiled function `(*train_draws(step)) -> training batch step's model inputs`,
+        made where the model runs (JAX); only sources with `train_draws` have one."""
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def device_train_batches(self, start_step=0, depth=8, threads=2):
+        """Training batches of model inputs (JAX arrays on the model's device) from step
+        `start_step` on, endless: `train_draws` in background threads, the frames by
+        `device_renderer()` (dispatched asynchronously: the host neither paints frames nor
+        sends them). Equal to `numpy_train_batches`' batches."""
+        from video_lstm.core.prefetch import Prefetcher
+
+        render = self.device_renderer()
+        with Prefetcher(self.train_draws, start_step, depth, threads) as draws:
+            yield (render(*drawn) for drawn in draws)
+
+    def makes_batches_on_device(self):
+        """Whether the TensorFlow-free training stream is `device_train_batches` (the model
+        runs on JAX and the source draws its batches' randomness apart from their frames)."""
+        return type(self).train_draws is not DataSource.train_draws and backend.keras_backend() == "jax"
+
     @contextlib.contextmanager
     def training_inputs(self, start_step=0):
         """What `model.fit` reads from step `start_step` on: `train_dataset` (tf.data)
-        where TensorFlow is importable, else a generator of `numpy_train_batches`."""
+        where TensorFlow is importable, else a generator of `device_train_batches` (on JAX,
+        where the source has them) or of `numpy_train_batches`."""
         if backend.tensorflow_available():
             yield self.train_dataset(start_step)
             return
-        with self.numpy_train_batches(start_step) as batches:
+        stream = self.device_train_batches if self.makes_batches_on_device() else self.numpy_train_batches
+        with stream(start_step) as batches:
             # Keras takes a generator (not any iterator) of (x,) tuples.
             yield ((batch,) for batch in batches)
 

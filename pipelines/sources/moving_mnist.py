@@ -144,11 +144,25 @@ class Source(DataSource):
     def numpy_train_clips(self, step):
         from pipelines import moving_mnist_numpy
 
+        return moving_mnist_numpy.render(self.digit_bank("train").images, *self.train_draws(step),
+                                         self.config.data.frame_size)
+
+    def train_draws(self, step):
+        """(positions, digit indices) of training batch `step` (`moving_mnist_numpy.sample`)."""
+        from pipelines import moving_mnist_numpy
+
         data, config = self.config.data, self.config
-        return moving_mnist_numpy.make_batch(
-            self.digit_bank("train").images, config.seed, step, config.batch_size, config.clip_length,
-            data.num_digits, data.frame_size, data.step_length,
+        return moving_mnist_numpy.sample(
+            config.seed, step, config.batch_size, config.clip_length, data.num_digits,
+            len(self.digit_bank("train").images), data.frame_size, data.step_length,
         )
+
+    def device_renderer(self):
+        """Frames pasted by JAX where the model runs (`pipelines.moving_mnist_jax`), cut into model inputs."""
+        from pipelines import moving_mnist_jax
+
+        return moving_mnist_jax.renderer(self.digit_bank("train").images, self.config.data.frame_size,
+                                         then=self.model_inputs)
 
     def sample_clips(self, count=3, tensorflow=None):
         """`count` fixed clips (seed [SAMPLE_SEED, seed]); `tensorflow` False: made in NumPy

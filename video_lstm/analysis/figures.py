@@ -135,14 +135,15 @@ def are_images(frames):
     return len(shape) == 5 and shape[-1] in (1, 3)
 
 
-def sample_strips(model, inputs):
+def sample_strips(model, inputs, generate=None):
     """One uint8 comparison strip per sequence of `inputs` (decoders running free).
 
     Args:
         model: a video_lstm model (its `generate`).
         inputs: dict with `frames` (and `future_frames`), float (batch, time, H, W, C).
+        generate: what to call instead of `model.generate` (a compiled one), or None.
     """
-    outputs = {k: numpy(v) for k, v in model.generate(inputs["frames"]).items()}
+    outputs = {k: numpy(v) for k, v in (generate or model.generate)(inputs["frames"]).items()}
     frames = np.asarray(inputs["frames"])
     truth = inputs.get("future_frames")
     strips = []

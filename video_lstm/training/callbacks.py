@@ -1,5 +1,14 @@
 """Training callbacks: checkpoints, the step limit, the NaN guard, TensorBoard.
 
+They cost the step nothing they can avoid: each knows the global step by
+counting batch ends (`StepCounter`), not by reading the optimizer's step from
+the device (which waits for the step, and under JAX copies the whole training
+state back into the model); they read the loss only from the logs Keras already
+made; TensorBoard files are written in a thread of their own; the sample
+pictures come from a compiled `generate`. With `steps_per_execution` k > 1 a
+batch end arrives every k steps (`training.loop` makes k divide every interval,
+so each boundary still falls on one).
+
 TensorBoard writing uses `tf.summary` where TensorFlow is importable, else
 the tensorboard package's own writer (`training.summaries`); nothing here
 imports TensorFlow itself.
@@ -15,6 +24,7 @@ from absl import logging
 
 from video_lstm import rundir
 from video_lstm.analysis import figures
+from video_lstm.core import backend
 from video_lstm.training import summaries
 
 
@@ -29,6 +39,34 @@ class TrainingStopped(Exception):
 def global_step(model):
     """The optimizer's step count, which survives restarts (it is checkpointed)."""
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
+class StepCounter(keras.callbacks.Callback):
+    """A callback that knows the global step at each batch end without asking the device.
+
+    `self.step` is the optimizer's step count read once at the start of training, plus
+    the steps Keras has run since (`batch` of `on_train_batch_end` is the index of the
+    epoch's last step run, every `steps_per_execution` steps). Subclasses implement
+    `on_steps_end(logs)`, called at each batch end with `self.step` set.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.step = self._epoch_start = global_step(self.model)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = self.step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step = self._epoch_start + batch + 1
+        self.on_steps_end(logs or {})
+
+    @property
+    def steps_in_epoch(self):
+        """Steps run since the current epoch began."""
+        return self.step - self._epoch_start
+
+    def on_steps_end(self, logs):
+        pass
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -47,9 +85,10 @@ class Checkpointer(keras.callbacks.Callback):
         logging.info("Step %d: saved %s", step, path)
 
 
-class StopOnSignal(keras.callbacks.Callback):
+class StopOnSignal(StepCounter):
     """SIGTERM (what a cluster sends before preemption) or SIGINT (Ctrl-C) ends training after the
-    current step; a second Ctrl-C stops at once.
+    current step (with `steps_per_execution` k, after the current k steps); a second Ctrl-C
+    stops at once.
 
     The handler only records the signal; at the end of the step this callback
     stops `fit`, whose epoch then ends, so the `Checkpointer` (which saves at
@@ -87,11 +126,11 @@ class StopOnSignal(keras.callbacks.Callback):
         stop = self.received is not None
         return bool(self.agree(stop)) if self.agree is not None else stop
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_steps_end(self, logs):
         if self.should_stop():
             self.received = self.received or "SIGTERM (on another worker)"
-            self.stopped_at = global_step(self.model)
-            self.model.stop_training = True
+            self.stopped_at = self.step
+            self._model.stop_training = True  # (not `model`: under JAX that copies the state back)
 
     def restore(self):
         """Puts the previous handlers back."""
@@ -100,54 +139,68 @@ class StopOnSignal(keras.callbacks.Callback):
         self._previous = {}
 
 
-class StopAtStep(keras.callbacks.Callback):
+class StopAtStep(StepCounter):
     """Ends training once the global step reaches `last_step`."""
 
     def __init__(self, last_step):
         super().__init__()
         self.last_step = last_step
 
-    def on_train_batch_end(self, batch, logs=None):
-        if global_step(self.model) >= self.last_step:
-            self.model.stop_training = True
+    def on_steps_end(self, logs):
+        if self.step >= self.last_step:
+            self._model.stop_training = True
 
 
-class NanGuard(keras.callbacks.Callback):
+class NanGuard(StepCounter):
     """Stops training at the first non-finite loss, naming the step and the checkpoint kept.
 
     A good checkpoint is one whose next step was finite. The loss of step s is computed from
     the weights of step s - 1, so a non-finite loss at step s makes the checkpoint of step
     s - 1 (if one was saved) not good: it is set aside as `<name>.nonfinite` (kept, never
     loaded), and a resume starts from the one before it.
+
+    The loss read is the one Keras hands every batch end (the epoch's running mean, which is
+    non-finite from the first non-finite step on). With `steps_per_execution` k > 1 that
+    is every k steps, so a non-finite loss is known to lie in the last k steps: the
+    checkpoints from the step before them on are set aside (with k = 1, exactly as above).
     """
 
     def __init__(self, log_dir):
         super().__init__()
         self.log_dir = log_dir
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = float((logs or {}).get("loss", 0.0))
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._checked = self.step
+
+    def on_steps_end(self, logs):
+        loss = float(logs.get("loss", 0.0))
+        first, self._checked = self._checked + 1, self.step
         if not np.isfinite(loss):
-            step = global_step(self.model)
-            set_aside = rundir.set_aside_from(self.log_dir, step - 1, ".nonfinite")
+            step = self.step
+            set_aside = rundir.set_aside_from(self.log_dir, first - 1, ".nonfinite")
             found = rundir.latest(self.log_dir)
             kept_text = (f"the last good checkpoint, {found[1]}, is kept" if found
                          else "no good checkpoint is left, so a rerun starts afresh")
             aside_text = (f"; {', '.join(set_aside)} (whose next step gave it) set aside as *.nonfinite"
                           if set_aside else "")
+            where = (f"at step {step}" if first == step else
+                     f"at one of steps {first}..{step} (run in one call: --steps_per_execution={step - first + 1})")
             raise NonFiniteLossError(
-                f"loss became {loss} at step {step}; training stopped{aside_text}; {kept_text}. "
+                f"loss became {loss} {where}; training stopped{aside_text}; {kept_text}. "
                 "Rerun with a lower --learning_rate or a --clip_norm (both may change on resume)."
             )
 
 
-class TensorBoardSummaries(keras.callbacks.Callback):
+class TensorBoardSummaries(StepCounter):
     """Scalars every `log_every` steps and image strips every `image_every`.
 
     Scalars: the loss of each decoder and the total (means over the steps
     since the last write), learning rate, step time and sequences/s. Images:
     input | reconstruction | ground truth | prediction for a few fixed
-    sequences.
+    sequences, drawn by `generate` compiled once. The event files are written
+    in a thread of their own (`summaries.writer(background=True)`); `close()`
+    waits for them.
 
     Args:
         log_dir: where the `train/` event files go.
@@ -159,23 +212,24 @@ class TensorBoardSummaries(keras.callbacks.Callback):
 
     def __init__(self, log_dir, sample_inputs, batch_size, log_every=50, image_every=250):
         super().__init__()
-        self.writer = summaries.writer(rundir.path(log_dir, rundir.TRAIN_EVENTS))
+        self.writer = summaries.writer(rundir.path(log_dir, rundir.TRAIN_EVENTS), background=True)
         self.sample_inputs = sample_inputs
         self.batch_size = batch_size
         self.log_every = log_every
         self.image_every = image_every
+        self._generate = None
 
     def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
         self._since = {}  # running-mean bookkeeping restarts with each fit epoch
         self._last_count = 0
         self._last_time = time.perf_counter()
 
-    def on_train_batch_end(self, batch, logs=None):
-        step = global_step(self.model)
-        if step % self.log_every == 0:
-            self._write_scalars(step, batch + 1, logs or {})
-        if step % self.image_every == 0:
-            self.write_images(step)
+    def on_steps_end(self, logs):
+        if self.step % self.log_every == 0:
+            self._write_scalars(self.step, self.steps_in_epoch, logs)
+        if self.step % self.image_every == 0:
+            self.write_images(self.step)
 
     def _write_scalars(self, step, count, logs):
         now = time.perf_counter()
@@ -199,9 +253,31 @@ class TensorBoardSummaries(keras.callbacks.Callback):
     def write_images(self, step):
         if self.sample_inputs is None or not figures.are_images(self.sample_inputs["frames"]):
             return  # feature vectors (percepts) have no picture
-        strips = figures.sample_strips(self.model, self.sample_inputs)
+        if self._generate is None:
+            self._generate = compiled_generate(self.model)
+        strips = figures.sample_strips(self.model, self.sample_inputs, generate=self._generate)
         self.writer.images(step, "samples", np.stack(strips)[..., :3])
 
     def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self):
+        """Waits until every summary handed over is written (raises what writing raised)."""
         self.writer.flush()
 
+
+def compiled_generate(model):
+    """`frames -> model.generate(frames)`, compiled by the model's backend, reading the
+    model's weights as they are at each call (eager generation costs more than a hundred
+    training steps of a small model). Under JAX, whose compiled functions would keep the
+    weights they were traced with, the weights are arguments."""
+    if keras.backend.backend() != "jax":
+        return backend.compile_function(model.generate)
+    variables = list(model.trainable_variables) + list(model.non_trainable_variables)
+
+    def generate(values, frames):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return model.generate(frames)
+
+    compiled = backend.compile_function(generate)
+    return lambda frames: compiled([v.value for v in variables], frames)

@@ -15,6 +15,7 @@ writes into it. SIGTERM saves a checkpoint and stops (`TrainingStopped`).
 
 import dataclasses
 import gc
+import math
 import os
 import sys
 
@@ -141,7 +142,7 @@ def setup(config, log_dir, probe_data=None):
 COLLECTIVE_TIMEOUT_S = None
 
 
-def fit(run, verbose=None):
+def fit(run, verbose=None, callbacks=()):
     """Trains `run.model` from `run.step` to `config.steps`; returns the final step.
 
     One `fit` call whose epochs are checkpoint intervals: Keras shows progress
@@ -156,7 +157,7 @@ def fit(run, verbose=None):
     stop_on_signal = run.stop_on_signal or callbacks_lib.StopOnSignal()
     try:
         if run.step < config.steps and not stop_on_signal.received:
-            _fit(run, stop_on_signal, verbose)
+            _fit(run, stop_on_signal, verbose, callbacks)
     finally:
         stop_on_signal.restore()
         release_input_pipeline()
@@ -179,11 +180,12 @@ def release_input_pipeline():
     gc.collect()
 
 
-def _fit(run, stop_on_signal, verbose):
+def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
     config, log_dir = run.config, run.log_dir
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     callbacks = [callbacks_lib.NanGuard(log_dir), callbacks_lib.StopAtStep(config.steps), stop_on_signal]
+    summaries = None
     if run.chief:
         summaries = callbacks_lib.TensorBoardSummaries(
             log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
@@ -202,30 +204,62 @@ def _fit(run, stop_on_signal, verbose):
                 log_dir, config.keep_checkpoints, weights_only=not backend.tensorflow_available()
             ),
         ]
+    callbacks += list(extra_callbacks)
     strategy = run.strategy or distribute.make_strategy("default")
     # tf.data (distributed over the strategy's replicas), or where TensorFlow is
     # not importable, NumPy batches (sources.training_inputs).
     # An epoch is a checkpoint interval (no longer than the run, so that progress reads
     # n/steps, not n/checkpoint_every, on a short run).
     interval = min(config.checkpoint_every, config.steps)
-    with distribute.training_inputs(strategy, run.source, run.step) as inputs:
-        run.model.fit(
-            inputs,
-            initial_epoch=run.step // interval,
-            epochs=-(-config.steps // interval),
-            steps_per_epoch=interval,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,  # each batch is freshly generated; nothing to shuffle
-        )
+    set_steps_per_execution(run.model, steps_per_execution(config, run.step))
+    try:
+        with distribute.training_inputs(strategy, run.source, run.step) as inputs:
+            run.model.fit(
+                inputs,
+                initial_epoch=run.step // interval,
+                epochs=-(-config.steps // interval),
+                steps_per_epoch=interval,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,  # each batch is freshly generated; nothing to shuffle
+            )
+    finally:
+        if summaries is not None:
+            summaries.close()  # what was handed to its writer's thread is on disk, however fit ended
 
 
-def train(config, log_dir, verbose=None, probe_data=None):
+def steps_per_execution(config, start_step):
+    """--steps_per_execution lowered to the largest k that divides it, --steps, the checkpoint
+    interval, --log_every, --image_every, --probe_every and the step the run starts from.
+
+    Keras runs k steps per call and calls the callbacks after each call, so with k dividing
+    all of them every checkpoint, scalar, picture and the last step still falls on a batch
+    end, and a run trains the steps it would train with k = 1, checkpointed at the same
+    steps. A classifier's settings (no such field) run one step per call.
+    """
+    requested = getattr(config, "steps_per_execution", 1)
+    intervals = (config.steps, min(config.checkpoint_every, config.steps), config.log_every, config.image_every,
+                 getattr(config, "probe_every", 0), start_step)
+    chosen = math.gcd(requested, *intervals)
+    if chosen != requested:
+        logging.info("Training runs %d steps per call (--steps_per_execution=%d, lowered to divide --steps, the "
+                     "bookkeeping intervals and the start step %d)", chosen, requested, start_step)
+    return chosen
+
+
+def set_steps_per_execution(model, steps):
+    """Makes `model.fit` run `steps` steps per call (its train function rebuilt if that changes)."""
+    if model.steps_per_execution != steps:
+        model.steps_per_execution = steps
+        model.train_function = None
+
+
+def train(config, log_dir, verbose=None, probe_data=None, callbacks=()):
     """Trains (or resumes) until `config.steps`; returns (model, step) (`probe_data`: see
-    `train_and_evaluate`)."""
+    `train_and_evaluate`; `callbacks`: Keras callbacks to run after the trainer's own)."""
     run = setup(config, log_dir, probe_data)
     try:
-        fit(run, verbose)
+        fit(run, verbose, callbacks)
     finally:
         record_skipped(run)
         lock_lib.release(log_dir)

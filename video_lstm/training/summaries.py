@@ -10,8 +10,14 @@ in the log). All three take the same calls:
     w.scalars(step, {"loss/loss": 0.5})
     w.images(step, "samples", images)   # uint8 (n, H, W, 1 or 3)
     w.flush()
+
+`writer(directory, background=True)` (the trainer's) writes in a thread of its
+own: a call hands its values over and returns; `flush()` waits until all are
+written and raises what writing raised.
 """
 
+import queue
+import threading
 import time
 
 import numpy as np
@@ -20,15 +26,53 @@ from absl import logging
 from video_lstm.core import backend
 
 
-def writer(directory):
-    """The best event writer available here for `directory`."""
+def writer(directory, background=False):
+    """The best event writer available here for `directory`; `background`: writing in a
+    thread of its own (`BackgroundWriter`)."""
     if backend.tensorflow_available():
-        return TensorFlowWriter(directory)
-    try:
-        return EventWriter(directory)
-    except ImportError as error:
-        logging.warning("No TensorBoard summaries: neither TensorFlow nor the tensorboard package (%s)", error)
-        return NullWriter()
+        found = TensorFlowWriter(directory)
+    else:
+        try:
+            found = EventWriter(directory)
+        except ImportError as error:
+            logging.warning("No TensorBoard summaries: neither TensorFlow nor the tensorboard package (%s)", error)
+            return NullWriter()
+    return BackgroundWriter(found) if background else found
+
+
+class BackgroundWriter:
+    """Another writer's calls, made in order in a daemon thread, so that the caller (the
+    training loop) does not wait for event files and their flushes."""
+
+    def __init__(self, writer):
+        self._writer = writer
+        self._calls = queue.Queue()
+        self._error = None
+        threading.Thread(target=self._work, daemon=True, name="summaries").start()
+
+    def _work(self):
+        while True:
+            method, args = self._calls.get()
+            try:
+                if self._error is None:
+                    getattr(self._writer, method)(*args)
+            except BaseException as error:  # handed to the caller at its next flush
+                self._error = error
+            finally:
+                self._calls.task_done()
+
+    def scalars(self, step, values):
+        self._calls.put(("scalars", (step, dict(values))))
+
+    def images(self, step, name, images):
+        self._calls.put(("images", (step, name, np.array(images))))
+
+    def flush(self):
+        self._calls.put(("flush", ()))
+        self._calls.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 class TensorFlowWriter:
