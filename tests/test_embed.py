@@ -70,7 +70,13 @@ def run(tmp_path_factory, videos):
 
 
 def call(*argv):
-    return cli.call(embed, [*argv, "--noprogress"])
+    """In one process unless a --runner is given; Beam's options after a `--` stay last."""
+    argv = list(argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    flags_, beam = argv[:cut], argv[cut:]
+    if not any(arg.startswith("--runner=") for arg in flags_):
+        flags_.append("--runner=in_process")
+    return cli.call(embed, [*flags_, "--noprogress", *beam])
 
 
 def per_video(out, video):
@@ -308,12 +314,37 @@ def test_the_example_classifier_tells_dark_videos_from_bright_ones(run, tmp_path
     assert "test accuracy 1.000 (chance 0.500)" in printed
 
 
+def _file_bytes(out):
+    found = {}
+    for directory, _, names in os.walk(out):
+        for name in names:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, out)] = f.read()
+    return found
+
+
+@pytest.mark.parametrize("workers", [pytest.param("2", marks=pytest.mark.large), "1"])
+def test_beam_workers_write_the_same_bytes_as_one_process(run, videos, tmp_path, workers):
+    pytest.importorskip("apache_beam")
+    one, beam = str(tmp_path / "one"), str(tmp_path / "beam")
+    call(f"--pretrained={run[0]}", f"--video_dir={videos}", f"--out={one}", "--runner=in_process")
+    extra = ["--direct_running_mode=in_memory"] if workers == "1" else []
+    call(f"--pretrained={run[0]}", f"--video_dir={videos}", f"--out={beam}", "--runner=DirectRunner",
+         "--", f"--direct_num_workers={workers}", *extra)
+    got, want = _file_bytes(beam), _file_bytes(one)
+    assert sorted(got) == sorted(want) and any(name.startswith("clips") for name in want)
+    assert {"embeddings.npz", "manifest.json"} <= set(want) and len([n for n in want if n.startswith("clips")]) == 6
+    for name in want:
+        assert got[name] == want[name], name
+
+
 def test_the_command_runs_as_a_module(run, videos, tmp_path):
     out = str(tmp_path / "out")
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     result = subprocess.run([sys.executable, "-m", "video_lstm.embed", f"--pretrained={run[1]}",
-                             f"--video_dir={videos}", f"--out={out}"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=300)
+                             f"--video_dir={videos}", f"--out={out}", "--runner=in_process"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "embedded 6 of 6 videos (24 clips, 8 numbers per state" in result.stdout
     assert "embedding: 100%" in result.stderr  # the progress bar

@@ -13,6 +13,17 @@ video's per-clip states) and manifest.json (settings, and each video's status: o
 skipped and why). Run the same command again after a kill: it does the videos not done yet
 and gives the same bytes. See `video_lstm.classify.embedding`.
 
+Where it runs (`pipelines.beam_jobs`, as `pipelines.extract_percepts`): --runner=auto (the
+default) is Beam's DirectRunner (every core here) when apache_beam is installed, else one
+process (--runner=in_process); any Beam runner takes Beam's own options after `--`:
+
+    python -m video_lstm.embed ... --runner=DirectRunner -- --direct_num_workers=2
+    python -m video_lstm.embed ... --runner=FlinkRunner -- --flink_master=HOST:8081
+
+Each video's work (decode, encode, its clips/<key>.npz) is one pure step on the workers;
+embeddings.npz and manifest.json are assembled in listing order in the driver afterwards,
+so the files are the same bytes whatever the runner.
+
 Bad flags, paths, split files, an unusable model or an --out holding something else (or an
 embedding of other settings) stop at start-up with one error line, before anything is written.
 """
@@ -33,14 +44,24 @@ def define_flags(flag_values=flags.FLAGS):
     from video_lstm.classify.embedding import CHOICES, HELP, EmbedOptions
 
     cli.define_dataclass_flags(EmbedOptions, flag_values, HELP, CHOICES)
+    flags.DEFINE_string("runner", "auto", RUNNER_HELP, flag_values=flag_values)
+
+
+RUNNER_HELP = ("Where it runs: auto (DirectRunner with apache_beam installed, else in_process), in_process (one "
+               "process), or a Beam runner (DirectRunner: every core here; FlinkRunner, SparkRunner, "
+               "DataflowRunner, ...); Beam's own pipeline options go after --. The files written are the same "
+               "whatever the runner.")
 
 
 def main(argv, flag_values=flags.FLAGS):
+    """Arguments after `--` (argv[1:]) are Beam's pipeline options for --runner."""
+    from pipelines import beam_jobs
     from video_lstm.classify import embedding
 
-    if len(argv) > 1:
-        cli.fail(PROGRAM, f"unexpected arguments: {argv[1:]}")
+    beam_args = tuple(argv[1:])
     try:
+        beam_jobs.check(flag_values.runner, beam_args)
+        runner = beam_jobs.resolve(flag_values.runner)
         options = embedding.EmbedOptions(**cli.dataclass_values(embedding.EmbedOptions, flag_values))
         job = embedding.prepare(options)
     except (OSError, ValueError) as error:
@@ -50,18 +71,69 @@ def main(argv, flag_values=flags.FLAGS):
         print_summary(job, job.summary)
         return
     try:
-        summary = run(job)
+        summary = run(job, runner, beam_args)
     except (OSError, RuntimeError, ValueError) as error:
         cli.fail(PROGRAM, error)
     print_summary(job, summary)
 
 
-def run(job):
-    """Embeds the videos not done yet, one at a time, then writes the outputs; returns the summary."""
+class _EmbedVideo:
+    """One video's work: its embedding written to clips/<key>.npz, its status returned.
+
+    A pure function of the video for given options and weights; picklable without its model,
+    which `setup` loads once per worker (in one process, `prepare`'s is used)."""
+
+    def __init__(self, out, pretrained, settings, model=None):
+        self.out, self.pretrained, self.settings, self.model = out, pretrained, settings, model
+
+    def __getstate__(self):
+        return {**self.__dict__, "model": None}
+
+    def setup(self):
+        from video_lstm.classify import embedding
+
+        if self.model is None:
+            self.model = embedding.load_model(self.pretrained)
+
+    def __call__(self, index, item):
+        from video_lstm.classify import embedding
+
+        result = embedding.embed_video(self.model, item.path, self.settings)
+        embedding.write_video(self.out, item.video_id, result)
+        return result.status
+
+
+class _Drain:
+    """The job's writer: the per-video files are written by the work; this only consumes the
+    results (in one process they are computed as it asks for them)."""
+
+    def __call__(self, group, results):
+        for _ in results:
+            pass
+
+
+def run(job, runner="in_process", beam_args=()):
+    """Embeds the videos not done yet on `runner` (`pipelines.beam_jobs`), then writes the
+    outputs in the driver; returns the summary."""
     import tqdm
 
+    from pipelines import beam_jobs
     from video_lstm.classify import embedding
 
+    if runner != beam_jobs.IN_PROCESS:
+        try:
+            job.start()
+            pending = job.pending()
+            done = len(job) - len(pending)
+            if done:
+                print(f"resuming {job.out}: {done} of {len(job)} videos done already", flush=True)
+            if pending:
+                work = _EmbedVideo(job.out, job.options.pretrained, job.settings)
+                seconds = beam_jobs.run(beam_jobs.Job(list(enumerate(pending)), work, _Drain()), runner, beam_args)
+                print(f"{len(pending)} videos in {seconds:.1f} s on {runner}", flush=True)
+            return job.finish()
+        finally:
+            job.release()
     try:
         job.start()
         pending = job.pending()
