@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import extract_speed  # noqa: E402  (its flags: --video_dir, --copies, --workers, --smoke, --generated)
 from absl import app, flags, logging  # noqa: E402
 
-flags.DEFINE_string("pretrained", "/work/runs/ablation/base", "A training log_dir or exported encoder (read only).")
+flags.DEFINE_string("pretrained", None, "A training log_dir or exported encoder (read only).", required=True)
 flags.DEFINE_integer("batch_clips", 8, "Clips per encoder call.")
 FLAGS = flags.FLAGS
 
