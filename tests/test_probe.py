@@ -249,6 +249,7 @@ TINY_FLAGFILE = """--dataset=moving_mnist
 """
 
 
+@pytest.mark.large  # 8-19 s: trains and probes a tiny variant (training and the probe stay tested by default)
 def test_the_ablation_trains_and_probes_each_variant_once_and_plots_the_curves(tmp_path):
     """A variant trains with its own flags into its own run, is probed, and lands in the table
     with its times and in the curves; a rerun skips finished variants (files unchanged)."""

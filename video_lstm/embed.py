@@ -28,6 +28,7 @@ Bad flags, paths, split files, an unusable model or an --out holding something e
 embedding of other settings) stop at start-up with one error line, before anything is written.
 """
 
+import dataclasses
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -44,7 +45,15 @@ def define_flags(flag_values=flags.FLAGS):
     from video_lstm.classify.embedding import CHOICES, HELP, EmbedOptions
 
     cli.define_dataclass_flags(EmbedOptions, flag_values, HELP, CHOICES)
-    flags.DEFINE_string("runner", "auto", RUNNER_HELP, flag_values=flag_values)
+    cli.define_dataclass_flags(RunnerOptions, flag_values, {"runner": RUNNER_HELP})
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerOptions:
+    """Where the job runs: not one of `EmbedOptions`, so an embedding's recorded settings (and
+    resuming it) do not depend on the runner."""
+
+    runner: str = "auto"
 
 
 RUNNER_HELP = ("Where it runs: auto (DirectRunner with apache_beam installed, else in_process), in_process (one "
