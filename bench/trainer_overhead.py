@@ -33,7 +33,7 @@ sys.path.insert(0, ROOT)
 
 # The model: a step of about a millisecond on a 2-core CPU (`--units` and `--batch_size` change it).
 MODEL = dict(
-    model="composite", units=32, num_digits=1, frame_size=28, input_length=3, future_length=3,
+    model="composite", units=16, num_digits=1, frame_size=28, input_length=3, future_length=3,
     digits="rendered", eval_sequences=16,
 )
 BOOKKEEPING = dict(checkpoint_every=500, log_every=50, image_every=250)  # the package's defaults
@@ -178,7 +178,7 @@ def main():
     parser.add_argument("--steps", type=int, default=3000, help="steps per trainer run (the first 500 untimed)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--units", type=int, default=MODEL["units"])
-    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--batch_size", type=int, default=4)
     parser.add_argument("--steps_per_execution", type=int, default=0, help="0: the package's default")
     parser.add_argument("--json", help="also write the rows here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -99,3 +99,34 @@ def test_source_numpy_paths_equal_tensorflow_paths(bank):
                 np.testing.assert_array_equal(got[name], expected[name])
     np.testing.assert_array_equal(source.sample_clips(2, tensorflow=False), source.sample_clips(2))
     np.testing.assert_array_equal(source.test_set(tensorflow=False).clips, source.test_set().clips)
+
+
+def test_frames_pasted_by_jax_equal_numpys_bit_for_bit(bank):
+    """pipelines/moving_mnist_jax.py (the frames made on the model's device under JAX) gives
+    NumPy's frames exactly, for one and three digits, on 28 and 40 pixel frames."""
+    jax = pytest.importorskip("jax")
+    from pipelines import moving_mnist_jax
+
+    for step, (digits, size) in enumerate(((1, 28), (3, 40))):
+        positions, indices = npm.sample(5, step, 4, 6, digits, len(bank), size, 0.2)
+        render = moving_mnist_jax.renderer(bank, size)
+        frames = np.asarray(jax.device_get(render(positions, indices)))
+        assert frames.dtype == np.float32
+        np.testing.assert_array_equal(frames, npm.render(bank, positions, indices, size))
+
+
+def test_the_device_stream_equals_the_numpy_stream(small_mnist):
+    """DataSource.device_train_batches (JAX) gives numpy_train_batches' model inputs from any step."""
+    pytest.importorskip("jax")
+    from pipelines import sources
+    from video_lstm.config import make
+
+    config = make(units=4, frame_size=28, num_digits=2, input_length=3, future_length=2, batch_size=3, seed=4,
+                  **small_mnist)
+    source = sources.build(config)
+    with source.device_train_batches(start_step=7) as device, source.numpy_train_batches(start_step=7) as host:
+        for _ in range(3):
+            made, expected = next(device), next(host)
+            assert sorted(made) == ["frames", "future_frames"]
+            for key in made:
+                np.testing.assert_array_equal(np.asarray(made[key]), expected[key])

@@ -77,6 +77,18 @@ def test_the_stream_is_a_function_of_seed_and_step_and_the_test_set_covers_the_t
     np.testing.assert_array_equal(test.clips[1], test.clips[:3][1])
 
 
+def test_a_worker_reads_only_its_rows_of_each_batch(cache):
+    """Two workers' rows (0, 2) and (2, 4) of batch 3 are the batch's own rows, and each reads
+    only its two clips' records."""
+    whole = sources.build(config(cache)).batch(3)
+    for rows in ((0, 2), (2, 4)):
+        source = sources.build(config(cache))
+        batch = next(iter(source.train_dataset(start_step=3, num_steps=1, rows=rows)))
+        np.testing.assert_array_equal(np.concatenate([batch["frames"], batch["future_frames"]], 1),
+                                      whole[rows[0] : rows[1]])
+        assert source.decoded()["clips"] == 2 and source.decoded()["records"] <= 2
+
+
 def test_bad_caches_are_named(cache, tmp_path):
     with pytest.raises(ValueError, match="--dataset=percepts needs --percepts_dir"):
         make(dataset="percepts")

@@ -64,6 +64,21 @@ def test_training_batches_are_clips_of_the_train_list_and_a_function_of_seed_and
     assert 0 < difference < 40
 
 
+def test_a_worker_decodes_only_its_rows_of_each_batch(video_dir):
+    """Under --strategy=multi_worker a worker's stream gets `rows`: its rows are the global
+    batch's own, and it decodes only their clips (counted by the decoder)."""
+    whole_source = sources.build(config(video_dir, batch_size=4))
+    whole = whole_source.batch(2)
+    assert whole_source.decoded()["clips"] == 4
+    for rows in ((0, 2), (2, 4)):
+        source = sources.build(config(video_dir, batch_size=4))
+        batch = next(iter(source.train_dataset(start_step=2, num_steps=1, rows=rows)))
+        clips = np.round(np.concatenate([batch["frames"], batch["future_frames"]], 1) * 255)
+        np.testing.assert_array_equal(clips, whole[rows[0] : rows[1]])
+        decoded = source.decoded()
+        assert decoded["clips"] == 2 and decoded["frames"] < whole_source.decoded()["frames"], decoded
+
+
 def test_patches_are_held_fixed_across_a_clip_and_grey_has_one_channel(video_dir):
     whole = sources.build(config(video_dir, seed=3)).batch(0)
     patches = sources.build(config(video_dir, seed=3, patch_size=16))

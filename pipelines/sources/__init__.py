@@ -222,10 +222,17 @@ class DataSource:
         """A dict recorded in `<log_dir>/data.json`: what training reads."""
         raise NotImplementedError
 
-    def train_clips(self, start_step, num_steps):
+    def train_clips(self, start_step, num_steps, rows=None):
         """tf.data.Dataset of training clips, batch `start_step` first:
-        float32 (batch_size, clip_length, *frame_shape); endless if num_steps is None."""
+        float32 (batch_size, clip_length, *frame_shape); endless if num_steps is None.
+        `rows` (start, stop): only those rows of every batch, and a source that reads files
+        reads (decodes) only theirs."""
         raise NotImplementedError
+
+    def decoded(self):
+        """{what: count} this process has read or decoded so far (videos opened, clips,
+        frames, percept records), for sources that read files; {} for the others."""
+        return {}
 
     def sample_clips(self, count):
         """A few fixed training-distribution clips (numpy) for pictures."""
@@ -270,13 +277,12 @@ class DataSource:
 
         Args:
             rows: (start, stop): only these rows of every batch (one worker's
-                share of the global batch under tf.distribute); all if None.
+                share of the global batch under tf.distribute), the only ones
+                read; all if None.
         """
         import tensorflow as tf
 
-        dataset = self.train_clips(start_step, num_steps)
-        if rows is not None:
-            dataset = dataset.map(lambda clips: clips[rows[0] : rows[1]])
+        dataset = self.train_clips(start_step, num_steps, rows=rows)
         # Splitting is cheap; prefetch again so the step never waits on it.
         dataset = dataset.map(self.model_inputs, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
@@ -404,29 +410,35 @@ class StepwiseSource(DataSource):
     def read(self, video, wanted):
         raise NotImplementedError
 
-    def batch(self, step, count=None, stream=0):
+    def batch(self, step, count=None, stream=0, rows=None):
         """(count, clip_length, *frame) in `clip_dtype`: batch `step` of `stream`,
-        a pure function of (seed, stream, step)."""
+        a pure function of (seed, stream, step). `rows` (start, stop): only those rows,
+        the only clips read (every clip of the batch is drawn, so each row is the
+        batch's own)."""
         rng = np.random.default_rng([self.config.seed, stream, int(step)])
         entries = [self.draw(rng) for _ in range(count or self.config.batch_size)]
+        if rows is not None:
+            entries = entries[rows[0] : rows[1]]
         return LazyClips(entries, self.read)[:]
 
     def sample_clips(self, count=3):
         return self.batch(self.SAMPLE_STEP, count, stream=1)
 
-    def train_clips(self, start_step=0, num_steps=None):
+    def train_clips(self, start_step=0, num_steps=None, rows=None):
         import tensorflow as tf
 
-        clips = self.raw_train_clips(start_step, num_steps)
+        clips = self.raw_train_clips(start_step, num_steps, rows)
         if self.clip_dtype == "uint8":
             return clips.map(lambda c: tf.cast(c, tf.float32) / 255.0)
         return clips
 
-    def raw_train_clips(self, start_step=0, num_steps=None):
-        """tf.data.Dataset of training batches as `read` gives them (`clip_dtype`, uint8 frames unscaled)."""
+    def raw_train_clips(self, start_step=0, num_steps=None, rows=None):
+        """tf.data.Dataset of training batches as `read` gives them (`clip_dtype`, uint8 frames
+        unscaled); `rows` (start, stop): only those rows of each, the only ones read."""
         import tensorflow as tf
 
-        shape = (self.config.batch_size, self.config.clip_length) + tuple(self.frame_shape)
+        count = self.config.batch_size if rows is None else rows[1] - rows[0]
+        shape = (count, self.config.clip_length) + tuple(self.frame_shape)
         if num_steps is None:
             steps = tf.data.Dataset.counter(start=start_step)
         else:
@@ -434,7 +446,7 @@ class StepwiseSource(DataSource):
         dtype = tf.as_dtype(self.clip_dtype)
 
         def read(step):
-            clips = tf.numpy_function(lambda s: self.batch(int(s)), [step], dtype, stateful=False)
+            clips = tf.numpy_function(lambda s: self.batch(int(s), rows=rows), [step], dtype, stateful=False)
             clips.set_shape(shape)
             return clips
 

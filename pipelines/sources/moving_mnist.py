@@ -125,11 +125,11 @@ class Source(DataSource):
         bank = self.digit_bank("train")
         return {"dataset": "moving_mnist", "train_digits": bank.source, "train_digits_origin": bank.origin}
 
-    def train_clips(self, start_step=0, num_steps=None):
+    def train_clips(self, start_step=0, num_steps=None, rows=None):
         from pipelines import moving_mnist_tf
 
         data, config = self.config.data, self.config
-        return moving_mnist_tf.train_dataset(
+        clips = moving_mnist_tf.train_dataset(
             self.digit_bank("train").images,
             batch_size=config.batch_size,
             num_frames=config.clip_length,
@@ -140,6 +140,8 @@ class Source(DataSource):
             start_batch=start_step,
             num_batches=num_steps,
         )
+        # A whole batch is drawn and painted (cheap, in tf.data); a worker keeps its rows.
+        return clips if rows is None else clips.map(lambda batch: batch[rows[0] : rows[1]])
 
     def numpy_train_clips(self, step):
         from pipelines import moving_mnist_numpy

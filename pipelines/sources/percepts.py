@@ -24,8 +24,10 @@ caches' manifests at start-up and refuses a test cache of another network,
 weights, dimension or stream than the training cache's.
 """
 
+import collections
 import dataclasses
 import os
+import threading
 
 import numpy as np
 
@@ -127,6 +129,7 @@ class Cache:
     def __init__(self, directory, clip_length):
         self.directory = directory
         self.manifest = percept_records.Manifest.read(directory)
+        self.decoded, self._lock = collections.Counter(), threading.Lock()  # records read, clips, percepts
         paths = self.manifest.shard_paths(directory)
         rows = {}
         for row in self.manifest.videos:
@@ -157,6 +160,8 @@ class Cache:
     def clips(self, path, offset, starts, clip_length):
         """float32 (len(starts), clip_length, D): clips of one video, read once."""
         sequence = percept_records.decode(percept_records.read_at(path, offset))["percepts"]
+        with self._lock:
+            self.decoded.update(records=1, clips=len(starts), frames=len(sequence))
         return np.stack([sequence[start : start + clip_length] for start in starts])
 
 
@@ -210,9 +215,13 @@ class CacheSource(StepwiseSource):
     def read(self, video, wanted):
         return self.cache.clips(*video, [start for start, _ in wanted], self.config.clip_length)
 
-    def train_clips(self, start_step=0, num_steps=None):
+    def train_clips(self, start_step=0, num_steps=None, rows=None):
         self.cache  # read (and check) the manifest before the stream starts
-        return super().train_clips(start_step, num_steps)
+        return super().train_clips(start_step, num_steps, rows)
+
+    def decoded(self):
+        with self.cache._lock:
+            return dict(self.cache.decoded)
 
     def test_set_name(self):
         return "test" if self.config.data.percepts_test_dir else "train_cache"
@@ -296,10 +305,13 @@ class InlineSource(DataSource):
                 "weights": data.percept_weights, "precision": data.percept_precision, "stream": "rgb",
                 "videos": self.videos.describe()}
 
-    def train_clips(self, start_step=0, num_steps=None):
+    def train_clips(self, start_step=0, num_steps=None, rows=None):
         self.videos.train_videos  # list (and check) the videos before the stream starts
-        clips = self.videos.raw_train_clips(start_step, num_steps)
+        clips = self.videos.raw_train_clips(start_step, num_steps, rows)  # the network sees only these rows
         return percept_networks.percept_stage(clips, self.network, dtype=self.config.data.percept_precision)
+
+    def decoded(self):
+        return self.videos.decoded()
 
     def sample_clips(self, count=3):
         return self.extract(self.videos.sample_clips(count))

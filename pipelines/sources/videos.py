@@ -212,6 +212,7 @@ class _Decoder:
         self.preparation = preparation_of(data)
         self._counts, self._lock = {}, threading.Lock()
         self.skipped = {}  # {path: why it gives no clip}: undecodable, or shorter than one clip
+        self.decoded = collections.Counter()  # videos opened, clips cut, frames decoded (for clips)
 
     def usable_frames(self, path):
         """Frames after the stride, or 0 for a video that cannot be decoded (warned once; its
@@ -262,6 +263,8 @@ class _Decoder:
                 if len(kept) == len(wanted):
                     break
         frames.close()
+        with self._lock:
+            self.decoded.update(videos=1, clips=len(starts), frames=index + 1 - first)
         if len(kept) != len(wanted):
             raise video_decode.VideoError(path, "too short", "decoded fewer frames than it did when counted")
         return np.stack([self._finish(kept[start], patch) for start, patch in zip(starts, patches)])
@@ -371,9 +374,13 @@ class Source(StepwiseSource):
     def read(self, path, wanted):
         return self.decoder.clips(path, [start for start, _ in wanted], [patch for _, patch in wanted])
 
-    def train_clips(self, start_step=0, num_steps=None):
+    def train_clips(self, start_step=0, num_steps=None, rows=None):
         self.train_videos  # list (and check) the videos before the stream starts
-        return super().train_clips(start_step, num_steps)
+        return super().train_clips(start_step, num_steps, rows)
+
+    def decoded(self):
+        with self.decoder._lock:
+            return dict(self.decoder.decoded)
 
     def test_set_name(self):
         return "test"

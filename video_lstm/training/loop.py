@@ -155,18 +155,30 @@ def fit(run, verbose=None, callbacks=()):
     """
     config, log_dir, model = run.config, run.log_dir, run.model
     stop_on_signal = run.stop_on_signal or callbacks_lib.StopOnSignal()
+    decoded = getattr(run.source, "decoded", dict)
+    before = decoded()
     try:
         if run.step < config.steps and not stop_on_signal.received:
             _fit(run, stop_on_signal, verbose, callbacks)
     finally:
         stop_on_signal.restore()
         release_input_pipeline()
+        log_decoded(before, decoded())
     run.step = callbacks_lib.global_step(model)
     if stop_on_signal.received:
         saved = rundir.latest(log_dir) if run.chief else None
         where = f"; saved {saved[1]}" if saved and saved[0] == run.step else ""
         raise callbacks_lib.TrainingStopped(f"{stop_on_signal.received}: training stopped at step {run.step}{where}")
     return run.step
+
+
+def log_decoded(before, after):
+    """One line: what this process read or decoded for training (a video or percept source:
+    under --strategy=multi_worker, each worker only its rows of every batch)."""
+    counts = {name: after[name] - before.get(name, 0) for name in after}
+    if any(counts.values()):
+        logging.info("This worker decoded for training: %s",
+                     ", ".join(f"{count} {name}" for name, count in sorted(counts.items())))
 
 
 def release_input_pipeline():
@@ -211,7 +223,7 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
     # An epoch is a checkpoint interval (no longer than the run, so that progress reads
     # n/steps, not n/checkpoint_every, on a short run).
     interval = min(config.checkpoint_every, config.steps)
-    set_steps_per_execution(run.model, steps_per_execution(config, run.step))
+    set_steps_per_execution(run.model, steps_per_execution(config, run.step, strategy))
     try:
         with distribute.training_inputs(strategy, run.source, run.step) as inputs:
             run.model.fit(
@@ -228,16 +240,24 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
             summaries.close()  # what was handed to its writer's thread is on disk, however fit ended
 
 
-def steps_per_execution(config, start_step):
+def steps_per_execution(config, start_step, strategy=None):
     """--steps_per_execution lowered to the largest k that divides it, --steps, the checkpoint
     interval, --log_every, --image_every, --probe_every and the step the run starts from.
 
     Keras runs k steps per call and calls the callbacks after each call, so with k dividing
     all of them every checkpoint, scalar, picture and the last step still falls on a batch
     end, and a run trains the steps it would train with k = 1, checkpointed at the same
-    steps. A classifier's settings (no such field) run one step per call.
+    steps. A classifier's settings (no such field) run one step per call, and so does a
+    `strategy` of several replicas or workers: Keras 3.15's loop of k steps (a tf.while_loop
+    of tf.conds around the step) fails there ("You must feed a value for placeholder tensor
+    .../while/cond/Placeholder"), under mirrored as under multi_worker.
     """
     requested = getattr(config, "steps_per_execution", 1)
+    if strategy is not None and not distribute.is_default(strategy):
+        if requested > 1:
+            logging.info("Training runs 1 step per call under --strategy=%s (--steps_per_execution=%d is for "
+                         "one device)", config.strategy, requested)
+        return 1
     intervals = (config.steps, min(config.checkpoint_every, config.steps), config.log_every, config.image_every,
                  getattr(config, "probe_every", 0), start_step)
     chosen = math.gcd(requested, *intervals)
