@@ -129,26 +129,18 @@ def run(job, runner="in_process", beam_args=()):
     from pipelines import beam_jobs
     from video_lstm.classify import embedding
 
-    if runner != beam_jobs.IN_PROCESS:
-        try:
-            job.start()
-            pending = job.pending()
-            done = len(job) - len(pending)
-            if done:
-                print(f"resuming {job.out}: {done} of {len(job)} videos done already", flush=True)
-            if pending:
-                work = _EmbedVideo(job.out, job.options.pretrained, job.settings)
-                seconds = beam_jobs.run(beam_jobs.Job(list(enumerate(pending)), work, _Drain()), runner, beam_args)
-                print(f"{len(pending)} videos in {seconds:.1f} s on {runner}", flush=True)
-            return job.finish()
-        finally:
-            job.release()
     try:
         job.start()
         pending = job.pending()
         done = len(job) - len(pending)
         if done:
             print(f"resuming {job.out}: {done} of {len(job)} videos done already", flush=True)
+        if runner != beam_jobs.IN_PROCESS:
+            if pending:
+                work = _EmbedVideo(job.out, job.options.pretrained, job.settings)
+                seconds = beam_jobs.run(beam_jobs.Job(list(enumerate(pending)), work, _Drain()), runner, beam_args)
+                print(f"{len(pending)} videos in {seconds:.1f} s on {runner}", flush=True)
+            return job.finish()
         counts = {"ok": 0, "skipped": 0}
         bar = tqdm.tqdm(total=len(job), initial=done, desc="embedding", unit="video",
                         disable=not job.options.progress)
