@@ -6,9 +6,10 @@ r"""Trains the paper's conditional composite model on JAX for a wall-clock budge
 
 No TensorFlow: Keras runs on JAX and Moving MNIST comes from
 pipelines/moving_mnist_numpy.py. The random part of each batch (positions and
-digit indices, a pure function of (seed, step)) is drawn by NumPy in
-background threads; the digits are pasted into frames on the device, by a
-small jitted jax.numpy function, so the accelerator is not kept waiting. The
+digit indices, a pure function of (seed, step)) is drawn by NumPy in a
+background thread, `DRAW_CHUNK` steps at a time (`sample_steps`); the digits
+are pasted into frames on the device by `pipelines/moving_mnist_jax.py` (as
+the package's trainer does under JAX), so the accelerator is not kept waiting. The
 training step is bench/accelerator.py's (`model.stateless_call` +
 `optimizer.stateless_apply`, jitted, state donated), so a persistent
 compilation cache shared with the benchmark (`--cache_dir`) saves its compile.
@@ -37,28 +38,10 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pipelines import digits as digits_lib  # noqa: E402
+from pipelines import moving_mnist_jax  # noqa: E402
 from pipelines import moving_mnist_numpy as mmnist  # noqa: E402
+from pipelines.sources import DRAW_CHUNK  # noqa: E402
 from video_lstm.core.prefetch import Prefetcher  # noqa: E402
-
-
-def render_jax(digits, positions, indices, frame_size):
-    """jax.numpy twin of `moving_mnist_numpy.render`: float32 (B, T, S, S, 1) in [0, 1].
-
-    digits: uint8 (N, 28, 28) on the device; positions int32 (B, T, D, 2);
-    indices int32 (B, D). Exact: a max of uint8 values, then one scale.
-    """
-    glyphs = digits[indices]  # (B, D, 28, 28)
-    blank = jnp.zeros((frame_size, frame_size), digits.dtype)
-
-    def paste(glyph, row, col):
-        return jax.lax.dynamic_update_slice(blank, glyph, (row, col))
-
-    # vmap over digits, then time, then batch.
-    per_digit = jax.vmap(paste, in_axes=(0, 0, 0))
-    per_time = jax.vmap(per_digit, in_axes=(None, 0, 0))
-    per_batch = jax.vmap(per_time, in_axes=(0, 0, 0))
-    canvases = per_batch(glyphs, positions[..., 0], positions[..., 1])  # (B, T, D, S, S)
-    return (jnp.max(canvases, axis=2).astype(jnp.float32) * (1.0 / 255.0))[..., None]
 
 
 def parse_args(argv=None):
@@ -156,26 +139,27 @@ def main(argv=None):
     def split(frames):
         return frames[:, :t_in], frames[:, t_in:]
 
-    render = jax.jit(lambda *a: split(render_jax(*a)), static_argnums=3)  # -> (frames, future)
+    render = jax.jit(lambda *a: split(moving_mnist_jax.render(*a)), static_argnums=3)  # -> (frames, future)
 
     trainer = acc.make_trainer(config)
     state = trainer.initial_state()
 
-    def batch_of(step):
-        positions, indices = mmnist.sample(args.seed, step, args.batch, num_frames, num_digits,
-                                           len(train_digits), size, step_length)
-        return jax.device_put(positions), jax.device_put(indices)
+    def draws_of(chunk):  # the positions and digits of DRAW_CHUNK steps, in one vectorised draw
+        steps = np.arange(chunk * DRAW_CHUNK, (chunk + 1) * DRAW_CHUNK)
+        positions, indices = mmnist.sample_steps(args.seed, steps, args.batch, num_frames, num_digits,
+                                                 len(train_digits), size, step_length)
+        return [(jax.device_put(p), jax.device_put(i)) for p, i in zip(positions, indices)]
 
     # Compile (or load from the cache) before the clock starts ticking for steps.
     compile_s, memory_mb = trainer.compile(args.batch, config)
-    jax.block_until_ready(render(train_bank, *batch_of(0), size))
+    jax.block_until_ready(render(train_bank, *draws_of(0)[0], size))
     print(f"step compiled in {compile_s:.1f} s ({memory_mb or 0:.0f} MB on the device)", flush=True)
 
     samples = max(1, args.samples)
 
     @jax.jit
     def evaluate(trainable, non_trainable, bank, positions, indices):
-        frames, future = split(render_jax(bank, positions, indices, size))
+        frames, future = split(moving_mnist_jax.render(bank, positions, indices, size))
         outputs = trainer.predict(trainable, non_trainable, frames)
 
         def ce(target, logits):  # (B, T): binary cross-entropy summed over each frame's pixels
@@ -200,7 +184,8 @@ def main(argv=None):
     if args.deadline:  # the compile may have eaten into the time left
         budget = min(budget, max(5.0, args.deadline - args.reserve_seconds - time.time()))
     curve, pending, step = [], [], 0
-    with Prefetcher(batch_of, start=0, depth=16, threads=2) as batches:
+    with Prefetcher(draws_of, start=0, depth=4, threads=1) as chunks:
+        batches = (drawn for chunk in chunks for drawn in chunk)
         train_start = time.perf_counter()
         stop_at = train_start + budget
         while True:

@@ -4,9 +4,10 @@ r"""Corpus-scale job speed: videos/s and frames/s in one process against Beam's 
     python bench/extract_speed.py --frame_stride=1 --network=vgg16 --workers=2
     python bench/extract_speed.py --smoke            # 2 small generated videos: checks it runs
 
-Videos: the clips in --video_dir (default $VIDEO_LSTM_DATA_DIR/ucf101/clips, 320x240 UCF-101
-clips), each copied --copies times into a class folder; without them, generated videos of
-moving shapes (--generated frames each, 320x240). The job (`JOBS[--job]`) runs
+Videos: the clips in --video_dir (default $VIDEO_LSTM_DATA_DIR/ucf101/clips: 320x240 UCF-101
+.avi and .mp4 clips, every video extension the package lists), each linked --copies times into
+a class folder; without them, generated videos of moving shapes (--generated frames each,
+320x240). The job (`JOBS[--job]`) runs
 
     in_process     one process (`--runner=in_process`), the network built beforehand (not timed)
     beam           `--runner=DirectRunner -- --direct_num_workers=N` (multi_processing): N worker
@@ -31,7 +32,6 @@ import glob
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +43,7 @@ sys.path.insert(0, ROOT)  # run from a checkout
 
 from absl import app, flags, logging  # noqa: E402
 
+from pipelines.action_datasets import VIDEO_EXTENSIONS  # noqa: E402
 from pipelines.digits import DATA_DIR_ENV  # noqa: E402
 
 flags.DEFINE_string("job", "extract_percepts", "Which job (a key of JOBS).")
@@ -75,11 +76,12 @@ def videos(root):
     folder = os.path.join(root, "videos", "clips")
     os.makedirs(folder)
     source = FLAGS.video_dir or os.path.join(os.environ.get(DATA_DIR_ENV, ""), "ucf101", "clips")
-    clips = [] if FLAGS.smoke else sorted(glob.glob(os.path.join(source, "*.avi")))
+    clips = [] if FLAGS.smoke else sorted(path for path in glob.glob(os.path.join(source, "*"))
+                                          if path.lower().endswith(VIDEO_EXTENSIONS))
     if clips:
         for copy in range(FLAGS.copies):
-            for clip in clips:
-                shutil.copy(clip, os.path.join(folder, f"{copy}_{os.path.basename(clip)}"))
+            for clip in clips:  # links: a copy's bytes are the clip's (each is decoded anew)
+                os.symlink(os.path.abspath(clip), os.path.join(folder, f"{copy}_{os.path.basename(clip)}"))
     else:
         sys.path.insert(0, os.path.join(ROOT, "tests"))
         from conftest import moving_shapes, write_video

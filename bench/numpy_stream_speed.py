@@ -8,10 +8,12 @@ Prints sequences/s of, in one process:
 - `numpy threads=n`: `Source.numpy_train_batches` (positions drawn and frames painted by
   NumPy in n background threads): what the JAX trainer read before the frames moved to
   the device;
-- `device`: `Source.device_train_batches` (positions drawn by NumPy in 2 threads, frames
-  pasted by one compiled JAX function where the model runs): what the JAX trainer without
-  TensorFlow reads now; on a CPU the "device" is this CPU;
-- `draws`: the host's part of that alone (positions and digit indices, one thread);
+- `device`: `Source.device_train_batches` (positions of 16 batches drawn by NumPy at once in a
+  background thread, their frames pasted by one call of a compiled JAX function where the
+  model runs): what the JAX trainer without TensorFlow reads now; on a CPU the "device" is
+  this CPU;
+- `draws`: the host's part of that alone (positions and digit indices, 16 batches per
+  `train_draws_many` call, one thread), and `draws one by one` (`train_draws` per batch);
 - `tf.data`: `Source.train_dataset` (where TensorFlow is importable);
 - `step`: with `--step_steps=N`, the model's compiled train step on this machine at this
   batch (N steps after one to compile), the rate the streams must keep up with.
@@ -59,10 +61,15 @@ def rates(source, count):
     if jax is not None:
         with source.device_train_batches(start_step=0) as stream:
             found["device"] = batch_size * count / timed(stream, count, jax.block_until_ready)
+    chunk = sources.DRAW_CHUNK
+    started = time.perf_counter()
+    for first in range(0, count, chunk):
+        source.train_draws_many(first, chunk)
+    found["draws (1 thread)"] = batch_size * len(range(0, count, chunk)) * chunk / (time.perf_counter() - started)
     started = time.perf_counter()
     for step in range(count):
         source.train_draws(step)
-    found["draws (1 thread)"] = batch_size * count / (time.perf_counter() - started)
+    found["draws one by one"] = batch_size * count / (time.perf_counter() - started)
     if backend.tensorflow_available():
         found["tf.data"] = batch_size * count / timed(iter(source.train_dataset(start_step=0)), count)
     return found

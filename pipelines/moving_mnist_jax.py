@@ -9,7 +9,7 @@ frames, bit for bit: digits are pasted as uint8 values, combined by max, then
 scaled once by float32(1/255), as in NumPy (tests/test_moving_mnist_numpy.py).
 
     render = renderer(digits, frame_size=64)     # compiled once per shape
-    frames = render(positions, indices)           # float32 (B, T, S, S, 1) on the device
+    batches = render(positions, indices)          # K of float32 (B, T, S, S, 1), on the device
 """
 
 import jax
@@ -46,9 +46,19 @@ def render(digits, positions, indices, frame_size):
 
 
 def renderer(digits, frame_size, then=None):
-    """`(positions, indices) -> then(render(digits, positions, indices, frame_size))`, compiled
-    (`jax.jit`), the digits placed on the device once; `then`: a function of the frames
-    traced into the same program (e.g. cutting clips into model inputs), or None."""
+    """`(positions, indices) -> [then(frames of batch k) for k]`, compiled (`jax.jit`), for
+    the stacked draws of K batches (positions int32 (K, B, T, D, 2), indices int32 (K, B, D):
+    `moving_mnist_numpy.sample_steps`): one transfer and one dispatch make K batches, each
+    its own arrays. The digits are placed on the device once; `then`: a function of one
+    batch's frames traced into the same program (e.g. cutting clips into model inputs), or
+    None."""
     bank = jax.device_put(np.asarray(digits))
     then = then or (lambda frames: frames)
-    return jax.jit(lambda positions, indices: then(render(bank, positions, indices, frame_size)))
+
+    def render_all(positions, indices):
+        k, b = positions.shape[:2]
+        frames = render(bank, positions.reshape(k * b, *positions.shape[2:]), indices.reshape(k * b, -1), frame_size)
+        frames = frames.reshape(k, b, *frames.shape[1:])
+        return [then(frames[i]) for i in range(k)]
+
+    return jax.jit(render_all)

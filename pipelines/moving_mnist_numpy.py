@@ -114,6 +114,37 @@ def sample(seed, step, batch_size, num_frames, num_digits=2, num_available=60000
                          step_length)
 
 
+def sample_steps(seed, steps, batch_size, num_frames, num_digits=2, num_available=60000, frame_size=64,
+                 step_length=0.1):
+    """`sample(seed, step, ...)` of many training batches at once, in one vectorised pass.
+
+    The same numbers, bit for bit, at a fraction of the host's time per batch: one
+    `sample` is a few hundred NumPy calls on tiny arrays (about half a millisecond), the
+    same calls here serve all `steps` (what the JAX path's device stream draws ahead).
+
+    Args:
+        steps: int (K,) training steps.
+    Returns:
+        positions: int32 (K, batch_size, num_frames, num_digits, 2).
+        digit_indices: int32 (K, batch_size, num_digits).
+    """
+    steps = np.asarray(steps, np.int64).reshape(-1)
+    # fold_in([seed, TRAIN_STREAM], step) = [the same int64 for every step, step].
+    head = batch_seed(seed, 0)[0]
+    seeds = np.stack([np.full_like(steps, head), steps], axis=1)
+    trajectory_seed, index_seed = np.moveaxis(stateless_random.split_seeds(seeds, 2), 1, 0)
+    start_seed, angle_seed = np.moveaxis(stateless_random.split_seeds(trajectory_seed, 2), 1, 0)
+    k, count = len(steps), batch_size * num_digits
+    start_bits = stateless_random.random_bits_of_seeds(start_seed, 2 * count)
+    angle_bits = stateless_random.random_bits_of_seeds(angle_seed, count)
+    index_bits = stateless_random.random_bits_of_seeds(index_seed, count)
+    start = stateless_random.bits_to_uniform(start_bits, (k * batch_size, num_digits, 2))
+    angle = stateless_random.bits_to_uniform(angle_bits, (k * batch_size, num_digits), maxval=2.0 * np.pi)
+    indices = stateless_random.bits_to_uniform_int(index_bits, (k, batch_size, num_digits), 0, num_available)
+    positions = trajectories(start, angle, num_frames, frame_size, DIGIT_SIZE, step_length)
+    return positions.reshape(k, batch_size, num_frames, num_digits, 2), indices
+
+
 def render(digits, positions, digit_indices, frame_size=64):
     """Pastes digits into frames at the given positions, combined by max.
 

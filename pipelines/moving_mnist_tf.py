@@ -36,6 +36,10 @@ CACHE_VERSION = "v2"
 # Sequences rendered at once by `test_sequences`; small chunks stay in CPU
 # caches (32 was fastest of 16..256 on CPU) and bound peak memory.
 _CHUNK_SIZE = 32
+# Training batches whose positions and frames one call paints (`train_dataset`), fewer
+# where their frames pass _PAINT_BYTES.
+_BATCHES_PER_CALL = 16
+_PAINT_BYTES = 64 * 2**20
 # In-process memo of `test_sequences`: key -> read-only uint8 array.
 _TEST_SET_MEMO = collections.OrderedDict()
 _TEST_SET_MEMO_SIZE = 2
@@ -158,6 +162,13 @@ def trajectories(
     """
     validate_geometry(frame_size, num_digits, num_frames, digit_size)
     start, angle = initial_motion(seed, batch_size, num_digits)
+    return positions_of(start, angle, num_frames, frame_size, digit_size, step_length)
+
+
+def positions_of(start, angle, num_frames, frame_size=64, digit_size=DIGIT_SIZE, step_length=0.1):
+    """`trajectories` from `initial_motion`'s (start, angle), of any number of sequences at
+    once (elementwise float64: the same bits in any batch). int32 (batch, num_frames,
+    num_digits, 2)."""
     time = tf.range(num_frames, dtype=tf.float64)[None, :, None, None]
     pixels = trajectory.pixel_path(
         tf.cast(start, tf.float64), tf.cast(angle, tf.float64), time, frame_size - digit_size,
@@ -277,24 +288,32 @@ def train_dataset(
     else:
         indices = tf.data.Dataset.range(start_batch, start_batch + num_batches)
     digits = _digit_tensor(digits)
+    num_available = tf.shape(digits)[0]
 
-    def generate(index):
-        return make_batch(
-            digits,
-            batch_seed(seed, index),
-            batch_size,
-            num_frames,
-            num_digits,
-            frame_size,
-            step_length,
-        )
+    def draw(index):  # batch `index`'s randomness: a few ops, as `_sample` draws it
+        trajectory_seed, index_seed = tf.unstack(tf.random.split(batch_seed(seed, index), 2))
+        start, angle = initial_motion(trajectory_seed, batch_size, num_digits)
+        return start, angle, _digit_indices(index_seed, batch_size, num_digits, num_available)
 
-    # Each batch depends only on its index (stateless seeds), so parallel map
-    # workers cannot change the content; deterministic=True also keeps the
-    # output order equal to the index order, so element k is batch
-    # start_batch + k. Batches are generated whole (no per-sequence map + batch)
-    # and need no shuffling: every batch is new random data.
-    dataset = indices.map(generate, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    def paint(start, angle, indices):  # (k, batch, ...) -> k batches of frames, in one pass
+        flat = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))  # noqa: E731
+        positions = positions_of(flat(start), flat(angle), num_frames, frame_size, DIGIT_SIZE, step_length)
+        frames = render_batch(digits, positions, flat(indices), frame_size)
+        return tf.reshape(frames, [-1, batch_size, num_frames, frame_size, frame_size, 1])
+
+    # Each batch depends only on its index (stateless seeds), so parallel map workers cannot
+    # change the content; deterministic=True keeps the output order equal to the index order,
+    # so element k is batch start_batch + k. The randomness is drawn per batch; the positions
+    # and frames (most of the ops: the trajectory's polynomials, the paste) of up to
+    # _BATCHES_PER_CALL batches at once, which spares ops per batch (the same bits: elementwise, and exact sums).
+    # Batches need no shuffling: every batch is new random data.
+    per_call = max(1, min(_BATCHES_PER_CALL, _PAINT_BYTES // (4 * batch_size * num_frames * frame_size**2)))
+    dataset = (
+        indices.map(draw, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .batch(per_call)
+        .map(paint, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .unbatch()
+    )
     # Generation overlaps the training step that consumes the previous batch.
     return dataset.prefetch(tf.data.AUTOTUNE)
 

@@ -131,6 +131,35 @@ def random_bits_many(requests):
     return out
 
 
+def random_bits_of_seeds(seeds, count):
+    """`random_bits(seed, count)` of each of many seeds, in one vectorised Philox pass.
+
+    Args:
+        seeds: int64 (n, 2) seed pairs.
+    Returns:
+        uint32 (n, count): row i is `random_bits(seeds[i], count)`.
+    """
+    pairs = np.asarray(seeds, np.int64).reshape(-1, 2).view(np.uint64)
+    n, blocks = len(pairs), -(-count // 4)
+    mask, shift = np.uint64(_MASK32), np.uint64(32)
+    # key_counter of every seed: one Philox block of its four words under the scramble key.
+    words = np.stack([pairs[:, 0] & mask, pairs[:, 0] >> shift, pairs[:, 1] & mask, pairs[:, 1] >> shift], axis=1)
+    mix = _philox_blocks(words, np.broadcast_to(np.array(_SCRAMBLE_KEY, np.uint64), (n, 2))).astype(np.uint64)
+    # The counter's low half starts at 0 (key_counter), so block i's counter is (i, 0, mix2, mix3).
+    counters = np.empty((n, blocks, 4), np.uint64)
+    counters[:, :, 0] = np.arange(blocks, dtype=np.uint64)
+    counters[:, :, 1] = 0
+    counters[:, :, 2:] = mix[:, None, 2:]
+    keys = np.broadcast_to(mix[:, None, :2], (n, blocks, 2)).reshape(-1, 2)
+    return _philox_blocks(counters.reshape(-1, 4), keys).reshape(n, 4 * blocks)[:, :count]
+
+
+def split_seeds(seeds, num=2):
+    """`split(seed, num)` of each of many seeds: int64 (n, 2) -> int64 (n, num, 2)."""
+    words = random_bits_of_seeds(seeds, 4 * num).astype(np.uint64)
+    return (words[:, 0::2] | words[:, 1::2] << np.uint64(32)).view(np.int64).reshape(-1, num, 2)
+
+
 def _size(shape):
     return int(np.prod(shape, dtype=np.int64))
 

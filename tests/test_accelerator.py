@@ -137,15 +137,18 @@ def test_test_set_is_fixed(digits):
         np.testing.assert_array_equal(x, y)
 
 
-def test_jax_renderer_equals_numpy(digits):
+def test_the_benchmark_renders_with_the_packages_jax_renderer_without_tensorflow():
+    """bench/accelerator_train.py pastes frames with pipelines/moving_mnist_jax.py (tested equal to
+    NumPy's in tests/test_moving_mnist_numpy.py) and its chunked draws equal `sample`'s."""
     pytest.importorskip("jax")
     code = (
         "import sys, numpy as np; sys.path.insert(0, 'bench');"
         "import accelerator_train as t;"
-        "from pipelines import moving_mnist_numpy as mm;"
-        "from pipelines import digits; d = digits.render_digits(20, seed=3)[0];"
-        "p, i = mm.sample(2, 0, 4, 6, num_available=20, frame_size=48);"
-        "np.testing.assert_array_equal(np.asarray(t.render_jax(d, p, i, 48)), mm.render(d, p, i, 48));"
+        "from pipelines import moving_mnist_jax, moving_mnist_numpy as mm;"
+        "assert t.moving_mnist_jax is moving_mnist_jax and t.mmnist is mm;"
+        "p, i = mm.sample_steps(2, [3, 4], 4, 6, num_available=20, frame_size=48);"
+        "e = mm.sample(2, 4, 4, 6, num_available=20, frame_size=48);"
+        "np.testing.assert_array_equal(p[1], e[0]); np.testing.assert_array_equal(i[1], e[1]);"
         "print('tensorflow' in sys.modules)"
     )
     assert run_python(code).strip() == "False"  # no TensorFlow on the accelerator path

@@ -45,6 +45,29 @@ def test_split_and_fold_in_equal_tensorflow(seed):
         np.testing.assert_array_equal(sr.fold_in(seed, data), expected)
 
 
+@pytest.mark.parametrize("count", [1, 4, 7, 18])
+def test_draws_of_many_seeds_equal_each_seeds_draws(count):
+    seeds = np.array(SEEDS, np.int64)
+    bits = sr.random_bits_of_seeds(seeds, count)
+    assert bits.dtype == np.uint32 and bits.shape == (len(SEEDS), count)
+    for seed, row in zip(SEEDS, bits):
+        np.testing.assert_array_equal(row, sr.random_bits(seed, count))
+    for seed, pairs in zip(SEEDS, sr.split_seeds(seeds, 3)):
+        np.testing.assert_array_equal(pairs, sr.split(seed, 3))
+
+
+@pytest.mark.parametrize("seed, steps", [(7, [0, 1, 2, 9]), (-3, [2**40, 5]), (2**40, [3])])
+def test_batches_drawn_together_equal_each_batch_drawn_alone(seed, steps):
+    """sample_steps (the device stream's draws, 16 steps at a time) gives each step's sample."""
+    positions, indices = npm.sample_steps(seed, steps, 5, 7, 2, 300, 48, 0.15)
+    assert positions.shape == (len(steps), 5, 7, 2, 2) and indices.shape == (len(steps), 5, 2)
+    for k, step in enumerate(steps):
+        expected = npm.sample(seed, step, 5, 7, 2, 300, 48, 0.15)
+        np.testing.assert_array_equal(positions[k], expected[0])
+        np.testing.assert_array_equal(indices[k], expected[1])
+        assert positions[k].dtype == expected[0].dtype and indices[k].dtype == expected[1].dtype
+
+
 def test_sin_cos_polynomial_is_accurate():
     angle = np.linspace(0.0, 2 * np.pi, 10001)[:-1]
     sin, cos = trajectory.sin_cos(angle)
@@ -108,15 +131,19 @@ def test_frames_pasted_by_jax_equal_numpys_bit_for_bit(bank):
     from pipelines import moving_mnist_jax
 
     for step, (digits, size) in enumerate(((1, 28), (3, 40))):
-        positions, indices = npm.sample(5, step, 4, 6, digits, len(bank), size, 0.2)
+        positions, indices = npm.sample_steps(5, [step, step + 1], 4, 6, digits, len(bank), size, 0.2)
         render = moving_mnist_jax.renderer(bank, size)
-        frames = np.asarray(jax.device_get(render(positions, indices)))
-        assert frames.dtype == np.float32
-        np.testing.assert_array_equal(frames, npm.render(bank, positions, indices, size))
+        batches = render(positions, indices)
+        assert len(batches) == 2
+        for k, batch in enumerate(batches):
+            frames = np.asarray(jax.device_get(batch))
+            assert frames.dtype == np.float32
+            np.testing.assert_array_equal(frames, npm.render(bank, positions[k], indices[k], size))
 
 
-def test_the_device_stream_equals_the_numpy_stream(small_mnist):
-    """DataSource.device_train_batches (JAX) gives numpy_train_batches' model inputs from any step."""
+def test_the_device_stream_equals_the_numpy_stream(small_mnist, monkeypatch):
+    """DataSource.device_train_batches (JAX) gives numpy_train_batches' model inputs from any step,
+    across the chunks of its draws and of its render calls."""
     pytest.importorskip("jax")
     from pipelines import sources
     from video_lstm.config import make
@@ -124,8 +151,14 @@ def test_the_device_stream_equals_the_numpy_stream(small_mnist):
     config = make(units=4, frame_size=28, num_digits=2, input_length=3, future_length=2, batch_size=3, seed=4,
                   **small_mnist)
     source = sources.build(config)
-    with source.device_train_batches(start_step=7) as device, source.numpy_train_batches(start_step=7) as host:
-        for _ in range(3):
+    batch_bytes = 4 * 3 * 5 * 28 * 28
+    assert source.render_chunk(64) == 64 and source.render_chunk(8, max_bytes=3 * batch_bytes) == 2
+    monkeypatch.setattr(sources, "RENDER_BYTES", 2 * batch_bytes)
+    assert source.render_chunk(4) == 2
+    # Draws of 4 batches, rendered 2 per call: batches 7..16 cross both kinds of boundary.
+    with source.device_train_batches(start_step=7, chunk=4) as device, \
+            source.numpy_train_batches(start_step=7) as host:
+        for _ in range(10):
             made, expected = next(device), next(host)
             assert sorted(made) == ["frames", "future_frames"]
             for key in made:

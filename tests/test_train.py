@@ -153,16 +153,23 @@ def test_an_evaluation_on_another_test_set_or_size_keeps_the_runs_own(tmp_path, 
 
 
 def test_tensorboard_gets_decoder_losses_rates_and_images(tmp_path):
+    """...and the learning rate logged is the schedule's at each step (read from the optimizer's
+    config, not from the device: `callbacks.learning_rate_of`)."""
     import tensorflow as tf
 
-    train_lib.train(tiny(steps=5), str(tmp_path), verbose=0)
-    tags = set()
+    train_lib.train(tiny(steps=10, learning_rate=0.01, lr_decay_steps=5, lr_decay_rate=0.5), str(tmp_path),
+                    verbose=0)
+    tags, rates = set(), {}
     for path in glob.glob(os.path.join(tmp_path, "train", "events.out.tfevents.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags.update(v.tag for v in event.summary.value)
+            for v in event.summary.value:
+                if v.tag == "train/learning_rate":
+                    rates[event.step] = float(tf.make_ndarray(v.tensor)) if v.HasField("tensor") else v.simple_value
     for tag in ("loss/loss", "loss/reconstruction_loss", "loss/future_loss", "train/learning_rate",
                 "train/sequences_per_s", "train/step_time_s", "samples"):
         assert tag in tags, (tag, tags)
+    assert rates == pytest.approx({5: 0.005, 10: 0.0025})  # staircase: halved at steps 5 and 10
 
 
 def test_resume_continues_from_the_saved_step_with_equal_weights(tmp_path):

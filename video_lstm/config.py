@@ -73,7 +73,7 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
     # How the step runs (the optimizer's fields are OptimizerSettings').
     precision: str = "float32"
     strategy: str = "default"
-    steps_per_execution: int = 10
+    steps_per_execution: int = 50
     # Bookkeeping of a training run only (a classifier has no probe).
     probe_every: int = 0
 

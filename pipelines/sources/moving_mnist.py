@@ -9,6 +9,8 @@ or the canonical `mnist_test_seq.npy`, or TFDS `moving_mnist`.
 
 import dataclasses
 
+import numpy as np
+
 from pipelines.digits import DIGIT_SIZE
 from pipelines.sources import DataSource, InputSpec, TestSet, check_choices
 from video_lstm.core import backend
@@ -157,6 +159,16 @@ class Source(DataSource):
         return moving_mnist_numpy.sample(
             config.seed, step, config.batch_size, config.clip_length, data.num_digits,
             len(self.digit_bank("train").images), data.frame_size, data.step_length,
+        )
+
+    def train_draws_many(self, first, count):
+        """`train_draws` of steps first .. first + count - 1, stacked, drawn together (`sample_steps`)."""
+        from pipelines import moving_mnist_numpy
+
+        data, config = self.config.data, self.config
+        return moving_mnist_numpy.sample_steps(
+            config.seed, np.arange(first, first + count), config.batch_size, config.clip_length,
+            data.num_digits, len(self.digit_bank("train").images), data.frame_size, data.step_length,
         )
 
     def device_renderer(self):

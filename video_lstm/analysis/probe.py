@@ -480,9 +480,9 @@ _CLASSES = {}
 def _probe_callback_class():
     if "ProbeCallback" in _CLASSES:
         return _CLASSES["ProbeCallback"]
-    import keras
+    from video_lstm.training.callbacks import StepCounter
 
-    class ProbeCallback(keras.callbacks.Callback):
+    class ProbeCallback(StepCounter):
         """Evaluates the probe on a fixed labelled set every `every` training steps (and at step 0
         of a fresh run: where the curve starts).
 
@@ -508,17 +508,17 @@ def _probe_callback_class():
             self.config, self.every, self.writer = config, int(every), writer
             self.counts, self.seeds, self.pool_size, self.test_size = list(counts), seeds, pool_size, test_size
             self.batch_size = batch_size
-            self.clips, self.last, self.seconds, self.evaluations, self.step = None, {}, 0.0, 0, None
+            self.clips, self.last, self.seconds, self.evaluations, self.probed_step = None, {}, 0.0, 0, None
 
         def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
             # A fresh run's curve starts at its initialisation (step 0); a resumed one where it stopped.
-            if self.every > 0 and int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) == 0:
+            if self.every > 0 and self.step == 0:
                 self.evaluate(0)
 
-        def on_train_batch_end(self, batch, logs=None):
-            step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-            if self.every > 0 and step % self.every == 0 and step != self.step:
-                self.evaluate(step)
+        def on_steps_end(self, logs):  # the step counted, not read from the device
+            if self.every > 0 and self.step % self.every == 0 and self.step != self.probed_step:
+                self.evaluate(self.step)
 
         def evaluate(self, step):
             started = time.perf_counter()
@@ -526,7 +526,7 @@ def _probe_callback_class():
                 self.clips = labelled_clips(self.config, self.pool_size, self.test_size, self.source_data)
             result = probe_clips({"encoder": self.model.encoder}, self.clips, self.counts, self.seeds,
                                  self.batch_size, pixels=False)
-            self.last, self.step = probe_scalars(result), step
+            self.last, self.probed_step = probe_scalars(result), step
             if self.writer is not None:
                 self.writer.scalars(step, self.last)
                 if hasattr(self.writer, "flush"):
@@ -540,7 +540,7 @@ def _probe_callback_class():
 
         def record(self):
             """What metrics.json would hold: the last scalars, the step they are of, and the cost."""
-            return {**self.last, "probe/step": self.step, "probe/evaluations": self.evaluations,
+            return {**self.last, "probe/step": self.probed_step, "probe/evaluations": self.evaluations,
                     "probe/seconds": round(self.seconds, 2)}
 
     _CLASSES["ProbeCallback"] = ProbeCallback

@@ -41,14 +41,46 @@ def global_step(model):
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
+class CallbackList(keras.callbacks.CallbackList):
+    """Keras' list of callbacks, but a batch end hands the step's logs to this module's
+    callbacks (`takes_device_logs`) as they are, the backend's arrays: Keras would convert
+    them to Python numbers first, which waits for the device to finish the steps (and
+    empties its queue) after every call of `steps_per_execution` steps. Each of ours reads
+    what it needs when it needs it. Other callbacks that look at batch ends get numbers,
+    as from Keras (a progress bar that draws every batch: `verbose=1`)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        numbers = None
+        for callback in self.callbacks:
+            if getattr(callback, "takes_device_logs", False) or not _reads_batch_ends(callback):
+                callback.on_train_batch_end(batch, logs=logs)
+            else:
+                numbers = numbers if numbers is not None else _numbers(logs)
+                callback.on_train_batch_end(batch, logs=numbers)
+
+
+def _reads_batch_ends(callback):
+    if isinstance(callback, keras.callbacks.ProgbarLogger):
+        return callback.verbose == 1  # verbose=2 prints at epoch ends only
+    return type(callback).on_train_batch_end is not keras.callbacks.Callback.on_train_batch_end
+
+
+def _numbers(logs):
+    return {key: float(keras.ops.convert_to_numpy(value)) if np.ndim(value) == 0 else value
+            for key, value in (logs or {}).items()}
+
+
 class StepCounter(keras.callbacks.Callback):
     """A callback that knows the global step at each batch end without asking the device.
 
     `self.step` is the optimizer's step count read once at the start of training, plus
     the steps Keras has run since (`batch` of `on_train_batch_end` is the index of the
     epoch's last step run, every `steps_per_execution` steps). Subclasses implement
-    `on_steps_end(logs)`, called at each batch end with `self.step` set.
+    `on_steps_end(logs)`, called at each batch end with `self.step` set; `logs` hold the
+    backend's arrays (`CallbackList`): reading one waits for the steps that made it.
     """
+
+    takes_device_logs = True
 
     def on_train_begin(self, logs=None):
         self.step = self._epoch_start = global_step(self.model)
@@ -161,8 +193,12 @@ class NanGuard(StepCounter):
 
     The loss read is the one Keras hands every batch end (the epoch's running mean, which is
     non-finite from the first non-finite step on). With `steps_per_execution` k > 1 that
-    is every k steps, so a non-finite loss is known to lie in the last k steps: the
+    is every k steps, so a non-finite loss is known to lie in those k steps: the
     checkpoints from the step before them on are set aside (with k = 1, exactly as above).
+    Each batch end reads the loss of the call before it (finished by then: reading the
+    newest would make the device wait for the host); the epoch's end, before its
+    checkpoint is saved, reads the last one. So training runs one call past a
+    non-finite loss, and no checkpoint after it is ever saved.
     """
 
     def __init__(self, log_dir):
@@ -171,13 +207,22 @@ class NanGuard(StepCounter):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._checked = self.step
+        self._checked, self._unread = self.step, None
 
     def on_steps_end(self, logs):
-        loss = float(logs.get("loss", 0.0))
-        first, self._checked = self._checked + 1, self.step
+        unread, self._unread = self._unread, (self.step, logs.get("loss"))
+        if unread is not None:
+            self._check(*unread)
+
+    def on_epoch_end(self, epoch, logs=None):
+        unread, self._unread = self._unread, None
+        if unread is not None:
+            self._check(*unread)
+
+    def _check(self, step, loss):
+        loss = float(keras.ops.convert_to_numpy(loss)) if loss is not None else 0.0
+        first, self._checked = self._checked + 1, step
         if not np.isfinite(loss):
-            step = self.step
             set_aside = rundir.set_aside_from(self.log_dir, first - 1, ".nonfinite")
             found = rundir.latest(self.log_dir)
             kept_text = (f"the last good checkpoint, {found[1]}, is kept" if found
@@ -219,6 +264,10 @@ class TensorBoardSummaries(StepCounter):
         self.image_every = image_every
         self._generate = None
 
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._learning_rate = learning_rate_of(self.model.optimizer)
+
     def on_epoch_begin(self, epoch, logs=None):
         super().on_epoch_begin(epoch, logs)
         self._since = {}  # running-mean bookkeeping restarts with each fit epoch
@@ -243,8 +292,7 @@ class TensorBoardSummaries(StepCounter):
             interval = (float(value) * count - previous * self._last_count) / max(steps, 1)
             self._since[name] = float(value)
             scalars[f"loss/{name}"] = interval
-        learning_rate = self.model.optimizer.learning_rate
-        scalars["train/learning_rate"] = float(keras.ops.convert_to_numpy(learning_rate))
+        scalars["train/learning_rate"] = self._learning_rate(step)
         scalars["train/step_time_s"] = seconds
         scalars["train/sequences_per_s"] = self.batch_size / seconds
         self.writer.scalars(step, scalars)
@@ -264,6 +312,17 @@ class TensorBoardSummaries(StepCounter):
     def close(self):
         """Waits until every summary handed over is written (raises what writing raised)."""
         self.writer.flush()
+
+
+def learning_rate_of(optimizer):
+    """`step -> the optimizer's learning rate at that step` (a float), from its config: reading
+    `optimizer.learning_rate` during `fit` would, under JAX, first copy the whole training
+    state back into the model (and its step count is stale until then)."""
+    value = optimizer.get_config()["learning_rate"]
+    if isinstance(value, dict):  # a schedule
+        schedule = keras.optimizers.schedules.deserialize(value)
+        return lambda step: float(keras.ops.convert_to_numpy(schedule(step)))
+    return lambda step: float(value)
 
 
 def compiled_generate(model):

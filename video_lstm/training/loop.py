@@ -225,11 +225,15 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
     interval = min(config.checkpoint_every, config.steps)
     set_steps_per_execution(run.model, steps_per_execution(config, run.step, strategy))
     try:
+        epochs = -(-config.steps // interval)
+        # Keras would make this list itself; ours hands the logs over unconverted (see it).
+        callbacks = callbacks_lib.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                               verbose=verbose, epochs=epochs, steps=interval, model=run.model)
         with distribute.training_inputs(strategy, run.source, run.step) as inputs:
             run.model.fit(
                 inputs,
                 initial_epoch=run.step // interval,
-                epochs=-(-config.steps // interval),
+                epochs=epochs,
                 steps_per_epoch=interval,
                 callbacks=callbacks,
                 verbose=verbose,
