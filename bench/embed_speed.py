@@ -2,9 +2,10 @@ r"""Embedding speed: videos/s and frames/s of `python -m video_lstm.embed` in on
 Beam's DirectRunner, one run (as `bench/extract_speed.py` for percept extraction).
 
     VIDEO_LSTM_DATA_DIR=/work/shared/data python bench/embed_speed.py --pretrained=/work/runs/ablation/base
+    python bench/embed_speed.py --pretrained=RUN --copies=5     # a small corpus: Beam's start-up shows
 
 Videos: the clips of --video_dir (default $VIDEO_LSTM_DATA_DIR/ucf101/clips) in one class
-folder (`bench/extract_speed.py`'s `videos`, --copies times). The job runs with
+folder (`bench/extract_speed.py`'s `videos`, --copies times, default 35: 420 videos). The job runs with
 --runner=in_process (the model loaded beforehand, not timed) and with --runner=DirectRunner
 -- --direct_num_workers=--workers (each worker loads its own model: timed, Beam's overhead
 here), and the files both write are compared byte for byte. Where one process's time goes:
@@ -25,6 +26,9 @@ from absl import app, flags, logging  # noqa: E402
 flags.DEFINE_string("pretrained", None, "A training log_dir or exported encoder (read only).", required=True)
 flags.DEFINE_integer("batch_clips", 8, "Clips per encoder call.")
 FLAGS = flags.FLAGS
+# A corpus of about 45 s of one process's work (420 staged clips): with fewer videos the fixed
+# start-up of Beam's worker processes (about 8 s: Python, TensorFlow, the model) dominates.
+FLAGS.set_default("copies", 35)
 
 
 def embed_job(video_dir, out, runner, beam_args, model):

@@ -324,7 +324,7 @@ def _file_bytes(out):
     return found
 
 
-@pytest.mark.parametrize("workers", [pytest.param("2", marks=pytest.mark.large), "1"])
+@pytest.mark.parametrize("workers", ["2", "1"])
 def test_beam_workers_write_the_same_bytes_as_one_process(run, videos, tmp_path, workers):
     pytest.importorskip("apache_beam")
     one, beam = str(tmp_path / "one"), str(tmp_path / "beam")

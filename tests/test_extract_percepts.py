@@ -211,7 +211,6 @@ def test_beam_direct_runner_writes_the_bytes_of_one_process(network, video_dir, 
                                       percept_records.shard_name(0, 1)}
 
 
-@pytest.mark.large
 def test_beam_with_two_worker_processes_writes_the_bytes_of_one_process(network, video_dir, two_shards, tmp_path):
     """The issue's test: DirectRunner, 2 worker processes (each builds its network from --seed),
     2 shards, against one process. About 25 s on 2 busy cores (two TensorFlow start-ups)."""
