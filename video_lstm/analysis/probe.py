@@ -480,7 +480,7 @@ _CLASSES = {}
 def _probe_callback_class():
     if "ProbeCallback" in _CLASSES:
         return _CLASSES["ProbeCallback"]
-    from video_lstm.training.callbacks import StepCounter
+    from video_lstm.core.step_counter import StepCounter
 
     class ProbeCallback(StepCounter):
         """Evaluates the probe on a fixed labelled set every `every` training steps (and at step 0

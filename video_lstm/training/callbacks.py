@@ -25,6 +25,7 @@ from absl import logging
 from video_lstm import rundir
 from video_lstm.analysis import figures
 from video_lstm.core import backend
+from video_lstm.core.step_counter import StepCounter, global_step
 from video_lstm.training import summaries
 
 
@@ -34,11 +35,6 @@ class NonFiniteLossError(FloatingPointError):
 
 class TrainingStopped(Exception):
     """Training stopped early on a signal (SIGTERM: preemption), after saving a checkpoint."""
-
-
-def global_step(model):
-    """The optimizer's step count, which survives restarts (it is checkpointed)."""
-    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 class CallbackList(keras.callbacks.CallbackList):
@@ -68,37 +64,6 @@ def _reads_batch_ends(callback):
 def _numbers(logs):
     return {key: float(keras.ops.convert_to_numpy(value)) if np.ndim(value) == 0 else value
             for key, value in (logs or {}).items()}
-
-
-class StepCounter(keras.callbacks.Callback):
-    """A callback that knows the global step at each batch end without asking the device.
-
-    `self.step` is the optimizer's step count read once at the start of training, plus
-    the steps Keras has run since (`batch` of `on_train_batch_end` is the index of the
-    epoch's last step run, every `steps_per_execution` steps). Subclasses implement
-    `on_steps_end(logs)`, called at each batch end with `self.step` set; `logs` hold the
-    backend's arrays (`CallbackList`): reading one waits for the steps that made it.
-    """
-
-    takes_device_logs = True
-
-    def on_train_begin(self, logs=None):
-        self.step = self._epoch_start = global_step(self.model)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = self.step
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step = self._epoch_start + batch + 1
-        self.on_steps_end(logs or {})
-
-    @property
-    def steps_in_epoch(self):
-        """Steps run since the current epoch began."""
-        return self.step - self._epoch_start
-
-    def on_steps_end(self, logs):
-        pass
 
 
 class Checkpointer(keras.callbacks.Callback):
