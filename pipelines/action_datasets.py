@@ -335,7 +335,7 @@ def folder(root, extensions=VIDEO_EXTENSIONS, subset=None, test_fraction=DEFAULT
     if subset not in (None, *SUBSETS):
         raise ValueError(f"subset={subset!r}; expected None or one of {SUBSETS}")
     if subset is not None:
-        _check_fraction(test_fraction)
+        check_test_fraction(test_fraction)
     if not os.path.isdir(root):
         raise FileNotFoundError(f"video folder {root} does not exist; expected a folder of class subfolders")
     extensions = tuple(e.lower() for e in extensions)
@@ -435,10 +435,12 @@ def listing(dataset, path, split=1, subset="all", split_dir=None, test_fraction=
     return dataclasses.replace(parts[0], subset=subset, items=[item for part in parts for item in part.items])
 
 
-def _check_fraction(test_fraction):
+def check_test_fraction(test_fraction, name="test_fraction"):
+    """ValueError unless `test_fraction` is a number in [0, 1): the one check of every command's
+    --test_fraction (`name` is what the message calls it)."""
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not (
             0 <= test_fraction < 1):
-        raise ValueError(f"test_fraction={test_fraction!r}; expected a number in [0, 1)")
+        raise ValueError(f"{name}={test_fraction!r}; expected a fraction in [0, 1)")
 
 
 def held_out(items, test_fraction):
@@ -449,7 +451,7 @@ def held_out(items, test_fraction):
     Returns:
         a set of `VideoItem.video_id`s.
     """
-    _check_fraction(test_fraction)
+    check_test_fraction(test_fraction)
     by_class = {}
     for item in items:
         by_class.setdefault(item.label, []).append(item)

@@ -169,8 +169,9 @@ def _check_options(o):
     from video_lstm.core import atomic
 
     atomic.check_writable(o.out, "--out")
-    if not 0 <= o.test_fraction < 1:
-        raise ValueError(f"--test_fraction={o.test_fraction}; expected a fraction in [0, 1)")
+    from pipelines import action_datasets
+
+    action_datasets.check_test_fraction(o.test_fraction, "--test_fraction")
     for name in ("frame_stride", "num_shards", "batch_frames", "min_frames"):
         if getattr(o, name) < 1:
             raise ValueError(f"--{name}={getattr(o, name)}; expected >= 1")

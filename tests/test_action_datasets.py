@@ -362,7 +362,7 @@ def test_a_folder_holds_out_a_stable_hashed_fraction_of_each_class(tmp_path):
     assert len([i for i in grown.items if i.class_name == "a"]) == 2
     assert all(i.video_id in old or i.video_id.startswith("a/new") for i in grown.items)
     assert ad.folder(tmp_path, subset="test", test_fraction=0.0).items == []
-    with pytest.raises(ValueError, match=r"test_fraction=1.0; expected a number in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"test_fraction=1.0; expected a fraction in \[0, 1\)"):
         ad.folder(tmp_path, subset="test", test_fraction=1.0)
     with pytest.raises(ValueError, match="subset='all'"):
         ad.folder(tmp_path, subset="all")

@@ -108,8 +108,9 @@ class Options:
 
 def check_folder_test_flags(options, dataset):
     """ValueError naming --test_fraction / --test_dir when they are out of range or do not fit `dataset`."""
-    if not 0 <= options.test_fraction < 1:
-        raise ValueError(f"--test_fraction={options.test_fraction}; expected a fraction in [0, 1)")
+    from pipelines import action_datasets
+
+    action_datasets.check_test_fraction(options.test_fraction, "--test_fraction")
     if dataset != "folder":
         if options.test_dir:
             raise ValueError(f"--test_dir is for --dataset=folder; --dataset={dataset} tests on its split's test list")

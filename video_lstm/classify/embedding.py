@@ -114,8 +114,9 @@ class EmbedOptions:
             raise ValueError(f"--split={self.split}; expected 1, 2 or 3")
         if self.subset not in ("train", "test", "all"):
             raise ValueError(f"--subset={self.subset!r}; expected train, test or all")
-        if not 0 <= self.test_fraction < 1:
-            raise ValueError(f"--test_fraction={self.test_fraction}; expected a fraction in [0, 1)")
+        from pipelines import action_datasets
+
+        action_datasets.check_test_fraction(self.test_fraction, "--test_fraction")
         if self.dataset == "folder" and self.subset != "all" and self.test_fraction == 0:
             raise ValueError(f"--subset={self.subset} of a folder with --test_fraction=0: nothing is held out; "
                              "expected a --test_fraction in (0, 1), or --subset=all")
