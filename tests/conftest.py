@@ -32,6 +32,26 @@ def _rendered_digits_drawn_once(request, monkeypatch):
     monkeypatch.setattr(digits, "_rendered_bank", rendered_bank)
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def hide_tensorflow(directory):
+    """A PYTHONPATH entry made in `directory` on which `import tensorflow` (and
+    tensorflow_datasets) fails, as on the GPU machine: str."""
+    for package in ("tensorflow", "tensorflow_datasets"):
+        os.makedirs(os.path.join(directory, package), exist_ok=True)
+        with open(os.path.join(directory, package, "__init__.py"), "w") as f:
+            f.write(f"raise ImportError('{package} is hidden in this test')\n")
+    return str(directory)
+
+
+def jax_environment(shim=None):
+    """The environment of a subprocess on the JAX backend (CPU), `shim` (a `hide_tensorflow`
+    entry, if any) then this checkout first on its PYTHONPATH."""
+    path = [p for p in (shim and str(shim), ROOT, os.environ.get("PYTHONPATH")) if p]
+    return dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(path))
+
+
 def write_small_mnist(path, train=500, test=100, seed=7):
     """An `mnist.npz` in the Keras layout of `train` + `test` rendered digits; returns str(path).
 

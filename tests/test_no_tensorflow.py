@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import hide_tensorflow, jax_environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_FLAGS = [
@@ -31,18 +32,13 @@ def no_tensorflow(tmp_path_factory):
     """A PYTHONPATH entry on which `import tensorflow` (and tensorflow_datasets) fails. Beside
     it, `jax_cache`: the processes run with it share XLA's compiled programs (the same tiny
     model's training step compiles once, not once per process)."""
-    shim = tmp_path_factory.mktemp("no_tensorflow") / "path"
-    for package in ("tensorflow", "tensorflow_datasets"):
-        (shim / package).mkdir(parents=True)
-        (shim / package / "__init__.py").write_text(f"raise ImportError('{package} is hidden in this test')\n")
-    return str(shim)
+    return hide_tensorflow(tmp_path_factory.mktemp("no_tensorflow") / "path")
 
 
 def run(args, backend, shim=None, timeout=240):
     """Runs `python args...` in the checkout with KERAS_BACKEND=backend (on `shim`'s PYTHONPATH,
     with its JAX compilation cache); returns the CompletedProcess."""
-    path = [p for p in (shim, ROOT, os.environ.get("PYTHONPATH")) if p]
-    env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(path))
+    env = dict(jax_environment(shim), KERAS_BACKEND=backend)
     if shim:
         env.update(JAX_COMPILATION_CACHE_DIR=os.path.join(os.path.dirname(shim), "jax_cache"),
                    JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")

@@ -15,7 +15,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import moving_shapes, tree_hashes, write_video
+from conftest import hide_tensorflow, jax_environment, moving_shapes, tree_hashes, write_video
 
 from pipelines import user_video, video_decode
 from video_lstm import config as config_lib
@@ -192,12 +192,7 @@ def test_predict_command_in_a_subprocess_without_tensorflow(runs, tmp_path):
     """The smoke test of `python -m video_lstm.predict`, on the JAX backend with TensorFlow hidden:
     a log_dir needs no TensorFlow, and its prediction is the one TensorFlow computes."""
     pytest.importorskip("jax")
-    shim = tmp_path / "no_tensorflow"
-    for package in ("tensorflow", "tensorflow_datasets"):
-        (shim / package).mkdir(parents=True)
-        (shim / package / "__init__.py").write_text(f"raise ImportError('{package} is hidden in this test')\n")
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
-               PYTHONPATH=os.pathsep.join(p for p in (str(shim), ROOT, os.environ.get("PYTHONPATH")) if p))
+    env = jax_environment(hide_tensorflow(tmp_path / "no_tensorflow"))
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-c", NO_TF, f"--log_dir={runs['mnist']}", f"--video={runs['video']}",
                              f"--out={out}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import tree_hashes
+from conftest import hide_tensorflow, jax_environment, tree_hashes
 
 from pipelines import digits as digits_lib
 from pipelines import labelled_moving_mnist as lmm
@@ -183,12 +183,7 @@ print("status", status)
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_probe_runs_where_tensorflow_cannot_be_imported(run_dir, tmp_path):
-    shim = tmp_path / "no_tensorflow"
-    for package in ("tensorflow", "tensorflow_datasets"):
-        (shim / package).mkdir(parents=True)
-        (shim / package / "__init__.py").write_text(f"raise ImportError('{package} is hidden in this test')\n")
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
-               PYTHONPATH=os.pathsep.join(p for p in (str(shim), ROOT, os.environ.get("PYTHONPATH")) if p))
+    env = jax_environment(hide_tensorflow(tmp_path / "no_tensorflow"))
     result = subprocess.run([sys.executable, "-c", NO_TF, "--log_dir=" + run_dir, "--seeds=3", *SMALL[:3]],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0 and "status 0" in result.stdout, (result.stdout + result.stderr)[-3000:]
