@@ -216,14 +216,19 @@ def render_batch(digits, positions, digit_indices, frame_size):
     return tf.reduce_max(frames, axis=2)[..., None] * scale
 
 
+def _draw(seed, batch_size, num_digits, num_available):
+    """(start, angle, digit_indices) of a batch: all of its randomness (`initial_motion`'s and
+    `_digit_indices`'), from a stateless seed split in two."""
+    trajectory_seed, index_seed = tf.unstack(tf.random.split(_as_seed(seed), 2))
+    start, angle = initial_motion(trajectory_seed, batch_size, num_digits)
+    return start, angle, _digit_indices(index_seed, batch_size, num_digits, num_available)
+
+
 def _sample(seed, batch_size, num_frames, num_digits, num_available, frame_size, step_length):
     """(positions, digit_indices) of a batch; the randomness of `make_batch`."""
-    trajectory_seed, index_seed = tf.unstack(tf.random.split(_as_seed(seed), 2))
-    positions = trajectories(
-        trajectory_seed, batch_size, num_frames, num_digits, frame_size, DIGIT_SIZE, step_length
-    )
-    indices = _digit_indices(index_seed, batch_size, num_digits, num_available)
-    return positions, indices
+    validate_geometry(frame_size, num_digits, num_frames)
+    start, angle, indices = _draw(seed, batch_size, num_digits, num_available)
+    return positions_of(start, angle, num_frames, frame_size, DIGIT_SIZE, step_length), indices
 
 
 def make_batch(
@@ -290,10 +295,8 @@ def train_dataset(
     digits = _digit_tensor(digits)
     num_available = tf.shape(digits)[0]
 
-    def draw(index):  # batch `index`'s randomness: a few ops, as `_sample` draws it
-        trajectory_seed, index_seed = tf.unstack(tf.random.split(batch_seed(seed, index), 2))
-        start, angle = initial_motion(trajectory_seed, batch_size, num_digits)
-        return start, angle, _digit_indices(index_seed, batch_size, num_digits, num_available)
+    def draw(index):  # batch `index`'s randomness: a few ops
+        return _draw(batch_seed(seed, index), batch_size, num_digits, num_available)
 
     def paint(start, angle, indices):  # (k, batch, ...) -> k batches of frames, in one pass
         flat = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))  # noqa: E731
