@@ -1,4 +1,4 @@
-"""The floor plan: imports go one way (README 'Layout').
+"""The floor plan: imports go one way (FLOORS below; drawn in docs/architecture.md).
 
 Nodes are each package's first-level modules and subpackages (`video_lstm.training`,
 `pipelines.sources`, `export.verify`, ...); an edge is an import anywhere in a file,
@@ -11,26 +11,31 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ("video_lstm", "pipelines", "export")
 GROUND = "video_lstm.core"
-ENTRY_POINTS = ("video_lstm.train", "video_lstm.evaluate", "video_lstm.visualize", "video_lstm.finetune",
-                "video_lstm.probe", "video_lstm.predict", "video_lstm.embed", "pipelines.extract_percepts")
+# The floor plan, written once: (floor, name, nodes), top floor first. A node ending in "." stands for
+# every module under it ("export." is all of export/); the others are matched exactly, and the first
+# floor that matches wins, so `pipelines.extract_percepts` is an entry point and the rest of
+# `pipelines.` is data. docs/architecture.md shows this table as a diagram (`python docs/gen_commands.py`
+# draws it; tests/test_docs.py checks that the page is current).
+FLOORS = (
+    (5, "entry points", ("video_lstm.train", "video_lstm.evaluate", "video_lstm.visualize", "video_lstm.finetune",
+                         "video_lstm.probe", "video_lstm.predict", "video_lstm.embed", "pipelines.extract_percepts")),
+    (4, "export", ("export.",)),
+    (3, "uses of a model", ("video_lstm.training", "video_lstm.analysis", "video_lstm.classify",
+                            "video_lstm.experiments")),
+    (2, "settings, run directory", ("video_lstm.config", "video_lstm.flags", "video_lstm.rundir")),
+    (1, "models, data", ("video_lstm.models", "video_lstm.optimizers", "pipelines.")),
+    (0, "ground", (GROUND, *PACKAGES)),  # the packages' own __init__ files import nothing
+)
 
 
 def floor(node):
-    """0 ground; 1 models and data; 2 settings and the run directory; 3 uses of a model;
-    4 export; 5 entry points."""
-    if node == GROUND or node in PACKAGES:  # the packages' own __init__ files import nothing
-        return 0
-    if node in ENTRY_POINTS:
-        return 5
-    if node.startswith("export."):
-        return 4
-    if node in ("video_lstm.training", "video_lstm.analysis", "video_lstm.classify", "video_lstm.experiments"):
-        return 3
-    if node in ("video_lstm.config", "video_lstm.flags", "video_lstm.rundir"):
-        return 2
-    if node.startswith("pipelines.") or node in ("video_lstm.models", "video_lstm.optimizers"):
-        return 1
-    raise AssertionError(f"{node} has no floor: add it to tests/test_architecture.py and README 'Layout'")
+    """The node's floor in FLOORS: 0 ground; 1 models and data; 2 settings and the run directory;
+    3 uses of a model; 4 export; 5 entry points."""
+    for number, _, nodes in FLOORS:
+        if any(node == n or (n.endswith(".") and node.startswith(n)) for n in nodes):
+            return number
+    raise AssertionError(f"{node} has no floor: add it to FLOORS in tests/test_architecture.py "
+                         "and run python docs/gen_commands.py")
 
 
 def _node(module):
