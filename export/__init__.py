@@ -6,5 +6,5 @@ signatures `encode` (= `serving_default`), `encode_float`,
 `reconstruct_and_predict` and `reconstruct_and_predict_float`;
 `python -m export.verify` checks it against the Keras model in a process that
 does not import video_lstm; `export.client` talks to TF Serving over REST and
-gRPC. See export/README.md. This file stays import-free.
+gRPC. See docs/export.md. This file stays import-free.
 """

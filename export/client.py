@@ -18,7 +18,7 @@ From the command line, a smoke test with random frames:
         [--signature_name=reconstruct_and_predict --future_steps=10]
 
 `write_models_config(path, [(name, base_path), ...])` writes TF Serving's
-`--model_config_file` for several models. See export/README.md.
+`--model_config_file` for several models. See docs/export.md.
 """
 
 import dataclasses

@@ -17,7 +17,7 @@ Signatures (batch and time are dynamic): `serving_default` = `encode` (uint8
 frames -> final `h_i`, `c_i` of every layer and the top layer's `outputs`),
 `encode_float` (float32 frames in [0, 1]), `reconstruct_and_predict` and
 `reconstruct_and_predict_float` (frames and `future_steps` -> `reconstruction`
-and/or `future` frames, decoders running free); see export/README.md.
+and/or `future` frames, decoders running free); see docs/export.md.
 
 A model of percepts takes `percepts` (batch, time, D) instead. With
 `--with_convnet` it is exported with the percept network its run's percepts

@@ -26,7 +26,7 @@ HELP = {
     "loss": "cross_entropy (sigmoid outputs; binary-ish frames) or squared_error (linear outputs).",
     "readout": "How decoders draw frames: linear (the paper: one matrix from hidden state to "
     "pixels) or conv (a coarse grid and transposed convolutions that share the drawing across "
-    "positions; a lower test loss for small models, see README 'Results').",
+    "positions; a lower test loss for small models, see docs/results.md).",
     "readout_filters": "Channels of the conv read-out's coarse grid (halved at each x2 stage).",
     "input_length": "Input frames the encoder reads.",
     "future_length": "Frames the future decoder predicts.",
@@ -39,7 +39,7 @@ HELP = {
     "float32, matmuls in 16 bits; float16 adds loss scaling). See BUILD.md for measured speed.",
     "strategy": "How training is spread: default (one device), mirrored (every GPU of this "
     "machine), multi_worker (the machines of TF_CONFIG; only the chief writes the log_dir) or tpu "
-    "(TPU_NAME, 'local' on a TPU VM). --batch_size is the global batch; see README 'Distributed'.",
+    "(TPU_NAME, 'local' on a TPU VM). --batch_size is the global batch; see docs/training.md.",
     "steps_per_execution": "Training steps per call from Keras' fit loop: the callbacks (checkpoints, "
     "TensorBoard, the step limit, SIGTERM, the NaN check) run between calls. Lowered to divide --steps, "
     "--checkpoint_every, --log_every, --image_every and --probe_every; the weights do not depend on it.",

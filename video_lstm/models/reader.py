@@ -10,7 +10,7 @@ The convolutions have no biases, so a blank frame reads as zero features:
 a conditional decoder's first input (no previous frame) means the same with
 either reader.
 
-Measured (README "Results"): in the quickstart's budget it learned slower
+Measured (docs/results.md): in the quickstart's budget it learned slower
 than reading raw pixels, so the quickstart does not use it.
 """
 

@@ -10,7 +10,7 @@ coarse grid of feature vectors, then transposed convolutions that double the
 resolution at each stage, as in DCGAN-style decoders. A digit is a pattern on
 the coarse grid wherever it is, so the same filters draw it everywhere.
 
-Measured (README "Results"): it lowers a small model's test loss (476.8
+Measured (docs/results.md): it lowers a small model's test loss (476.8
 against 508.7 per future frame for the quickstart) at 1.43x the time per
 step; it does not by itself make a small model's digits readable, since the
 LSTM state still has to learn which digits it holds.
