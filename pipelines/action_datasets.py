@@ -398,12 +398,11 @@ def folder(root, extensions=VIDEO_EXTENSIONS, subset=None, test_fraction=DEFAULT
             class_refused.insert(0, (class_name, "a subfolder holding no video: not a class"))
         refused += class_refused
     if not videos:
-        hint = ""
+        message = f"no videos ({', '.join(extensions)}) in class subfolders of {root}"
         if flat:
-            hint = (f"; it holds {len(flat)} video(s) directly ({_preview(flat)}): put each class's videos in "
-                    f"{root}/<class>/, or name them in a text file (one path a line, relative to the file or "
-                    "absolute) and pass --dataset=list --list_file=<that file>")
-        raise ValueError(f"no videos ({', '.join(extensions)}) in class subfolders of {root}{hint}")
+            raise FlatFolderError(f"{message}; it holds {len(flat)} video(s) directly ({_preview(flat)}): put each "
+                                  f"class's videos in {root}/<class>/")
+        raise ValueError(message)
     classes = sorted(videos)
     items = [
         _item(root, f"{class_name}/{name}", label, class_name)
@@ -416,6 +415,15 @@ def folder(root, extensions=VIDEO_EXTENSIONS, subset=None, test_fraction=DEFAULT
     test = held_out(items, test_fraction)
     items = [item for item in items if (item.video_id in test) == (subset == "test")]
     return ActionDataset("folder", None, subset, classes, items, os.path.abspath(root), test_fraction, refused)
+
+
+class FlatFolderError(ValueError):
+    """A folder holding videos directly, in no class subfolder (a command that reads list files
+    adds how to name them in one: `LIST_FILE_HINT`)."""
+
+
+LIST_FILE_HINT = ("or name them in a text file, one path a line (relative to the file's folder, or absolute), "
+                  "and pass --dataset=list --list_file=<that file>")
 
 
 # -- list files -------------------------------------------------------------------

@@ -409,8 +409,9 @@ def test_a_folder_names_every_entry_it_does_not_take_with_its_reason(tmp_path):
 
 def test_a_flat_folder_of_videos_is_told_about_list_files(tmp_path):
     _touch(tmp_path, ["a.avi", "b.mp4"])
-    with pytest.raises(ValueError, match=r"holds 2 video\(s\) directly \(a.avi, b.mp4\).*--dataset=list --list_file="):
+    with pytest.raises(ad.FlatFolderError, match=r"holds 2 video\(s\) directly \(a.avi, b.mp4\): put each class"):
         ad.folder(tmp_path)
+    assert "--dataset=list --list_file=" in ad.LIST_FILE_HINT
 
 
 def test_split_lines_reaching_outside_the_root_are_refused_and_links_out_skipped(tmp_path):

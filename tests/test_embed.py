@@ -431,3 +431,12 @@ def test_a_changed_video_is_embedded_again_an_added_one_is_done_and_a_removed_on
     assert call(*flags, f"--out={out}") == 0
     assert calls == [str(folder / "A" / "A1.avi")]  # copied without its mtime: a changed fingerprint, redone
     assert json.load(open(os.path.join(out, "manifest.json")))["removed"] == []
+
+
+def test_a_flat_folder_of_videos_is_told_to_use_a_list_file(videos, tmp_path):
+    for name in ("x.avi", "y.avi"):
+        shutil.copy(os.path.join(videos, "A", "A0.avi"), tmp_path / name)
+    options = embedding.EmbedOptions(pretrained="p", out=str(tmp_path / "out"), video_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"--video_dir: no videos .* holds 2 video\(s\) directly \(x.avi, y.avi\).*"
+                                         r"--dataset=list --list_file="):
+        embedding.list_videos(options)

@@ -295,8 +295,11 @@ def list_videos(options):
     if options.dataset != "list" and not os.path.isdir(options.video_dir):
         raise FileNotFoundError(f"--video_dir={options.video_dir} is not a folder")
     path = options.list_file if options.dataset == "list" else options.video_dir
-    dataset = action_datasets.listing(options.dataset, path, options.split, options.subset,
-                                      options.split_dir or None, options.test_fraction, missing="keep")
+    try:
+        dataset = action_datasets.listing(options.dataset, path, options.split, options.subset,
+                                          options.split_dir or None, options.test_fraction, missing="keep")
+    except action_datasets.FlatFolderError as error:
+        raise ValueError(f"--video_dir: {error}, {action_datasets.LIST_FILE_HINT}") from None
     if not dataset.items:
         raise ValueError(f"{dataset.describe()}: no videos to embed")
     present, _ = action_datasets.check_present(dataset)
