@@ -11,7 +11,12 @@ embeddings.npz (video names, labels and classes where the listing has classes, a
 video's pooled vector: the mean of its clips' final [h, c] states), clips/<key>.npz (each
 video's per-clip states) and manifest.json (settings, and each video's status: ok, or
 skipped and why). Run the same command again after a kill: it does the videos not done yet
-and gives the same bytes. See `video_lstm.classify.embedding`.
+and gives the same bytes. Run it again after videos were added, removed or replaced under
+their names: it embeds the new and changed ones (each video's fingerprint is recorded), drops
+the removed ones from embeddings.npz, and names both. Entries of --video_dir it does not take
+(a FIFO, a folder named like a video, a symlink loop or one leading outside --video_dir, a
+video in a nested folder) are named in the summary and in manifest.json's "refused". See
+`video_lstm.classify.embedding`.
 
 Where it runs (`pipelines.beam_jobs`, as `pipelines.extract_percepts`): --runner=auto (the
 default) is Beam's DirectRunner (every core here) when apache_beam is installed, else one
