@@ -21,6 +21,16 @@ Four loaders, each returning an `ActionDataset` of `VideoItem`s:
   except as the per-class count grows.
 * `list_file(path)`: the videos a text file names, one path per line; no classes.
 
+What a listing sees and does not take is never dropped without a word: it is in
+`ActionDataset.refused` ((path, reason) pairs, once per listing), which every command
+reports (`describe_refused`: one line; embed and extract_percepts also in their
+manifests). Containment: a split names videos inside the dataset root; a line
+that climbs out of it (`../../etc/passwd 1`, an absolute path) is an error for the whole
+listing (file:line). An entry that resolves (realpath) outside the root, e.g. a symlink
+in a folder or a class folder linked elsewhere, is refused (never opened), with that
+reason; symlinks that stay inside the root are followed. A list file may name any path
+(absolute, `..`): it is the user's own list.
+
 `listing(...)` is what a command's flags name: one of the four, a split's train and
 test lists together for `subset="all"`.
 
@@ -42,8 +52,10 @@ subsets.
 """
 
 import dataclasses
+import errno
 import hashlib
 import os
+import stat
 
 import numpy as np
 from absl import logging
@@ -105,6 +117,10 @@ class ActionDataset:
         root: the folder the videos' relative paths start from.
         test_fraction: a folder's held-out fraction per class when `subset`
             is set; None otherwise.
+        refused: the entries the listing saw and did not take, each once:
+            ((path, reason), ...), the path relative to `root` as the folder or
+            split file names it ("A/pipe.avi": "not a regular file (a FIFO)").
+            Every command that reads a listing reports them (`describe_refused`).
     """
 
     name: str
@@ -114,6 +130,7 @@ class ActionDataset:
     items: list[VideoItem]
     root: str
     test_fraction: float | None = None
+    refused: tuple = ()
 
     def __post_init__(self):
         seen = set()
@@ -187,7 +204,7 @@ def ucf101(root, split=1, subset="train", split_dir=None, missing="error"):
     classes = _read_class_index(os.path.join(split_dir, "classInd.txt"))
     items = _read_ucf101_list(os.path.join(split_dir, list_name), root, classes)
     dataset = ActionDataset("ucf101", split, subset, classes, items, os.path.abspath(root))
-    return _handle_missing(dataset, missing, list_name)
+    return _handle_missing(_refuse_entries(dataset), missing, list_name)
 
 
 def _read_class_index(path):
@@ -228,6 +245,7 @@ def _read_ucf101_list(path, root, classes):
                 f"is index {label + 1} in classInd.txt"
             )
         _once(seen, relative_path, path, lineno)
+        _check_contained(relative_path, path, lineno)
         items.append(_item(root, relative_path, label, class_name))
     return items
 
@@ -284,9 +302,10 @@ def hmdb51(root, split=1, subset="train", split_dir=None, missing="error"):
             if _HMDB51_MARKS[fields[1]] == subset:
                 relative_path = f"{class_name}/{fields[0]}"
                 _once(seen, relative_path, path, lineno)
+                _check_contained(relative_path, path, lineno)
                 items.append(_item(root, relative_path, label, class_name))
     dataset = ActionDataset("hmdb51", split, subset, classes, items, os.path.abspath(root))
-    return _handle_missing(dataset, missing, f"*{suffix}")
+    return _handle_missing(_refuse_entries(dataset), missing, f"*{suffix}")
 
 
 def _hmdb51_classes(split_dir, suffix):
@@ -310,10 +329,14 @@ def _hmdb51_classes(split_dir, suffix):
 def folder(root, extensions=VIDEO_EXTENSIONS, subset=None, test_fraction=DEFAULT_TEST_FRACTION):
     """The videos in a folder of class subfolders (`root/<class>/<video>`): all, or a held-out split.
 
-    Classes are the subfolders holding at least one video (others are named in
-    a warning), sorted by name; items are sorted by class, then file name, so
-    equal folders give equal datasets. Hidden entries are ignored and
-    subfolders of class folders are not searched.
+    Classes are the subfolders holding at least one video, sorted by name; items are
+    sorted by class, then file name, so equal folders give equal datasets. Entries whose
+    name starts with "." are ignored (hidden files, `.git`, locks). Every other entry the
+    folder holds and the listing does not take is in `refused` with its reason: a subfolder
+    holding no video (not a class), a file beside the class subfolders, a subfolder of a
+    class folder (not searched), a file that is not a video (by its extension), or one
+    named as a video that is a folder, a FIFO or device, a broken symlink, a symlink loop,
+    or a symlink resolving outside `root` (symlinks that stay inside `root` are followed).
 
     Args:
         root: the folder of class subfolders.
@@ -329,8 +352,8 @@ def folder(root, extensions=VIDEO_EXTENSIONS, subset=None, test_fraction=DEFAULT
 
     Raises:
         FileNotFoundError: `root` is not a folder.
-        ValueError: no class subfolder holds a video; a bad subset or
-            test_fraction.
+        ValueError: no class subfolder holds a video (a folder holding its videos
+            directly is told how to list them); a bad subset or test_fraction.
     """
     if subset not in (None, *SUBSETS):
         raise ValueError(f"subset={subset!r}; expected None or one of {SUBSETS}")
@@ -339,39 +362,68 @@ def folder(root, extensions=VIDEO_EXTENSIONS, subset=None, test_fraction=DEFAULT
     if not os.path.isdir(root):
         raise FileNotFoundError(f"video folder {root} does not exist; expected a folder of class subfolders")
     extensions = tuple(e.lower() for e in extensions)
-    videos, empty = {}, []
+    real_root = os.path.realpath(root)
+    videos, refused, flat = {}, [], []
     for class_name in sorted(os.listdir(root)):
-        class_dir = os.path.join(root, class_name)
-        if class_name.startswith(".") or not os.path.isdir(class_dir):
+        if class_name.startswith("."):
             continue
-        names = sorted(
-            name
-            for name in os.listdir(class_dir)
-            if not name.startswith(".")
-            and name.lower().endswith(extensions)
-            and os.path.isfile(os.path.join(class_dir, name))
-        )
+        class_dir = os.path.join(root, class_name)
+        problem = entry_problem(class_dir, real_root, kind="folder")
+        if problem is not None:
+            if problem == _NOT_A_FOLDER:
+                is_video = class_name.lower().endswith(extensions)
+                if is_video:
+                    flat.append(class_name)
+                problem = ("a video beside the class subfolders, in none of them" if is_video
+                           else "a file beside the class subfolders, not a class folder")
+            refused.append((class_name, problem))
+            continue
+        names, class_refused = [], []
+        for name in sorted(os.listdir(class_dir)):
+            if name.startswith("."):
+                continue
+            relative = f"{class_name}/{name}"
+            problem = entry_problem(os.path.join(class_dir, name), real_root)
+            if problem == _A_FOLDER and not name.lower().endswith(extensions):
+                problem = "a subfolder of a class folder: videos are read from class folders only, not below"
+            elif problem is None and not name.lower().endswith(extensions):
+                problem = f"not a video: its extension is not one of {', '.join(extensions)}"
+            if problem is None:
+                names.append(name)
+            else:
+                class_refused.append((relative, problem))
         if names:
             videos[class_name] = names
         else:
-            empty.append(class_name)
+            class_refused.insert(0, (class_name, "a subfolder holding no video: not a class"))
+        refused += class_refused
     if not videos:
-        raise ValueError(f"no videos ({', '.join(extensions)}) in class subfolders of {root}")
-    if empty:
-        logging.warning(
-            "%d subfolders of %s hold no video and are not classes: %s", len(empty), root, _preview(empty)
-        )
+        message = f"no videos ({', '.join(extensions)}) in class subfolders of {root}"
+        if flat:
+            raise FlatFolderError(f"{message}; it holds {len(flat)} video(s) directly ({_preview(flat)}): put each "
+                                  f"class's videos in {root}/<class>/")
+        raise ValueError(message)
     classes = sorted(videos)
     items = [
         _item(root, f"{class_name}/{name}", label, class_name)
         for label, class_name in enumerate(classes)
         for name in videos[class_name]
     ]
+    refused = tuple(refused)
     if subset is None:
-        return ActionDataset("folder", None, None, classes, items, os.path.abspath(root))
+        return ActionDataset("folder", None, None, classes, items, os.path.abspath(root), refused=refused)
     test = held_out(items, test_fraction)
     items = [item for item in items if (item.video_id in test) == (subset == "test")]
-    return ActionDataset("folder", None, subset, classes, items, os.path.abspath(root), test_fraction)
+    return ActionDataset("folder", None, subset, classes, items, os.path.abspath(root), test_fraction, refused)
+
+
+class FlatFolderError(ValueError):
+    """A folder holding videos directly, in no class subfolder (a command that reads list files
+    adds how to name them in one: `LIST_FILE_HINT`)."""
+
+
+LIST_FILE_HINT = ("or name them in a text file, one path a line (relative to the file's folder, or absolute), "
+                  "and pass --dataset=list --list_file=<that file>")
 
 
 # -- list files -------------------------------------------------------------------
@@ -384,8 +436,10 @@ def list_file(path):
 
     Returns:
         An `ActionDataset` named "list" with no classes: every item's label is -1 and its
-        class "". A video's id is its path as the line writes it. Listed files are not
-        looked for (a missing one is the reader's to report).
+        class "". A video's id is its path as the line writes it. A list may name videos
+        anywhere (absolute paths, `..`): it is the user's own. A missing file is kept (the
+        reader reports it); one that is there but is no regular file (a folder, a FIFO, a
+        device, a symlink loop) is in `refused` with its reason.
 
     Raises:
         FileNotFoundError: `path` is not a file.
@@ -404,7 +458,7 @@ def list_file(path):
             items.append(VideoItem(name, os.path.abspath(os.path.join(root, name)), -1, "", name))
     if not items:
         raise ValueError(f"list file {path} names no video; expected one path a line")
-    return ActionDataset("list", None, None, [], items, root)
+    return _refuse_entries(ActionDataset("list", None, None, [], items, root), contained=False)
 
 
 def listing(dataset, path, split=1, subset="all", split_dir=None, test_fraction=DEFAULT_TEST_FRACTION,
@@ -432,7 +486,9 @@ def listing(dataset, path, split=1, subset="all", split_dir=None, test_fraction=
     load = ucf101 if dataset == "ucf101" else hmdb51
     parts = [load(path, split=split, subset=part, split_dir=split_dir, missing=missing)
              for part in (SUBSETS if subset == "all" else (subset,))]
-    return dataclasses.replace(parts[0], subset=subset, items=[item for part in parts for item in part.items])
+    refused = tuple(dict.fromkeys(entry for part in parts for entry in part.refused))
+    return dataclasses.replace(parts[0], subset=subset, items=[item for part in parts for item in part.items],
+                               refused=refused)
 
 
 def check_test_fraction(test_fraction, name="test_fraction"):
@@ -500,7 +556,8 @@ def _handle_missing(dataset, missing, list_name):
             + ("" if not present else ", or missing='skip' to train on the rest")
         )
     logging.warning("%s; skipping them (first: %s)", what, first)
-    return dataclasses.replace(dataset, items=present)
+    refused = tuple((item.relative_path, f"missing: not under {dataset.root}") for item in absent)
+    return dataclasses.replace(dataset, items=present, refused=dataset.refused + refused)
 
 
 # -- labelled subsets (the few-labels study) -------------------------------------
@@ -634,6 +691,86 @@ def _once(seen, relative_path, path, lineno):
 
 def _malformed(path, lineno, fields, expected):
     raise ValueError(f"{path}:{lineno}: malformed line {' '.join(fields)!r}; expected {expected}")
+
+
+_A_FOLDER = "a folder, not a video file"
+_NOT_A_FOLDER = "not a folder"
+_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+
+
+def entry_problem(path, real_root=None, kind="file"):
+    """Why the entry at `path` is not taken as a video file (kind "file") or a class folder
+    (kind "folder"), or None: a broken symlink, a symlink loop, a symlink resolving outside
+    `real_root` (a realpath; None: anywhere), a folder where a file is expected, not a
+    regular file. Never opens the entry."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "a symlink loop"
+        if os.path.islink(path):
+            return f"a broken symlink (to {os.readlink(path)})"
+        return f"cannot be read ({error.strerror})"
+    if real_root is not None:
+        real = os.path.realpath(path)
+        if not _inside(real, real_root):
+            return f"a symlink resolving outside {real_root} (to {real}): not followed"
+    if kind == "folder":
+        return None if stat.S_ISDIR(mode) else _NOT_A_FOLDER
+    if stat.S_ISDIR(mode):
+        return _A_FOLDER
+    if not stat.S_ISREG(mode):
+        what = next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
+        return f"not a regular file ({what})"
+    return None
+
+
+def _inside(real_path, real_root):
+    return real_path == real_root or real_path.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _refuse_entries(dataset, contained=True):
+    """`dataset` without the items that are there but cannot be taken (`entry_problem`; outside
+    its root unless `contained` is False), which are added to its `refused`. Missing files
+    stay (the `missing` policy's, or the reader's)."""
+    real_root = os.path.realpath(dataset.root) if contained else None
+    items, refused = [], []
+    for item in dataset.items:
+        problem = entry_problem(item.path, real_root) if os.path.lexists(item.path) else None
+        if problem is None:
+            items.append(item)
+        else:
+            refused.append((item.relative_path, problem))
+    if not refused:
+        return dataset
+    return dataclasses.replace(dataset, items=items, refused=dataset.refused + tuple(refused))
+
+
+def _check_contained(relative_path, path, lineno):
+    """ValueError (file:line) for a split line naming a video outside the dataset root: an
+    absolute path, or `..` climbing out of its class folder."""
+    parts = relative_path.split("/")
+    if relative_path.startswith("/") or ".." in parts or "" in parts:
+        raise ValueError(f"{path}:{lineno}: video {relative_path} reaches outside the dataset root "
+                         "(a split names videos inside --video_dir's class folders); expected "
+                         "'<Class>/<video>' without '..'")
+
+
+def describe_refused(dataset, shown=_MISSING_SHOWN):
+    """One line on the entries the listing did not take ("" when none): their count by
+    reason, and the first few, e.g. "3 entries of folder /x not taken: 1 a symlink loop,
+    2 not a regular file (a FIFO) (A/loop.avi: a symlink loop, ...)"."""
+    if not dataset.refused:
+        return ""
+    kinds = {}
+    for _, reason in dataset.refused:
+        kind = reason.split(" (")[0].split(":")[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    by_kind = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+    first = "; ".join(f"{path}: {reason}" for path, reason in dataset.refused[:shown])
+    more = "; ..." if len(dataset.refused) > shown else ""
+    return f"{len(dataset.refused)} entries of {dataset.describe()} not taken ({by_kind}): {first}{more}"
 
 
 def _item(root, relative_path, label, class_name):

@@ -63,7 +63,20 @@ TF_CONFIG task, is gone.) Settings are checked against any manifest already in -
 is never mixed from two settings. Nor from two listings: manifest.json's rows
 must be exactly the videos listed now, in order, and each shard manifest's
 those of its shard; a video added to or removed from the folder since is
-refused at start-up, naming it (use a new --out, or restore the folder).
+refused at start-up, naming it (use a new --out, or restore the folder): a
+video's shard is its place in the listing (index % --num_shards), so adding or
+removing one would move others between shards, and a cache is not resharded in
+place. Nor from two contents: each row records the video's fingerprint
+(`pipelines.fingerprints`: size, mtime_ns, sha256 of its first and last MiB),
+taken before the video is read; a rerun compares it with the file's now, and a
+shard holding a video changed under the same name (or a row without a
+fingerprint) is extracted again, its videos named in one line: percepts are
+never reused for other content.
+
+What the listing saw and did not take (`ActionDataset.refused`: a FIFO, a folder
+named like a video, a symlink loop or one leading outside --video_dir, a video in a
+nested folder, a video the split names that is not there) is named in one line
+and in manifest.json's "refused" ({entry, reason}).
 
 --weights=random draws the network's weights from --seed (features are
 meaningless: tests and speed only), so processes sharing one extraction agree.
@@ -215,7 +228,7 @@ def _settings(o, dataset, dim):
 
 
 def _comparable(values):
-    return {key: value for key, value in values.items() if key != "videos"}
+    return {key: value for key, value in values.items() if key not in ("videos", "refused")}
 
 
 def _check_cache(out, manifest, extraction, dataset=None):
@@ -267,9 +280,32 @@ def _check_listing(out, name, values, dataset, num_shards):
     change = (f"added: {_names(added)}; removed: {_names(removed)}" if added or removed
               else "the same videos in another order")
     raise ValueError(
-        f"--out={out} was made from {len(recorded)} videos ({name}); {what} ({change}): use a new --out, "
-        "or restore the folder"
+        f"--out={out} was made from {len(recorded)} videos ({name}); {what} ({change}): a percept cache is not "
+        "resharded in place (a video's shard is its place in the listing), so use a new --out, or restore the folder"
     )
+
+
+def _changed_shards(out, dataset, num_shards):
+    """{shard: [(video id, how it changed)]} of the done shards holding a video whose fingerprint
+    now (`pipelines.fingerprints`) is not the one its shard manifest records."""
+    from pipelines import fingerprints
+
+    paths = {item.video_id: item.path for item in dataset.items}
+    changed = {}
+    for index in range(num_shards):
+        path = shard_paths(out, index, num_shards)[1]
+        if not os.path.isfile(path):
+            continue
+        with open(path, "rb") as f:
+            rows = json.loads(f.read()).get("videos", [])
+        for row in rows:
+            video = row.get("video")
+            if video not in paths:
+                continue
+            how = fingerprints.changed(row.get("fingerprint"), fingerprints.fingerprint(paths[video]))
+            if how:
+                changed.setdefault(index, []).append((video, how))
+    return changed
 
 
 def _names(videos):
@@ -374,11 +410,12 @@ class _VideoPercepts:
             self.network = build_network(self.options)
 
     def __call__(self, index, item):
-        from pipelines import percept_records, video_decode
+        from pipelines import fingerprints, percept_records, video_decode
         from video_lstm.core import atomic
 
         o = self.options
-        row = {"video": item.video_id, "label": item.label, "frames": 0, "shard": index % o.num_shards}
+        row = {"video": item.video_id, "label": item.label, "frames": 0, "shard": index % o.num_shards,
+               "fingerprint": fingerprints.fingerprint(item.path)}  # before reading it
         try:
             features, frame_index, partial = video_percepts(self.network, item.path, o)
         except (video_decode.VideoError, _TooShort) as error:
@@ -450,6 +487,7 @@ class Extraction:
     manifest: object  # percept_records.Manifest without videos
     extraction: dict
     beam_args: tuple = ()
+    changed: dict = dataclasses.field(default_factory=dict)  # {done shard: [(video, how)]} to extract again
 
     @property
     def out(self):
@@ -459,12 +497,16 @@ class Extraction:
         return shard_paths(self.out, index, self.options.num_shards)
 
     def is_done(self, index):
-        return all(os.path.isfile(p) for p in self.shard_paths(index))
+        """True when shard `index` is written and none of its videos changed since (`changed`)."""
+        return index not in self.changed and all(os.path.isfile(p) for p in self.shard_paths(index))
 
-    def _write_manifest(self, path, rows):
+    def _write_manifest(self, path, rows, refused=None):
         from video_lstm.core import atomic
 
-        atomic.write_json(path, _manifest_values(self.manifest, self.extraction, rows))
+        values = _manifest_values(self.manifest, self.extraction, rows)
+        if refused is not None:
+            values["refused"] = [{"entry": entry, "reason": reason} for entry, reason in refused]
+        atomic.write_json(path, values)
 
     def merge(self):
         """Writes manifest.json from the shard manifests (every shard done); returns its rows."""
@@ -478,7 +520,7 @@ class Extraction:
             with open(path) as f:
                 done.update((row["video"], row) for row in json.load(f)["videos"])
         rows = [done[item.video_id] for item in self.dataset.items]
-        self._write_manifest(os.path.join(self.out, MANIFEST), rows)
+        self._write_manifest(os.path.join(self.out, MANIFEST), rows, refused=self.dataset.refused)
         return rows
 
     def job(self, shards):
@@ -512,8 +554,18 @@ class Extraction:
             parts_dir = os.path.join(self.out, PARTS)
             shutil.rmtree(parts_dir, ignore_errors=True)  # a killed run's: its shards are extracted again
             os.makedirs(parts_dir)
+            from pipelines import action_datasets
+
+            if self.dataset.refused:
+                print(f"not listed: {action_datasets.describe_refused(self.dataset)} (all of them, with their "
+                      "reasons, in manifest.json's \"refused\")", flush=True)
             todo = []
             for index in range(o.num_shards):
+                if index in self.changed:
+                    videos = self.changed[index]
+                    first = "; ".join(f"{video} ({how})" for video, how in videos[:3])
+                    print(f"shard {index} of {o.num_shards}: {len(videos)} videos changed since it was extracted "
+                          f"({first}{'; ...' if len(videos) > 3 else ''}): extracting it again", flush=True)
                 if self.is_done(index):
                     print(f"shard {index} of {o.num_shards}: done already ({self.shard_paths(index)[0]})", flush=True)
                 else:
@@ -592,13 +644,15 @@ def prepare(options, network=None, beam_args=()):
     from pipelines import percept_networks
 
     manifest, extraction = _settings(options, dataset, percept_networks.NETWORKS[options.network].dim)
+    changed = {}
     if os.path.isdir(options.out):
         _check_cache(options.out, manifest, extraction, dataset)
+        changed = _changed_shards(options.out, dataset, options.num_shards)
     if network is None:
         network = build_network(options)
     elif network.name != options.network:
         raise ValueError(f"network {network.name} given for --network={options.network}")
-    return Extraction(options, dataset, network, manifest, extraction, tuple(beam_args))
+    return Extraction(options, dataset, network, manifest, extraction, tuple(beam_args), changed)
 
 
 # -- the command line ----------------------------------------------------------------

@@ -286,7 +286,11 @@ def test_folder_classes_sorted_order_deterministic_extensions(tmp_path, caplog):
         ("walk/b.mp4", 2),
     ]
     assert dataset.items[2].video_id == "walk/a.AVI" and dataset.items[2].path == str(tmp_path / "walk" / "a.AVI")
-    assert any("empty" in r.getMessage() for r in caplog.records)
+    assert dict(dataset.refused) == {
+        "empty": "a subfolder holding no video: not a class",
+        "readme.avi": "a video beside the class subfolders, in none of them",
+        "walk/notes.txt": "not a video: its extension is not one of .avi, .mp4, .mkv, .mov, .webm, .mpg, .mpeg, .m4v",
+    }
     assert ad.folder(tmp_path) == dataset
     assert [i.relative_path for i in ad.folder(tmp_path, extensions=(".mp4",)).items] == ["walk/b.mp4"]
     with pytest.raises(ValueError, match=r"no videos \(.webm\) in class subfolders of"):
@@ -366,3 +370,114 @@ def test_a_folder_holds_out_a_stable_hashed_fraction_of_each_class(tmp_path):
         ad.folder(tmp_path, subset="test", test_fraction=1.0)
     with pytest.raises(ValueError, match="subset='all'"):
         ad.folder(tmp_path, subset="all")
+
+
+# -- what a listing does not take, and containment (issue 29) ---------------------------
+
+
+def test_a_folder_names_every_entry_it_does_not_take_with_its_reason(tmp_path):
+    _touch(tmp_path, ["A/a.avi", "A/b.avi", "A/nested/deep.avi", "B/c.avi"])
+    (tmp_path / "A" / "folder.avi").mkdir()
+    os.mkfifo(tmp_path / "A" / "pipe.avi")
+    os.symlink("loop.avi", tmp_path / "A" / "loop.avi")
+    os.symlink("gone.avi", tmp_path / "A" / "broken.avi")
+    os.symlink("a.avi", tmp_path / "A" / "inside.avi")  # stays inside the root: followed
+    outside = tmp_path.parent / f"{tmp_path.name}_outside"
+    _touch(outside, ["secret.avi", "C/d.avi"])
+    os.symlink(outside / "secret.avi", tmp_path / "B" / "secret.avi")
+    os.symlink(outside / "C", tmp_path / "C")  # a class folder linked outside the root
+    dataset = ad.folder(tmp_path)
+    assert [item.video_id for item in dataset.items] == ["A/a.avi", "A/b.avi", "A/inside.avi", "B/c.avi"]
+    refused = dict(dataset.refused)
+    assert refused["A/folder.avi"] == "a folder, not a video file"
+    assert refused["A/pipe.avi"] == "not a regular file (a FIFO)"
+    assert refused["A/loop.avi"] == "a symlink loop"
+    assert refused["A/broken.avi"] == "a broken symlink (to gone.avi)"
+    assert refused["A/nested"].startswith("a subfolder of a class folder")
+    assert refused["B/secret.avi"].startswith("a symlink resolving outside") and "secret.avi" in refused["B/secret.avi"]
+    assert refused["C"].startswith("a symlink resolving outside")
+    assert len(dataset.refused) == 7
+    line = ad.describe_refused(dataset)
+    assert line.startswith("7 entries of folder") and "1 a symlink loop" in line and "\n" not in line
+    # each subset reports the folder's refused entries; listing's "all" once
+    for subset in ("train", "test"):
+        assert ad.folder(tmp_path, subset=subset).refused == dataset.refused
+    assert ad.listing("folder", tmp_path).refused == dataset.refused
+    _touch(tmp_path / "clean", ["X/x.avi"])
+    assert ad.describe_refused(ad.folder(tmp_path / "clean")) == ""
+
+
+def test_a_flat_folder_of_videos_is_told_about_list_files(tmp_path):
+    _touch(tmp_path, ["a.avi", "b.mp4"])
+    with pytest.raises(ad.FlatFolderError, match=r"holds 2 video\(s\) directly \(a.avi, b.mp4\): put each class"):
+        ad.folder(tmp_path)
+    assert "--dataset=list --list_file=" in ad.LIST_FILE_HINT
+
+
+def test_split_lines_reaching_outside_the_root_are_refused_and_links_out_skipped(tmp_path):
+    root = tmp_path / "hmdb"
+    _touch(root, ["walk/w1.avi", "walk/w2.avi", "run/r1.avi"])
+    splits = tmp_path / "splits"
+    splits.mkdir()
+    _write(splits / "walk_test_split1.txt", ["w1.avi 1", "w2.avi 1"])
+    _write(splits / "run_test_split1.txt", ["r1.avi 1"])
+    assert len(ad.hmdb51(root, split_dir=splits)) == 3
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "passwd").write_text("root:x:0:0")
+    for line in ("../../etc/passwd 1", "/etc/passwd 1"):
+        _write(splits / "walk_test_split1.txt", ["w1.avi 1", line])
+        with pytest.raises(ValueError, match=r"walk_test_split1.txt:2: video walk/.*passwd reaches outside"):
+            ad.hmdb51(root, split_dir=splits)
+    # a symlink inside the root that resolves outside it: skipped with the reason, not opened
+    _write(splits / "walk_test_split1.txt", ["w1.avi 1", "w2.avi 1"])
+    (root / "walk" / "w2.avi").unlink()
+    os.symlink(tmp_path / "etc" / "passwd", root / "walk" / "w2.avi")
+    dataset = ad.hmdb51(root, split_dir=splits)
+    assert [item.video_id for item in dataset.items] == ["run/r1.avi", "walk/w1.avi"]
+    assert dataset.refused[0][0] == "walk/w2.avi" and "outside" in dataset.refused[0][1]
+
+
+def test_ucf101_missing_and_special_entries_are_refused_once_in_listing_all(tiny_ucf):
+    (tiny_ucf / "Archery/v_Archery_g01_c01.avi").unlink()
+    os.mkfifo(tiny_ucf / "Archery/v_Archery_g01_c01.avi")
+    (tiny_ucf / "YoYo/v_YoYo_g03_c01.avi").unlink()
+    dataset = ad.listing("ucf101", tiny_ucf, subset="all")
+    assert dict(dataset.refused) == {"Archery/v_Archery_g01_c01.avi": "not a regular file (a FIFO)",
+                                     "YoYo/v_YoYo_g03_c01.avi": f"missing: not under {tiny_ucf}"}
+    assert len(dataset) == 10
+
+
+def test_a_list_file_may_name_any_path_but_refuses_what_is_no_file(tmp_path):
+    outside = tmp_path / "elsewhere"
+    _touch(outside, ["x.avi"])
+    (tmp_path / "lists").mkdir()
+    os.mkfifo(tmp_path / "lists" / "pipe.avi")
+    (tmp_path / "lists" / "dir.avi").mkdir()
+    _write(tmp_path / "lists" / "videos.txt", [str(outside / "x.avi"), "../elsewhere/x.avi", "pipe.avi", "dir.avi",
+                                               "absent.avi"])
+    dataset = ad.list_file(tmp_path / "lists" / "videos.txt")
+    assert [item.video_id for item in dataset.items] == [str(outside / "x.avi"), "../elsewhere/x.avi", "absent.avi"]
+    assert dict(dataset.refused) == {"pipe.avi": "not a regular file (a FIFO)", "dir.avi": "a folder, not a video file"}
+
+
+def test_a_fingerprint_tells_a_changed_video(tmp_path):
+    from pipelines import fingerprints
+
+    path = tmp_path / "v.avi"
+    path.write_bytes(b"a" * 100)
+    first = fingerprints.fingerprint(path)
+    assert set(first) == {"size", "mtime_ns", "ends_sha256"} and first["size"] == 100
+    assert fingerprints.same(first, fingerprints.fingerprint(path))
+    big = tmp_path / "big.avi"
+    big.write_bytes(bytes(3 * fingerprints.MIB))
+    before = fingerprints.fingerprint(big)
+    with open(big, "r+b") as f:
+        f.seek(3 * fingerprints.MIB - 1)
+        f.write(b"x")  # the last byte
+    os.utime(big, ns=(before["mtime_ns"], before["mtime_ns"]))  # mtime kept
+    after = fingerprints.fingerprint(big)
+    assert after["ends_sha256"] != before["ends_sha256"] and "ends_sha256" in fingerprints.changed(before, after)
+    assert fingerprints.fingerprint(tmp_path / "absent.avi") is None
+    os.mkfifo(tmp_path / "pipe.avi")
+    assert fingerprints.fingerprint(tmp_path / "pipe.avi") is None  # not opened
+    assert fingerprints.changed(first, None) == "not there any more"

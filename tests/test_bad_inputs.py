@@ -231,6 +231,34 @@ def remove_checkpoints(log_dir):
     return log_dir
 
 
+def copied_videos(e, name="videos_copy"):
+    """A copy of the case's video folder under another name."""
+    target = os.path.join(str(e._root), name)
+    shutil.copytree(e.videos, target)
+    return target
+
+
+def hmdb51_splits(e, line):
+    """An HMDB-51 split folder for the video folder (classes A, B) whose class A file ends with `line`."""
+    folder = e.dir("splits")
+    with open(os.path.join(folder, "A_test_split1.txt"), "w") as f:
+        f.write(f"A0.avi 1\nA1.avi 2\n{line}\n")
+    with open(os.path.join(folder, "B_test_split1.txt"), "w") as f:
+        f.write("B0.avi 1\nB1.avi 2\n")
+    return folder
+
+
+def flat_folder(e):
+    """A folder holding videos directly, in no class subfolder."""
+    folder = e.dir("flat")
+    for name in ("x.avi", "y.avi"):
+        shutil.copy(os.path.join(e.videos, "A", "A0.avi"), os.path.join(folder, name))
+    return folder
+
+
+ESCAPING = "../../../../../../etc/passwd 1"
+
+
 def add_video(folder, name):
     write_video(os.path.join(folder, name), moving_shapes(12, 32, 32, seed=99))
 
@@ -608,9 +636,9 @@ CASES = [
          ("manifest.json",), setup=lambda e: overwrite(os.path.join(e.dir("garbage_out"), "manifest.json"), GARBAGE)),
     Case("embed-out-of-other-settings", "embed",
          lambda e: embed_args(e, "--stride=1", out=embedded(e, "embedded")[1]), ("other settings", "stride")),
-    Case("embed-out-made-before-a-video-was-added", "embed",
-         lambda e: embed_args(e, out=embedded(e, "embedded")[1]), ("added: B/added_video.avi",),
-         setup=lambda e: add_video(os.path.join(e.videos, "B"), "added_video.avi")),
+    Case("embed-out-made-from-another-video-dir", "embed",  # (adding videos to an --out is allowed: issue 29)
+         lambda e: embed_args(e, out=embedded(e, "embedded")[1], videos=copied_videos(e)),
+         lambda e: ("other settings", "listing.root", e.videos)),
     Case("embed-positional-argument", "embed", lambda e: embed_args(e, "stray"), ("stray",)),
     # -- export.encoder ---------------------------------------------------------------------------------
     Case("encoder-log-dir-missing", "export.encoder", lambda e: export_args(e, e.new("no_run")), ("no_run",)),
@@ -708,6 +736,34 @@ CASES = [
          lambda e: [f"--saved_model={e.videos}", *predict_args(e)[1:]], lambda e: (e.videos, "SavedModel")),
     Case("predict-checkpoint-missing", "predict", lambda e: predict_args(e, f"--checkpoint={e.new('ckpt-9.keras')}"),
          ("--checkpoint", "ckpt-9.keras", "not found")),
+    # -- issue 29: listings, fingerprints, containment --
+    Case("embed-hmdb51-split-line-reaching-outside-the-root", "embed",
+         lambda e: embed_args(e, "--dataset=hmdb51", f"--split_dir={hmdb51_splits(e, ESCAPING)}"),
+         ("A_test_split1.txt:3", "etc/passwd", "outside the dataset root")),
+    Case("embed-hmdb51-split-line-of-another-folder", "embed",
+         lambda e: embed_args(e, "--dataset=hmdb51", f"--split_dir={hmdb51_splits(e, '../../../vids/A/a.avi 1')}"),
+         ("A_test_split1.txt:3", "vids/A/a.avi", "outside the dataset root")),
+    Case("embed-hmdb51-split-line-absolute", "embed",
+         lambda e: embed_args(e, "--dataset=hmdb51", f"--split_dir={hmdb51_splits(e, '/etc/passwd 1')}"),
+         ("A_test_split1.txt:3", "outside the dataset root")),
+    Case("extract-hmdb51-split-line-reaching-outside-the-root", "extract_percepts",
+         lambda e: [*ep_args(e), "--dataset=hmdb51", f"--split_dir={hmdb51_splits(e, ESCAPING)}"],
+         ("A_test_split1.txt:3", "etc/passwd", "outside the dataset root")),
+    Case("train-hmdb51-split-line-reaching-outside-the-root", "train",
+         lambda e: run_args(e, "--dataset=hmdb51", f"--video_dir={e.videos}", "--frame_size=32",
+                            f"--split_dir={hmdb51_splits(e, ESCAPING)}"),
+         ("A_test_split1.txt:3", "etc/passwd", "outside the dataset root")),
+    Case("embed-flat-folder-of-videos", "embed", lambda e: embed_args(e, videos=flat_folder(e)),
+         ("--video_dir", "class subfolders", "x.avi", "--dataset=list", "--list_file")),
+    Case("extract-flat-folder-of-videos", "extract_percepts", lambda e: ep_args(e, videos=flat_folder(e)),
+         ("class subfolders", "x.avi"), absent=("--dataset=list",)),
+    Case("train-flat-folder-of-videos", "train",
+         lambda e: run_args(e, "--dataset=folder", f"--video_dir={flat_folder(e)}", "--frame_size=32"),
+         ("class subfolders", "x.avi"), absent=("--dataset=list",)),
+    Case("extract-out-made-before-a-video-was-removed", "extract_percepts",
+         lambda e: ep_args(e, *(), **dict(zip(("videos", "out"), extracted_cache(e)))),
+         ("removed: A/A0.avi", "resharded", "new --out"),
+         setup=lambda e: os.remove(os.path.join(e.videos, "A", "A0.avi"))),
 ]
 SERVERS = {"client-rest-answer-not-json": (200, b"<html>not json</html>"),
            "client-rest-answer-http-500": (500, b"<html><body>Internal Server Error</body></html>")}

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from conftest import moving_shapes, tree_hashes, ucf_folder, write_video
 
-from pipelines import action_datasets, video_decode
+from pipelines import action_datasets, fingerprints, video_decode
 from video_lstm import embed, rundir
 from video_lstm.classify import embedding
 from video_lstm.config import make
@@ -122,8 +122,11 @@ def test_a_folder_from_a_log_dir_and_from_its_saved_model_gives_the_same_embeddi
     manifests = {kind: json.load(open(os.path.join(out, "manifest.json"))) for kind, out in outs.items()}
     assert manifests["log_dir"]["complete"] and manifests["log_dir"]["summary"]["clips"] == 24
     assert manifests["saved_model"]["settings"]["model"]["signature"] == "encode"
+    first = fingerprints.fingerprint(os.path.join(videos, "A", "A0.avi"))
     assert manifests["log_dir"]["videos"][0] == {"video": "A/A0.avi", "label": 0, "class_name": "A", "status": "ok",
-                                                 "clips": 4, "file": embedding.video_file("A/A0.avi")}
+                                                 "clips": 4, "file": embedding.video_file("A/A0.avi"),
+                                                 "fingerprint": first}
+    assert manifests["log_dir"]["refused"] == [] and manifests["log_dir"]["removed"] == []
 
 
 def test_clips_start_every_stride_kept_frames_and_batches_change_nothing(run, videos):
@@ -228,7 +231,7 @@ def test_a_list_file_names_videos_by_path_and_has_no_labels(run, videos, tmp_pat
     assert set(arrays) == {"names", "clips", "pooled"}
     assert arrays["names"].tolist() == [os.path.join(videos, "B", "B2.avi"), "A0.avi"]
     rows = json.load(open(os.path.join(out, "manifest.json")))["videos"]
-    assert rows[1] == {"video": "gone.avi", "status": "skipped", "reason": "missing: no such file"}
+    assert rows[1] == {"video": "gone.avi", "status": "skipped", "reason": "missing: no such file", "fingerprint": None}
     with pytest.raises(ValueError, match="videos.txt:2: video A0.avi is listed twice"):
         listed.write_text("A0.avi\n A0.avi\n")
         action_datasets.list_file(str(listed))
@@ -349,3 +352,91 @@ def test_the_command_runs_as_a_module(run, videos, tmp_path):
     assert "embedded 6 of 6 videos (24 clips, 8 numbers per state" in result.stdout
     assert "embedding: 100%" in result.stderr  # the progress bar
     assert embedding.load_embeddings(out)["pooled"].shape == (6, 8)
+
+
+# -- listings that change, and what a listing does not take (issue 29) ---------------------------
+
+
+def test_entries_the_folder_does_not_take_are_named_in_the_manifest_and_the_summary(run, videos, tmp_path, capsys):
+    folder = tmp_path / "videos"
+    shutil.copytree(videos, folder)
+    os.mkfifo(folder / "A" / "pipe.avi")
+    (folder / "A" / "folder.avi").mkdir()
+    os.symlink("loop.avi", folder / "B" / "loop.avi")
+    (folder / "B" / "nested").mkdir()
+    write_video(folder / "B" / "nested" / "deep.avi", moving_shapes(12, 32, 32))
+    (tmp_path / "secret.avi").write_bytes(b"outside the folder")
+    os.symlink(tmp_path / "secret.avi", folder / "B" / "link.avi")
+    out = str(tmp_path / "out")
+    assert call(f"--pretrained={run[0]}", f"--video_dir={folder}", f"--out={out}") == 0
+    printed = capsys.readouterr().out
+    assert "embedded 6 of 6 videos" in printed and "not listed: 5 entries of folder" in printed
+    manifest = json.load(open(os.path.join(out, "manifest.json")))
+    refused = {row["entry"]: row["reason"] for row in manifest["refused"]}
+    assert refused == {"A/folder.avi": "a folder, not a video file", "A/pipe.avi": "not a regular file (a FIFO)",
+                       "B/link.avi": refused["B/link.avi"], "B/loop.avi": "a symlink loop",
+                       "B/nested": refused["B/nested"]}
+    assert "outside" in refused["B/link.avi"] and "subfolder" in refused["B/nested"]
+    assert manifest["summary"]["refused"] == 5 and manifest["summary"]["videos"] == 6
+    # a rerun is complete already, and says so again
+    assert call(f"--pretrained={run[0]}", f"--video_dir={folder}", f"--out={out}") == 0
+    assert "complete already" in (printed := capsys.readouterr().out) and "not listed: 5 entries" in printed
+
+
+def test_a_changed_video_is_embedded_again_an_added_one_is_done_and_a_removed_one_is_dropped(run, videos, tmp_path,
+                                                                                               monkeypatch, capsys):
+    folder = tmp_path / "videos"
+    shutil.copytree(videos, folder)
+    flags = [f"--pretrained={run[0]}", f"--video_dir={folder}"]
+    out = str(tmp_path / "out")
+    assert call(*flags, f"--out={out}") == 0
+    old = per_video(out, "A/A0.avi")
+    real, calls = embedding.embed_video, []
+    monkeypatch.setattr(embedding, "embed_video", lambda *args: calls.append(args[1]) or real(*args))
+
+    # replaced under the same name (another video, 15 frames): embedded again, never reused
+    write_video(folder / "A" / "A0.avi", moving_shapes(15, 32, 32, seed=77))
+    capsys.readouterr()
+    assert call(*flags, f"--out={out}") == 0
+    printed = capsys.readouterr().out
+    assert "1 videos changed since they were embedded" in printed and "A/A0.avi (size" in printed
+    assert calls == [str(folder / "A" / "A0.avi")]
+    new = per_video(out, "A/A0.avi")
+    assert not np.array_equal(new["states"], old["states"]) and new["starts"].tolist() == [0, 3, 6, 9, 12]
+    assert json.loads(str(new["fingerprint"])) == fingerprints.fingerprint(folder / "A" / "A0.avi")
+
+    # a video added: only it is embedded; one removed: named, dropped from embeddings.npz
+    write_video(folder / "B" / "B9.avi", moving_shapes(12, 32, 32, seed=5))
+    os.remove(folder / "A" / "A1.avi")
+    calls.clear()
+    assert call(*flags, f"--out={out}") == 0
+    printed = capsys.readouterr().out
+    assert calls == [str(folder / "B" / "B9.avi")]
+    assert "1 videos listed now are new" in printed and "B/B9.avi" in printed
+    assert "1 videos embedded in" in printed and "no longer listed" in printed and "A/A1.avi" in printed
+    manifest = json.load(open(os.path.join(out, "manifest.json")))
+    assert manifest["removed"] == ["A/A1.avi"] and manifest["complete"]
+    names = embedding.load_embeddings(out)["names"].tolist()
+    assert names == ["A/A0.avi", "A/A2.avi", "B/B0.avi", "B/B1.avi", "B/B2.avi", "B/B9.avi"]
+
+    # the same as embedding the folder as it is now into a new --out
+    fresh = str(tmp_path / "fresh")
+    assert call(*flags, f"--out={fresh}") == 0
+    with open(os.path.join(out, "embeddings.npz"), "rb") as a, open(os.path.join(fresh, "embeddings.npz"), "rb") as b:
+        assert a.read() == b.read()
+
+    # the removed video comes back unchanged: its file is reused, and "removed" empties
+    shutil.copy(os.path.join(videos, "A", "A1.avi"), folder / "A" / "A1.avi")
+    calls.clear()
+    assert call(*flags, f"--out={out}") == 0
+    assert calls == [str(folder / "A" / "A1.avi")]  # copied without its mtime: a changed fingerprint, redone
+    assert json.load(open(os.path.join(out, "manifest.json")))["removed"] == []
+
+
+def test_a_flat_folder_of_videos_is_told_to_use_a_list_file(videos, tmp_path):
+    for name in ("x.avi", "y.avi"):
+        shutil.copy(os.path.join(videos, "A", "A0.avi"), tmp_path / name)
+    options = embedding.EmbedOptions(pretrained="p", out=str(tmp_path / "out"), video_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"--video_dir: no videos .* holds 2 video\(s\) directly \(x.avi, y.avi\).*"
+                                         r"--dataset=list --list_file="):
+        embedding.list_videos(options)

@@ -24,7 +24,7 @@ import pytest
 from conftest import moving_shapes, write_video
 
 from pipelines import extract_percepts as ep
-from pipelines import flow, percept_records, video_decode
+from pipelines import fingerprints, flow, percept_records, video_decode
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRIDE = 64
@@ -339,8 +339,8 @@ def test_two_files_of_one_name_are_two_videos_and_a_changed_folder_is_refused(ne
     assert summary["ok"] == 3 and summary["skipped"] == 0 and len(_records(out, 2)) == 3
     write_video(tmp_path / "v" / "IceDancing" / "v_new.avi", moving_shapes(70, 24, 32, seed=9))
     with pytest.raises(ValueError, match=r"--out=.* was made from 3 videos \(manifest.json\); --video_dir now "
-                                         r"lists 4 \(added: IceDancing/v_new.avi; removed: none\): use a new "
-                                         r"--out, or restore the folder"):
+                                         r"lists 4 \(added: IceDancing/v_new.avi; removed: none\): a percept cache "
+                                         r"is not resharded in place .*, so use a new --out, or restore the folder"):
         ep.prepare(_options(video_dir, out, num_shards=2), network=network)
     os.remove(out / "manifest.json")  # the shard manifests say it too
     with pytest.raises(ValueError, match=r"made from 2 videos \(manifest-00000-of-00002.json\); --video_dir now "
@@ -371,7 +371,8 @@ def test_a_truncated_video_is_stored_as_partial_and_counted(network, tmp_path, c
     rows = {row["video"]: row for row in percept_records.Manifest.read(tmp_path / "out").videos}
     kept = math.ceil(decoded / STRIDE)
     assert rows["A/cut.avi"] == {"video": "A/cut.avi", "label": 0, "frames": kept, "shard": 0, "status": "partial",
-                                 "frames_read": (kept - 1) * STRIDE + 1, "frames_declared": 200}
+                                 "frames_read": (kept - 1) * STRIDE + 1, "frames_declared": 200,
+                                 "fingerprint": fingerprints.fingerprint(cut)}
     assert rows["A/whole.avi"]["status"] == "ok" and "frames_read" not in rows["A/whole.avi"]
     assert (summary["ok"], summary["partial"], summary["skipped"]) == (1, 1, 0)
     assert len(_records(tmp_path / "out", 1)["A/cut.avi"]["percepts"]) == kept
@@ -450,3 +451,43 @@ def test_export_with_convnet_rebuilds_the_random_network_of_a_cache_from_its_see
     rundir.write_json(run, rundir.DATA, data)
     with pytest.raises(export_encoder.ExportError, match="seed is not recorded .* pass --convnet_weights=PATH"):
         export_encoder.percept_network_of(run)
+
+
+# -- fingerprints and what a listing does not take (issue 29) -------------------------------------
+
+
+def test_a_changed_video_has_its_shard_extracted_again_and_refused_entries_are_named(network, tmp_path, capsys):
+    video_dir = _small_folder(tmp_path / "v", ["A/a.avi", "A/b.avi", "B/c.avi", "B/d.avi"], frames=40)
+    os.mkfifo(tmp_path / "v" / "A" / "pipe.avi")
+    (tmp_path / "v" / "B" / "folder.avi").mkdir()
+    out = tmp_path / "out"
+    _extract(network, video_dir, out, num_shards=2)
+    printed = capsys.readouterr().out
+    assert "not listed: 2 entries of folder" in printed
+    manifest = json.load(open(out / "manifest.json"))
+    assert manifest["refused"] == [{"entry": "A/pipe.avi", "reason": "not a regular file (a FIFO)"},
+                                   {"entry": "B/folder.avi", "reason": "a folder, not a video file"}]
+    rows = {row["video"]: row for row in manifest["videos"]}
+    assert rows["B/c.avi"]["fingerprint"] == fingerprints.fingerprint(tmp_path / "v" / "B" / "c.avi")
+    before = _file_hashes_of(out)
+
+    # B/c.avi (list index 2: shard 0) replaced under its name: shard 0 again, shard 1 kept
+    write_video(tmp_path / "v" / "B" / "c.avi", moving_shapes(30, 24, 32, seed=42))
+    summary = _extract(network, video_dir, out, num_shards=2)
+    printed = capsys.readouterr().out
+    assert "shard 0 of 2: 1 videos changed since it was extracted (B/c.avi (size" in printed
+    assert "shard 1 of 2: done already" in printed and summary["written"] == [0]
+    after = _file_hashes_of(out)
+    assert after["percepts-00001-of-00002.tfrecord"] == before["percepts-00001-of-00002.tfrecord"]
+    assert after["percepts-00000-of-00002.tfrecord"] != before["percepts-00000-of-00002.tfrecord"]
+    assert len(_records(out, 2)["B/c.avi"]["percepts"]) == math.ceil(30 / STRIDE)
+    # the same bytes as a new extraction of the folder as it is now
+    _extract(network, video_dir, tmp_path / "fresh", num_shards=2)
+    assert _file_hashes_of(tmp_path / "fresh") == after
+    # and nothing left to do
+    assert _extract(network, video_dir, out, num_shards=2)["written"] == []
+
+
+def _file_hashes_of(out):
+    return {name: hashlib.sha256(open(os.path.join(out, name), "rb").read()).hexdigest()
+            for name in sorted(os.listdir(out)) if os.path.isfile(os.path.join(out, name)) and name != ep.LOCK}

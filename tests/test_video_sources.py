@@ -383,3 +383,20 @@ def test_data_json_names_the_videos_found_unusable(tmp_path):
     skipped = data["skipped_videos"]
     assert list(skipped) == ["walk/garbage.avi"] and "undecodable" in next(
         iter(skipped.values()))
+
+
+def test_training_logs_once_the_entries_a_folder_does_not_take(class_folder, tmp_path, caplog):
+    """Issue 29: a FIFO, a folder named like a video and a nested video are named in the source's log."""
+    import logging
+    import shutil
+
+    folder = tmp_path / "videos"
+    shutil.copytree(class_folder, folder)
+    os.mkfifo(folder / "run" / "pipe.avi")
+    (folder / "walk" / "folder.avi").mkdir()
+    source = sources.build(config(str(folder), dataset="folder", test_fraction=0.4, eval_sequences=1000))
+    caplog.set_level(logging.WARNING, logger="absl")
+    source.check()
+    lines = [r.getMessage() for r in caplog.records if "not taken" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith("2 entries of folder") and "run/pipe.avi: not a regular" in lines[0]
+    assert "walk/folder.avi: a folder, not a video file" in lines[0]

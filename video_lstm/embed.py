@@ -11,7 +11,12 @@ embeddings.npz (video names, labels and classes where the listing has classes, a
 video's pooled vector: the mean of its clips' final [h, c] states), clips/<key>.npz (each
 video's per-clip states) and manifest.json (settings, and each video's status: ok, or
 skipped and why). Run the same command again after a kill: it does the videos not done yet
-and gives the same bytes. See `video_lstm.classify.embedding`.
+and gives the same bytes. Run it again after videos were added, removed or replaced under
+their names: it embeds the new and changed ones (each video's fingerprint is recorded), drops
+the removed ones from embeddings.npz, and names both. Entries of --video_dir it does not take
+(a FIFO, a folder named like a video, a symlink loop or one leading outside --video_dir, a
+video in a nested folder) are named in the summary and in manifest.json's "refused". See
+`video_lstm.classify.embedding`.
 
 Where it runs (`pipelines.beam_jobs`, as `pipelines.extract_percepts`): --runner=auto (the
 default) is Beam's DirectRunner (every core here) when apache_beam is installed, else one
@@ -107,9 +112,7 @@ class _EmbedVideo:
     def __call__(self, index, item):
         from video_lstm.classify import embedding
 
-        result = embedding.embed_video(self.model, item.path, self.settings)
-        embedding.write_video(self.out, item.video_id, result)
-        return result.status
+        return embedding.embed_item(self.model, self.out, item, self.settings)
 
 
 class _Drain:
@@ -131,6 +134,7 @@ def run(job, runner="in_process", beam_args=()):
 
     try:
         job.start()
+        report_changes(job)
         pending = job.pending()
         done = len(job) - len(pending)
         if done:
@@ -146,14 +150,29 @@ def run(job, runner="in_process", beam_args=()):
                         disable=not job.options.progress)
         with bar:
             for item in pending:
-                result = embedding.embed_video(job.model, item.path, job.settings)
-                job.write(item, result)
-                counts[result.status] += 1
+                counts[embedding.embed_item(job.model, job.out, item, job.settings)] += 1
                 bar.set_postfix(counts, refresh=False)
                 bar.update()
         return job.finish()
     finally:
         job.release()
+
+
+def report_changes(job):
+    """One line each on how the listing differs from --out's: videos changed since embedded (done
+    again), added (done), no longer listed (dropped from embeddings.npz)."""
+    from video_lstm.classify.embedding import _names
+
+    if job.changed:
+        first = "; ".join(f"{video} ({how})" for video, how in list(job.changed.items())[:3])
+        print(f"{len(job.changed)} videos changed since they were embedded into {job.out}: embedding them again "
+              f"({first}{'; ...' if len(job.changed) > 3 else ''})", flush=True)
+    if job.added:
+        print(f"{len(job.added)} videos listed now are new to {job.out}: embedding them ({_names(job.added)})",
+              flush=True)
+    if job.removed:
+        print(f"{len(job.removed)} videos embedded in {job.out} are no longer listed: dropped from embeddings.npz, "
+              f"named in manifest.json's \"removed\" ({_names(job.removed)})", flush=True)
 
 
 def print_summary(job, summary):
@@ -165,6 +184,11 @@ def print_summary(job, summary):
         kinds = ", ".join(f"{kind} {count}" for kind, count in summary["skipped_by_kind"].items())
         print(f"skipped {summary['skipped']} ({kinds}): the reasons, video by video, are in "
               f"{os.path.join(out, 'manifest.json')}", flush=True)
+    if job.dataset.refused:
+        from pipelines import action_datasets
+
+        print(f"not listed: {action_datasets.describe_refused(job.dataset)} (all of them, with their reasons, in "
+              f"{os.path.join(out, 'manifest.json')}'s \"refused\")", flush=True)
 
 
 if __name__ == "__main__":

@@ -197,6 +197,22 @@ def log_folder_split(config, train, test):
                      "%d train, %d test", data.video_dir, 100 * data.test_fraction, len(train), len(test))
 
 
+def log_refused(*datasets):
+    """One WARNING line per listing on the entries it saw and did not take
+    (`action_datasets.describe_refused`), a folder's held-out train and test lists (which
+    share theirs) once."""
+    from absl import logging
+
+    from pipelines import action_datasets
+
+    logged = set()
+    for dataset in datasets:
+        refused = getattr(dataset, "refused", ())
+        if refused and (dataset.root, refused) not in logged:
+            logged.add((dataset.root, refused))
+            logging.warning("%s", action_datasets.describe_refused(dataset))
+
+
 def grey(frames):
     """uint8 RGB frames (..., 3) -> uint8 grey (..., 1), as every video source converts them
     (`video_decode.FramePreparation.finish`: ITU-R 601 luma, rounded)."""
@@ -313,6 +329,7 @@ class Source(StepwiseSource):
                 raise ValueError(f"{train.describe()}: no videos to train on in {train.root}")
             if self.config.dataset == "folder":
                 log_folder_split(self.config, train, self.test_videos)
+            log_refused(train, self.test_videos)
             self._train = train
         return self._train
 

@@ -39,11 +39,22 @@ Outputs in `--out`:
     manifest.json    settings, a summary, and one row per listed video: status "ok"
                      (clips, file) or "skipped" (reason), "pending" until the job finishes
 
-Resuming: a video whose file exists is done; a killed job run again with the same flags
-does the rest and writes the same bytes as a job never killed. The settings (model and
-checkpoint step, clip settings, listing) are recorded in manifest.json at start and
-compared on a rerun: other settings, or another listing, into the same --out are refused,
-so finished output is never overwritten by a different job.
+Resuming: a video whose file exists and whose fingerprint (`pipelines.fingerprints`: size,
+mtime_ns and the sha256 of its first and last MiB, taken before it is read and kept in its
+file and its manifest row) is the file's now is done; a killed job run again with the same
+flags does the rest and writes the same bytes as a job never killed. A video that changed
+under the same name since (any of the three differs, or it has no fingerprint recorded) is
+embedded again, its file redone, and named in one line: a result is never reused for other
+content. The settings (model and checkpoint step, clip settings, the listing's kind and root)
+are recorded in manifest.json at start and compared on a rerun: other settings into the same
+--out are refused, so finished output is never overwritten by a different job. The listing
+itself may change: videos added since are embedded, and videos no longer listed are named in
+one line and in manifest.json's "removed", and dropped from embeddings.npz (their clips/
+files are kept, so a video that comes back unchanged is not redone); the classes follow the
+listing. Entries the listing saw and did not take (`ActionDataset.refused`: a FIFO, a folder
+named like a video, a symlink loop or leading outside --video_dir, a video in a nested
+folder, ...) are in manifest.json's "refused" ({entry, reason}), counted in its summary and
+named in the command's summary line.
 """
 
 import dataclasses
@@ -54,6 +65,7 @@ import zipfile
 
 import numpy as np
 
+from pipelines import fingerprints
 from video_lstm import rundir
 from video_lstm.core import atomic
 from video_lstm.core.choices import VIDEO_LISTINGS
@@ -283,8 +295,11 @@ def list_videos(options):
     if options.dataset != "list" and not os.path.isdir(options.video_dir):
         raise FileNotFoundError(f"--video_dir={options.video_dir} is not a folder")
     path = options.list_file if options.dataset == "list" else options.video_dir
-    dataset = action_datasets.listing(options.dataset, path, options.split, options.subset,
-                                      options.split_dir or None, options.test_fraction, missing="keep")
+    try:
+        dataset = action_datasets.listing(options.dataset, path, options.split, options.subset,
+                                          options.split_dir or None, options.test_fraction, missing="keep")
+    except action_datasets.FlatFolderError as error:
+        raise ValueError(f"--video_dir: {error}, {action_datasets.LIST_FILE_HINT}") from None
     if not dataset.items:
         raise ValueError(f"{dataset.describe()}: no videos to embed")
     present, _ = action_datasets.check_present(dataset)
@@ -429,13 +444,24 @@ def video_file(video_id):
     return f"{CLIPS}/{video_key(video_id)}.npz"
 
 
-def write_video(out, video_id, result):
-    """Writes one video's `VideoEmbedding` into `<out>/clips/<key>.npz` (atomic; equal results,
-    equal bytes); returns its path."""
+def write_video(out, video_id, result, fingerprint=None):
+    """Writes one video's `VideoEmbedding` and the `fingerprints.fingerprint` of the file it was
+    read from (taken before reading it; None: not there) into `<out>/clips/<key>.npz` (atomic;
+    equal results, equal bytes); returns its path."""
     return write_npz(os.path.join(out, video_file(video_id)), {
         "video": np.array(video_id), "status": np.array(result.status), "reason": np.array(result.reason),
         "states": result.states, "starts": result.starts, "pooled": result.pooled,
+        "fingerprint": np.array(json.dumps(fingerprint, sort_keys=True)),
     })
+
+
+def embed_item(model, out, item, settings):
+    """Embeds one listed video and writes its file (`write_video`), its fingerprint taken first;
+    returns its status. The one step of every runner."""
+    fingerprint = fingerprints.fingerprint(item.path)
+    result = embed_video(model, item.path, settings)
+    write_video(out, item.video_id, result, fingerprint)
+    return result.status
 
 
 def read_video(out, video_id, arrays=("status", "reason", "states", "starts", "pooled")):
@@ -447,12 +473,16 @@ def read_video(out, video_id, arrays=("status", "reason", "states", "starts", "p
     try:
         with np.load(path, allow_pickle=False) as stored:
             found = str(stored["video"])
-            values = {name: stored[name] for name in arrays}
+            values = {name: stored[name] for name in arrays if name != "fingerprint"}
+            if "fingerprint" in arrays:  # absent from files made before fingerprints: None
+                values["fingerprint"] = (json.loads(str(stored["fingerprint"])) if "fingerprint" in stored.files
+                                         else None)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path} is damaged ({error}); delete it to have video {video_id} embedded again") from None
     if found != video_id:
         raise ValueError(f"{path} holds video {found}, not {video_id}; delete it to have {video_id} embedded again")
-    return {name: str(value) if value.dtype.kind == "U" else value for name, value in values.items()}
+    return {name: str(value) if getattr(value, "dtype", None) is not None and value.dtype.kind == "U" else value
+            for name, value in values.items()}
 
 
 # -- the job: checks at start-up, then every video, then the outputs -------------------------------
@@ -470,6 +500,9 @@ class Job:
     record: dict
     complete: bool = False
     summary: dict | None = None  # a complete job's, from its manifest
+    changed: dict = dataclasses.field(default_factory=dict)  # {video id: how} of done videos changed since
+    removed: list = dataclasses.field(default_factory=list)  # ids embedded in --out, no longer listed
+    added: list = dataclasses.field(default_factory=list)  # ids listed now that --out's manifest did not hold
     _lock: object = None
 
     @property
@@ -480,7 +513,8 @@ class Job:
         return len(self.dataset.items)
 
     def done(self, item):
-        return os.path.exists(os.path.join(self.out, video_file(item.video_id)))
+        """True when the video has its file, made of the content it has now (not `changed`)."""
+        return item.video_id not in self.changed and os.path.exists(os.path.join(self.out, video_file(item.video_id)))
 
     def pending(self):
         """The listed videos without a file yet, in listing order."""
@@ -506,8 +540,8 @@ class Job:
             self._lock.release()
             self._lock = None
 
-    def write(self, item, result):
-        return write_video(self.out, item.video_id, result)
+    def write(self, item, result, fingerprint=None):
+        return write_video(self.out, item.video_id, result, fingerprint)
 
     def _rows(self, pending=False):
         rows = []
@@ -515,19 +549,25 @@ class Job:
             row = {"video": item.video_id}
             if self.dataset.classes:
                 row.update(label=item.label, class_name=item.class_name)
-            stored = None if pending else read_video(self.out, item.video_id, ("status", "reason", "starts"))
+            stored = None
+            if not pending:
+                stored = read_video(self.out, item.video_id, ("status", "reason", "starts", "fingerprint"))
             if stored is None:
                 row["status"] = PENDING
             elif stored["status"] == OK:
                 row.update(status=OK, clips=len(stored["starts"]), file=video_file(item.video_id))
             else:
                 row.update(status=SKIPPED, reason=stored["reason"])
+            if stored is not None:
+                row["fingerprint"] = stored["fingerprint"]
             rows.append(row)
         return rows
 
     def _write_manifest(self, rows, complete):
+        refused = [{"entry": entry, "reason": reason} for entry, reason in self.dataset.refused]
         atomic.write_json(os.path.join(self.out, MANIFEST),
-                          {"settings": self.record, "summary": summarize(rows), "complete": complete, "videos": rows})
+                          {"settings": self.record, "summary": {**summarize(rows), "refused": len(refused)},
+                           "complete": complete, "videos": rows, "refused": refused, "removed": self.removed})
 
     def finish(self):
         """Writes embeddings.npz from the per-video files in listing order, then manifest.json
@@ -606,23 +646,41 @@ def _check_out(out):
     return manifest
 
 
+# What may differ between a manifest's settings and a rerun's: the classes follow the listing.
+_FOLLOWS_THE_LISTING = ("listing.classes",)
+
+
 def _check_resumable(out, manifest, record, dataset):
-    """ValueError if `out`'s manifest was written with other settings or another listing."""
+    """ValueError if `out`'s manifest was written with other settings; else (added, removed): the
+    video ids listed now that the manifest does not hold, and those it held (or had already
+    dropped) that are not listed now."""
     found = manifest["settings"]
-    differing = _differences(found, record)
+    differing = [d for d in _differences(found, record) if d[0] not in _FOLLOWS_THE_LISTING]
     if differing:
         shown = "; ".join(f"{key}: {there!r} there, {now!r} now" for key, there, now in differing[:3])
         raise ValueError(f"--out={out} holds an embedding made with other settings ({shown}); use another --out, "
                          "or the same flags to resume it")
     recorded = [row.get("video") for row in manifest["videos"]]
     listed = [item.video_id for item in dataset.items]
-    if recorded != listed:
-        added = [video for video in listed if video not in set(recorded)]
-        removed = [video for video in recorded if video not in set(listed)]
-        change = (f"added: {_names(added)}; removed: {_names(removed)}" if added or removed
-                  else "the same videos in another order")
-        raise ValueError(f"--out={out} was made from {len(recorded)} videos; {len(listed)} are listed now "
-                         f"({change}): use a new --out, or restore the videos")
+    recorded_set, listed_set = set(recorded), set(listed)
+    added = [video for video in listed if video not in recorded_set]
+    earlier = [video for video in manifest.get("removed") or [] if isinstance(video, str)]
+    removed = [video for video in dict.fromkeys(recorded + earlier) if video not in listed_set]
+    return added, removed
+
+
+def _changed(out, dataset):
+    """{video id: how it changed} of the listed videos whose file in `out` was made from other
+    content than the video has now (`fingerprints.changed`)."""
+    changed = {}
+    for item in dataset.items:
+        if not os.path.exists(os.path.join(out, video_file(item.video_id))):
+            continue
+        recorded = read_video(out, item.video_id, ("fingerprint",))["fingerprint"]
+        how = fingerprints.changed(recorded, fingerprints.fingerprint(item.path))
+        if how:
+            changed[item.video_id] = how
+    return changed
 
 
 def _differences(there, now, prefix=""):
@@ -653,7 +711,9 @@ def prepare(options, model=None):
 
     Raises:
         ValueError, OSError: bad options, paths, split files or model; an --out that is a file,
-            not writable, holds something else, or an embedding of other settings or videos.
+            not writable, holds something else, or an embedding of other settings. (Another
+            listing is not refused: the job's `added`, `removed` and `changed` say what
+            differs from --out, and running it brings --out to the listing.)
     """
     options.validate()
     atomic.check_writable(options.out, "--out")
@@ -662,10 +722,17 @@ def prepare(options, model=None):
     settings = ClipSettings.of(options, model)
     record = settings_record(options, dataset, model, settings)
     manifest = _check_out(options.out)
+    added, removed, changed = [], [], {}
     if manifest is not None:
-        _check_resumable(options.out, manifest, record, dataset)
-    complete = bool(manifest and manifest.get("complete") and os.path.exists(os.path.join(options.out, EMBEDDINGS)))
-    return Job(options, dataset, model, settings, record, complete, manifest.get("summary") if complete else None)
+        added, removed = _check_resumable(options.out, manifest, record, dataset)
+        changed = _changed(options.out, dataset)
+    listed_as_before = [row.get("video") for row in manifest["videos"]] == [
+        item.video_id for item in dataset.items] if manifest else False
+    complete = bool(manifest and manifest.get("complete") and os.path.exists(os.path.join(options.out, EMBEDDINGS))
+                    and listed_as_before and not changed and manifest.get("settings") == record
+                    and manifest.get("refused") == [{"entry": e, "reason": r} for e, r in dataset.refused])
+    return Job(options, dataset, model, settings, record, complete, manifest.get("summary") if complete else None,
+               changed=changed, removed=removed, added=added)
 
 
 def load_embeddings(out):
