@@ -314,7 +314,7 @@ def video_percepts(network, path, o):
     from pipelines import flow, percept_networks, video_decode
 
     tally = video_decode.Tally()
-    frames = preparation(o).frames(path, tally=tally)
+    frames = preparation(o).frames(path, tally=tally, threads=1)
     if o.stream == "flow":
         frames = flow.flow_frames(frames, method=o.flow_method, bound=o.flow_bound)
     rows = [

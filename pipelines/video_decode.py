@@ -378,9 +378,10 @@ class FramePreparation:
                 "patch_size": self.patch_size, "patches": [list(c) for c in self.corners] if self.patch_size else None,
                 "frame_shape": list(self.frame_shape)}
 
-    def frames(self, path, start=0, tally=None, threads=1):
+    def frames(self, path, start=0, tally=None, threads=None):
         """Yields the RGB uint8 frames of a video file, every `stride`-th from kept frame `start`
-        on, fitted to size x size (`read_frames`; the video's own size when size is 0)."""
+        on, fitted to size x size (`read_frames`, its FFmpeg `threads`; the video's own size
+        when size is 0)."""
         return read_frames(path, self.stride, self.size or None, start=start, threads=threads, tally=tally)
 
     def fit(self, frames, name=None):
@@ -417,7 +418,7 @@ class FramePreparation:
         one sequence per patch of the tiling (one without patches)."""
         return np.stack([self.finish(clip, corner) for corner in self.corners])
 
-    def clips(self, path, clip_length, step, tally=None):
+    def clips(self, path, clip_length, step, tally=None, threads=None):
         """Yields (start, uint8 (len(corners), clip_length, *frame_shape)) of a video file,
         streamed (one clip's frames held): a clip of `clip_length` kept frames starts every
         `step` kept frames (0, step, ...; the tail after the last whole clip is not read into
@@ -429,7 +430,7 @@ class FramePreparation:
         """
         window = collections.deque(maxlen=clip_length)
         count = 0
-        for frame in self.frames(path, tally=tally):
+        for frame in self.frames(path, tally=tally, threads=threads):
             window.append(frame)
             count += 1
             start = count - clip_length

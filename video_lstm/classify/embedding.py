@@ -374,7 +374,7 @@ def clips_of(path, model, settings, tally=None):
             reading it) one shorter than one clip.
     """
     preparation = dataclasses.replace(model.preparation, stride=settings.frame_stride)
-    return preparation.clips(path, settings.clip_length, settings.stride, tally=tally)
+    return preparation.clips(path, settings.clip_length, settings.stride, tally=tally, threads=1)
 
 
 def embed_video(model, path, settings):
