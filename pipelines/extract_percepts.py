@@ -42,10 +42,11 @@ from kept frame k to k + 1, carries kept frame k's source index). A corrupt,
 empty or frameless video, or one with fewer than --min_frames percepts, is
 skipped with one warning line; its manifest row's `status` says why
 ("undecodable: ...", "too short: ..."). A video whose decoding stops before the
-frame count its container declares (a truncated file: fewer kept frames than
-ceil(declared / stride)) is stored with the percepts of the frames that
+frame count its container declares (a truncated file: fewer source frames
+decoded than declared) is stored with the percepts of the frames that
 decoded, status "partial", and `frames_read` / `frames_declared` (source
-frames) in its row, with one warning line; partial videos are counted apart in
+frames) in its row, with one warning line (`video_decode.DecodeStatus`, the
+status every command reports); partial videos are counted apart in
 the per-shard and summary lines. FFmpeg's own messages are silenced
 (`pipelines.video_decode`).
 
@@ -97,7 +98,7 @@ import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import flags, logging  # noqa: E402
+from absl import flags  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402
 from video_lstm.core.choices import PERCEPT_NETWORKS, VIDEO_DATASETS  # noqa: E402
@@ -333,10 +334,12 @@ def _chunks(frames, size):
 def video_percepts(network, path, o):
     """(percepts float32 (T, D), source frame indices (T,), partial) of one video.
 
-    `partial` is None when the video decoded to the end its container declares
-    (or declares no frame count), else {"frames_read": source frames up to and
-    including the last kept one, "frames_declared": the container's count}:
-    decoding stopped at a damaged frame before ceil(declared / stride) frames were kept.
+    The frames are those of `preparation(o)` (`video_decode.FramePreparation`, the one of
+    every command: the video's own size, every --frame_stride-th frame, RGB; the network
+    resizes them). `partial` is None when the video decoded to the end its container
+    declares (or declares no frame count), else its `video_decode.DecodeStatus` record
+    ({"status": "partial", "frames_read": source frames decoded, "frames_declared": the
+    container's count}): decoding stopped at a damaged frame.
 
     Raises:
         video.VideoError: a missing, empty, undecodable or frameless video.
@@ -346,16 +349,8 @@ def video_percepts(network, path, o):
 
     from pipelines import flow, percept_networks, video_decode
 
-    declared = video_decode.probe(path).frame_count
-    kept = 0
-
-    def counted(frames):
-        nonlocal kept
-        for frame in frames:
-            kept += 1
-            yield frame
-
-    frames = counted(video_decode.read_frames(path, stride=o.frame_stride, threads=1))
+    tally = video_decode.Tally()
+    frames = preparation(o).frames(path, tally=tally, threads=1)
     if o.stream == "flow":
         frames = flow.flow_frames(frames, method=o.flow_method, bound=o.flow_bound)
     rows = [
@@ -364,14 +359,21 @@ def video_percepts(network, path, o):
     ]
     count = sum(len(r) for r in rows)
     if count < o.min_frames:
+        kept = math.ceil(tally.frames / o.frame_stride)
         raise _TooShort(
             f"{count} {o.stream} percepts ({kept} frames at stride {o.frame_stride}); --min_frames={o.min_frames}"
         )
-    partial = None
-    if declared is not None and kept < math.ceil(declared / o.frame_stride):
-        read = min(declared, (kept - 1) * o.frame_stride + 1)  # up to the last kept frame
-        partial = {"frames_read": read, "frames_declared": declared}
+    status = video_decode.decode_status(path, tally)
+    partial = status.record() if status.status == video_decode.PARTIAL else None
     return np.concatenate(rows), np.arange(count, dtype=np.int64) * o.frame_stride, partial
+
+
+def preparation(o):
+    """The `video_decode.FramePreparation` of the extraction's frames: the video's own size
+    (the percept network resizes), every --frame_stride-th frame, RGB."""
+    from pipelines import video_decode
+
+    return video_decode.FramePreparation(0, o.frame_stride)
 
 
 # -- one video's work, one shard's writing (a beam_jobs.Job) ---------------------------
@@ -419,18 +421,16 @@ class _VideoPercepts:
         try:
             features, frame_index, partial = video_percepts(self.network, item.path, o)
         except (video_decode.VideoError, _TooShort) as error:
-            reason = f"{error.kind}: {error.reason}" if isinstance(error, video_decode.VideoError) else (
-                f"too short: {error}")
-            logging.warning("skipping video %s: %s", item.path, reason)
+            if isinstance(error, _TooShort):
+                error = video_decode.VideoError(item.path, "too short", str(error))
+            reason = video_decode.DecodeStatus.skipped(error).warn(item.path).reason
             return {**row, "status": reason}
         record = percept_records.encode(features, item.video_id, item.label, item.class_name, frame_index, o.dtype)
         with atomic.path(_part_path(self.parts_dir, index)) as temporary, open(temporary, "wb") as f:
             f.write(record)
         if partial:
-            logging.warning("video %s decoded partly: its frames end at frame %d of the %d its container "
-                            "declares (damaged or truncated); keeping the %d percepts of the frames read",
-                            item.path, partial["frames_read"], partial["frames_declared"], len(features))
-            return {**row, "frames": len(features), "status": PARTIAL, **partial}
+            video_decode.DecodeStatus(**partial).warn(item.path)
+            return {**row, "frames": len(features), **partial}
         return {**row, "frames": len(features), "status": "ok"}
 
 

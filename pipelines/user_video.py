@@ -9,7 +9,7 @@ side scaled to the frame size and centre-cropped, the run's colour. A file is
 read by `video_decode.read_frames`, as training reads its videos; a `.npy` or
 a folder of images is fitted by the same resizer. A run of patches sees each
 frame as a tiling: the largest centred square of whole patches, cut into
-patches in row order (`patch_corners`), one sequence each, each cut as a
+patches in row order (`FramePreparation.corners`), one sequence each, each cut as a
 training clip's patch is; `stitch` puts the patches of each frame back together.
 
     read(path, preparation, start, count)   float32 (sequences, count, *frame_shape) in [0, 1]:
@@ -62,11 +62,9 @@ def read(path, preparation, start=0, count=None):
         close = getattr(frames, "close", None)
         if close is not None:
             close()
-    corners = patch_corners(preparation)
     if not kept:
-        return np.zeros((len(corners), 0, *preparation.frame_shape), np.float32)
-    clip = np.stack(kept)  # (n, size, size, 3) RGB
-    sequences = np.stack([preparation.finish(clip, corner) for corner in corners])
+        return np.zeros((len(preparation.corners), 0, *preparation.frame_shape), np.float32)
+    sequences = preparation.sequences(np.stack(kept))  # from (n, size, size, 3) RGB
     return sequences.astype(np.float32) / 255.0 if sequences.dtype == np.uint8 else sequences.astype(np.float32)
 
 
@@ -74,9 +72,15 @@ def fitted_frames(path, preparation, start=0):
     """Yields RGB frames (uint8, or float32 from a float .npy) of `path`, every `stride`-th from
     kept frame `start` on, fitted to size x size."""
     if kind(path) == "file":  # as training reads a video (sources.videos)
-        return video_decode.read_frames(path, preparation.stride, preparation.size, start=start)
+        return preparation.frames(path, start=start)
     kept = slice(start * preparation.stride, None, preparation.stride)
-    return preparation.fit(_npy_frames(path, kept) if kind(path) == "npy" else _image_frames(path, kept))
+    return preparation.fit(_npy_frames(path, kept) if kind(path) == "npy" else _image_frames(path, kept), name=path)
+
+
+def decode_status(path):
+    """The `video_decode.DecodeStatus` of `path`: a file's (decoded to the end to count its
+    frames where its container declares a count); a .npy or a folder of images is "ok"."""
+    return video_decode.decode_status(path) if kind(path) == "file" else video_decode.DecodeStatus(video_decode.OK)
 
 
 def count_frames(path, stride=1):
@@ -160,14 +164,8 @@ def _image_frames(folder, kept=slice(None)):
 
 
 def patch_corners(preparation):
-    """[(top, left)] of the patches that tile a frame, in row order: the largest centred square
-    of whole patch_size x patch_size patches; [(0, 0)] without patches."""
-    if not preparation.patch_size:
-        return [(0, 0)]
-    side, patch = preparation.size, preparation.patch_size
-    per_side = side // patch
-    offset = (side - per_side * patch) // 2
-    return [(offset + row * patch, offset + col * patch) for row in range(per_side) for col in range(per_side)]
+    """[(top, left)] of the patches that tile a frame (`FramePreparation.corners`)."""
+    return preparation.corners
 
 
 def stitch(sequences, preparation):

@@ -8,7 +8,8 @@ alone:
     read_frames(path, ...)           RGB uint8 frames (H, W, 3): stride, resize, crop
     clip_starts / covering_clip_starts   where clips begin (pure, for any length)
     clips(path, clip_length, ...)    uint8 clips (clip_length, H, W, 3)
-    FramePreparation                 a run's frames from RGB ones: size, stride, colour, patch
+    FramePreparation                 a run's frames of a video: size, stride, colour, patches, clips
+    DecodeStatus, decode_status      ok / partial (frames read of declared) / skipped (why)
     decode_many(paths, ...)          clips of many videos, bad ones skipped and counted
     clip_dataset(paths, ...)         the same as a tf.data stage decoding videos in parallel
 
@@ -18,6 +19,14 @@ Bad files. A missing, zero-byte, undecodable or frameless file raises
 if fewer frames than one clip remain, `clips` raises `VideoError("... shorter
 than one clip")`. `decode_many` and `clip_dataset` skip such videos with one
 `absl.logging.warning` line each and count them in a `DecodeReport`.
+
+One decode status (`DecodeStatus`) for every command: "ok"; "partial", a file
+whose decoding stops at a damaged frame before the frame count its container
+declares (its frames read are used; frames_read and frames_declared are
+recorded, and one warning line says so); "skipped", with why (the VideoError's
+kind and reason). Embed's manifest and summary, predict's prediction.json,
+extract_percepts' manifest, training's data.json and `DecodeReport` all say it
+this way. A video scaled up more than MAX_UPSCALE times gets one warning line.
 
 Determinism. Decoding is deterministic; the only randomness is the position of
 a random crop, drawn once per video from its seed. `decode_many` and
@@ -191,15 +200,19 @@ def _resolve_stride(path, stride, fps):
 class _Resizer:
     """Scales and crops frames of one video to (H, W); the crop window is drawn once."""
 
-    def __init__(self, target, crop, rng):
+    def __init__(self, target, crop, rng, name=None):
         if crop not in (None, *CROPS):
             raise ValueError(f"crop={crop!r}; expected one of {[*CROPS, None]}")
-        self.target, self.crop, self.rng = target, crop, rng
+        self.target, self.crop, self.rng, self.name = target, crop, rng, name
         self.window = None  # (scaled (h, w), top, left), fixed at the first frame
+        self.checked = False
 
     def __call__(self, frame):  # (h, w, 3) -> (H, W, 3)
         if self.target is None:
             return frame
+        if not self.checked:
+            self.checked = True
+            warn_upscale(self.name, frame.shape[:2], self.target)
         height, width = self.target
         if self.crop is None:  # straight to (H, W), aspect ratio not kept
             return cv2.resize(frame, (width, height), interpolation=_interpolation(frame.shape, self.target))
@@ -223,10 +236,33 @@ class _Resizer:
         return scaled, top, left
 
 
-def fit_frames(frames, size, crop="center", seed=None):
+MAX_UPSCALE = 2.0  # a video scaled up more than this is warned about (once per video and process)
+_upscaled, _upscaled_lock = set(), threading.Lock()
+
+
+def warn_upscale(name, shape, target):
+    """One warning line, once per video `name` in a process, when frames of `shape` (h, w) are
+    scaled up more than MAX_UPSCALE times to reach `target` (H, W): the model then sees
+    pixels interpolated, not recorded."""
+    (h, w), (height, width) = shape, target
+    scale = max(height / h, width / w)
+    if scale <= MAX_UPSCALE:
+        return
+    key = name if name is not None else id(shape)
+    with _upscaled_lock:
+        if key in _upscaled:
+            return
+        _upscaled.add(key)
+    logging.warning("video %s is %dx%d pixels: scaled up %.1fx to the model's %dx%d frames (the model sees "
+                    "interpolated pixels; a larger video gives it more to see)", name or "(frames)", w, h, scale,
+                    width, height)
+
+
+def fit_frames(frames, size, crop="center", seed=None, name=None):
     """Yields RGB uint8 frames (any iterable of (h, w, 3)) scaled and cropped to
-    `size` as `read_frames` does: for frames that come decoded already (TFDS)."""
-    resize = _Resizer(_target_size(size), crop, np.random.default_rng(seed))
+    `size` as `read_frames` does: for frames that come decoded already (TFDS);
+    `name` names them in the warning about a video scaled up a lot."""
+    resize = _Resizer(_target_size(size), crop, np.random.default_rng(seed), name=name)
     for frame in frames:
         yield resize(np.asarray(frame))
 
@@ -236,7 +272,7 @@ def _interpolation(shape, target):
     return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
 
 
-def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, threads=None, start=0):
+def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, threads=None, start=0, tally=None):
     """Yields the frames of `path`, RGB uint8 (H, W, 3), one at a time.
 
     Args:
@@ -261,6 +297,8 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, t
             FFmpeg seek is not frame-accurate (on the staged UCF-101 MP4s
             `CAP_PROP_POS_FRAMES` lands on frame 0 whatever the target), so
             every frame before `start` is still decoded.
+        tally: a `Tally` to fill: the source frames decoded, and whether
+            decoding reached the end of the file (or its first damaged frame).
 
     Yields:
         uint8 (H, W, 3) frames in RGB order. Decoding ends at the end of the
@@ -275,10 +313,10 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, t
     stride = _resolve_stride(path, stride, fps)
     if start < 0:
         raise ValueError(f"start={start}; expected >= 0")
-    resize = _Resizer(_target_size(size), crop, np.random.default_rng(seed))
+    resize = _Resizer(_target_size(size), crop, np.random.default_rng(seed), name=os.fspath(path))
     capture = _open(path, threads)
+    index = 0
     try:
-        index = 0
         while True:
             if index % stride or index < start * stride:
                 try:
@@ -292,8 +330,12 @@ def read_frames(path, stride=1, size=None, crop="center", seed=None, fps=None, t
                     break
                 yield cv2.cvtColor(resize(frame), cv2.COLOR_BGR2RGB)  # the smaller frame converted
             index += 1
+        if tally is not None:
+            tally.ended = True
     finally:
         capture.release()
+        if tally is not None:
+            tally.frames = index
     if index == 0:
         raise VideoError(path, "no frames", "opens but yields no frames")
 
@@ -305,11 +347,15 @@ GREY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
 
 @dataclasses.dataclass(frozen=True)
 class FramePreparation:
-    """How a run's data source turns decoded RGB frames into its model's frames; one
-    definition for training (`pipelines.sources.videos`) and prediction (`pipelines.user_video`).
+    """How a run's model gets its frames from a video: the one definition of every command that
+    feeds frames to a model (training, evaluation and finetuning through `pipelines.sources.videos`,
+    predict through `pipelines.user_video`, embed in one process and on Beam through
+    `video_lstm.classify.embedding`, extract_percepts, and the exported SavedModel with its
+    convnet, whose frames embed prepares with `size=0`).
 
     Attributes:
-        size: frames are scaled so the shorter side is `size` and centre-cropped to a square.
+        size: frames are scaled so the shorter side is `size` and centre-cropped to a square;
+            0 keeps the video's own size (a percept network resizes frames itself).
         stride: every `stride`-th frame is kept.
         color: "rgb" (3 channels) or "grey" (1).
         patch_size: 0 for whole frames; N for N x N patches of them.
@@ -322,14 +368,26 @@ class FramePreparation:
 
     @property
     def frame_shape(self):
-        """(H, W, C) of the model's frames (a patch's, with patches)."""
-        side = self.patch_size or self.size
+        """(H, W, C) of the model's frames (a patch's, with patches); (None, None, 3) at the video's own size."""
+        side = (self.patch_size or self.size) or None
         return (side, side, 3 if self.color == "rgb" else 1)
 
-    def fit(self, frames):
+    def describe(self):
+        """What a record (embed's manifest, prediction.json) says of the preparation."""
+        return {"frame_size": self.size or None, "frame_stride": self.stride, "color": self.color,
+                "patch_size": self.patch_size, "patches": [list(c) for c in self.corners] if self.patch_size else None,
+                "frame_shape": list(self.frame_shape)}
+
+    def frames(self, path, start=0, tally=None, threads=None):
+        """Yields the RGB uint8 frames of a video file, every `stride`-th from kept frame `start`
+        on, fitted to size x size (`read_frames`, its FFmpeg `threads`; the video's own size
+        when size is 0)."""
+        return read_frames(path, self.stride, self.size or None, start=start, threads=threads, tally=tally)
+
+    def fit(self, frames, name=None):
         """Yields RGB frames (any iterable of (h, w, 3), uint8 or float) scaled and centre-cropped
-        to size x size, as `read_frames(path, stride, size)` does for a file."""
-        return fit_frames(frames, self.size)
+        to size x size, as `frames` does for a file (`name`: the video, for warnings)."""
+        return fit_frames(frames, self.size or None, name=name)
 
     def finish(self, clip, patch=(0, 0)):
         """A fitted clip (T, size, size, 3) in the run's colour, cut to the patch whose top-left
@@ -343,6 +401,120 @@ class FramePreparation:
             top, left = patch
             clip = clip[:, top : top + self.patch_size, left : left + self.patch_size]
         return clip
+
+    @property
+    def corners(self):
+        """[(top, left)] of the patches that tile a frame, in row order: the largest centred square
+        of whole patch_size x patch_size patches; [(0, 0)] without patches."""
+        if not self.patch_size:
+            return [(0, 0)]
+        side, patch = self.size, self.patch_size
+        per_side = side // patch
+        offset = (side - per_side * patch) // 2
+        return [(offset + row * patch, offset + col * patch) for row in range(per_side) for col in range(per_side)]
+
+    def sequences(self, clip):
+        """A fitted clip (T, size, size, 3) as the model reads it: (len(corners), T, *frame_shape),
+        one sequence per patch of the tiling (one without patches)."""
+        return np.stack([self.finish(clip, corner) for corner in self.corners])
+
+    def clips(self, path, clip_length, step, tally=None, threads=None):
+        """Yields (start, uint8 (len(corners), clip_length, *frame_shape)) of a video file,
+        streamed (one clip's frames held): a clip of `clip_length` kept frames starts every
+        `step` kept frames (0, step, ...; the tail after the last whole clip is not read into
+        one); `start` counts the video's own frames (kept start x stride).
+
+        Raises:
+            VideoError: a missing, empty, undecodable or frameless file, or (after reading
+                it) one shorter than one clip.
+        """
+        window = collections.deque(maxlen=clip_length)
+        count = 0
+        for frame in self.frames(path, tally=tally, threads=threads):
+            window.append(frame)
+            count += 1
+            start = count - clip_length
+            if start >= 0 and start % step == 0:
+                yield start * self.stride, self.sequences(np.stack(window))
+        if count < clip_length:
+            stride = f" at frame stride {self.stride}" if self.stride > 1 else ""
+            raise VideoError(path, "too short", f"{count} frames{stride}, shorter than one clip of {clip_length}")
+
+
+# -- how a video decoded: one status for every command -----------------------------------
+
+OK, PARTIAL, SKIPPED = "ok", "partial", "skipped"
+
+
+@dataclasses.dataclass
+class Tally:
+    """What `read_frames` decoded of a file: `frames`, source frames decoded (kept or not), and
+    `ended`, whether it read to the end of the file or to its first damaged frame."""
+
+    frames: int = 0
+    ended: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeStatus:
+    """How a video decoded, as every command reports it (embed's manifest and summary,
+    prediction.json, extract_percepts' manifest, training's data.json and `DecodeReport`).
+
+    Attributes:
+        status: "ok" (decoded to the end its container declares, or it declares no count),
+            "partial" (decoding stopped at a damaged frame before the count its container
+            declares: the frames read are used) or "skipped" (no usable clip; `reason` says why).
+        frames_read: source frames decoded (partial; None where not counted).
+        frames_declared: the container's frame count (partial; None where it declares none).
+        reason: "kind: why" of a skipped video (the `VideoError` kind first).
+    """
+
+    status: str
+    frames_read: int | None = None
+    frames_declared: int | None = None
+    reason: str = ""
+
+    @classmethod
+    def of(cls, frames_read, frames_declared):
+        """ok, or partial when `frames_read` < `frames_declared` (a declared count of None: ok)."""
+        if frames_declared is not None and frames_read < frames_declared:
+            return cls(PARTIAL, int(frames_read), int(frames_declared))
+        return cls(OK)
+
+    @classmethod
+    def skipped(cls, error):
+        """A skipped video's status, from a `VideoError` (or a reason string)."""
+        return cls(SKIPPED, reason=f"{error.kind}: {error.reason}" if isinstance(error, VideoError) else str(error))
+
+    def record(self):
+        """{"status"} plus frames_read and frames_declared (partial) or reason (skipped), for JSON."""
+        if self.status == PARTIAL:
+            return {"status": PARTIAL, "frames_read": self.frames_read, "frames_declared": self.frames_declared}
+        return {"status": SKIPPED, "reason": self.reason} if self.status == SKIPPED else {"status": OK}
+
+    def message(self, path):
+        """The one warning line of a partial or skipped video ("" when ok)."""
+        if self.status == PARTIAL:
+            return (f"video {path} decoded partly: {self.frames_read} of the {self.frames_declared} frames its "
+                    "container declares (damaged or truncated); using the frames read")
+        return f"skipping video {path}: {self.reason}" if self.status == SKIPPED else ""
+
+    def warn(self, path):
+        """Logs `message(path)` as one warning line (nothing when ok); returns self."""
+        if self.status != OK:
+            logging.warning("%s", self.message(path))
+        return self
+
+
+def decode_status(path, tally=None):
+    """The `DecodeStatus` of a video file: from a `Tally` of a read that `ended`, else by
+    decoding the file to count its frames (`count_frames`; only where its container declares
+    a count, as a file without one cannot be partial). Raises VideoError as `probe` does."""
+    declared = probe(path).frame_count
+    if declared is None:
+        return DecodeStatus(OK)
+    read = tally.frames if tally is not None and tally.ended else count_frames(path)
+    return DecodeStatus.of(read, declared)
 
 
 # -- where clips start --------------------------------------------------------
@@ -435,11 +607,25 @@ class DecodeReport:
     Attributes:
         clips: {path: clips yielded}.
         skipped: {path: VideoError} of the videos that gave no clips.
+        partial: {path: DecodeStatus} of the videos (among `clips`) that decoded partly.
     """
 
     def __init__(self):
-        self.clips, self.skipped = {}, {}
+        self.clips, self.skipped, self.partial = {}, {}, {}
         self._lock = threading.Lock()
+
+    @property
+    def num_partial(self):
+        return len(self.partial)
+
+    def status(self, path):
+        """The `DecodeStatus` of a video read so far (None: not read to the end yet)."""
+        with self._lock:
+            if path in self.skipped:
+                return DecodeStatus.skipped(self.skipped[path])
+            if path in self.partial:
+                return self.partial[path]
+            return DecodeStatus(OK) if path in self.clips else None
 
     @property
     def num_ok(self):
@@ -453,20 +639,27 @@ class DecodeReport:
         """{kind: count} of the skipped videos (kinds of `VideoError`)."""
         return dict(collections.Counter(error.kind for error in self.skipped.values()))
 
-    def _ok(self, path, count):
+    def _ok(self, path, count, status=None):
         with self._lock:
             self.clips[path] = count
             self.skipped.pop(path, None)
+            self.partial.pop(path, None)
+            if status is not None and status.status == PARTIAL:
+                self.partial[path] = status
+        if status is not None:
+            status.warn(path)
 
     def _skip(self, error):
         with self._lock:
             self.skipped[error.path] = error
             self.clips.pop(error.path, None)
-        logging.warning("skipping video %s", error)
+            self.partial.pop(error.path, None)
+        DecodeStatus.skipped(error).warn(error.path)
 
     def __str__(self):
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.skipped_by_kind().items()))
-        return (f"{self.num_ok} videos ok ({sum(self.clips.values())} clips), "
+        partial = f", {self.num_partial} of them partial" if self.num_partial else ""
+        return (f"{self.num_ok} videos ok ({sum(self.clips.values())} clips){partial}, "
                 f"{self.num_skipped} skipped" + (f" ({kinds})" if kinds else ""))
 
 
@@ -480,15 +673,16 @@ def video_seed(seed, index):
 def _clips_or_skip(path, report, clip_length, **options):
     """clips(path, ...), but a bad video is logged, counted and yields nothing."""
     path = os.fspath(path)
-    count = 0
+    count, tally = 0, Tally()
     try:
-        for clip in clips(path, clip_length, **options):
+        for clip in clips(path, clip_length, tally=tally, **options):
             count += 1
             yield clip
+        status = decode_status(path, tally)
     except VideoError as error:
         report._skip(error)
         return
-    report._ok(path, count)
+    report._ok(path, count, status)
 
 
 def decode_many(paths, clip_length, report=None, seed=0, **options):

@@ -52,6 +52,8 @@ import numpy as np
 import pytest
 from conftest import moving_shapes, write_small_mnist, write_video
 
+from pipelines import video_decode  # noqa: F401  (quiets FFmpeg, as a command does, before a video is written here)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # -- the prepared inputs --------------------------------------------------------------------
@@ -764,6 +766,13 @@ CASES = [
          lambda e: ep_args(e, *(), **dict(zip(("videos", "out"), extracted_cache(e)))),
          ("removed: A/A0.avi", "resharded", "new --out"),
          setup=lambda e: os.remove(os.path.join(e.videos, "A", "A0.avi"))),
+    # -- issue 29: frame preparation and decode status --
+    Case("predict-video-truncated-shorter-than-the-context", "predict", lambda e: predict_args(e),
+         ("A0.avi", "has 2 frames", "decoded partly: 2 of the 12 frames its container declares", "3 needed"),
+         setup=lambda e: truncate(os.path.join(e.videos, "A", "A0.avi"))),
+    Case("predict-video-truncated-start-past-its-end", "predict", lambda e: predict_args(e, "--start=4"),
+         ("A0.avi", "decoded partly", "of the 12 frames", "--start=4"),
+         setup=lambda e: truncate(os.path.join(e.videos, "A", "A0.avi"))),
 ]
 SERVERS = {"client-rest-answer-not-json": (200, b"<html>not json</html>"),
            "client-rest-answer-http-500": (500, b"<html><body>Internal Server Error</body></html>")}

@@ -9,13 +9,15 @@ encoder of --pretrained (a training log_dir, or an exported encoder SavedModel: 
 model exported --with_convnet takes the frames) on them and writes into --out:
 embeddings.npz (video names, labels and classes where the listing has classes, and each
 video's pooled vector: the mean of its clips' final [h, c] states), clips/<key>.npz (each
-video's per-clip states) and manifest.json (settings, and each video's status: ok, or
-skipped and why). Run the same command again after a kill: it does the videos not done yet
-and gives the same bytes. Run it again after videos were added, removed or replaced under
-their names: it embeds the new and changed ones (each video's fingerprint is recorded), drops
-the removed ones from embeddings.npz, and names both. Entries of --video_dir it does not take
-(a FIFO, a folder named like a video, a symlink loop or one leading outside --video_dir, a
-video in a nested folder) are named in the summary and in manifest.json's "refused". See
+video's per-clip states) and manifest.json (settings, the frame preparation among them, and
+each video's decode status: ok, partial with frames read and declared, or skipped and
+why). A run of patches: each clip is the tiling predict reads, its patches' states averaged.
+Run the same command again after a kill: it does the videos not done yet and gives the
+same bytes. Run it again after videos were added, removed or replaced under their names: it
+embeds the new and changed ones (each video's fingerprint is recorded), drops the removed
+ones from embeddings.npz, and names both. Entries of --video_dir it does not take (a FIFO, a
+folder named like a video, a symlink loop or one leading outside --video_dir, a video in a
+nested folder) are named in the summary and in manifest.json's "refused". See
 `video_lstm.classify.embedding`.
 
 Where it runs (`pipelines.beam_jobs`, as `pipelines.extract_percepts`): --runner=auto (the
@@ -145,7 +147,7 @@ def run(job, runner="in_process", beam_args=()):
                 seconds = beam_jobs.run(beam_jobs.Job(list(enumerate(pending)), work, _Drain()), runner, beam_args)
                 print(f"{len(pending)} videos in {seconds:.1f} s on {runner}", flush=True)
             return job.finish()
-        counts = {"ok": 0, "skipped": 0}
+        counts = {"ok": 0, "partial": 0, "skipped": 0}
         bar = tqdm.tqdm(total=len(job), initial=done, desc="embedding", unit="video",
                         disable=not job.options.progress)
         with bar:
@@ -177,9 +179,14 @@ def report_changes(job):
 
 def print_summary(job, summary):
     out = job.out
-    print(f"embedded {summary['ok']} of {summary['videos']} videos ({summary['clips']} clips, "
+    partial = summary.get("partial", 0)
+    print(f"embedded {summary['ok'] + partial} of {summary['videos']} videos ({summary['clips']} clips, "
           f"{job.record['state_dim']} numbers per state; pooled: the mean of a video's clip states) -> "
           f"{os.path.join(out, 'embeddings.npz')}", flush=True)
+    if partial:
+        print(f"partial {partial}: decoded partly (damaged or truncated; their frames read are embedded): "
+              f"frames_read and frames_declared, video by video, are in {os.path.join(out, 'manifest.json')}",
+              flush=True)
     if summary["skipped"]:
         kinds = ", ".join(f"{kind} {count}" for kind, count in summary["skipped_by_kind"].items())
         print(f"skipped {summary['skipped']} ({kinds}): the reasons, video by video, are in "

@@ -144,6 +144,23 @@ def frame_preparation(config):
     return prepare(config)
 
 
+def model_preparation(config):
+    """The `video_decode.FramePreparation` through which a model of `config` reads a video: its
+    source's (`frame_preparation`), or for a model of percepts that of its percepts' extraction
+    (`pipelines.extract_percepts`): every `frame_stride`-th frame at the video's own size, RGB,
+    the percept network resizing them (in an exported SavedModel with its convnet, in the graph)."""
+    from pipelines import video_decode
+
+    if config.dataset == "percepts":
+        stride, data = int(config.data.frame_stride), config.data
+        if data.percepts_from == "cache" and data.percepts_dir and os.path.isdir(data.percepts_dir):
+            from pipelines import percept_records
+
+            stride = int(percept_records.Manifest.read(data.percepts_dir).frame_stride)  # the cache's own
+        return video_decode.FramePreparation(0, stride)
+    return frame_preparation(config)
+
+
 def build(config):
     """The `DataSource` that `config` names.
 

@@ -229,38 +229,40 @@ class _Decoder:
         self.preparation = preparation_of(data)
         self._counts, self._lock = {}, threading.Lock()
         self.skipped = {}  # {path: why it gives no clip}: undecodable, or shorter than one clip
+        self.partial = {}  # {path: video_decode.DecodeStatus} of the videos that decode partly
         self.decoded = collections.Counter()  # videos opened, clips cut, frames decoded (for clips)
 
     def usable_frames(self, path):
         """Frames after the stride, or 0 for a video that cannot be decoded (warned once; its
-        reason kept in `skipped`, as that of a video shorter than one clip)."""
-        from absl import logging
-
+        reason kept in `skipped`, as that of a video shorter than one clip; a video that decodes
+        partly is warned about once and kept in `partial`)."""
         from pipelines import video_decode
 
         with self._lock:
             if path in self._counts:
                 return self._counts[path]
+        status = None
         try:
             if tfds_videos.is_key(path):
                 frames = sum(1 for _ in tfds_videos.frames(path, self.data.video_dir))
-                count = math.ceil(frames / self.data.frame_stride)
             else:
-                video_decode.probe(path)
-                count = math.ceil(video_decode.count_frames(path) / self.data.frame_stride)
+                declared = video_decode.probe(path).frame_count
+                frames = video_decode.count_frames(path)
+                status = video_decode.DecodeStatus.of(frames, declared)
+            count = math.ceil(frames / self.data.frame_stride)
         except video_decode.VideoError as error:
-            logging.warning("skipping video %s", error)
-            count, reason = 0, f"{error.kind}: {error.reason}"
-        else:
-            reason = None
+            status, count = video_decode.DecodeStatus.skipped(error), 0
         if 0 < count < self.clip_length:
-            logging.warning("skipping video %s: %d frames, shorter than one clip of %d", path, count,
-                            self.clip_length)
-            reason = f"too short: {count} frames, shorter than one clip of {self.clip_length}"
+            short = f"{count} frames, shorter than one clip of {self.clip_length}"
+            status = video_decode.DecodeStatus.skipped(video_decode.VideoError(path, "too short", short))
+        if status is not None:
+            status.warn(path)
         with self._lock:
             self._counts[path] = count
-            if reason is not None:
-                self.skipped[path] = reason
+            if status is not None and status.status == video_decode.SKIPPED:
+                self.skipped[path] = status.reason
+            elif status is not None and status.status == video_decode.PARTIAL:
+                self.partial[path] = status
         return count
 
     def clips(self, path, starts, patches):
@@ -289,13 +291,12 @@ class _Decoder:
     def _frames(self, path, start=0):
         """The strided RGB frames of a video file or a TFDS key from kept frame `start` on,
         resized to frame_size (a generator; frames before `start` are not converted)."""
-        from pipelines import video_decode
 
         stride = self.data.frame_stride
         if tfds_videos.is_key(path):
             every = itertools.islice(tfds_videos.frames(path, self.data.video_dir), start * stride, None, stride)
-            return video_decode.fit_frames(every, self.data.frame_size)
-        return video_decode.read_frames(path, stride, self.data.frame_size, start=start)
+            return self.preparation.fit(every, name=path)
+        return self.preparation.frames(path, start=start)
 
     def _finish(self, clip, patch):
         """Grey conversion and the patch crop of one clip (T, S, S, 3)."""
@@ -361,6 +362,17 @@ class Source(StepwiseSource):
         with self.decoder._lock:
             found = dict(self.decoder.skipped)
         return {names.get(path, path): reason for path, reason in sorted(found.items())}
+
+    def partial(self):
+        """{relative path (or path): DecodeStatus record} of the videos found to decode partly so far
+        (a damaged or truncated file: its frames read are used)."""
+        names = {}
+        for dataset in (self._train, self._test):
+            if dataset is not None:
+                names.update((item.path, item.relative_path) for item in dataset.items)
+        with self.decoder._lock:
+            found = dict(self.decoder.partial)
+        return {names.get(path, path): status.record() for path, status in sorted(found.items())}
 
     def describe(self):
         videos, test = self.train_videos, self.test_videos

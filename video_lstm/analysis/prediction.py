@@ -19,7 +19,9 @@ rollout). Into `--out`:
     future.npy                       float32 (future, H, W, C): the prediction (future decoder)
     reconstruction.npy               float32 (context, H, W, C), input order (autoencoder branch)
     prediction.json                  the video, the model (checkpoint, step), the frames used,
-                                     the preparation, the shapes
+                                     the preparation, the video's decode status
+                                     (`video_decode.DecodeStatus`: ok, or partial with frames
+                                     read and declared, warned about in one line), the shapes
 
 Results never overwrite other results: an `--out` that holds any of these
 files is refused unless `--overwrite` (which also removes those of the names
@@ -110,6 +112,7 @@ class Request:
     context: int
     future: int
     sequences: np.ndarray  # float32 (patches or 1, context + truth, *frame_shape)
+    decode: object = None  # video_decode.DecodeStatus of the video
 
 
 def check(log_dir, options):
@@ -135,13 +138,16 @@ def check(log_dir, options):
         text = str(error)  # most name the path first
         raise ValueError(f"--video={text}" if text.startswith(options.video) else f"--video={options.video}: {text}"
                          ) from None
+    decode = user_video.decode_status(options.video).warn(options.video)  # one line if it decodes partly
     available = sequences.shape[1]
     if available < context:
         total = options.start + available if available else user_video.count_frames(options.video, preparation.stride)
         stride = f" at the run's frame stride {preparation.stride}" if preparation.stride > 1 else ""
-        raise ValueError(f"--video={options.video} has {total} frames{stride}, fewer than the "
+        damaged = (f" (it decoded partly: {decode.frames_read} of the {decode.frames_declared} frames its container "
+                   "declares; damaged or truncated)" if decode.status == "partial" else "")
+        raise ValueError(f"--video={options.video} has {total} frames{stride}{damaged}, fewer than the "
                          f"{options.start + context} needed (--start={options.start} + --context={context})")
-    return Request(spec, preparation, context, future, sequences)
+    return Request(spec, preparation, context, future, sequences, decode)
 
 
 def check_out(out, overwrite):
@@ -251,6 +257,7 @@ def run(log_dir, options):
         "dataset": request.spec.config.dataset,
         "model_kind": request.spec.config.model,
         "preparation": dataclasses.asdict(preparation),
+        "decode": request.decode.record() if request.decode is not None else None,
         "patches": [list(corner) for corner in user_video.patch_corners(preparation)] if preparation.patch_size
         else None,
         "start": options.start,

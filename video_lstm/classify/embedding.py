@@ -7,15 +7,24 @@ spread over workers (a Beam pipeline) and give the same bytes either way:
     a list file (`pipelines.action_datasets.listing`), in listing order.
 (b) **one video** (`embed_video(model, path, settings)`): a pure function of the model, the
     file and the `ClipSettings`, with no state of its own. The video is decoded once and
-    streamed (`pipelines.video_decode.read_frames`: every `frame_stride`-th frame, resized
-    and centre-cropped to the encoder's frame size as the video sources do); a clip of
-    `clip_length` kept frames starts every `stride` kept frames (0, stride, 2 * stride, ...;
-    the tail after the last whole clip is not read into one); clips go through the model
-    `batch_clips` at a time. A clip's state is the final [h, c] of every encoder layer,
-    concatenated h_0, c_0, h_1, c_1, ... (what the linear probe reads,
-    `analysis.probe.encoder_states`); a video's **pooled** vector is the mean of its clips'
-    states. A video that cannot be decoded, or is shorter than one clip, gives status
-    "skipped" and the reason; nothing raises for a bad video.
+    streamed through the model's frame preparation, the one training and predict use
+    (`video_decode.FramePreparation.clips`, built from the run's config or the export's
+    recorded config by `sources.model_preparation`: every `frame_stride`-th frame, the
+    shorter side scaled to the run's frame size and centre-cropped, its colour; a percept
+    model's SavedModel gets the frames at the video's own size, as extract_percepts reads
+    them); a clip of `clip_length` kept frames starts every `stride` kept frames (0, stride,
+    2 * stride, ...; the tail after the last whole clip is not read into one); clips go
+    through the model `batch_clips` at a time. A clip's state is the final [h, c] of every
+    encoder layer, concatenated h_0, c_0, h_1, c_1, ... (what the linear probe reads,
+    `analysis.probe.encoder_states`). **A run of patches**: each clip is read as predict reads
+    a frame, the tiling of the largest centred square of whole patches (`FramePreparation.corners`,
+    recorded in the manifest as `preparation.patches`), every patch a sequence of its own as
+    training cuts one; the clip's state is the mean of its patches' states. A video's
+    **pooled** vector is the mean of its clips' states. Each video has one decode status
+    (`video_decode.DecodeStatus`): "ok"; "partial", decoding stopped at a damaged frame before
+    the count its container declares (its clips are embedded; frames_read / frames_declared are
+    recorded and one warning line says so); "skipped" (undecodable, or shorter than one clip)
+    with the reason. Nothing raises for a bad video.
 (c) **writing**: `write_video` stores one video's result as `clips/<key>.npz` (key: the
     first 16 hex digits of the sha1 of the video's id), atomically and with fixed zip
     timestamps, so equal results are equal bytes; `Job.finish` reads them in listing order
@@ -36,8 +45,9 @@ Outputs in `--out`:
                      the N videos embedded, in listing order (skipped ones are absent)
     clips/<key>.npz  per video: video (its id), status, reason, states (clips, D) float32,
                      starts (clips,) int64 (each clip's first source frame), pooled (D,)
-    manifest.json    settings, a summary, and one row per listed video: status "ok"
-                     (clips, file) or "skipped" (reason), "pending" until the job finishes
+    manifest.json    settings (the frame preparation among them), a summary, and one row per
+                     listed video: status "ok" (clips, file), "partial" (clips, file, frames_read,
+                     frames_declared) or "skipped" (reason), "pending" until the job finishes
 
 Resuming: a video whose file exists and whose fingerprint (`pipelines.fingerprints`: size,
 mtime_ns and the sha256 of its first and last MiB, taken before it is read and kept in its
@@ -73,11 +83,12 @@ from video_lstm.core.choices import VIDEO_LISTINGS
 MANIFEST = "manifest.json"
 EMBEDDINGS = "embeddings.npz"
 CLIPS = "clips"
-OK, SKIPPED, PENDING = "ok", "skipped", "pending"
+OK, PARTIAL, SKIPPED, PENDING = "ok", "partial", "skipped", "pending"  # as video_decode's, and pending
 POOLING = "mean of the clip states"
 STATE = "final [h, c] of every encoder layer, concatenated h_0, c_0, h_1, c_1, ..."
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # every member's timestamp: equal arrays give equal bytes
 _NAMES_SHOWN = 5
+_OPTIONAL = ("frames_read", "frames_declared")  # absent from the per-video files of before issue 29
 
 
 # -- the settings -----------------------------------------------------------------------
@@ -193,9 +204,11 @@ def load_model(path):
     """The encoder of a training log_dir (`KerasEncoder`) or of an exported SavedModel
     (`ServedEncoder`, a version directory or a model directory: its newest version).
 
-    Either has `frame_shape` ((H, W, C) frames are decoded to; None: the video's own size,
-    RGB), `input_length` and `frame_stride` (what it trained on), `state_dim`, `info` (where
-    it came from) and `encode(clips)`: uint8 (N, T, *frames) -> float32 (N, state_dim).
+    Either has `preparation` (the `video_decode.FramePreparation` its run's frames came
+    through; size 0 for a percept model's SavedModel: the video's own size), `frame_shape`
+    ((H, W, C) of one of its frames, a patch's with patches; None: the video's own size, RGB),
+    `input_length` and `frame_stride` (what it trained on), `state_dim`, `info` (where it came
+    from) and `encode(clips)`: uint8 (N, T, *frames) -> float32 (N, state_dim).
 
     Raises:
         FileNotFoundError: `path` is neither, naming it.
@@ -223,8 +236,9 @@ class KerasEncoder:
         self.encoder, frame_shape, info = pretrained.load_encoder(log_dir)  # names a path that is not there
         config = rundir.load_config(log_dir)
         self.frame_shape = tuple(int(d) for d in frame_shape)
+        self.preparation = _preparation(config, self.frame_shape, log_dir)
         self.input_length = int(config.input_length)
-        self.frame_stride = int(getattr(config.data, "frame_stride", 1))
+        self.frame_stride = self.preparation.stride
         self.state_dim = 2 * int(self.encoder.units) * int(self.encoder.num_layers)
         self.info = {**info, "input": f"frames {list(self.frame_shape)}"}
 
@@ -242,6 +256,7 @@ class ServedEncoder:
     def __init__(self, path):
         import tensorflow as tf
 
+        from video_lstm import config as config_lib
         from video_lstm.classify import pretrained
 
         version_dir, assets = pretrained.read_export(path)
@@ -262,8 +277,9 @@ class ServedEncoder:
         outputs = signatures[name]["outputs"]
         self.num_layers = sum(1 for output in outputs if output.startswith("h_"))
         self.state_dim = sum(int(outputs[output]["shape"][-1]) for output in outputs if output[:2] in ("h_", "c_"))
+        self.preparation = _preparation(config_lib.Config.from_dict(config), self.frame_shape, path)
         self.input_length = int(config.get("input_length", 10))
-        self.frame_stride = int(config.get("frame_stride", 1))
+        self.frame_stride = self.preparation.stride
         self.info = {"pretrained": os.path.abspath(version_dir), "pretrained_kind": "saved_model",
                      "pretrained_step": assets["export"].get("step"), "pretrained_model": config.get("model"),
                      "signature": name, "input": self.info_input}
@@ -276,6 +292,18 @@ class ServedEncoder:
         result = self._function(frames=tf.constant(clips))
         states = [result[f"{kind}_{i}"].numpy() for i in range(self.num_layers) for kind in ("h", "c")]
         return np.concatenate(states, axis=-1).astype(np.float32)
+
+
+def _preparation(config, frame_shape, path):
+    """The `FramePreparation` of a model of `config` (`sources.model_preparation`), checked
+    against the frames its encoder reads (`frame_shape`; None: any size, a convnet inside)."""
+    from pipelines import sources
+
+    preparation = sources.model_preparation(config)
+    if frame_shape is not None and tuple(preparation.frame_shape) != tuple(frame_shape):
+        raise ValueError(f"--pretrained={path}: its config prepares frames {tuple(preparation.frame_shape)} "
+                         f"but its encoder reads {tuple(frame_shape)}; expected a run or export as training wrote it")
+    return preparation
 
 
 # -- (a) the listing -------------------------------------------------------------------------
@@ -318,11 +346,14 @@ class VideoEmbedding:
     """What `embed_video` gives for one video.
 
     Attributes:
-        status: "ok", or "skipped" (undecodable, missing, empty, no frames, too short).
-        reason: why it was skipped ("too short: 3 frames ..."); "" when ok.
+        status: "ok", "partial" (see `video_decode.DecodeStatus`) or "skipped" (undecodable,
+            missing, empty, no frames, too short).
+        reason: why it was skipped ("too short: 3 frames ..."); "" otherwise.
         states: float32 (clips, D): each clip's final [h, c] of every layer.
         starts: int64 (clips,): each clip's first frame, counted in the video's frames.
         pooled: float32 (D,): the mean of `states`; (0,) when skipped.
+        frames_read, frames_declared: of a partial video (source frames decoded, and the
+            count its container declares); -1 otherwise.
     """
 
     status: str
@@ -330,40 +361,35 @@ class VideoEmbedding:
     states: np.ndarray
     starts: np.ndarray
     pooled: np.ndarray
+    frames_read: int = -1
+    frames_declared: int = -1
 
     @classmethod
     def skipped(cls, reason, state_dim):
         return cls(SKIPPED, reason, np.zeros((0, state_dim), np.float32), np.zeros(0, np.int64),
                    np.zeros(0, np.float32))
 
+    def decode_status(self):
+        """This video's `video_decode.DecodeStatus`."""
+        from pipelines import video_decode
 
-def clips_of(path, frame_shape, settings):
-    """Yields (start, uint8 clip (clip_length, *frames)) of a video file, streamed: clips start
-    every `settings.stride` kept frames; `start` counts the video's own frames.
+        if self.status == PARTIAL:
+            return video_decode.DecodeStatus(PARTIAL, self.frames_read, self.frames_declared)
+        return video_decode.DecodeStatus(self.status, reason=self.reason)
+
+
+def clips_of(path, model, settings, tally=None):
+    """Yields (start, uint8 clip (len(corners), clip_length, *frames)) of a video file, streamed
+    through the model's frame preparation (`FramePreparation.clips`, its stride
+    `settings.frame_stride`): clips start every `settings.stride` kept frames; `start` counts
+    the video's own frames; one sequence per patch of the tiling (one without patches).
 
     Raises:
         video_decode.VideoError: a missing, empty, undecodable or frameless file, or (after
             reading it) one shorter than one clip.
     """
-    import collections
-
-    from pipelines import video_decode
-    from pipelines.sources.videos import grey
-
-    length, stride = settings.clip_length, settings.stride
-    size = None if frame_shape is None else tuple(frame_shape[:2])
-    window = collections.deque(maxlen=length)
-    count = 0
-    for frame in video_decode.read_frames(path, stride=settings.frame_stride, size=size, threads=1):
-        window.append(frame)
-        count += 1
-        start = count - length
-        if start >= 0 and start % stride == 0:
-            clip = np.stack(window)
-            yield start * settings.frame_stride, grey(clip) if frame_shape and frame_shape[-1] == 1 else clip
-    if count < length:
-        raise video_decode.VideoError(path, "too short", f"{count} frames (frame stride {settings.frame_stride}), "
-                                      f"shorter than one clip of {length}")
+    preparation = dataclasses.replace(model.preparation, stride=settings.frame_stride)
+    return preparation.clips(path, settings.clip_length, settings.stride, tally=tally, threads=1)
 
 
 def embed_video(model, path, settings):
@@ -372,24 +398,34 @@ def embed_video(model, path, settings):
 
     Returns:
         A `VideoEmbedding`; a video that cannot give a clip is one with status "skipped"
-        and the reason.
+        and the reason; one that decodes partly, status "partial" (warned about in one line).
     """
     from pipelines import video_decode
 
-    states, starts, batch = [], [], []
+    states, starts, batch, tally = [], [], [], video_decode.Tally()
+
+    def encode(batch):  # (clips, patches, T, *frames) -> (clips, D): the mean over the patches
+        clips = np.stack(batch)
+        encoded = model.encode(clips.reshape(-1, *clips.shape[2:]))
+        return encoded.reshape(len(clips), clips.shape[1], -1).mean(axis=1, dtype=np.float64).astype(np.float32)
+
     try:
-        for start, clip in clips_of(path, model.frame_shape, settings):
+        for start, clip in clips_of(path, model, settings, tally):
             starts.append(start)
             batch.append(clip)
             if len(batch) == settings.batch_clips:
-                states.append(model.encode(np.stack(batch)))
+                states.append(encode(batch))
                 batch = []
         if batch:
-            states.append(model.encode(np.stack(batch)))
+            states.append(encode(batch))
+        status = video_decode.decode_status(path, tally).warn(path)
     except video_decode.VideoError as error:
-        return VideoEmbedding.skipped(f"{error.kind}: {error.reason}", model.state_dim)
+        return VideoEmbedding.skipped(video_decode.DecodeStatus.skipped(error).warn(path).reason, model.state_dim)
     states = np.concatenate(states).astype(np.float32, copy=False)
     pooled = states.mean(axis=0, dtype=np.float64).astype(np.float32)
+    if status.status == PARTIAL:
+        return VideoEmbedding(PARTIAL, "", states, np.array(starts, np.int64), pooled, status.frames_read,
+                              status.frames_declared)
     return VideoEmbedding(OK, "", states, np.array(starts, np.int64), pooled)
 
 
@@ -451,6 +487,8 @@ def write_video(out, video_id, result, fingerprint=None):
     return write_npz(os.path.join(out, video_file(video_id)), {
         "video": np.array(video_id), "status": np.array(result.status), "reason": np.array(result.reason),
         "states": result.states, "starts": result.starts, "pooled": result.pooled,
+        "frames_read": np.array(result.frames_read, np.int64),
+        "frames_declared": np.array(result.frames_declared, np.int64),
         "fingerprint": np.array(json.dumps(fingerprint, sort_keys=True)),
     })
 
@@ -473,7 +511,8 @@ def read_video(out, video_id, arrays=("status", "reason", "states", "starts", "p
     try:
         with np.load(path, allow_pickle=False) as stored:
             found = str(stored["video"])
-            values = {name: stored[name] for name in arrays if name != "fingerprint"}
+            values = {name: stored[name] for name in arrays
+                      if name != "fingerprint" and (name in stored.files or name not in _OPTIONAL)}
             if "fingerprint" in arrays:  # absent from files made before fingerprints: None
                 values["fingerprint"] = (json.loads(str(stored["fingerprint"])) if "fingerprint" in stored.files
                                          else None)
@@ -549,13 +588,14 @@ class Job:
             row = {"video": item.video_id}
             if self.dataset.classes:
                 row.update(label=item.label, class_name=item.class_name)
-            stored = None
-            if not pending:
-                stored = read_video(self.out, item.video_id, ("status", "reason", "starts", "fingerprint"))
+            stored = None if pending else read_video(self.out, item.video_id, ("status", "reason", "starts",
+                                                                               "fingerprint", *_OPTIONAL))
             if stored is None:
                 row["status"] = PENDING
-            elif stored["status"] == OK:
-                row.update(status=OK, clips=len(stored["starts"]), file=video_file(item.video_id))
+            elif stored["status"] in (OK, PARTIAL):
+                row.update(status=str(stored["status"]), clips=len(stored["starts"]), file=video_file(item.video_id))
+                if stored["status"] == PARTIAL:
+                    row.update(frames_read=int(stored["frames_read"]), frames_declared=int(stored["frames_declared"]))
             else:
                 row.update(status=SKIPPED, reason=stored["reason"])
             if stored is not None:
@@ -573,7 +613,7 @@ class Job:
         """Writes embeddings.npz from the per-video files in listing order, then manifest.json
         (complete once no video is pending); returns the summary."""
         rows = self._rows()
-        ok = [(item, row) for item, row in zip(self.dataset.items, rows) if row["status"] == OK]
+        ok = [(item, row) for item, row in zip(self.dataset.items, rows) if row["status"] in (OK, PARTIAL)]
         arrays = {"names": np.array([item.video_id for item, _ in ok], dtype=str)}
         if self.dataset.classes:
             arrays["labels"] = np.array([item.label for item, _ in ok], np.int64)
@@ -591,8 +631,9 @@ class Job:
 
 
 def summarize(rows):
-    """{videos, ok, skipped, pending, clips, skipped_by_kind} of manifest rows."""
-    counts = {"videos": len(rows), OK: 0, SKIPPED: 0, PENDING: 0, "clips": 0, "skipped_by_kind": {}}
+    """{videos, ok, partial, skipped, pending, clips, skipped_by_kind} of manifest rows (partial
+    videos are embedded, and counted apart from ok ones)."""
+    counts = {"videos": len(rows), OK: 0, PARTIAL: 0, SKIPPED: 0, PENDING: 0, "clips": 0, "skipped_by_kind": {}}
     for row in rows:
         counts[row["status"]] += 1
         counts["clips"] += row.get("clips", 0)
@@ -615,6 +656,7 @@ def settings_record(options, dataset, model, settings):
         listing["test_fraction"] = options.test_fraction
     return {"model": model.info, "state": STATE, "state_dim": model.state_dim, "pooling": POOLING,
             "frame_shape": None if model.frame_shape is None else list(model.frame_shape),
+            "preparation": dataclasses.replace(model.preparation, stride=settings.frame_stride).describe(),
             "clips": dataclasses.asdict(settings), "listing": listing}
 
 

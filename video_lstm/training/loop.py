@@ -317,13 +317,20 @@ def train_and_evaluate(config, log_dir, verbose=None, probe_data=None):
 
 def record_skipped(run):
     """Adds to data.json the videos the source found unusable while training or evaluating
-    (undecodable, shorter than a clip), so that the record says what was read."""
-    skipped = getattr(run.source, "skipped", None)
-    if not run.chief or skipped is None or not skipped():
+    (undecodable, shorter than a clip: `skipped_videos`) or that decoded partly (a damaged or
+    truncated file: `partial_videos`, `video_decode.DecodeStatus` records), so that the record
+    says what was read."""
+    found = {}
+    for key, name in (("skipped_videos", "skipped"), ("partial_videos", "partial")):
+        method = getattr(run.source, name, None)
+        found[key] = method() if method is not None else {}
+    if not run.chief or not any(found.values()):
         return
     description = rundir.data_description(run.log_dir)
-    previous = description.get("skipped_videos", {})
-    rundir.write_json(run.log_dir, rundir.DATA, {**description, "skipped_videos": {**previous, **skipped()}})
+    for key, videos in found.items():
+        if videos:
+            description = {**description, key: {**description.get(key, {}), **videos}}
+    rundir.write_json(run.log_dir, rundir.DATA, description)
 
 
 def evaluation_model(run):
