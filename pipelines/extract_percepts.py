@@ -82,8 +82,6 @@ import os
 import re
 import shutil
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags, logging  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402

@@ -673,8 +673,6 @@ CASES = [
     # -- video_lstm.predict ---------------------------------------------------------------------------------
     Case("predict-video-flag-missing", "predict", lambda e: [f"--log_dir={e.run}", f"--out={e.new('out')}"],
          ("--video", "required")),
-    Case("predict-out-flag-missing", "predict",
-         lambda e: [f"--log_dir={e.run}", f"--video={os.path.join(e.videos, 'A', 'A0.avi')}"], ("--out", "required")),
     Case("predict-no-model", "predict", lambda e: predict_args(e)[1:], ("--log_dir", "--saved_model")),
     Case("predict-log-dir-and-saved-model", "predict",
          lambda e: predict_args(e, f"--saved_model={os.path.join(e.exported, EXPORT_NAME)}"),

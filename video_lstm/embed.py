@@ -31,8 +31,6 @@ embedding of other settings) stop at start-up with one error line, before anythi
 import dataclasses
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402

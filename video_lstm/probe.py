@@ -14,8 +14,6 @@ the run changes.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402

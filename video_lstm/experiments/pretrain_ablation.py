@@ -19,8 +19,6 @@ import dataclasses
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags, logging  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402
