@@ -110,3 +110,20 @@ def test_silenced_stderr_restores_it(capfd):
         os.write(2, b"hidden\n")
     os.write(2, b"shown\n")
     assert capfd.readouterr().err == "shown\n"
+
+
+def test_predict_out_defaults_to_a_folder_named_after_the_video():
+    from video_lstm import predict
+
+    assert predict.default_out("clips/my_video.mp4") == "my_video_prediction"
+    assert predict.default_out("frames/") == "frames_prediction"
+
+
+def test_the_prediction_panels_are_named():
+    import numpy as np
+
+    from video_lstm.analysis import figures
+
+    frames = figures.sample_gif_frames(np.zeros((2, 32, 32, 1), np.float32), None, np.zeros((1, 32, 32, 1)), None)
+    band = frames[:, : figures.LABEL_HEIGHT]
+    assert band[:, :, :32].max() == 255 and band[:, :, 34:].max() == 255  # "input"/"truth" and "model"
