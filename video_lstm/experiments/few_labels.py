@@ -149,12 +149,12 @@ class Study:
         self.frozen_head = frozen_head
         self.rows = _read_rows(self.rows_path)
         self.timings = {}
-        self.check_settings()
         other = [r for r in self.rows if r["init"] in ENCODER_INITS and r.get("head", "softmax") != self.head_label]
         if other:
             raise ValueError(f"{self.rows_path} holds rows of frozen encoders read by --frozen_head="
                              f"{other[0].get('head', 'softmax')}; this study has --frozen_head={frozen_head} "
                              "--freeze_encoder: use another --log_dir")
+        self.check_settings()
 
     @property
     def study_path(self):
