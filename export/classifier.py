@@ -17,8 +17,6 @@ classes)` (the mean of the per-step softmaxes over the clip), `top_classes`
 import math
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags  # noqa: E402
 
 from video_lstm.core import atomic, cli  # noqa: E402

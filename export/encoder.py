@@ -37,8 +37,6 @@ import dataclasses
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import app, flags  # noqa: E402
 
 from video_lstm.core import atomic, cli, export_layout  # noqa: E402  (absl and numpy only)

@@ -20,8 +20,6 @@ import subprocess
 import sys
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import app, flags  # noqa: E402
 
 from video_lstm.core import cli  # noqa: E402  (absl only)

@@ -26,7 +26,9 @@ after `run` returns.
 
 Runners (`RUNNERS` are the names this module knows; any Beam runner name passes):
 
-    auto            DirectRunner when apache_beam imports, else in_process
+    auto            one process unless the job is large enough to pay for Beam's worker start-up
+                    (`resolve`: `AUTO_BEAM_FROM` items of the kind, apache_beam installed) or
+                    Beam options follow `--`; then the DirectRunner
     in_process      one process, as without Beam
     DirectRunner    this machine, one worker process per core: Beam's FnApiRunner (the
                     DirectRunner's batch engine) with --direct_running_mode=multi_processing
@@ -68,6 +70,18 @@ RUNNERS = (AUTO, IN_PROCESS, DIRECT, "FlinkRunner", "SparkRunner", "DataflowRunn
 DIRECT_DEFAULTS = {"direct_num_workers": "0", "direct_running_mode": "multi_processing"}
 # Beam's workers log every bundle at INFO; warnings and errors still show.
 HARNESS_LOG_LEVEL = "WARNING"
+# --runner=auto: the DirectRunner from this many items of a job of that kind, else one process.
+# Beam pays a fixed cost first (each worker a fresh Python importing TensorFlow and loading the
+# model, then the pipeline's stages: about 8 s on a 2-core machine), then gains only where its
+# worker processes do what one process cannot (BUILD.md, "Embedding: one process against Beam" and
+# "Percept extraction: one process against Beam"):
+#   embed: one process beats DirectRunner-2-workers below about 100 videos (60 videos: Beam 1.85x
+#     the time; 420 videos: 0.73x: two workers decode two videos at once); 200 leaves a margin.
+#   extract_percepts: convnet-bound, and one process's convnet already uses every core (12 videos:
+#     Beam 1.17x the time; the convnet runs no faster in two processes), so Beam never won on one
+#     machine; 1,000 videos (about 75 minutes of convnet at 15 frames/s, 75 kept frames a video)
+#     is where a run is long enough for a wrong guess to matter less than its worker start-up.
+AUTO_BEAM_FROM = {"embed": 200, "extract_percepts": 1000}
 
 
 @dataclasses.dataclass
@@ -80,6 +94,9 @@ class Job:
         write: picklable; `write(group, [(index, result)] in index order)`.
         group_of: picklable; index -> group. Default: one group, 0.
         unit: what an item is, for the progress bar ("video").
+        kind: a key of `AUTO_BEAM_FROM`: what --runner=auto decides by.
+        finished: () -> how many items are done, read by the driver while Beam runs (the per-item
+            files written so far, say), for the progress bar; None: the bar moves at the end.
     """
 
     items: list
@@ -87,22 +104,46 @@ class Job:
     write: object
     group_of: object = None
     unit: str = "item"
+    kind: str = "embed"
+    finished: object = None
 
 
 def beam_available():
     return importlib.util.find_spec("apache_beam") is not None
 
 
-def resolve(runner):
-    """The runner `auto` stands for here: DirectRunner with Beam installed, else in_process."""
-    if runner == AUTO:
-        return DIRECT if beam_available() else IN_PROCESS
-    return runner
+def resolve(runner, items=None, kind="embed", beam_args=()):
+    """The runner `runner` stands for: the one place that decides what --runner=auto means.
+
+    auto: one process (in_process) unless apache_beam is installed and either Beam options
+    follow `--` (`beam_args`: the user asks for Beam) or the job has at least
+    `AUTO_BEAM_FROM[kind]` `items` (None: not known yet: one process); then the DirectRunner.
+    Any other name is itself.
+    """
+    if runner != AUTO:
+        return runner
+    if not beam_available():
+        return IN_PROCESS
+    if beam_args:
+        return DIRECT
+    if items is not None and items >= AUTO_BEAM_FROM[kind]:
+        return DIRECT
+    return IN_PROCESS
+
+
+def auto_help(kind, unit="videos"):
+    """The --runner help of a command whose jobs are of `kind` (`AUTO_BEAM_FROM`)."""
+    return (f"Where it runs: auto (one process below {AUTO_BEAM_FROM[kind]:,} {unit}, where Beam's worker "
+            "start-up costs more than its workers gain (measured: BUILD.md); from there, or with Beam options "
+            "after --, Beam's DirectRunner when apache_beam is installed), in_process (one process), or a Beam "
+            "runner (DirectRunner: every core here; FlinkRunner, SparkRunner, DataflowRunner, ...); Beam's own "
+            "pipeline options go after --. The files written are the same whatever the runner; a progress bar "
+            "shows on every runner.")
 
 
 def check(runner, beam_args=()):
     """ValueError for a runner or Beam options that cannot run here (see the module docstring)."""
-    runner = resolve(runner)
+    runner = resolve(runner, beam_args=beam_args)
     beam_args = list(beam_args)
     stray = [arg for arg in beam_args if not arg.startswith("--")]
     if stray:
@@ -144,7 +185,7 @@ def pipeline_options(runner, beam_args=()):
     """(Beam runner object or name, PipelineOptions) for `runner` and the user's Beam options."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    runner = resolve(runner)
+    runner = resolve(runner, beam_args=beam_args)
     given = {arg.split("=")[0].lstrip("-") for arg in beam_args}
     extra = [] if "default_sdk_harness_log_level" in given else [f"--default_sdk_harness_log_level={HARNESS_LOG_LEVEL}"]
     if runner == DIRECT:
@@ -164,10 +205,11 @@ def run(job, runner=IN_PROCESS, beam_args=(), progress=False):
     """
     check(runner, beam_args)
     start = time.perf_counter()
-    if resolve(runner) == IN_PROCESS:
+    if resolve(runner, len(job.items), job.kind, beam_args) == IN_PROCESS:
         _run_in_process(job, progress)
     else:
-        _run_on_beam(job, runner, beam_args)
+        with _Progress(job, progress):
+            _run_on_beam(job, runner, beam_args)
     return time.perf_counter() - start
 
 
@@ -218,6 +260,46 @@ def _run_on_beam(job, runner, beam_args):
             | "ByGroup" >> beam.GroupByKey()
             | "Write" >> beam.MapTuple(write_sorted)
         )
+
+
+class _Progress:
+    """The progress bar of a job on Beam: the driver polls `job.finished()` (files the workers
+    wrote) every `every` seconds while the pipeline runs, and completes the bar when it ends.
+    The in-process run's bar (`_run_in_process`) counts results as they come instead."""
+
+    def __init__(self, job, progress, every=0.5):
+        self.job, self.progress, self.every = job, progress, every
+
+    def __enter__(self):
+        import threading
+
+        import tqdm
+
+        self.bar = tqdm.tqdm(total=len(self.job.items), unit=self.job.unit, disable=not self.progress)
+        self.stop = threading.Event()
+        self.thread = None
+        if self.progress and self.job.finished is not None:
+            self.thread = threading.Thread(target=self._poll, daemon=True)
+            self.thread.start()
+        return self
+
+    def _poll(self):
+        while not self.stop.wait(self.every):
+            self._show(self.job.finished())
+
+    def _show(self, count):
+        count = min(int(count), self.bar.total)
+        if count > self.bar.n:
+            self.bar.update(count - self.bar.n)
+
+    def __exit__(self, kind, value, traceback):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+        if kind is None:
+            self._show(self.bar.total)
+        self.bar.close()
+        return False
 
 
 class _local_workers_env:

@@ -6,9 +6,11 @@ r"""Extracts the percept cache: per-frame convnet features of every video, shard
     # the same job on a Flink cluster (Beam's own options after --)
     python -m pipelines.extract_percepts ... --runner=FlinkRunner -- --flink_master=HOST:8081 --parallelism=16
 
-Where it runs (`pipelines.beam_jobs`): --runner=auto (the default) is Beam's
-DirectRunner, one worker process per core of this machine, when apache_beam is
-installed (`pip install -e '.[beam]'`), else one process (--runner=in_process);
+Where it runs (`pipelines.beam_jobs`): --runner=auto (the default) is one
+process below 1,000 videos (extraction is convnet-bound, and one process's
+convnet already uses every core: on one machine Beam was never faster, BUILD.md),
+else Beam's DirectRunner, one worker process per core, when apache_beam is
+installed (`pip install -e '.[beam]'`); --runner=in_process is one process always;
 FlinkRunner, SparkRunner or DataflowRunner run the same pipeline on a cluster,
 configured by Beam's own pipeline options given after `--` (their workers need
 this package installed and --video_dir, --out and --weights on a file system they
@@ -96,12 +98,11 @@ import os
 import re
 import shutil
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import flags
 
-from absl import flags  # noqa: E402
-
-from video_lstm.core import cli  # noqa: E402
-from video_lstm.core.choices import PERCEPT_NETWORKS, VIDEO_DATASETS  # noqa: E402
+from pipelines import beam_jobs  # (no Beam import)
+from video_lstm.core import cli
+from video_lstm.core.choices import PERCEPT_NETWORKS, VIDEO_DATASETS
 
 PROGRAM = "extract_percepts"
 DATASETS = VIDEO_DATASETS
@@ -528,11 +529,19 @@ class Extraction:
         from pipelines import beam_jobs
 
         n, parts_dir = self.options.num_shards, os.path.join(self.out, PARTS)
+        items = [(i, item) for i, item in enumerate(self.dataset.items) if i % n in shards]
+
+        def finished():
+            """Videos done while Beam runs: a part file written, or its shard written (parts removed)."""
+            parts = set(os.listdir(parts_dir)) if os.path.isdir(parts_dir) else set()
+            written = {shard for shard in shards if self.is_done(shard)}
+            return sum(1 for i, _ in items if i % n in written or os.path.basename(_part_path(parts_dir, i)) in parts)
+
         return beam_jobs.Job(
-            items=[(i, item) for i, item in enumerate(self.dataset.items) if i % n in shards],
+            items=items,
             work=_VideoPercepts(self.options, parts_dir, self.network),
             write=_ShardWriter(self.out, parts_dir, self.manifest, self.extraction),
-            group_of=_ShardOf(n), unit="video",
+            group_of=_ShardOf(n), unit="video", kind="extract_percepts", finished=finished,
         )
 
     def run(self):
@@ -571,7 +580,7 @@ class Extraction:
                 else:
                     todo.append(index)
             job = self.job(todo)
-            runner = beam_jobs.resolve(o.runner)
+            runner = beam_jobs.resolve(o.runner, len(job.items), "extract_percepts", self.beam_args)
             seconds = beam_jobs.run(job, runner, self.beam_args, progress=o.progress) if job.items else 0.0
             frames = 0
             for index in todo:
@@ -683,9 +692,7 @@ HELP = {
     "progress": "Show a progress bar.",
     "test_fraction": "--dataset=folder --subset=train/test: the fraction of each class's videos held out for "
     "testing (chosen by a hash of their paths, as --dataset=folder training does).",
-    "runner": "Where it runs: auto (DirectRunner with apache_beam installed, else in_process), in_process (one "
-    "process), or a Beam runner (DirectRunner: every core here; FlinkRunner, SparkRunner, DataflowRunner, ...); "
-    "Beam's own pipeline options go after --. The files written are the same whatever the runner.",
+    "runner": beam_jobs.auto_help("extract_percepts"),
 }
 
 

@@ -90,7 +90,14 @@ def test_runners_and_beam_options_are_checked_before_any_work(monkeypatch):
         beam_jobs.check("in_process", ["stray"])
     beam_jobs.check("in_process")
     if beam_jobs.beam_available():
-        assert beam_jobs.resolve("auto") == "DirectRunner"
+        assert beam_jobs.resolve("auto") == "in_process"  # the count not known yet
+        assert beam_jobs.resolve("auto", 30, "embed") == "in_process"  # issue 29: 30 videos were 42.6 s on Beam
+        assert beam_jobs.resolve("auto", 199, "embed") == "in_process"
+        assert beam_jobs.resolve("auto", 200, "embed") == "DirectRunner"
+        assert beam_jobs.resolve("auto", 420, "extract_percepts") == "in_process"
+        assert beam_jobs.resolve("auto", 1000, "extract_percepts") == "DirectRunner"
+        assert beam_jobs.resolve("auto", 5, "embed", ["--direct_num_workers=2"]) == "DirectRunner"
+        assert beam_jobs.resolve("FlinkRunner", 1) == "FlinkRunner"
         with pytest.raises(ValueError, match=r"unknown Beam pipeline options after --: \['direct_num_wrokers'\]"):
             beam_jobs.check("DirectRunner", ["--direct_num_wrokers=2"])
         with pytest.raises(ValueError, match="give the runner as --runner before the --"):
@@ -99,6 +106,21 @@ def test_runners_and_beam_options_are_checked_before_any_work(monkeypatch):
         beam_jobs.check("DataflowRunner", ["--project=p", "--region=europe-west4", "--temp_location=gs://b/t"])
     monkeypatch.setattr(beam_jobs, "beam_available", lambda: False)
     assert beam_jobs.resolve("auto") == "in_process"
+    assert beam_jobs.resolve("auto", 10_000, "embed") == "in_process"
     with pytest.raises(ValueError, match=r"--runner=DirectRunner needs Apache Beam, which is not installed: "
                                          r"pip install -e '.\[beam\]'"):
         beam_jobs.check("DirectRunner")
+
+
+def test_one_progress_bar_on_every_runner(tmp_path, capfd):
+    """issue 29, item 13: the bar shows on Beam too, fed by the driver counting finished work."""
+    polled = []
+    for runner, args in (("in_process", []), ("DirectRunner", ["--direct_num_workers=1",
+                                                                "--direct_running_mode=in_memory"])):
+        if runner != "in_process" and not beam_jobs.beam_available():
+            continue
+        job, out = _job(tmp_path, runner)
+        job.unit, job.finished = "video", lambda out=out: polled.append(1) or len(os.listdir(out))
+        beam_jobs.run(job, runner, args, progress=True)
+        err = capfd.readouterr().err
+        assert f"{len(ITEMS)}/{len(ITEMS)}" in err and "video" in err, err

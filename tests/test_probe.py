@@ -104,6 +104,22 @@ def test_shots_and_seeds_are_reproducible():
 def test_options_and_result_names():
     assert probe.ProbeOptions().result_name() == "probe.json"
     assert probe.ProbeOptions(seeds=2).result_name() == "probe_seeds-2.json"
+    assert probe.ProbeOptions().result_name("jax") == "probe_backend-jax.json"
+    assert probe.ProbeOptions(seeds=2).result_name("jax") == "probe_seeds-2_backend-jax.json"
+
+
+def test_a_second_probe_never_overwrites_another_result(tmp_path):
+    """issue 29, item 15: other options, another backend or another checkpoint get a file of their
+    own; the same settings on the same checkpoint rewrite their own (the same numbers)."""
+    options, log_dir = probe.ProbeOptions(), str(tmp_path)
+    first = {"step": 4, "checkpoint": "/a/checkpoints/ckpt-4.keras", "backend": "tensorflow"}
+    assert probe.result_name_for(log_dir, options, first) == "probe.json"
+    (tmp_path / "probe.json").write_text(json.dumps(first))
+    assert probe.result_name_for(log_dir, options, dict(first)) == "probe.json"  # the same again
+    assert probe.result_name_for(log_dir, options, {**first, "backend": "jax"}) == "probe_backend-jax.json"
+    later = {**first, "step": 8, "checkpoint": "/a/checkpoints/ckpt-8.keras"}
+    assert probe.result_name_for(log_dir, options, later) == "probe_step-8.json"
+    assert probe.result_name_for(log_dir, probe.ProbeOptions(seeds=2), later) == "probe_seeds-2.json"
     assert probe.ProbeOptions(shots=("all", "5", "1")).shot_counts() == [1, 5, probe.ALL]
     for bad in (dict(shots=("0",)), dict(shots=("x",)), dict(seeds=0), dict(baselines=("nope",))):
         with pytest.raises(ValueError):
@@ -187,7 +203,7 @@ def test_probe_runs_where_tensorflow_cannot_be_imported(run_dir, tmp_path):
     result = subprocess.run([sys.executable, "-c", NO_TF, "--log_dir=" + run_dir, "--seeds=3", *SMALL[:3]],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert result.returncode == 0 and "status 0" in result.stdout, (result.stdout + result.stderr)[-3000:]
-    name = "probe_shots-1.2.all_seeds-3_pool_size-120_test_size-40.json"
+    name = "probe_shots-1.2.all_seeds-3_pool_size-120_test_size-40_backend-jax.json"  # not TensorFlow's file
     under_jax = json.load(open(os.path.join(run_dir, name)))
     under_tf = probe.probe_log_dir(run_dir, probe.ProbeOptions(shots=("1", "2", "all"), seeds=3, pool_size=120,
                                                                test_size=40), write=False)

@@ -20,12 +20,18 @@ folder named like a video, a symlink loop or one leading outside --video_dir, a 
 nested folder) are named in the summary and in manifest.json's "refused". See
 `video_lstm.classify.embedding`.
 
-Where it runs (`pipelines.beam_jobs`, as `pipelines.extract_percepts`): --runner=auto (the
-default) is Beam's DirectRunner (every core here) when apache_beam is installed, else one
-process (--runner=in_process); any Beam runner takes Beam's own options after `--`:
+Where it runs (`pipelines.beam_jobs.resolve`, as `pipelines.extract_percepts`): --runner=auto
+(the default) is one process below 200 videos to embed, where Beam's worker start-up (about
+8 s) costs more than its workers gain (BUILD.md: 60 videos took 1.85x the time on the
+DirectRunner with 2 workers, 420 videos 0.73x; break-even near 100), and Beam's DirectRunner
+(every core here) from 200 or when Beam options follow `--`, with apache_beam installed; any
+Beam runner takes Beam's own options after `--`:
 
     python -m video_lstm.embed ... --runner=DirectRunner -- --direct_num_workers=2
     python -m video_lstm.embed ... --runner=FlinkRunner -- --flink_master=HOST:8081
+
+One progress bar (--progress) on every runner: on Beam it counts the per-video files the
+workers have written; Beam's log lines stay out unless --verbosity asks for them.
 
 Each video's work (decode, encode, its clips/<key>.npz) is one pure step on the workers;
 embeddings.npz and manifest.json are assembled in listing order in the driver afterwards,
@@ -38,10 +44,9 @@ embedding of other settings) stop at start-up with one error line, before anythi
 import dataclasses
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags  # noqa: E402
 
+from pipelines import beam_jobs  # noqa: E402  (no Beam import)
 from video_lstm.core import cli  # noqa: E402
 
 PROGRAM = "video_lstm.embed"
@@ -63,10 +68,7 @@ class RunnerOptions:
     runner: str = "auto"
 
 
-RUNNER_HELP = ("Where it runs: auto (DirectRunner with apache_beam installed, else in_process), in_process (one "
-               "process), or a Beam runner (DirectRunner: every core here; FlinkRunner, SparkRunner, "
-               "DataflowRunner, ...); Beam's own pipeline options go after --. The files written are the same "
-               "whatever the runner.")
+RUNNER_HELP = beam_jobs.auto_help("embed")
 
 
 def main(argv, flag_values=flags.FLAGS):
@@ -77,7 +79,7 @@ def main(argv, flag_values=flags.FLAGS):
     beam_args = tuple(argv[1:])
     try:
         beam_jobs.check(flag_values.runner, beam_args)
-        runner = beam_jobs.resolve(flag_values.runner)
+        runner = flag_values.runner  # auto: resolved by `run`, on the count of videos to embed
         options = embedding.EmbedOptions(**cli.dataclass_values(embedding.EmbedOptions, flag_values))
         job = embedding.prepare(options)
     except (OSError, ValueError) as error:
@@ -141,10 +143,14 @@ def run(job, runner="in_process", beam_args=()):
         done = len(job) - len(pending)
         if done:
             print(f"resuming {job.out}: {done} of {len(job)} videos done already", flush=True)
+        runner = beam_jobs.resolve(runner, len(pending), "embed", beam_args)
         if runner != beam_jobs.IN_PROCESS:
             if pending:
                 work = _EmbedVideo(job.out, job.options.pretrained, job.settings)
-                seconds = beam_jobs.run(beam_jobs.Job(list(enumerate(pending)), work, _Drain()), runner, beam_args)
+                files = [os.path.join(job.out, embedding.video_file(item.video_id)) for item in pending]
+                beam_job = beam_jobs.Job(list(enumerate(pending)), work, _Drain(), unit="video", kind="embed",
+                                         finished=lambda: sum(map(os.path.exists, files)))
+                seconds = beam_jobs.run(beam_job, runner, beam_args, progress=job.options.progress)
                 print(f"{len(pending)} videos in {seconds:.1f} s on {runner}", flush=True)
             return job.finish()
         counts = {"ok": 0, "partial": 0, "skipped": 0}

@@ -9,8 +9,6 @@ other evaluation, and prints the metrics table.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags  # noqa: E402
 
 from video_lstm.analysis.options import EVALUATE_CHOICES, EVALUATE_HELP, EvaluateOptions  # noqa: E402  (no Keras)

@@ -16,9 +16,6 @@ Training flags (`--steps`, `--batch_size`, `--learning_rate`, `--input_length`
 """
 
 import dataclasses
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags, logging  # noqa: E402
 

@@ -8,13 +8,15 @@ the same probe on the raw last input frame and on a randomly initialised
 encoder (`video_lstm.analysis.probe`). Moving MNIST runs are probed on the
 labelled tasks (appearance, motion) without TensorFlow; video and percept runs
 on their videos' classes (needs TensorFlow). Prints a markdown table and writes
-<log_dir>/probe.json (probe_<options>.json for other options); nothing else in
-the run changes.
+<log_dir>/probe.json for the default options on TensorFlow; results never
+overwrite other results: other options or another Keras backend write
+probe_<what differs>.json (e.g. probe_seeds-2.json, probe_backend-jax.json), and
+a later checkpoint whose file name holds an earlier checkpoint's result adds
+_step-<step>. The same settings on the same checkpoint rewrite their own file
+(the same numbers). Nothing else in the run changes.
 """
 
 import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
@@ -44,7 +46,7 @@ def main(argv, flag_values=flags.FLAGS):
     print(probe.format_table(result))  # first: a failed write below loses no result
     from video_lstm import rundir
 
-    name = options.result_name()
+    name = probe.result_name_for(FLAGS.log_dir, options, result)
     result["written"] = name
     try:
         rundir.write_json(FLAGS.log_dir, name, result)

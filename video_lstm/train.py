@@ -10,8 +10,6 @@ is refused. --strategy=multi_worker reads the cluster from TF_CONFIG.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up noise out
-
 from absl import flags, logging  # noqa: E402
 
 from video_lstm import flags as flags_lib  # noqa: E402

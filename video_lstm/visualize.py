@@ -13,8 +13,6 @@ unknown --what) ends with one error line and exit status 1.
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import flags, logging  # noqa: E402
 
 from video_lstm.analysis.options import VISUALIZE_HELP, VisualizeOptions  # noqa: E402  (no Keras)

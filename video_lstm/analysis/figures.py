@@ -57,28 +57,34 @@ def comparison_strip(inputs, reconstruction=None, truth=None, prediction=None, g
     return sequence_strip([inputs, reconstruction, truth, prediction], gap)
 
 
-def labelled(image, text):
-    """uint8 (H, W, C) -> (LABEL_HEIGHT + H, W, C) under a black band with white `text`."""
+def labelled(image, text, *more):
+    """uint8 (H, W, C) -> (LABEL_HEIGHT + H, W, C) under a black band with white `text` at its
+    left; `more`: (x, text) pairs drawn from column x (a label per panel)."""
     band = np.zeros((LABEL_HEIGHT, image.shape[1]), np.uint8)
-    cv2.putText(band, text, (1, LABEL_HEIGHT - 2), cv2.FONT_HERSHEY_PLAIN, 0.7, 255, 1, cv2.LINE_AA)
+    for x, words in ((0, text), *more):
+        cv2.putText(band, words, (x + 1, LABEL_HEIGHT - 2), cv2.FONT_HERSHEY_PLAIN, 0.7, 255, 1, cv2.LINE_AA)
     band = np.repeat(band[..., None], image.shape[-1], axis=-1)
     return np.concatenate([band, image], axis=0)
 
 
 def sample_gif_frames(frames, reconstruction, future, truth, gap=2):
-    """uint8 (time, LABEL_HEIGHT + H, 2 * (W + gap), C): truth | model, frame by frame.
+    """uint8 (time, LABEL_HEIGHT + H, 2 * (W + gap), C): truth | model, frame by frame, each
+    panel named in the band above it: "input <t>" (the video the encoder reads) or "truth <t>"
+    (the video's own next frames) on the left, "model" on the right.
 
     During the input frames the model's side is the reconstruction (black for
     a model without one), then the prediction beside the true future (black
     where `truth` is None or shorter than the prediction).
     """
     model_side = reconstruction if reconstruction is not None else np.zeros_like(frames)
-    pairs = [(frames[t], model_side[t], f"in {t + 1}") for t in range(len(frames))]
+    pairs = [(frames[t], model_side[t], f"input {t + 1}") for t in range(len(frames))]
     if future is not None:
         truth = np.zeros_like(future[:0]) if truth is None else truth
         blank = np.zeros_like(future[0])
-        pairs += [(truth[t] if t < len(truth) else blank, future[t], f"out {t + 1}") for t in range(len(future))]
-    return np.stack([labelled(frame_row(np.stack([left, right]), 2, gap), text) for left, right, text in pairs])
+        pairs += [(truth[t] if t < len(truth) else blank, future[t], f"truth {t + 1}") for t in range(len(future))]
+    right = frames.shape[2] + gap  # where the model's panel starts
+    return np.stack([labelled(frame_row(np.stack([left, model]), 2, gap), text, (right, "model"))
+                     for left, model, text in pairs])
 
 
 def write_png(path, image):

@@ -134,7 +134,9 @@ class PredictOptions:
 PREDICT_HELP = {
     "video": "The video: a file OpenCV decodes, a .npy of frames (T, H, W[, C]) uint8 or float in [0, 1], or a "
     "folder of frame images (name order).",
-    "out": "Folder for prediction.gif/.mp4, context.npy, future.npy, reconstruction.npy, prediction.json.",
+    "out": "Folder for prediction.gif/.mp4, context.npy, future.npy, reconstruction.npy, prediction.json; "
+    "default <video's name without suffix>_prediction in the current folder. One holding an earlier "
+    "prediction is refused (--overwrite replaces it).",
     "saved_model": "Instead of --log_dir: an exported SavedModel (python -m export.encoder; a version "
     "directory, or a model directory: its newest version).",
     "checkpoint": "With --log_dir: the checkpoint to use (a path under <log_dir>/checkpoints); default the newest.",

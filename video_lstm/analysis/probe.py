@@ -42,6 +42,7 @@ ONE_SHOT_LAMBDA = 0.1
 FEATURES = ("encoder", "random", "pixels")
 BASELINES = ("random", "pixels")
 RESULT = "probe.json"
+DEFAULT_BACKEND = "tensorflow"  # the Keras backend probe.json is of; others are named (`result_name`)
 POOL_SEED = 0  # the labelled pool's generator seed (`classify.data.moving_mnist_task`'s default)
 
 
@@ -91,18 +92,38 @@ class ProbeOptions:
                 counts.append(count)
         return sorted(counts, key=lambda c: (c == ALL, 0 if c == ALL else c))
 
-    def result_name(self):
-        """probe.json for the default options; probe_<what differs>.json for any other, so that
-        a probe with other options never overwrites it."""
+    def result_name(self, backend=DEFAULT_BACKEND):
+        """probe.json for the default options on TensorFlow; probe_<what differs>.json for any
+        other options or Keras backend (JAX's random-encoder baseline differs from TensorFlow's),
+        so that a probe with other settings never overwrites it (`result_name_for` adds the
+        checkpoint's step where the name holds another checkpoint's result)."""
         default = ProbeOptions()
         changed = [f"{f.name}-{_short(getattr(self, f.name))}" for f in dataclasses.fields(self)
                    if f.name != "batch_size" and getattr(self, f.name) != getattr(default, f.name)]
+        if backend != DEFAULT_BACKEND:
+            changed.append(f"backend-{backend}")
         if not changed:
             return RESULT
         key = "_".join(changed)
         if len(key) > 80 or not all(c.isalnum() or c in "-_." for c in key):
             key = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:10]
         return f"probe_{key}.json"
+
+
+def result_name_for(log_dir, options, result):
+    """The file `result` (of `options`) is written to in `log_dir`: `options.result_name` for its
+    backend, or, where that file holds the result of another checkpoint, the name with
+    `_step-<step>` added: results never overwrite other results. The same settings and
+    checkpoint again rewrite their own file (the probe is deterministic), as evaluate does."""
+    name = options.result_name(result.get("backend", DEFAULT_BACKEND))
+    try:
+        with open(os.path.join(log_dir, name)) as f:
+            earlier = json.load(f)
+    except (OSError, ValueError):
+        return name
+    same = (isinstance(earlier, dict) and earlier.get("step") == result.get("step")
+            and os.path.basename(str(earlier.get("checkpoint"))) == os.path.basename(str(result.get("checkpoint"))))
+    return name if same else f"{name[: -len('.json')]}_step-{result.get('step')}.json"
 
 
 def _short(value):
@@ -372,8 +393,9 @@ def probe_log_dir(log_dir, options=ProbeOptions(), write=True, source_data=None)
     `source_data`: for a video or percept run, `config -> classify.data.SourceData` (see
     `video_clips`); Moving MNIST runs need none.
 
-    With `write`, writes it atomically as `<log_dir>/<options.result_name()>` (nothing else
-    in the run changes) and records the name under "written".
+    With `write`, writes it atomically as `<log_dir>/<result_name_for(...)>` (named by the
+    options, the backend and, where needed, the step: nothing else in the run changes, no
+    other probe's result is replaced) and records the name under "written".
 
     Raises:
         FileNotFoundError: not a run, or no checkpoint; ValueError: bad options.
@@ -397,13 +419,16 @@ def probe_log_dir(log_dir, options=ProbeOptions(), write=True, source_data=None)
     result = probe_clips(encoders, clips, counts, options.seeds, options.batch_size, "pixels" in options.baselines)
     result["timings"].update(load_s=round(loaded - started, 2), data_s=round(made - loaded, 2),
                              total_s=round(time.perf_counter() - started, 2))
+    from video_lstm.core import backend as backend_lib
+
     result.update(log_dir=os.path.abspath(log_dir), checkpoint=os.path.abspath(checkpoint), step=step,
-                  model=config.model, options=_jsonable(dataclasses.asdict(options)), data=clips.info,
+                  backend=backend_lib.keras_backend())
+    result.update(model=config.model, options=_jsonable(dataclasses.asdict(options)), data=clips.info,
                   chance={task: 1.0 / len(classes) for task, (classes, _, _) in clips.tasks.items()},
                   method=f"ridge to one-hot labels on standardised features, strength from {list(LAMBDAS)} x "
                          f"features by leave-one-out (1 shot per class: {ONE_SHOT_LAMBDA} x features)")
     if write:
-        result["written"] = options.result_name()
+        result["written"] = result_name_for(log_dir, options, result)
         rundir.write_json(log_dir, result["written"], result)
     return result
 

@@ -13,20 +13,37 @@ notebooks use; several entry points can live in one process). Stray arguments
 and a missing --log_dir are usage errors; bad input ends the program with one
 error line and exit status 1 (`fail`). Imports only absl, so entry points can
 call it before their heavy imports.
+
+`run` is also the one place that keeps start-up chatter out of the terminal
+(`quiet_start_up`: TensorFlow's C++ log lines, its CUDA probing, Beam's import
+notices) unless `--verbosity` asks for it (>= 0, INFO), and that makes `--help`
+and `--helpshort` list the command's own flags (`_adopt_key_flags`).
 """
 
+import contextlib
 import dataclasses
+import logging
+import os
 import re
 import sys
 import typing
 
 from absl import app, flags
 
+# TensorFlow's C++ log level; a value the user set is left as it is.
+TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"
+# Modules whose import writes to stderr from C++ or from logging (TensorFlow: "Could not find cuda
+# drivers", absl::InitializeLog; Beam: "apitools not found ... bigquery"): imported with stderr silenced.
+NOISY_IMPORTS = ("tensorflow", "apache_beam")
+
 
 def define_log_dir(flag_values, help_text):
-    """--log_dir: absl.logging's own flag on the global FlagValues, defined here on any other."""
+    """--log_dir: absl.logging's own flag on the global FlagValues (its help replaced by
+    `help_text`: what --log_dir is to this command), defined here on any other."""
     if "log_dir" not in flag_values:
         flags.DEFINE_string("log_dir", "", help_text, flag_values=flag_values)
+    else:
+        flag_values["log_dir"].help = help_text
 
 
 def check_invocation(argv, log_dir, log_dir_help):
@@ -69,9 +86,16 @@ def run(define_flags, main):
     """`python -m <module>`: the module's flags on absl's global FlagValues, then `app.run`.
 
     A bad flag or a usage error (`app.UsageError`) ends the program with one line on stderr
-    and exit status 1, as in `call`, rather than absl's page of usage text.
+    and exit status 1, as in `call`, rather than absl's page of usage text. Start-up chatter
+    is kept out first (`quiet_start_up`, before the command's flags are defined: defining
+    them may import TensorFlow), and the command's flags become key flags of the main
+    module, so that --help and --helpshort list them.
     """
+    quiet_start_up(_verbosity_asked(sys.argv[1:]))
+    before = {id(flags.FLAGS[name]) for name in flags.FLAGS}
+    log_dir_help = flags.FLAGS["log_dir"].help if "log_dir" in flags.FLAGS else None
     define_flags(flags.FLAGS)
+    _adopt_key_flags(before, log_dir_help)
     program = _program_name()
 
     def parse(argv):
@@ -89,6 +113,118 @@ def run(define_flags, main):
             sys.exit(error.exitcode)
 
     app.run(guarded, flags_parser=parse)
+
+
+def _adopt_key_flags(before, log_dir_help):
+    """Registers the flags `define_flags` added (not in `before`, ids of the Flag objects), and
+    --log_dir where the command gave it its own help, as key flags of the main module:
+    absl's --help/--helpshort list the main module's key flags, and the commands define
+    theirs in functions of other modules (this one), which absl would credit instead."""
+    added = {id(flag): flag for flag in (flags.FLAGS[name] for name in flags.FLAGS) if id(flag) not in before}
+    own = list(added.values())
+    if "log_dir" in flags.FLAGS and flags.FLAGS["log_dir"].help != log_dir_help:
+        own.append(flags.FLAGS["log_dir"])
+    for flag in own:
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
+def _verbosity_asked(argv):
+    """The --verbosity (-v) that the command line gives, read before absl parses it (the flags
+    are defined after this is needed); -1 (absl's default, WARNING) if none. A --flagfile's
+    --verbosity is not seen here."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        for name in ("--verbosity", "-verbosity", "--v", "-v"):
+            if arg.startswith(name + "="):
+                value = arg[len(name) + 1:]
+            elif arg == name and i + 1 < len(argv):
+                value = argv[i + 1]
+    names = {"debug": 1, "info": 0, "warning": -1, "warn": -1, "error": -2, "fatal": -3}
+    if value is None:
+        return -1
+    try:
+        return int(value)
+    except ValueError:
+        return names.get(value.strip().lower(), -1)
+
+
+def quiet_start_up(verbosity=-1):
+    """Keeps TensorFlow's and Beam's start-up chatter out of stderr unless `verbosity` (absl's
+    --verbosity) asks for INFO (>= 0), or the user set TF_CPP_MIN_LOG_LEVEL. Call it before
+    anything imports TensorFlow (the level is read once, at its import).
+
+    Quiet: TF_CPP_MIN_LOG_LEVEL=3 (no C++ INFO, WARNING or ERROR lines: "failed call to
+    cuInit", oneDNN and CPU-feature notes; Python errors still show), inherited by worker
+    processes; the first import of TensorFlow and of apache_beam with stderr silenced (what
+    they print from C++ at import, before any log level applies: "Could not find cuda
+    drivers"; Beam's "apitools not found ... bigquery" notice); Beam's Python loggers at ERROR.
+    """
+    if verbosity >= 0 or TF_LOG_LEVEL in os.environ:
+        return
+    os.environ[TF_LOG_LEVEL] = "3"
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    pending = [name for name in NOISY_IMPORTS if name not in sys.modules]
+    if pending and not any(isinstance(finder, _SilentImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _SilentImport(pending))
+
+
+class _SilentImport:
+    """A meta path finder that runs the first import of each of `names` with stderr (file
+    descriptor 2) pointed at /dev/null; the spec is the one the other finders give."""
+
+    def __init__(self, names):
+        self.names = set(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.names:
+            return None
+        self.names.discard(name)
+        if not self.names and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is not None and hasattr(loader, "exec_module"):
+            exec_module = loader.exec_module
+
+            def silent_exec_module(module):
+                with silenced_stderr():
+                    exec_module(module)
+
+            loader.exec_module = silent_exec_module
+        return spec
+
+
+@contextlib.contextmanager
+def silenced_stderr():
+    """File descriptor 2 (C++ and Python writes alike) goes to /dev/null within the block."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr: nothing to silence
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _program_name():

@@ -23,14 +23,16 @@ Writes into --log_dir: `few_labels.json` (rows: task, labels_per_class, init,
 seed, accuracy; written after every run, and a restarted study skips the rows
 it has), `few_labels.md` (mean +- std over seeds), `few_labels.png` (accuracy
 against labels per class, log axis, one line per initialisation, shaded spread)
-and `study.json` (settings, budgets, wall times).
+and `study.json` (settings, budgets, wall times). Results never overwrite other
+results: study.json records the settings before the first row, and a rerun into
+the same --log_dir with other settings (pool, test set, head, pretraining or
+fine-tuning flags) is refused by name; other tasks, label counts, seeds or
+inits add rows.
 """
 
 import dataclasses
 import os
 import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags, logging  # noqa: E402
 
@@ -152,10 +154,58 @@ class Study:
             raise ValueError(f"{self.rows_path} holds rows of frozen encoders read by --frozen_head="
                              f"{other[0].get('head', 'softmax')}; this study has --frozen_head={frozen_head} "
                              "--freeze_encoder: use another --log_dir")
+        self.check_settings()
+
+    @property
+    def study_path(self):
+        return os.path.join(self.log_dir, "study.json")
+
+    def settings_record(self):
+        """What every row's accuracy depends on besides its own (task, labels, init, seed), as
+        JSON gives it back: the pool and test sizes, the head, the pretraining and fine-tuning
+        settings. Recorded in study.json before the first row."""
+        import json
+
+        return json.loads(json.dumps({
+            "pool_size": self.pool_size, "test_size": self.test_size, "head_steps": self.head_steps,
+            "frozen_head": self.frozen_head if self.frozen else None, "pretrain": self.pretrain_config.to_dict(),
+            "finetune": dataclasses.asdict(self.settings)}))
+
+    def check_settings(self):
+        """Results never overwrite other results: a --log_dir whose study.json records other settings
+        (its rows are of them) is refused by name, rather than skipping rows of other settings as
+        done or mixing them into one table. Other --tasks, --labels_per_class, --seeds or --inits
+        only add rows."""
+        import json
+
+        try:
+            with open(self.study_path) as f:
+                earlier = json.load(f)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{self.study_path} cannot be read ({error}); use another --log_dir") from None
+        record = self.settings_record()
+        differ = [key for key in record if key in earlier and earlier[key] != record[key]]
+        if differ:
+            detail = []
+            for key in differ:
+                if isinstance(record[key], dict) and isinstance(earlier[key], dict):
+                    fields = sorted(f for f in set(record[key]) | set(earlier[key])
+                                    if record[key].get(f) != earlier[key].get(f))
+                    detail.append(f"{key}: {', '.join(fields)}")
+                else:
+                    detail.append(f"{key}: {earlier[key]} there, {record[key]} here")
+            raise ValueError(f"{self.study_path} records a study of other settings ({'; '.join(detail)}): results "
+                             "never overwrite other results; use another --log_dir, or that study's settings")
 
     def run(self):
+        from video_lstm.core import atomic
+
         started = time.perf_counter()
         os.makedirs(self.log_dir, exist_ok=True)
+        if not os.path.exists(self.study_path):  # the settings, before the first row
+            atomic.write_json(self.study_path, self.settings_record())
         encoders = {objective: self.pretrain(objective) for objective in OBJECTIVES if objective in self.inits}
         if "random" in self.inits:
             from video_lstm.analysis import probe
@@ -285,11 +335,9 @@ class Study:
         table = format_table(self.rows, self.inits)
         atomic.write_text(os.path.join(self.log_dir, "few_labels.md"), table)
         plot(self.rows, self.inits, os.path.join(self.log_dir, "few_labels.png"))
-        atomic.write_json(os.path.join(self.log_dir, "study.json"), {
+        atomic.write_json(self.study_path, {
             "tasks": self.tasks, "labels_per_class": [str(c) for c in self.counts], "seeds": self.seeds,
-            "inits": self.inits, "pool_size": self.pool_size, "test_size": self.test_size,
-            "head_steps": self.head_steps, "frozen_head": self.frozen_head if self.frozen else None,
-            "pretrain": self.pretrain_config.to_dict(), "finetune": dataclasses.asdict(self.settings),
+            "inits": self.inits, **self.settings_record(),
             "timings_s": self.timings, "accuracy": "clip top-1 on the task's fixed test set",
         })
         return table

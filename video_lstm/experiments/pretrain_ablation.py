@@ -9,17 +9,17 @@ into `<log_dir>/<variant>` (resumed like any run, with `--probe_every` curves in
 TensorBoard and metrics.json), then `analysis.probe.probe_log_dir` scores its frozen
 encoder on both labelled Moving MNIST tasks (`--shots`, `--seeds`; the pool and test set
 are the study's: 2,000 and 1,000 sequences). Writes `ablation.json` (per variant: the
-flags, the probe rows, wall and CPU seconds of training and probing) and `ablation.md`
+flags, the probe rows, wall and CPU seconds of training and probing, the settings) and `ablation.md`
 (10-shot accuracy per task, all labels, wall and CPU time) into --log_dir after every
 variant, and `probe_curves.png` (the `--probe_every` curves of every variant: 10-shot and
-all-label probe accuracy per task against training step) at the end.
+all-label probe accuracy per task against training step) at the end. Results never
+overwrite other results: a rerun with fewer --variants keeps the others' records, and a
+variant recorded with other settings (--steps, --shots, ...) is refused by name.
 """
 
 import dataclasses
 import os
 import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags, logging  # noqa: E402
 
@@ -68,6 +68,15 @@ HELP = {
 def define_flags(flag_values=flags.FLAGS):
     cli.define_log_dir(flag_values, "Where every variant's run and the ablation table go.")
     cli.define_dataclass_flags(AblationOptions, flag_values, HELP)
+
+
+def study_settings(options):
+    """What a variant's record depends on besides its own flags (every option but --variants),
+    as JSON gives it back: a rerun of other settings is refused rather than mixed in."""
+    import json
+
+    values = {k: v for k, v in dataclasses.asdict(options).items() if k != "variants"}
+    return json.loads(json.dumps(values))
 
 
 def variant_config(options, name):
@@ -178,8 +187,11 @@ def main(argv, flag_values=flags.FLAGS):
     if unknown:
         cli.fail("video_lstm.experiments.pretrain_ablation",
                  ValueError(f"--variants={unknown[0]}; expected some of {', '.join(VARIANTS)}"))
-    for name in options.variants:  # every variant's flags parse before anything trains
-        variant_config(options, name)
+    try:
+        for name in options.variants:  # every variant's flags parse before anything trains
+            variant_config(options, name)
+    except (OSError, ValueError) as error:
+        cli.fail("video_lstm.experiments.pretrain_ablation", error)
     os.makedirs(FLAGS.log_dir, exist_ok=True)
     path = os.path.join(FLAGS.log_dir, "ablation.json")
     records = []
@@ -187,14 +199,23 @@ def main(argv, flag_values=flags.FLAGS):
         import json
 
         with open(path) as f:
-            records = [r for r in json.load(f) if r["variant"] in options.variants]
+            records = json.load(f)  # every variant's, those not asked for this time included
+    settings = study_settings(options)
+    for record in records:
+        if record["variant"] in options.variants and record.get("settings", settings) != settings:
+            theirs = record["settings"]
+            differ = ", ".join(f"--{k}={theirs.get(k)} there, {settings[k]} here" for k in sorted(settings)
+                               if theirs.get(k) != settings[k])
+            cli.fail("video_lstm.experiments.pretrain_ablation",
+                     f"{path} holds variant {record['variant']} of other settings ({differ}): results never "
+                     "overwrite other results; use another --log_dir, or that one's settings")
     done = {r["variant"] for r in records}
     for name in options.variants:
         if name in done:
             continue
-        records.append(run_variant(options, name, os.path.join(FLAGS.log_dir, name)))
+        records.append({**run_variant(options, name, os.path.join(FLAGS.log_dir, name)), "settings": settings})
         atomic.write_json(path, records)
-        atomic.write_text(os.path.join(FLAGS.log_dir, "ablation.md"), format_table(records))
+        atomic.write_text(os.path.join(FLAGS.log_dir, "ablation.md"), format_table(records))  # every variant's
         logging.info("%s", format_table(records[-1:]))
     if options.probe_every:
         plot_curves(FLAGS.log_dir, options.variants, os.path.join(FLAGS.log_dir, "probe_curves.png"))
