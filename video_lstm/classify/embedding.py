@@ -397,7 +397,7 @@ def write_npz(destination, arrays):
     with atomic.path(destination) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
         for name, value in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
-            info.external_attr = 0o644 << 16
+            info.external_attr = 0o644 << 16  # the member's mode inside the archive (the file's own: the umask's)
             with archive.open(info, "w", force_zip64=True) as member:
                 if isinstance(value, _Rows):
                     _write_rows(member, value)
@@ -489,13 +489,13 @@ class Job:
     def start(self):
         """Takes --out (one job at a time: an flock, as a log_dir's), removes the temporaries of
         killed writers and records the settings (manifest.json, every video pending) if new."""
-        from video_lstm.training.lock import LogDirLock, LogDirLockedError
+        from video_lstm.core import lock
 
         os.makedirs(os.path.join(self.out, CLIPS), exist_ok=True)
         try:
-            self._lock = LogDirLock(self.out).acquire()
-        except LogDirLockedError as error:
-            raise RuntimeError(f"--out={self.out}: another embed job is writing it ({error})") from None
+            self._lock = lock.FolderLock(self.out, "--out").acquire()
+        except lock.FolderLockedError as error:
+            raise RuntimeError(f"{error}: another embed job is writing it") from None
         for folder in (self.out, os.path.join(self.out, CLIPS)):
             atomic.remove_stale(folder)
         if not os.path.exists(os.path.join(self.out, MANIFEST)):
