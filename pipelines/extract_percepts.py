@@ -72,7 +72,6 @@ Bad flags, paths, split files and weights stop at start-up, before any video
 is read, with one error line.
 """
 
-import contextlib
 import dataclasses
 import glob
 import itertools
@@ -500,14 +499,16 @@ class Extraction:
             ValueError: another extraction holds --out.
         """
         from pipelines import beam_jobs
-        from video_lstm.core import atomic
+        from video_lstm.core import atomic, lock
 
         o = self.options
         os.makedirs(self.out, exist_ok=True)
-        with _locked(os.path.join(self.out, LOCK)) as held:
-            if not held:
-                raise ValueError(f"--out={self.out} is being written by another extraction (it holds "
-                                 f"{os.path.join(self.out, LOCK)}); wait for it to end, or use another --out")
+        try:
+            held = lock.FolderLock(self.out, "--out", LOCK).acquire()
+        except lock.FolderLockedError:
+            raise ValueError(f"--out={self.out} is being written by another extraction (it holds "
+                             f"{os.path.join(self.out, LOCK)}); wait for it to end, or use another --out") from None
+        try:
             atomic.remove_stale(self.out)
             parts_dir = os.path.join(self.out, PARTS)
             shutil.rmtree(parts_dir, ignore_errors=True)  # a killed run's: its shards are extracted again
@@ -532,6 +533,8 @@ class Extraction:
                       f"{self.shard_paths(index)[0]}", flush=True)
             rows = self.merge()
             os.rmdir(parts_dir)  # empty: each shard's writer removed its parts
+        finally:
+            held.release()
         counts = _counts(rows)
         videos = len(job.items)
         per_second = 1 / max(seconds, 1e-9)
@@ -548,23 +551,6 @@ def _counts(rows):
     for row in rows:
         counts[row["status"] if row["status"] in ("ok", PARTIAL) else "skipped"] += 1
     return counts
-
-
-@contextlib.contextmanager
-def _locked(path):
-    """Yields True holding an exclusive lock on `path` (an flock), or False at once if another process holds it."""
-    import fcntl
-
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def prepare(options, network=None, beam_args=()):

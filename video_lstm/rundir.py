@@ -10,7 +10,7 @@
     <log_dir>/visualize/                  pictures of `python -m video_lstm.visualize`
     <log_dir>/resumes.json                each resume that changed a setting, and the step it
                                           took effect at (config.json holds the current value)
-    <log_dir>/lock                        the live job's lock (`training.lock`)
+    <log_dir>/lock                        the live job's lock (`core.lock`)
 
 A fine-tuning run's log_dir holds one such directory per initialisation, each
 with `finetune.json` (what it fine-tunes) and its `metrics.json`, and
