@@ -18,8 +18,8 @@ import pytest
 from test_train import ROOT, tiny, weights, write_flagfile
 
 from video_lstm import rundir
-from video_lstm.rundir import CheckpointWriteError
 from video_lstm.core import lock
+from video_lstm.rundir import CheckpointWriteError
 from video_lstm.training import loop as train_lib
 
 HOST = socket.gethostname()
