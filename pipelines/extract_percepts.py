@@ -85,7 +85,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags, logging  # noqa: E402
 
-from video_lstm.core import cli  # noqa: E402
+from video_lstm.core import cli, files  # noqa: E402
 from video_lstm.core.choices import PERCEPT_NETWORKS, VIDEO_DATASETS  # noqa: E402
 
 PROGRAM = "extract_percepts"
@@ -227,7 +227,7 @@ def _check_cache(out, manifest, extraction, dataset=None):
                    key=lambda path: (os.path.basename(path) != "manifest.json", path))
     for path in paths:
         try:
-            with open(path, "rb") as f:
+            with files.open_regular(path) as f:
                 values = json.loads(f.read())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{path} is not JSON ({error}): the cache in --out={out} is damaged; use another "

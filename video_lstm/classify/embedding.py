@@ -55,7 +55,7 @@ import zipfile
 import numpy as np
 
 from video_lstm import rundir
-from video_lstm.core import atomic
+from video_lstm.core import atomic, files
 from video_lstm.core.choices import VIDEO_LISTINGS
 
 MANIFEST = "manifest.json"
@@ -445,6 +445,7 @@ def read_video(out, video_id, arrays=("status", "reason", "states", "starts", "p
     if not os.path.exists(path):
         return None
     try:
+        files.check_regular(path)
         with np.load(path, allow_pickle=False) as stored:
             found = str(stored["video"])
             values = {name: stored[name] for name in arrays}
@@ -597,9 +598,10 @@ def _check_out(out):
                              "expected a new or empty folder, or an embedding to resume")
         return None
     try:
-        with open(path, "rb") as f:
+        with files.open_regular(path) as f:
             manifest = json.loads(f.read())
-        manifest["settings"], manifest["videos"]  # noqa: B018 (both must be there)
+        if not isinstance(manifest["settings"], dict) or not isinstance(manifest["videos"], list):
+            raise TypeError("its settings are no object, or its videos no list")
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not the manifest of an embedding ({type(error).__name__}: {error}); use "
                          "another --out") from None
@@ -670,5 +672,5 @@ def prepare(options, model=None):
 
 def load_embeddings(out):
     """{name: array} of `<out>/embeddings.npz` (see the module docstring)."""
-    with np.load(os.path.join(out, EMBEDDINGS), allow_pickle=False) as stored:
+    with np.load(files.check_regular(os.path.join(out, EMBEDDINGS)), allow_pickle=False) as stored:
         return {name: stored[name] for name in stored.files}

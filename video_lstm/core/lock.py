@@ -34,6 +34,7 @@ import stat
 from absl import logging
 
 from video_lstm.core.atomic import file_mode, process_alive
+from video_lstm.core.files import describe_mode
 
 NAME = "lock"
 _HELD = {}  # realpath of a lock file -> FolderLock held by this process
@@ -51,15 +52,6 @@ def _parse(text):
     """(host, pid) from `<host>:<pid>`, or None for an empty or foreign file."""
     host, _, pid = text.strip().rpartition(":")
     return (host, int(pid)) if host and pid.isdigit() else None
-
-
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISLNK, "a symbolic link"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
-
-def describe_mode(mode):
-    """What a non-regular file is, in words ("a FIFO", ...), from its `st_mode`."""
-    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
 
 
 class FolderLock:
