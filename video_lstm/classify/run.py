@@ -116,7 +116,7 @@ class FinetuneRun:
         """(record to write as finetune.json, saved record or None) of `init`'s log_dir;
         refuses a classifier of other settings or training data, naming both values."""
         description = self.describe(init)
-        saved = rundir.read_json(os.path.join(self.log_dir, init), rundir.FINETUNE)
+        saved = rundir.read_finetune(os.path.join(self.log_dir, init))
         if saved is None:
             return description, None
         diffs = _differences(_identity(saved), _identity(description))
