@@ -502,12 +502,16 @@ class Extraction:
         from video_lstm.core import atomic, lock
 
         o = self.options
-        os.makedirs(self.out, exist_ok=True)
+        created = not os.path.exists(self.out)
         try:
             held = lock.FolderLock(self.out, "--out", LOCK).acquire()
         except lock.FolderLockedError:
             raise ValueError(f"--out={self.out} is being written by another extraction (it holds "
                              f"{os.path.join(self.out, LOCK)}); wait for it to end, or use another --out") from None
+        except OSError:
+            if created:  # a failed start leaves no empty --out behind (a full disk)
+                shutil.rmtree(self.out, ignore_errors=True)
+            raise
         try:
             atomic.remove_stale(self.out)
             parts_dir = os.path.join(self.out, PARTS)
@@ -639,11 +643,7 @@ def main(argv, flag_values=flags.FLAGS):
         extraction = prepare(options_from_flags(FLAGS), beam_args=argv[1:])
         extraction.run()
     except (ValueError, OSError) as error:
-        cli.fail(PROGRAM, _one_line(error))
-
-
-def _one_line(error):
-    return re.sub(r"\s*\n\s*", " ", str(error)).strip()
+        cli.fail(PROGRAM, error)
 
 
 if __name__ == "__main__":

@@ -113,3 +113,29 @@ def test_a_file_is_fsynced_before_its_rename_and_its_folder_after(tmp_path, monk
     atomic.write_json(str(tmp_path / "m.json"), {})
     assert events[0][0] == "fsync" and events[0][1].endswith("~m.json")
     assert events[1:] == [("rename", "m.json"), ("fsync", tmp_path.name)]
+
+
+def test_a_tensorflow_write_error_is_an_os_error_naming_the_file_and_one_line(tmp_path):
+    """A full disk under a TFRecordWriter raises ResourceExhaustedError: the writer raises it as an
+    OSError naming the destination, and cli.one_line gives a TensorFlow error's message on one line."""
+    import tensorflow as tf
+
+    from video_lstm.core import cli
+
+    destination = str(tmp_path / "percepts-00000-of-00001.tfrecord")
+    full = tf.errors.ResourceExhaustedError(None, None, "tmp.tfrecord; No space left on device\n\tother details")
+    message = "ResourceExhaustedError: tmp.tfrecord; No space left on device other details"
+    with pytest.raises(OSError, match=message) as info:
+        with atomic.path(destination) as temporary:
+            open(temporary, "w").close()
+            raise full
+    assert info.value.filename == destination and not os.listdir(tmp_path)
+    assert cli.one_line(full) == message
+    assert cli.tensorflow_error(full) and not cli.tensorflow_error(OSError("x"))
+
+
+def test_cli_knows_tensorflow_errors_without_importing_tensorflow():
+    code = ("import sys; from video_lstm.core import cli; assert not cli.tensorflow_error(ValueError('x')); "
+            "assert cli.one_line(ValueError('a\\nb')) == 'a b'; assert 'tensorflow' not in sys.modules")
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -492,11 +492,11 @@ class Job:
         killed writers and records the settings (manifest.json, every video pending) if new."""
         from video_lstm.core import lock
 
-        os.makedirs(os.path.join(self.out, CLIPS), exist_ok=True)
         try:
             self._lock = lock.FolderLock(self.out, "--out").acquire()
         except lock.FolderLockedError as error:
             raise RuntimeError(f"{error}: another embed job is writing it") from None
+        os.makedirs(os.path.join(self.out, CLIPS), exist_ok=True)
         for folder in (self.out, os.path.join(self.out, CLIPS)):
             atomic.remove_stale(folder)
         if not os.path.exists(os.path.join(self.out, MANIFEST)):

@@ -34,6 +34,7 @@ import os
 import shutil
 import socket
 import stat
+import sys
 import threading
 import uuid
 
@@ -195,9 +196,27 @@ def path(destination, mode=None):
         if error.filename is None and error.errno is not None:
             raise type(error)(error.errno, error.strerror, os.fspath(destination)) from error
         raise
-    except BaseException:
+    except BaseException as error:
         _discard(temporary)
+        _raise_tensorflow_error_as_os_error(error, destination)
         raise
+
+
+# TensorFlow's errors a write can raise, as the OSError of the same cause.
+_TF_ERRNO = {"ResourceExhaustedError": errno.ENOSPC, "PermissionDeniedError": errno.EACCES,
+             "NotFoundError": errno.ENOENT, "AlreadyExistsError": errno.EEXIST}
+
+
+def _raise_tensorflow_error_as_os_error(error, destination):
+    """A TensorFlow error of writing `destination` (a TFRecordWriter's, a SavedModel's on a full
+    disk) raised as an OSError naming it, which every command reports in one line; TensorFlow
+    is not imported here (only a process that loaded it can raise one)."""
+    errors = sys.modules.get("tensorflow.python.framework.errors_impl")
+    if errors is None or not isinstance(error, errors.OpError):
+        return
+    number = _TF_ERRNO.get(type(error).__name__, errno.EIO)
+    message = " ".join(str(error.message).split())
+    raise OSError(number, f"{type(error).__name__}: {message}", os.fspath(destination)) from error
 
 
 @contextlib.contextmanager
@@ -219,8 +238,9 @@ def directory(destination, refuse=None):
         fsync_tree(temporary)
         os.rename(temporary, destination)
         fsync_path(os.path.dirname(os.path.abspath(destination)))
-    except BaseException:
+    except BaseException as error:
         _discard(temporary)
+        _raise_tensorflow_error_as_os_error(error, destination)
         raise
 
 
