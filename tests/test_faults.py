@@ -107,7 +107,7 @@ def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_
         wait_for(lambda: rundir.list_checkpoints(str(log_dir)), 180, "the first checkpoint")
         capsys.readouterr()
         assert cli.call(train_entry, arguments) == 1
-        assert f"log_dir {log_dir} is locked by {HOST}:{job.pid}" in capsys.readouterr().err
+        assert f"--log_dir={log_dir} is locked by {HOST}:{job.pid}" in capsys.readouterr().err
         wait_for(lambda: 3 <= read_steps(str(log_dir))[-1] % 25 <= 15, 60, "a step between checkpoints")
         sent = time.time()
         job.send_signal(signal.SIGTERM)
