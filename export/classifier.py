@@ -96,7 +96,7 @@ def export_classifier(log_dir, export_dir, version=None, model_name=None):
     from video_lstm import rundir
     from video_lstm.classify import Classifier
 
-    description = rundir.read_json(log_dir, rundir.FINETUNE)
+    description = rundir.read_finetune(log_dir)
     if description is None:
         raise FileNotFoundError(f"{rundir.path(log_dir, rundir.FINETUNE)} not found: is {log_dir} a classifier of "
                                 "python -m video_lstm.finetune (<log_dir>/<init>)?")

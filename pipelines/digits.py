@@ -145,7 +145,9 @@ def load_mnist_npz(path: str) -> dict[str, np.ndarray]:
         ValueError: the file is not a readable npz, a key is missing, or an array
             has the wrong dtype or shape.
     """
-    with open(path, "rb") as f:
+    from video_lstm.core import files
+
+    with files.open_regular(path) as f:
         if f.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
             raise ValueError(f"{MNIST_FILENAME} at {path} is not an .npz file (no zip header); expected "
                              "MNIST in the Keras layout")

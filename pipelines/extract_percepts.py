@@ -88,7 +88,6 @@ Bad flags, paths, split files and weights stop at start-up, before any video
 is read, with one error line.
 """
 
-import contextlib
 import dataclasses
 import glob
 import itertools
@@ -101,7 +100,7 @@ import shutil
 from absl import flags
 
 from pipelines import beam_jobs  # (no Beam import)
-from video_lstm.core import cli
+from video_lstm.core import cli, files
 from video_lstm.core.choices import PERCEPT_NETWORKS, VIDEO_DATASETS
 
 PROGRAM = "extract_percepts"
@@ -243,7 +242,7 @@ def _check_cache(out, manifest, extraction, dataset=None):
                    key=lambda path: (os.path.basename(path) != "manifest.json", path))
     for path in paths:
         try:
-            with open(path, "rb") as f:
+            with files.open_regular(path) as f:
                 values = json.loads(f.read())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{path} is not JSON ({error}): the cache in --out={out} is damaged; use another "
@@ -551,14 +550,20 @@ class Extraction:
             ValueError: another extraction holds --out.
         """
         from pipelines import beam_jobs
-        from video_lstm.core import atomic
+        from video_lstm.core import atomic, lock
 
         o = self.options
-        os.makedirs(self.out, exist_ok=True)
-        with _locked(os.path.join(self.out, LOCK)) as held:
-            if not held:
-                raise ValueError(f"--out={self.out} is being written by another extraction (it holds "
-                                 f"{os.path.join(self.out, LOCK)}); wait for it to end, or use another --out")
+        created = not os.path.exists(self.out)
+        try:
+            held = lock.FolderLock(self.out, "--out", LOCK).acquire()
+        except lock.FolderLockedError:
+            raise ValueError(f"--out={self.out} is being written by another extraction (it holds "
+                             f"{os.path.join(self.out, LOCK)}); wait for it to end, or use another --out") from None
+        except OSError:
+            if created:  # a failed start leaves no empty --out behind (a full disk)
+                shutil.rmtree(self.out, ignore_errors=True)
+            raise
+        try:
             atomic.remove_stale(self.out)
             parts_dir = os.path.join(self.out, PARTS)
             shutil.rmtree(parts_dir, ignore_errors=True)  # a killed run's: its shards are extracted again
@@ -593,6 +598,8 @@ class Extraction:
                       f"{self.shard_paths(index)[0]}", flush=True)
             rows = self.merge()
             os.rmdir(parts_dir)  # empty: each shard's writer removed its parts
+        finally:
+            held.release()
         counts = _counts(rows)
         videos = len(job.items)
         per_second = 1 / max(seconds, 1e-9)
@@ -609,23 +616,6 @@ def _counts(rows):
     for row in rows:
         counts[row["status"] if row["status"] in ("ok", PARTIAL) else "skipped"] += 1
     return counts
-
-
-@contextlib.contextmanager
-def _locked(path):
-    """Yields True holding an exclusive lock on `path` (an flock), or False at once if another process holds it."""
-    import fcntl
-
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def prepare(options, network=None, beam_args=()):
@@ -714,11 +704,7 @@ def main(argv, flag_values=flags.FLAGS):
         extraction = prepare(options_from_flags(FLAGS), beam_args=argv[1:])
         extraction.run()
     except (ValueError, OSError) as error:
-        cli.fail(PROGRAM, _one_line(error))
-
-
-def _one_line(error):
-    return re.sub(r"\s*\n\s*", " ", str(error)).strip()
+        cli.fail(PROGRAM, error)
 
 
 if __name__ == "__main__":

@@ -265,11 +265,13 @@ def check_canonical_npy(path, needed):
 def _open_npy(path, mmap_mode):
     """The canonical test array of `path` (memory-mapped with mmap_mode="r"), checked for its
     layout; FileNotFoundError / ValueError in one line naming the file."""
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise FileNotFoundError(
             f"mnist_test_seq.npy not found at {path}; download it from {CANONICAL_URL}"
         )
-    with open(path, "rb") as f:
+    from video_lstm.core import files
+
+    with files.open_regular(path) as f:
         if f.read(6) != b"\x93NUMPY":
             raise ValueError(f"{path} is not a .npy file (no NumPy header); expected mnist_test_seq.npy")
     try:

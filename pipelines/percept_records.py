@@ -140,8 +140,10 @@ class Manifest:
                 f"{path} not found: is {directory} a percept cache? Make one with "
                 "python -m pipelines.extract_percepts"
             )
+        from video_lstm.core import files
+
         try:
-            with open(path, "rb") as f:
+            with files.open_regular(path) as f:
                 values = json.loads(f.read())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{path} is not JSON ({error}): the percept cache's manifest is damaged") from None
@@ -161,9 +163,11 @@ class Manifest:
 
 def offsets(path):
     """Byte offsets of the records of a TFRecord file, in order."""
+    from video_lstm.core import files
+
     found = []
     size = os.path.getsize(path)
-    with open(path, "rb") as f:
+    with files.open_regular(path) as f:
         position = 0
         while position < size:
             header = f.read(8)
@@ -178,7 +182,9 @@ def offsets(path):
 
 def read_at(path, offset):
     """The serialized record at byte `offset` of a TFRecord file (its CRCs not checked)."""
-    with open(path, "rb") as f:
+    from video_lstm.core import files
+
+    with files.open_regular(path) as f:
         f.seek(offset)
         length = int.from_bytes(f.read(8), "little")
         f.seek(offset + 12)

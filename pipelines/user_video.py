@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from pipelines import video_decode
+from video_lstm.core import files
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -103,6 +104,7 @@ def fps(path):
 
 def _npy_array(path):
     """The memory-mapped array of a .npy of frames, its shape and dtype checked."""
+    files.check_regular(path)  # a FIFO would block the reader
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:

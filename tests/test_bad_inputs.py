@@ -37,6 +37,7 @@ import contextlib
 import dataclasses
 import hashlib
 import importlib
+import json
 import os
 import re
 import shutil
@@ -814,7 +815,80 @@ CASES = [
          lambda e: [f"--log_dir={e.dir('ablation')}", "--variants=base"], ("ablation.json", "other settings", "steps"),
          setup=lambda e: overwrite(os.path.join(e.dir("ablation"), "ablation.json"),
                                    b'[{"variant": "base", "settings": {"steps": 7}}]')),
+    # -- issue 29: records, locks, files --------------------------------------------------------------
+    Case("predict-config-units-huge", "predict", lambda e: predict_args(e),
+         lambda e: (config_of(e.run), "--units=10000000", "<= 16384"),
+         setup=lambda e: edit_record(config_of(e.run), units=10**7)),
+    Case("predict-config-units-nan", "predict", lambda e: predict_args(e), ("config.json", "--units=NaN", "integer"),
+         setup=lambda e: edit_record(config_of(e.run), units=float("nan"))),
+    Case("predict-config-units-fraction", "predict", lambda e: predict_args(e),
+         ("config.json", "--units=8.5", "integer"),
+         setup=lambda e: edit_record(config_of(e.run), units=8.5)),
+    Case("predict-config-units-true", "predict", lambda e: predict_args(e), ("config.json", "--units=true", "integer"),
+         setup=lambda e: edit_record(config_of(e.run), units=True)),
+    Case("predict-config-units-a-string", "predict", lambda e: predict_args(e),
+         ("config.json", '--units="8"', "integer"),
+         absent=("TypeError",), setup=lambda e: edit_record(config_of(e.run), units="8")),
+    Case("predict-config-learning-rate-infinite", "predict", lambda e: predict_args(e),
+         ("config.json", "--learning_rate=Infinity", "finite"),
+         setup=lambda e: edit_record(config_of(e.run), learning_rate=float("inf"))),
+    Case("predict-config-of-another-model-than-its-checkpoint", "predict", lambda e: predict_args(e),
+         lambda e: (config_of(e.run), "ckpt-", "--units=16"), setup=lambda e: edit_record(config_of(e.run), units=16)),
+    Case("evaluate-config-units-true", "evaluate", lambda e: [f"--log_dir={e.run}"], ("config.json", "--units=true"),
+         setup=lambda e: edit_record(config_of(e.run), units=True)),
+    Case("visualize-config-units-a-string", "visualize", lambda e: [f"--log_dir={e.run}"],
+         ("config.json", '--units="8"'), setup=lambda e: edit_record(config_of(e.run), units="8")),
+    Case("embed-pretrained-config-units-nan", "embed", lambda e: embed_args(e), ("config.json", "--units=NaN"),
+         setup=lambda e: edit_record(config_of(e.run), units=float("nan"))),
+    Case("embed-pretrained-config-of-another-model", "embed", lambda e: embed_args(e),
+         ("config.json", "ckpt-", "--units=16"),
+         setup=lambda e: edit_record(config_of(e.run), units=16)),
+    Case("finetune-pretrained-config-of-another-model", "finetune",
+         lambda e: ft_args(e, f"--pretrained={e.run}", "--inits=pretrained"), ("config.json", "ckpt-", "--units=16"),
+         setup=lambda e: edit_record(config_of(e.run), units=16)),
+    Case("encoder-config-units-fraction", "export.encoder", lambda e: export_args(e, e.run),
+         ("config.json", "--units=8.5"),
+         setup=lambda e: edit_record(config_of(e.run), units=8.5)),
+    Case("predict-saved-model-config-units-true", "predict",
+         lambda e: [f"--saved_model={os.path.join(e.exported, EXPORT_NAME)}", *predict_args(e)[1:]],
+         ("assets/config.json", "--units=true"), setup=lambda e: edit_record(export_config_of(e), units=True)),
+    Case("embed-saved-model-config-units-true", "embed",
+         lambda e: embed_args(e, pretrained=os.path.join(e.exported, EXPORT_NAME)),
+         ("assets/config.json", "--units=true"), setup=lambda e: edit_record(export_config_of(e), units=True)),
+    Case("embed-lock-a-symlink", "embed", lambda e: embed_args(e, out=e.dir("linked_out")),
+         ("--out=", "lock", "symbolic link", "not a regular file"),
+         setup=lambda e: os.symlink(e.file("victim.txt", TEXT), os.path.join(e.dir("linked_out"), "lock"))),
+    Case("extract-percepts-lock-a-dangling-symlink", "extract_percepts",
+         lambda e: ep_args(e, out=e.dir("linked_cache")),
+         ("--out=", ".extract.lock", "symbolic link"),
+         setup=lambda e: os.symlink(e.new("created.txt"), os.path.join(e.dir("linked_cache"), ".extract.lock"))),
+    Case("train-lock-a-fifo", "train", lambda e: run_args(e, log_dir=e.dir("fifo_run")),
+         ("--log_dir=", "lock", "a FIFO", "not a regular file"),
+         setup=lambda e: os.mkfifo(os.path.join(e.dir("fifo_run"), "lock"))),
+    Case("evaluate-checkpoint-a-fifo", "evaluate", lambda e: [f"--log_dir={e.run}"],
+         ("ckpt-00000009.keras", "a FIFO"),
+         setup=lambda e: (remove_checkpoints(e.run),
+                          os.mkfifo(os.path.join(e.run, "checkpoints", "ckpt-00000009.keras")))),
+    Case("predict-npy-video-a-fifo", "predict", lambda e: predict_args(e, video=str(e._root / "frames.npy")),
+         ("frames.npy",), setup=lambda e: os.mkfifo(e._root / "frames.npy")),
+    Case("extract-percepts-full-disk", "extract_percepts", lambda e: ep_args(e), ("File too large",), full_disk=True),
 ]
+
+
+def config_of(log_dir):
+    return os.path.join(log_dir, "config.json")
+
+
+def export_config_of(e):
+    return os.path.join(e.exported, EXPORT_NAME, "1", "assets", "config.json")
+
+
+def edit_record(path, **values):
+    """A JSON record with `values` changed (NaN and Infinity written as Python's json writes them)."""
+    with open(path) as f:
+        record = json.load(f)
+    with open(path, "w") as f:
+        f.write(json.dumps({**record, **values}))
 SERVERS = {"client-rest-answer-not-json": (200, b"<html>not json</html>"),
            "client-rest-answer-http-500": (500, b"<html><body>Internal Server Error</body></html>")}
 
@@ -855,6 +929,8 @@ def snapshot(root):
                 found[key] = "-> " + os.readlink(path)
             elif os.path.isdir(path):
                 found[key] = "<dir>"
+            elif not os.path.isfile(path):  # a FIFO: opening it would block
+                found[key] = "<not a regular file>"
             else:
                 with open(path, "rb") as f:
                     found[key] = hashlib.sha256(f.read()).hexdigest()

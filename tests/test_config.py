@@ -112,3 +112,38 @@ def test_the_paper_settings_share_one_base_flagfile():
             lines = open(path).read().splitlines()
             assert "--flagfile=configs/shared/paper.flags" in lines, path
             assert not shared & set(lines), f"{path} repeats lines of the base flagfile"
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("units", 10**7, r"--units=10000000; expected <= 16384"),
+    ("units", float("nan"), r"--units=NaN; expected an integer"),
+    ("units", 8.5, r"--units=8.5; expected an integer"),
+    ("units", True, r"--units=true; expected an integer"),
+    ("units", "8", r'--units="8"; expected an integer'),
+    ("units", 0, r"--units=0; expected >= 1"),
+    ("learning_rate", float("inf"), r"--learning_rate=Infinity; expected a finite number"),
+    ("learning_rate", -1, r"--learning_rate=-1; expected > 0"),
+    ("jit_compile", 1, r"--jit_compile=1; expected true or false"),
+    ("frame_size", None, r"--frame_size=null; expected an integer"),
+    ("step_length", float("nan"), r"--step_length=NaN; expected a finite number"),
+    ("dataset", 3, r"--dataset=3; expected one of"),
+], ids=lambda v: str(v)[:12])
+def test_a_record_read_back_is_checked_by_type_and_range(key, value, message):
+    """config.json as read back: of its fields' types (a JSON true is no integer) and in the flags' ranges,
+    every error naming the record first."""
+    values = {**config_lib.make(units=8).to_dict(), key: value}
+    with pytest.raises(ValueError, match=f"^run/config.json: {message}"):
+        config_lib.Config.from_dict(values, source="run/config.json")
+
+
+def test_the_flags_refuse_what_a_record_may_not_hold():
+    """The same messages from the flags: infinite and NaN floats, too many units."""
+    for flag, message in [("--learning_rate=inf", "--learning_rate=inf; expected a finite number"),
+                          ("--init_scale=nan", "--init_scale=nan; expected a finite number"),
+                          ("--units=10000000", "--units=10000000; expected <= 16384")]:
+        flag_values = flags.FlagValues()
+        flags_lib.define_flags(flag_values)
+        flag_values(["prog", flag])
+        with pytest.raises(ValueError, match=message):
+            flags_lib.config_from_flags(flag_values)
+    assert config_lib.make(units=8, learning_rate=1).learning_rate == 1  # an integer is a number

@@ -393,9 +393,9 @@ def test_an_out_another_extraction_holds_is_refused_and_left_as_it_is(network, t
     out = tmp_path / "out"
     _extract(network, video_dir, out, num_shards=2)
     (out / "manifest.json").unlink()  # as if that other extraction had not merged yet
-    before = tree_hashes(out)
     with open(out / ep.LOCK, "a") as held:  # another process, extracting into --out
         fcntl.flock(held, fcntl.LOCK_EX)
+        before = tree_hashes(out)
         with pytest.raises(ValueError, match=r"--out=.* is being written by another extraction \(it holds "
                                              r".*\.extract\.lock\); wait for it to end, or use another --out"):
             _extract(network, video_dir, out, num_shards=2)

@@ -18,13 +18,13 @@ import pytest
 from test_train import ROOT, tiny, weights, write_flagfile
 
 from video_lstm import rundir
+from video_lstm.core import lock
 from video_lstm.rundir import CheckpointWriteError
-from video_lstm.training import lock
 from video_lstm.training import loop as train_lib
 
 HOST = socket.gethostname()
 HOLD = (
-    "import sys, time; from video_lstm.training import lock; lock.acquire(sys.argv[1]); "
+    "import sys, time; from video_lstm.core import lock; lock.acquire(sys.argv[1]); "
     "print('held', flush=True); time.sleep(300)"
 )
 
@@ -39,12 +39,12 @@ def hold_lock(log_dir):
 def test_a_live_lock_is_refused_and_a_dead_holders_is_taken_over(tmp_path, caplog):
     holder = hold_lock(tmp_path)
     try:
-        with pytest.raises(lock.LogDirLockedError, match=f"log_dir {tmp_path} is locked by {HOST}:{holder.pid}$"):
-            lock.LogDirLock(str(tmp_path)).acquire()
+        with pytest.raises(lock.FolderLockedError, match=f"--log_dir={tmp_path} is locked by {HOST}:{holder.pid}$"):
+            lock.FolderLock(str(tmp_path)).acquire()
     finally:
         holder.kill()
         holder.wait(timeout=30)
-    taken = lock.LogDirLock(str(tmp_path)).acquire()
+    taken = lock.FolderLock(str(tmp_path)).acquire()
     assert taken.took_over == f"{HOST}:{holder.pid}"
     assert f"took over the stale lock of {HOST}:{holder.pid}, which is not running" in caplog.text
     assert (tmp_path / "lock").read_text().strip() == f"{HOST}:{os.getpid()}"
@@ -54,12 +54,12 @@ def test_a_live_lock_is_refused_and_a_dead_holders_is_taken_over(tmp_path, caplo
 
 def test_a_stale_lock_file_is_taken_over_and_another_hosts_is_refused(tmp_path):
     (tmp_path / "lock").write_text(f"{HOST}:999999999\n")  # no such process
-    taken = lock.LogDirLock(str(tmp_path)).acquire()
+    taken = lock.FolderLock(str(tmp_path)).acquire()
     assert taken.took_over == f"{HOST}:999999999"
     taken.release()
     (tmp_path / "lock").write_text("elsewhere:42\n")
-    with pytest.raises(lock.LogDirLockedError, match=r"locked by elsewhere:42 \(another host.*delete .*lock"):
-        lock.LogDirLock(str(tmp_path)).acquire()
+    with pytest.raises(lock.FolderLockedError, match=r"locked by elsewhere:42 \(another host.*delete .*lock"):
+        lock.FolderLock(str(tmp_path)).acquire()
 
 
 def test_training_releases_its_lock_and_one_process_may_reenter_it(tmp_path):
@@ -107,7 +107,7 @@ def test_sigterm_saves_exits_0_and_the_resumed_run_continues_from_that_step(tmp_
         wait_for(lambda: rundir.list_checkpoints(str(log_dir)), 180, "the first checkpoint")
         capsys.readouterr()
         assert cli.call(train_entry, arguments) == 1
-        assert f"log_dir {log_dir} is locked by {HOST}:{job.pid}" in capsys.readouterr().err
+        assert f"--log_dir={log_dir} is locked by {HOST}:{job.pid}" in capsys.readouterr().err
         wait_for(lambda: 3 <= read_steps(str(log_dir))[-1] % 25 <= 15, 60, "a step between checkpoints")
         sent = time.time()
         job.send_signal(signal.SIGTERM)

@@ -102,3 +102,55 @@ def test_a_garbage_config_is_named(tmp_path, text):
     (tmp_path / rundir.CONFIG).write_bytes(text)
     with pytest.raises(ValueError, match=f"{tmp_path / rundir.CONFIG}"):
         rundir.load_config(str(tmp_path))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "folder"])
+def test_a_newest_checkpoint_that_is_no_regular_file_is_skipped_as_a_damaged_one(tmp_path, kind, caplog):
+    """A FIFO (or /dev/zero linked) as the newest checkpoint would block every reader forever."""
+    tiny_run(tmp_path)
+    newest = os.path.join(rundir.checkpoint_dir(str(tmp_path)), "ckpt-00000009.keras")
+    {"fifo": os.mkfifo, "dev_zero": lambda p: os.symlink("/dev/zero", p), "folder": os.mkdir}[kind](newest)
+    step, path, _ = rundir.load_latest_with_path(str(tmp_path), compile=False)
+    assert step == 3
+    words = {"fifo": "a FIFO", "dev_zero": "a character device", "folder": "a folder"}[kind]
+    assert any(f"{newest} could not be loaded: it is {words}, not a regular file; falling back" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_a_config_json_that_is_a_fifo_is_refused(tmp_path):
+    os.mkfifo(tmp_path / rundir.CONFIG)
+    with pytest.raises(ValueError, match=f"{tmp_path / rundir.CONFIG} is a FIFO, not a regular file"):
+        rundir.load_config(str(tmp_path))
+
+
+@pytest.mark.parametrize("weights_only", [False, True], ids=["keras", "weights_h5"])
+def test_a_config_json_of_another_model_than_its_checkpoint_is_refused_naming_both(tmp_path, weights_only):
+    import json
+
+    tiny_run(tmp_path, weights_only=weights_only)
+    values = json.loads((tmp_path / rundir.CONFIG).read_text())
+    (tmp_path / rundir.CONFIG).write_text(json.dumps({**values, "units": 6}))
+    with pytest.raises(rundir.CheckpointMismatchError,
+                       match=rf"{tmp_path / rundir.CONFIG} does not describe the model of checkpoint .*ckpt-00000003"
+                             rf".* \(--units=6 in .*config.json, 4 in the checkpoint\)"):
+        rundir.load_latest(str(tmp_path), compile=False)
+
+
+@pytest.mark.parametrize("text, message", [(b"[1]", "holds list, not a JSON object"), (b"{no", "is not JSON")])
+def test_a_damaged_record_is_named(tmp_path, text, message):
+    (tmp_path / rundir.DATA).write_bytes(text)
+    with pytest.raises(ValueError, match=f"{tmp_path / rundir.DATA} {message}"):
+        rundir.data_description(str(tmp_path))
+
+
+def test_a_finetune_record_is_checked_when_read(tmp_path):
+    config = config_lib.make(**TINY)
+    record = {"config": config.to_dict(), "settings": {"units": 4}, "classes": ["a", "b"]}
+    rundir.write_json(str(tmp_path), rundir.FINETUNE, record)
+    assert rundir.read_finetune(str(tmp_path)) == record
+    rundir.write_json(str(tmp_path), rundir.FINETUNE, {**record, "config": {**config.to_dict(), "units": True}})
+    with pytest.raises(ValueError, match=r"finetune.json \(config\): --units=true; expected an integer"):
+        rundir.read_finetune(str(tmp_path))
+    rundir.write_json(str(tmp_path), rundir.FINETUNE, {**record, "classes": "ab"})
+    with pytest.raises(ValueError, match=r'classes="ab"; expected a list of class names'):
+        rundir.read_finetune(str(tmp_path))

@@ -13,6 +13,7 @@ Imports no Keras or TensorFlow: a bad flag fails before they load.
 
 import dataclasses
 import json
+import math
 import typing
 
 from pipelines import sources
@@ -133,24 +134,82 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
     @classmethod
     def from_dict(cls, values, source="config"):
         """The inverse of `to_dict`; a dict without `dataset` (written before
-        there was a choice) is Moving MNIST."""
+        there was a choice) is Moving MNIST.
+
+        A record read back (config.json, an export's config) is checked as flags are: every
+        value of its field's type (`check_types`: `true` is no integer, NaN no number), then
+        in range (`validate`, the flags' messages), a ValueError naming `source` first.
+        """
         values = dict(values)
         dataset = values.get("dataset", cls.dataset)
-        if dataset not in choices.DATASETS:
+        if not isinstance(dataset, str) or dataset not in choices.DATASETS:
             raise ValueError(f"{source}: --dataset={dataset!r}; expected one of {list(choices.DATASETS)}")
         own = {f.name for f in dataclasses.fields(cls)} - {"data"}
-        data_fields = {f.name for f in dataclasses.fields(sources.options_class(dataset))}
+        options = sources.options_class(dataset)
+        data_fields = {f.name for f in dataclasses.fields(options)}
         unknown = sorted(set(values) - own - data_fields)
         if unknown:
             raise ValueError(
                 f"{source} has unknown keys {unknown}; expected a subset of {sorted(own | data_fields)}"
             )
+        check_types(cls, values, source)
+        check_types(options, values, source)
         data = {name: values.pop(name) for name in data_fields & set(values)}
-        return cls(**values, data=data)
+        try:
+            return cls(**values, data=data)
+        except ValueError as error:
+            if source in _NOT_RECORDS or str(error).startswith(str(source)):
+                raise
+            raise ValueError(f"{source}: {error}") from None
 
     @classmethod
     def from_json(cls, text, source="config"):
         return cls.from_dict(json.loads(text), source)
+
+
+# Sources of values that are no record read back (their errors are the flags' own).
+_NOT_RECORDS = ("make()", "replace()")
+_EXPECTED = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+# The largest --units accepted: 8x the paper's largest model (2048); a record asking for more
+# (10**7) is damaged, not a model to build.
+MAX_UNITS = 16384
+
+
+def _field_kind(field):
+    """bool, int, float or str: the type a dataclass field holds (None: anything)."""
+    kind = field.type
+    if isinstance(kind, str):
+        kind = {"bool": bool, "int": int, "float": float, "str": str}.get(kind.replace(" ", "").split("|")[0])
+    return kind if kind in _EXPECTED else None
+
+
+def _has_kind(value, kind):
+    if kind is bool or kind is str:
+        return isinstance(value, kind)
+    if isinstance(value, bool):  # a JSON true is no number
+        return False
+    if kind is int:
+        return isinstance(value, int)
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def check_types(cls, values, source):
+    """Raises ValueError (`<source>: --units=true; expected an integer`) for the first value of
+    `values` (a record's, JSON-parsed) that is not of the type of its field of dataclass `cls`;
+    floats must be finite (a record's NaN or Infinity is refused, as the flags refuse them)."""
+    for field in dataclasses.fields(cls):
+        kind = _field_kind(field)
+        if field.name in values and kind is not None and not _has_kind(values[field.name], kind):
+            shown = json.dumps(values[field.name]) if _jsonable(values[field.name]) else repr(values[field.name])
+            raise ValueError(f"{source}: --{field.name}={shown}; expected {_EXPECTED[kind]}")
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def make(**values):
@@ -177,6 +236,13 @@ def _at_least(config, name, minimum):
 
 def validate(config):
     """Raises ValueError naming the first flag that is out of range or inconsistent."""
+    for part in (config, config.data):
+        for field in dataclasses.fields(part):
+            value = getattr(part, field.name)
+            if _field_kind(field) is float and isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"--{field.name}={value}; expected a finite number")
+    if config.units > MAX_UNITS:
+        raise ValueError(f"--units={config.units}; expected <= {MAX_UNITS} (8x the paper's largest model)")
     for name in CHOICES:
         _choice(config, name)
     for name in ("units", "num_layers", "input_length", "batch_size", "steps", "steps_per_execution"):

@@ -56,8 +56,8 @@ def main(argv, flag_values=flags.FLAGS):
     except (ValueError, OSError) as error:
         cli.fail(PROGRAM, error)
     from video_lstm.classify import run as run_lib
+    from video_lstm.core.lock import FolderLockedError
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
-    from video_lstm.training.lock import LogDirLockedError
 
     try:
         run = run_lib.FinetuneRun(config, options, settings, FLAGS.log_dir)
@@ -65,7 +65,7 @@ def main(argv, flag_values=flags.FLAGS):
     except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
         logging.warning("%s; run the same command again to resume", stopped)
         return
-    except (ValueError, OSError, NonFiniteLossError, LogDirLockedError) as error:  # OSError: files, disks
+    except (ValueError, OSError, NonFiniteLossError, FolderLockedError) as error:  # OSError: files, disks
         cli.fail(PROGRAM, error)
     for init, metrics in summary.items():
         print(f"{init:>13}: clip top-1 {metrics['clip_top1']:.3f} top-5 {metrics['clip_top5']:.3f} | "

@@ -10,7 +10,7 @@
     <log_dir>/visualize/                  pictures of `python -m video_lstm.visualize`
     <log_dir>/resumes.json                each resume that changed a setting, and the step it
                                           took effect at (config.json holds the current value)
-    <log_dir>/lock                        the live job's lock (`training.lock`)
+    <log_dir>/lock                        the live job's lock (`core.lock`)
 
 A fine-tuning run's log_dir holds one such directory per initialisation, each
 with `finetune.json` (what it fine-tunes) and its `metrics.json`, and
@@ -40,7 +40,7 @@ from video_lstm import (
     models,  # (importing it registers the model classes with Keras)
     optimizers,
 )
-from video_lstm.core import atomic
+from video_lstm.core import atomic, files
 
 CONFIG = "config.json"
 DATA = "data.json"
@@ -82,7 +82,7 @@ def load_config(log_dir):
     config_path = path(log_dir, CONFIG)
     if not os.path.exists(config_path):
         raise FileNotFoundError(f"{config_path} not found: is {log_dir} a video_lstm training log_dir?")
-    with open(config_path, "rb") as f:
+    with files.open_regular(config_path) as f:
         text = f.read()
     try:
         values = json.loads(text)
@@ -177,12 +177,41 @@ def remove_new(log_dir):
 
 
 def read_json(log_dir, name, default=None):
-    """The JSON record `name` of a log_dir, or `default` where there is none."""
+    """The JSON record `name` of a log_dir, or `default` where there is none.
+
+    Raises ValueError naming the file if it is no regular file, not JSON, or not of the
+    kind `default` is (a list for a list, else an object)."""
     record = log_dir and path(log_dir, name)
     if not record or not os.path.exists(record):
         return default
-    with open(record) as f:
-        return json.load(f)
+    with files.open_regular(record) as f:
+        text = f.read()
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{record} is not JSON ({error}): the run's record is damaged") from None
+    kind = list if isinstance(default, list) else dict
+    if not isinstance(value, kind):
+        raise ValueError(f"{record} holds {type(value).__name__}, not a JSON {'list' if kind is list else 'object'}")
+    return value
+
+
+def read_finetune(log_dir):
+    """A classifier's record (`<log_dir>/finetune.json`), checked: its `config` a valid run
+    config, its `settings` of their fields' types, its `classes` names; None if absent."""
+    record = read_json(log_dir, FINETUNE)
+    if record is None:
+        return None
+    where = path(log_dir, FINETUNE)
+    if not isinstance(record.get("config"), dict):
+        raise ValueError(f"{where} has no config object: not a classifier's record")
+    config_lib.Config.from_dict(record["config"], source=f"{where} (config)")
+    if isinstance(record.get("settings"), dict):
+        config_lib.check_types(config_lib.FinetuneSettings, record["settings"], f"{where} (settings)")
+    classes = record.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise ValueError(f"{where}: classes={json.dumps(classes)}; expected a list of class names")
+    return record
 
 
 def write_json(log_dir, name, value):
@@ -306,18 +335,91 @@ def load(checkpoint, config=None, compile=True):
     """
     if not os.path.exists(checkpoint):
         raise FileNotFoundError(f"checkpoint {checkpoint} not found")
+    kind = files.not_regular(checkpoint)  # a FIFO or a device would block the reader forever
+    if kind is not None:
+        raise DamagedCheckpointError(f"checkpoint {checkpoint} could not be loaded: it is {kind}, not a regular file")
+    run_dir = os.path.dirname(os.path.dirname(os.path.abspath(checkpoint)))
     if checkpoint.endswith(".weights.h5"):
         if config is None:
-            config = load_config(os.path.dirname(os.path.dirname(os.path.abspath(checkpoint))))
+            config = load_config(run_dir)
+        _check_weights_fit(checkpoint, config, path(run_dir, CONFIG))
         return _load_weights(checkpoint, config, compile)
     if not zipfile.is_zipfile(checkpoint):  # Keras would say "File not found" of a file that is there
         raise DamagedCheckpointError(f"checkpoint {checkpoint} could not be loaded: it is damaged, not a .keras "
                                      f"archive (truncated, empty or another kind of file; "
                                      f"{os.path.getsize(checkpoint)} bytes)")
+    if config is None and os.path.exists(path(run_dir, CONFIG)):
+        config = load_config(run_dir)
     try:
-        return keras.models.load_model(checkpoint, compile=compile)
+        model = keras.models.load_model(checkpoint, compile=compile)
     except Exception as error:  # a damaged archive
         raise DamagedCheckpointError(f"checkpoint {checkpoint} could not be loaded: {_first_line(error)}") from error
+    if config is not None:
+        check_fits(model, config, checkpoint, path(run_dir, CONFIG))
+    return model
+
+
+class CheckpointMismatchError(ValueError):
+    """A run's config.json describes another model than its checkpoint holds."""
+
+
+# Model settings a checkpoint records (its model's `get_config()`), by config field.
+_RECORDED = {"units": "units", "num_layers": "num_layers", "readout": "readout", "reader": "reader",
+             "readout_filters": "readout_filters", "reader_filters": "reader_filters", "loss": "loss_name",
+             "future_length": "future_length"}
+
+
+def _mismatch(config_path, checkpoint, diffs):
+    shown = "; ".join(f"--{name}={ours!r} in {config_path}, {theirs!r} in the checkpoint" for name, ours, theirs
+                      in diffs[:3])
+    return CheckpointMismatchError(f"{config_path} does not describe the model of checkpoint {checkpoint} ({shown}): "
+                                   "the run's record was changed; restore config.json as training wrote it")
+
+
+def check_fits(model, config, checkpoint, config_path):
+    """Raises CheckpointMismatchError (one line naming config.json and the checkpoint) when a
+    loaded autoencoder model was built with other shape-deciding settings than `config`."""
+    if not isinstance(model, models.CompositeModel):
+        return  # a classifier: its record is finetune.json
+    recorded = model.get_config()
+    diffs = []
+    kind = {models.Autoencoder: "autoencoder", models.FuturePredictor: "future"}.get(type(model), "composite")
+    if kind != config.model:
+        diffs.append(("model", config.model, kind))
+    for name, key in _RECORDED.items():
+        if key not in recorded or (name == "future_length" and config.model == "autoencoder"):
+            continue
+        if name in ("readout_filters", "reader_filters") and not config_lib._shapes_model(config, name):
+            continue
+        if getattr(config, name) != recorded[key]:
+            diffs.append((name, getattr(config, name), recorded[key]))
+    frame_shape = getattr(model, "frame_shape", None)
+    if not diffs and frame_shape is not None and tuple(frame_shape) != tuple(config.input_spec.frame_shape):
+        diffs.append(("input spec", list(config.input_spec.frame_shape), list(frame_shape)))
+    if diffs:
+        raise _mismatch(config_path, checkpoint, diffs)
+
+
+def _check_weights_fit(checkpoint, config, config_path):
+    """The units and layers of a `.weights.h5` (its encoder's recurrent kernels, read without
+    loading) against `config`, before a model of `config` is built for it."""
+    try:
+        import h5py
+
+        with h5py.File(checkpoint, "r") as f:
+            group = f.get("encoder/lstm/vars")
+            shapes = [group[k].shape for k in sorted(group, key=int)] if group is not None else []
+    except Exception:  # not HDF5, or another layout: loading says what is wrong
+        return
+    if len(shapes) < 3 or len(shapes[1]) != 2:
+        return
+    diffs = []
+    if shapes[1][0] != config.units:
+        diffs.append(("units", config.units, int(shapes[1][0])))
+    if len(shapes) // 3 != config.num_layers:
+        diffs.append(("num_layers", config.num_layers, len(shapes) // 3))
+    if diffs:
+        raise _mismatch(config_path, checkpoint, diffs)
 
 
 def _first_line(error):

@@ -31,16 +31,16 @@ def main(argv, flag_values=flags.FLAGS):
         cli.fail("video_lstm.train", error)
     # Heavy imports (Keras, TensorFlow) only after the flags are checked.
     from video_lstm.analysis import evaluation
+    from video_lstm.core.lock import FolderLockedError
     from video_lstm.training import loop
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
-    from video_lstm.training.lock import LogDirLockedError
 
     try:
         metrics = loop.train_and_evaluate(config, FLAGS.log_dir, probe_data=labelled_videos)
     except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
         logging.warning("%s; run the same command again to resume", stopped)
         return
-    except (ValueError, OSError, NonFiniteLossError, LogDirLockedError) as error:  # OSError: files, disks
+    except (ValueError, OSError, NonFiniteLossError, FolderLockedError) as error:  # OSError: files, disks
         cli.fail("video_lstm.train", error)
     if metrics is None:
         logging.info("Training done; the chief evaluates and writes %s", FLAGS.log_dir)

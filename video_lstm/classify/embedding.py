@@ -77,7 +77,7 @@ import numpy as np
 
 from pipelines import fingerprints
 from video_lstm import rundir
-from video_lstm.core import atomic
+from video_lstm.core import atomic, files
 from video_lstm.core.choices import VIDEO_LISTINGS
 
 MANIFEST = "manifest.json"
@@ -448,7 +448,7 @@ def write_npz(destination, arrays):
     with atomic.path(destination) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
         for name, value in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
-            info.external_attr = 0o644 << 16
+            info.external_attr = 0o644 << 16  # the member's mode inside the archive (the file's own: the umask's)
             with archive.open(info, "w", force_zip64=True) as member:
                 if isinstance(value, _Rows):
                     _write_rows(member, value)
@@ -509,6 +509,7 @@ def read_video(out, video_id, arrays=("status", "reason", "states", "starts", "p
     if not os.path.exists(path):
         return None
     try:
+        files.check_regular(path)
         with np.load(path, allow_pickle=False) as stored:
             found = str(stored["video"])
             values = {name: stored[name] for name in arrays
@@ -562,13 +563,13 @@ class Job:
     def start(self):
         """Takes --out (one job at a time: an flock, as a log_dir's), removes the temporaries of
         killed writers and records the settings (manifest.json, every video pending) if new."""
-        from video_lstm.training.lock import LogDirLock, LogDirLockedError
+        from video_lstm.core import lock
 
-        os.makedirs(os.path.join(self.out, CLIPS), exist_ok=True)
         try:
-            self._lock = LogDirLock(self.out).acquire()
-        except LogDirLockedError as error:
-            raise RuntimeError(f"--out={self.out}: another embed job is writing it ({error})") from None
+            self._lock = lock.FolderLock(self.out, "--out").acquire()
+        except lock.FolderLockedError as error:
+            raise RuntimeError(f"{error}: another embed job is writing it") from None
+        os.makedirs(os.path.join(self.out, CLIPS), exist_ok=True)
         for folder in (self.out, os.path.join(self.out, CLIPS)):
             atomic.remove_stale(folder)
         if not os.path.exists(os.path.join(self.out, MANIFEST)):
@@ -679,9 +680,10 @@ def _check_out(out):
                              "expected a new or empty folder, or an embedding to resume")
         return None
     try:
-        with open(path, "rb") as f:
+        with files.open_regular(path) as f:
             manifest = json.loads(f.read())
-        manifest["settings"], manifest["videos"]  # noqa: B018 (both must be there)
+        if not isinstance(manifest["settings"], dict) or not isinstance(manifest["videos"], list):
+            raise TypeError("its settings are no object, or its videos no list")
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not the manifest of an embedding ({type(error).__name__}: {error}); use "
                          "another --out") from None
@@ -779,5 +781,5 @@ def prepare(options, model=None):
 
 def load_embeddings(out):
     """{name: array} of `<out>/embeddings.npz` (see the module docstring)."""
-    with np.load(os.path.join(out, EMBEDDINGS), allow_pickle=False) as stored:
+    with np.load(files.check_regular(os.path.join(out, EMBEDDINGS)), allow_pickle=False) as stored:
         return {name: stored[name] for name in stored.files}

@@ -40,10 +40,27 @@ def read_export(path):
 
     try:
         version_dir = resolve_version_dir(path)
-        return version_dir, read_assets(version_dir)
+        assets = read_assets(version_dir)
     except NotAnExportError as error:
         raise FileNotFoundError(f"--pretrained={path}: not a training log_dir (config.json and checkpoints/), "
                                 f"and {error}") from error
+    check_export_config(version_dir, assets)
+    return version_dir, assets
+
+
+def check_export_config(version_dir, assets):
+    """Raises ValueError naming assets/config.json when the config an export records is not a valid run config
+    (an encoder's; a classifier's, which adds its classes, by its fields' types)."""
+    from video_lstm import config as config_lib
+    from video_lstm.core.export_layout import asset_path
+
+    config, where = assets.get("config"), asset_path(version_dir, "config")
+    if not isinstance(config, dict):
+        raise ValueError(f"{where} holds {type(config).__name__}, not a config object")
+    if "classes" in config:
+        config_lib.check_types(config_lib.Config, config, where)
+    else:
+        config_lib.Config.from_dict(config, source=where)
 
 
 def _from_saved_model(path):

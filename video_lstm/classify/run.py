@@ -84,8 +84,8 @@ class FinetuneRun:
         """Trains and evaluates every init under `--strategy`, holding the log_dir's lock
         (the chief; other workers of a multi-worker run write nothing); returns {init: metrics}."""
         from video_lstm.core import cluster
+        from video_lstm.core import lock as lock_lib
         from video_lstm.training import distribute
-        from video_lstm.training import lock as lock_lib
 
         self.chief = self.config.strategy != "multi_worker" or cluster.is_chief()
         created = not os.path.exists(self.log_dir)
@@ -116,7 +116,7 @@ class FinetuneRun:
         """(record to write as finetune.json, saved record or None) of `init`'s log_dir;
         refuses a classifier of other settings or training data, naming both values."""
         description = self.describe(init)
-        saved = rundir.read_json(os.path.join(self.log_dir, init), rundir.FINETUNE)
+        saved = rundir.read_finetune(os.path.join(self.log_dir, init))
         if saved is None:
             return description, None
         diffs = _differences(_identity(saved), _identity(description))

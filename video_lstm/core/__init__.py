@@ -1,6 +1,8 @@
 """The ground floor: what every other package imports, importing none of them.
 
-- `atomic`: files and directories that appear whole or not at all;
+- `atomic`: files and directories that appear whole or not at all (umask, fsync);
+- `lock`: one job per folder it writes (`<folder>/lock`);
+- `files`: reading files that must be regular (no FIFO, no device);
 - `choices`: every enumerated option, declared once;
 - `cli`: the entry-point contract (`define_flags`, `main`, `run`, `call`) and
   one-line errors;

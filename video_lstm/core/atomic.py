@@ -14,18 +14,86 @@ or another host's.
 
     with atomic.path("run/metrics.json") as temporary:
         write_something(temporary)
+
+Permissions: a file gets `0o666 & ~umask`, as `open` would give it (`file_mode`: the
+umask read once from /proc/self/status, not through `os.umask`, which sets it for every
+thread while it reads it), whatever mode the library that wrote the temporary chose.
+
+Durability: a written file is fsynced before it is renamed into place, and its folder
+after, so that a result reported written survives a power loss, not only a killed process
+(for a directory, every file in it and the directory itself). Measured on the dev VM
+(ext4 on a virtual disk, median of 10): a 5.6 MB checkpoint (units 8, 64x64 frames) takes
+53 ms to write without fsync and 58-61 ms with it (+10%); a small JSON record 0.7 ms
+without, 1.0-1.3 ms with: small beside a training step's interval between checkpoints.
 """
 
 import contextlib
+import errno
 import json
 import os
 import shutil
 import socket
+import stat
+import sys
+import threading
 import uuid
 
 import numpy as np
 
 PREFIX = ".tmp-"
+_UMASK = []  # [the process's umask], read once
+_UMASK_LOCK = threading.Lock()
+
+
+def umask():
+    """The process's umask, read once: from /proc/self/status where there is one, else by
+    setting and restoring it (once, under a lock)."""
+    if not _UMASK:
+        with _UMASK_LOCK:
+            if not _UMASK:
+                _UMASK.append(_read_umask())
+    return _UMASK[0]
+
+
+def _read_umask():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def file_mode():
+    """The mode `open` gives a new file: 0o666 less the umask."""
+    return 0o666 & ~umask()
+
+
+def fsync_path(path):
+    """fsyncs the file or directory at `path` (a directory: what it lists); not a symlink's target."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | (os.O_DIRECTORY if os.path.isdir(path) else 0)
+    descriptor = os.open(path, flags)
+    try:
+        os.fsync(descriptor)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.EROFS):  # (some filesystems cannot sync a directory)
+            raise
+    finally:
+        os.close(descriptor)
+
+
+def fsync_tree(path):
+    """fsyncs every regular file and directory under `path` (the directories last)."""
+    for folder, _, files in os.walk(path, topdown=False):
+        for name in files:
+            target = os.path.join(folder, name)
+            if stat.S_ISREG(os.lstat(target).st_mode):
+                fsync_path(target)
+        fsync_path(folder)
 
 
 def check_writable(folder, flag):
@@ -105,10 +173,11 @@ def _discard(temporary):
 
 
 @contextlib.contextmanager
-def path(destination, mode=0o644):
+def path(destination, mode=None):
     """Yields a temporary path; on success renames it over `destination`.
 
-    The caller writes the file at the yielded path. On an exception the
+    The caller writes the file at the yielded path; it gets `mode` (default: 0o666 less the
+    umask, `file_mode`), is fsynced, renamed, and its folder fsynced. On an exception the
     temporary is removed and `destination` is untouched; an OSError without a
     file name (a full disk: "[Errno 28] No space left on device") is raised
     again with `destination` as its file name.
@@ -118,16 +187,36 @@ def path(destination, mode=0o644):
     try:
         yield temporary
         if os.path.exists(temporary):
-            os.chmod(temporary, mode)
+            os.chmod(temporary, file_mode() if mode is None else mode)
+            fsync_tree(temporary) if os.path.isdir(temporary) else fsync_path(temporary)
         os.replace(temporary, destination)
+        fsync_path(os.path.dirname(os.path.abspath(destination)))
     except OSError as error:
         _discard(temporary)
         if error.filename is None and error.errno is not None:
             raise type(error)(error.errno, error.strerror, os.fspath(destination)) from error
         raise
-    except BaseException:
+    except BaseException as error:
         _discard(temporary)
+        _raise_tensorflow_error_as_os_error(error, destination)
         raise
+
+
+# TensorFlow's errors a write can raise, as the OSError of the same cause.
+_TF_ERRNO = {"ResourceExhaustedError": errno.ENOSPC, "PermissionDeniedError": errno.EACCES,
+             "NotFoundError": errno.ENOENT, "AlreadyExistsError": errno.EEXIST}
+
+
+def _raise_tensorflow_error_as_os_error(error, destination):
+    """A TensorFlow error of writing `destination` (a TFRecordWriter's, a SavedModel's on a full
+    disk) raised as an OSError naming it, which every command reports in one line; TensorFlow
+    is not imported here (only a process that loaded it can raise one)."""
+    errors = sys.modules.get("tensorflow.python.framework.errors_impl")
+    if errors is None or not isinstance(error, errors.OpError):
+        return
+    number = _TF_ERRNO.get(type(error).__name__, errno.EIO)
+    message = " ".join(str(error.message).split())
+    raise OSError(number, f"{type(error).__name__}: {message}", os.fspath(destination)) from error
 
 
 @contextlib.contextmanager
@@ -146,9 +235,12 @@ def directory(destination, refuse=None):
             if refuse is not None:
                 raise refuse(destination)
             raise FileExistsError(f"{destination} appeared while it was being written")
+        fsync_tree(temporary)
         os.rename(temporary, destination)
-    except BaseException:
+        fsync_path(os.path.dirname(os.path.abspath(destination)))
+    except BaseException as error:
         _discard(temporary)
+        _raise_tensorflow_error_as_os_error(error, destination)
         raise
 
 

@@ -62,11 +62,24 @@ _ARGUMENTS = re.compile(r"^\s*Arguments received by ")
 _LONGEST = 600
 
 
+def tensorflow_error(error):
+    """Whether `error` is one of TensorFlow's (`tf.errors.OpError`: ResourceExhaustedError on a
+    full disk, PermissionDeniedError, NotFoundError...), without importing TensorFlow: only a
+    process that has loaded it can have one."""
+    errors = sys.modules.get("tensorflow.python.framework.errors_impl")
+    return errors is not None and isinstance(error, errors.OpError)
+
+
 def one_line(error):
     """The text of an exception (or any message) as one line: colour codes removed, its
-    lines joined, a Keras layer's list of call arguments left out, at most ~600 characters."""
+    lines joined, a Keras layer's list of call arguments left out, at most ~600 characters.
+    A TensorFlow error gives its message (the path it names), without the op and graph
+    details TensorFlow appends."""
+    text = str(error)
+    if tensorflow_error(error):
+        text = f"{type(error).__name__}: {error.message}"
     lines = []
-    for line in _ANSI.sub("", str(error)).splitlines():
+    for line in _ANSI.sub("", text).splitlines():
         if _ARGUMENTS.match(line):
             break
         if line.strip():
@@ -111,6 +124,10 @@ def run(define_flags, main):
         except app.UsageError as error:
             print(f"{program}: usage error: {one_line(error)}", file=sys.stderr)
             sys.exit(error.exitcode)
+        except Exception as error:
+            if not tensorflow_error(error):
+                raise
+            fail(program, error)  # a full disk, a permission, a file gone under TensorFlow: bad input
 
     app.run(guarded, flags_parser=parse)
 
@@ -253,6 +270,11 @@ def call(module, argv=()):
     except app.UsageError as error:
         print(f"{program}: usage error: {one_line(error)}", file=sys.stderr)
         return error.exitcode
+    except Exception as error:
+        if not tensorflow_error(error):
+            raise
+        print(f"{program}: error: {one_line(error)}", file=sys.stderr)
+        return 1
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)

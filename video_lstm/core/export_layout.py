@@ -12,6 +12,8 @@ exported encoder (`classify.pretrained`) read it through this module.
 import json
 import os
 
+from video_lstm.core import files
+
 ASSETS = ("config", "signatures", "export")  # assets/<name>.json
 
 
@@ -45,7 +47,7 @@ def read_assets(version_dir):
         if not os.path.exists(path):
             raise NotAnExportError(f"{path} not found: was {version_dir} written by export.encoder?")
         try:
-            with open(path, "rb") as f:
+            with files.open_regular(path) as f:
                 assets[name] = json.loads(f.read())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise NotAnExportError(f"{path} is not JSON ({error}): the export is damaged; export it again") from None

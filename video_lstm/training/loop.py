@@ -27,9 +27,9 @@ from video_lstm import config as config_lib
 from video_lstm import optimizers, rundir
 from video_lstm.analysis import evaluation
 from video_lstm.core import backend, cluster
+from video_lstm.core import lock as lock_lib
 from video_lstm.training import callbacks as callbacks_lib
 from video_lstm.training import distribute
-from video_lstm.training import lock as lock_lib
 
 # -- model --------------------------------------------------------------------
 
@@ -90,7 +90,7 @@ def setup(config, log_dir, probe_data=None):
     recorded until every check has passed.
 
     Raises:
-        lock.LogDirLockedError: another live job holds log_dir.
+        lock.FolderLockedError: another live job holds log_dir.
         ValueError, OSError: bad input (a resume with other settings or data, an unusable
             log_dir, data that cannot be read), one line each.
     """
