@@ -307,8 +307,11 @@ class _local_workers_env:
     checkout's root first on PYTHONPATH (they import its modules, as the driver does), and with
     N worker processes, the cores shared out, TF_NUM_INTRAOP_THREADS and OMP_NUM_THREADS =
     cores // N unless set already (N TensorFlow runtimes of a thread per core each would fight
-    over the cores; a network's features are the same bits with any thread count, which the
-    two-worker extraction test checks)."""
+    over the cores). A convnet's features are the same bits with the same thread count; across
+    thread counts they may differ in the last bit on some CPUs (2e-7 of InceptionV3 pool features
+    on an AVX2-only EPYC: the matmuls' sums split otherwise), so a job that must give the bytes of
+    one process sets TF_NUM_INTRAOP_THREADS / OMP_NUM_THREADS to its driver's count, which the
+    two-worker extraction test does)."""
 
     def __init__(self, options):
         from apache_beam.options.pipeline_options import DirectOptions
