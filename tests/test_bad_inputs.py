@@ -708,6 +708,11 @@ CASES = [
          lambda e: [f"--saved_model={e.videos}", *predict_args(e)[1:]], lambda e: (e.videos, "SavedModel")),
     Case("predict-checkpoint-missing", "predict", lambda e: predict_args(e, f"--checkpoint={e.new('ckpt-9.keras')}"),
          ("--checkpoint", "ckpt-9.keras", "not found")),
+    # -- issue 29: finetune resume --
+    Case("finetune-output-dropout-one", "finetune", lambda e: ft_args(e, "--output_dropout=1.0"),
+         ("--output_dropout=1.0", "[0, 1)")),
+    Case("finetune-input-dropout-nan", "finetune", lambda e: ft_args(e, "--input_dropout=nan"),
+         ("--input_dropout=nan", "[0, 1)")),
 ]
 SERVERS = {"client-rest-answer-not-json": (200, b"<html>not json</html>"),
            "client-rest-answer-http-500": (500, b"<html><body>Internal Server Error</body></html>")}
