@@ -195,8 +195,8 @@ def test_scheduled_sampling_resumed_from_a_later_checkpoint_reaches_the_uninterr
     log_dir less the checkpoint after it, rerun."""
     import shutil
 
-    config = tiny(feed="scheduled", schedule_decay=2.0, steps=6, checkpoint_every=2, log_every=2, image_every=6,
-                  keep_checkpoints=10)
+    config = tiny(feed="scheduled", schedule_decay=2.0, units=4, steps=6, checkpoint_every=2, log_every=6,
+                  image_every=1000, keep_checkpoints=10)
     straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
     model, _ = train_lib.train(config, straight, verbose=0)
     shutil.copytree(straight, killed)
