@@ -872,6 +872,11 @@ CASES = [
     Case("predict-npy-video-a-fifo", "predict", lambda e: predict_args(e, video=str(e._root / "frames.npy")),
          ("frames.npy",), setup=lambda e: os.mkfifo(e._root / "frames.npy")),
     Case("extract-percepts-full-disk", "extract_percepts", lambda e: ep_args(e), ("File too large",), full_disk=True),
+    # -- issue 29: finetune resume --
+    Case("finetune-output-dropout-one", "finetune", lambda e: ft_args(e, "--output_dropout=1.0"),
+         ("--output_dropout=1.0", "[0, 1)")),
+    Case("finetune-input-dropout-nan", "finetune", lambda e: ft_args(e, "--input_dropout=nan"),
+         ("--input_dropout=nan", "[0, 1)")),
 ]
 
 

@@ -279,6 +279,45 @@ def test_finetune_on_ucf101_videos_pools_clips_per_video_and_resumes(video_dir, 
     assert resumed["scratch"]["step"] == 3
 
 
+def test_a_finetune_killed_after_any_checkpoint_resumes_to_the_uninterrupted_weights_and_metrics(tmp_path):
+    """Issue 29: dropout drew its masks from Keras seed generators, whose state no checkpoint
+    holds, so a classifier resumed from checkpoint k dropped the units of steps 0, 1, ... where an
+    uninterrupted run dropped those of k, k + 1, ...; now each step's masks come from (seed, step).
+    A kill after checkpoint k: the uninterrupted run's log_dir less every checkpoint after k and the
+    results, rerun. Weights, optimizer state and metrics.json come out equal to the bit."""
+    import shutil
+
+    from video_lstm import rundir
+    from video_lstm.classify import run as run_lib
+
+    config = make(**{**TINY, "model": "autoencoder", "steps": 6, "keep_checkpoints": 10})
+    options = FinetuneOptions(inits=("scratch",), pool_size=12, test_size=4)
+    tuned = settings(steps=6, checkpoint_every=2, keep_checkpoints=10, input_dropout=0.25, output_dropout=0.5)
+
+    def finetune(log_dir):
+        run_lib.FinetuneRun(config, options, tuned, log_dir).run(verbose=0)
+        step, model = rundir.load_latest(os.path.join(log_dir, "scratch"))
+        assert step == 6
+        with open(os.path.join(log_dir, "scratch", "metrics.json"), "rb") as f:
+            return weights(model) + [np.array(v) for v in model.optimizer.variables], f.read()
+
+    straight = str(tmp_path / "straight")
+    expected, expected_metrics = finetune(straight)
+    for kill_after in (2, 4):
+        killed = str(tmp_path / f"killed_after_{kill_after}")
+        shutil.copytree(straight, killed)
+        for step, checkpoint in rundir.list_checkpoints(os.path.join(killed, "scratch")):
+            if step > kill_after:
+                os.remove(checkpoint)
+        for name in ("scratch/metrics.json", "scratch/confusion.png", "summary.json"):
+            os.remove(os.path.join(killed, name))
+        resumed, metrics = finetune(killed)
+        assert metrics == expected_metrics, kill_after
+        assert len(resumed) == len(expected)
+        for a, b in zip(expected, resumed):
+            np.testing.assert_array_equal(a, b, err_msg=f"killed after checkpoint {kill_after}")
+
+
 def test_a_split_naming_absent_videos_is_refused(video_dir, tmp_path):
     import shutil
 

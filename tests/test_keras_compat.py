@@ -93,3 +93,25 @@ def test_the_jax_trainer_hands_optimizer_variables_to_the_hook():
     optimizer.iterations.assign(7)
     values = [np.asarray(v) for v in optimizer.variables]
     assert int(keras_compat.traced_iterations(optimizer, values)) == 7
+
+
+def test_step_seed_is_a_keras_seed_generators_draw_at_that_step_and_holds_no_state():
+    """keras.random takes it where a SeedGenerator goes (`draw_seed` calls `next()`), and the
+    seed (seed, s) draws what a generator made with `seed` draws at its s-th draw; a Dropout of
+    that seed called once a step therefore drops what `StepDropout` drops at step s."""
+    from video_lstm.models.step_random import StepDropout
+
+    generator = keras.random.SeedGenerator(7)
+    dropout, stepwise = keras.layers.Dropout(0.5, seed=7), StepDropout(0.5, seed=7)
+    x = keras.ops.ones((4, 6))
+    for step in range(3):
+        expected = keras.ops.convert_to_numpy(keras.random.uniform((5,), seed=generator))
+        seed = keras_compat.step_seed(7, keras.ops.convert_to_tensor(step))
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.random.uniform((5,), seed=seed)), expected)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(stepwise(x, training=True, step=step)),
+                                      keras.ops.convert_to_numpy(dropout(x, training=True)))
+    assert keras_compat.step_seed(None, 0) is None  # unseeded: Keras' global generator
+    assert stepwise.variables == [] and isinstance(seed, keras.random.SeedGenerator)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(stepwise(x)), keras.ops.convert_to_numpy(x))
+    with pytest.raises(ValueError, match="needs the training step"):
+        stepwise(x, training=True)

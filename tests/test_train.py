@@ -188,6 +188,26 @@ def test_resume_continues_from_the_saved_step_with_equal_weights(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_scheduled_sampling_resumed_from_a_later_checkpoint_reaches_the_uninterrupted_weights(tmp_path):
+    """Issue 29: scheduled sampling drew its coins from a Keras seed generator, whose state no
+    checkpoint holds, so a run resumed from checkpoint k drew the coins of steps 0, 1, ... again;
+    now step s draws from (seed, s). A kill after checkpoint 4 (of 2, 4, 6): the uninterrupted
+    log_dir less the checkpoint after it, rerun."""
+    import shutil
+
+    config = tiny(feed="scheduled", schedule_decay=2.0, units=4, steps=6, checkpoint_every=2, log_every=6,
+                  image_every=1000, keep_checkpoints=10)
+    straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
+    model, _ = train_lib.train(config, straight, verbose=0)
+    shutil.copytree(straight, killed)
+    os.remove(rundir.latest(killed)[1])
+    resumed, step = train_lib.train(config, killed, verbose=0)
+    assert step == 6
+    for a, b in zip(weights(model) + [np.asarray(v) for v in model.optimizer.variables],
+                    weights(resumed) + [np.asarray(v) for v in resumed.optimizer.variables], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_killed_cli_job_resumes_to_the_same_weights(tmp_path, small_mnist, capsys, caplog):
     """SIGKILL a real training process after its first checkpoint, restart it (in this process)."""
     import logging

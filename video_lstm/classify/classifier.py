@@ -16,6 +16,7 @@ from keras import ops
 
 from video_lstm.core import keras_compat
 from video_lstm.models.encoder import Encoder, flatten_frames
+from video_lstm.models.step_random import StepDropout, TrainingStep
 
 KINDS = ("lstm", "single_frame")
 
@@ -31,6 +32,8 @@ class StepSoftmax(keras.layers.Layer):
 
     Call args:
         features: float `(batch, time, features)`.
+        training: bool.
+        step: the training step, which seeds the dropout (`StepDropout`).
 
     Returns:
         float `(batch, time, num_classes)` logits.
@@ -39,15 +42,15 @@ class StepSoftmax(keras.layers.Layer):
     def __init__(self, num_classes, dropout_rate=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.num_classes, self.dropout_rate, self.seed = num_classes, dropout_rate, seed
-        self.dropout = keras.layers.Dropout(dropout_rate, seed=seed)
+        self.dropout = StepDropout(dropout_rate, seed=seed, name="dropout")
         self.dense = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
                                         name="dense", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.dense.build(input_shape)
 
-    def call(self, features, training=False):
-        return self.dense(self.dropout(features, training=training))
+    def call(self, features, training=False, step=None):
+        return self.dense(self.dropout(features, training=training, step=step))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "dropout_rate": self.dropout_rate,
@@ -59,7 +62,7 @@ class StepSoftmax(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
-class Classifier(keras.Model):
+class Classifier(TrainingStep, keras.Model):
     """Per-step softmax classifier of clips.
 
     Args:
@@ -71,7 +74,9 @@ class Classifier(keras.Model):
         input_dropout_rate, output_dropout_rate: dropout rates on the encoder's input
             (frames) and output (h at every step).
         freeze_encoder: bool, the encoder's weights are not trained.
-        seed: int or None, initializer and dropout seed.
+        seed: int or None, initializer and dropout seed. Dropout at training step s draws
+            from (seed, s) (`models.step_random`): a resumed run drops what an uninterrupted
+            one does.
 
     Call args:
         frames: float `(batch, time, *frame_shape)` in [0, 1] (or percepts).
@@ -103,7 +108,7 @@ class Classifier(keras.Model):
         self.init_scale, self.seed = init_scale, seed
         self.input_dropout_rate, self.output_dropout_rate = input_dropout_rate, output_dropout_rate
         self.freeze_encoder = freeze_encoder
-        self.input_dropout = keras.layers.Dropout(input_dropout_rate, seed=seed)
+        self.input_dropout = StepDropout(input_dropout_rate, seed=seed, name="input_dropout")
         self.encoder = None
         if kind == "lstm":
             self.encoder = Encoder(units, num_layers, init_scale, reader=reader, reader_filters=reader_filters,
@@ -131,9 +136,12 @@ class Classifier(keras.Model):
         """What the softmax reads per step: the encoder's units or one frame's values."""
         return self.head.dense.kernel.shape[0]
 
-    def features(self, frames, training=False):
-        """float (batch, time, *frame_shape) -> (batch, time, feature_dim), before the output dropout."""
-        frames = self.input_dropout(frames, training=training)
+    def features(self, frames, training=False, step=None):
+        """float (batch, time, *frame_shape) -> (batch, time, feature_dim), before the output dropout
+        (in training, at `step`: default the optimizer's)."""
+        if training and step is None:
+            step = self.training_step()
+        frames = self.input_dropout(frames, training=training, step=step)
         if self.encoder is None:
             return flatten_frames(frames)
         return self.encoder(frames)["outputs"]
@@ -141,7 +149,8 @@ class Classifier(keras.Model):
     def call(self, frames, training=False):
         if self.built and tuple(frames.shape[2:]) != self.frame_shape:
             raise ValueError(f"frames must be (batch, time) + {self.frame_shape}; got {tuple(frames.shape)}")
-        return self.head(self.features(frames, training=training), training=training)
+        step = self.training_step() if training else None
+        return self.head(self.features(frames, training=training, step=step), training=training, step=step)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Cross-entropy of every step's softmax against the clip's label, averaged."""
@@ -162,7 +171,7 @@ class Classifier(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
-class HeadModel(keras.Model):
+class HeadModel(TrainingStep, keras.Model):
     """The softmax of a `Classifier` alone, on features computed beforehand
     (`Classifier.features`): how a frozen encoder is fine-tuned cheaply. Shares
     (and so trains) the classifier's own head layer.
@@ -178,7 +187,7 @@ class HeadModel(keras.Model):
         self.head = head
 
     def call(self, features, training=False):
-        return self.head(features, training=training)
+        return self.head(features, training=training, step=self.training_step() if training else None)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return step_cross_entropy(y, y_pred)

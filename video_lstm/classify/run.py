@@ -59,6 +59,7 @@ class FinetuneRun:
 
     def __init__(self, config, options, settings, log_dir):
         options.validate()
+        check_settings(settings)
         rundir.check_writable(log_dir)
         self.config, self.options, self.settings, self.log_dir = config, options, settings, log_dir
         self.encoder, self.pretrained_info = None, {}
@@ -164,6 +165,15 @@ class FinetuneRun:
                                     key=self.evaluation_key(init))
         _write_eval_scalars(log_dir, metrics, step)
         return metrics
+
+
+def check_settings(settings):
+    """Raises ValueError naming a classifier flag out of range, before anything is written
+    (the classifier is built only after its log_dir's records are)."""
+    for name in ("input_dropout", "output_dropout"):
+        rate = getattr(settings, name)
+        if not 0.0 <= rate < 1.0:  # NaN too
+            raise ValueError(f"--{name}={rate}; expected a dropout rate in [0, 1)")
 
 
 # What a rerun may change: what a training run's may (`config.RESUMABLE`) but its learning rate

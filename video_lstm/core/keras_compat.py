@@ -8,6 +8,9 @@ Keras or TensorFlow.
 """
 
 
+import keras
+from keras.src.backend import random_seed_dtype
+
 # What Keras' own losses apply to a per-replica loss under tf.distribute (divide by
 # the replicas in sync), so a custom `compute_loss` sums to the global mean.
 from keras.src.losses.loss import scale_loss_for_distribution  # noqa: F401
@@ -62,3 +65,31 @@ def renamed_config(config, renames):
     """A layer config with keys renamed as `renames` ({old: new}) says: how `from_config`
     reads `.keras` files written before a constructor argument was renamed."""
     return {renames.get(key, key): value for key, value in config.items()}
+
+
+
+class _StepSeed(keras.random.SeedGenerator):
+    """A `SeedGenerator` whose every draw is one fixed seed tensor: no state variable."""
+
+    def __init__(self, value):  # no super().__init__: nothing for a layer to track or save
+        self.value = value
+
+    def next(self, ordered=True):
+        return self.value
+
+
+def step_seed(seed, step):
+    """What `keras.random.*(seed=...)` and `keras.random.dropout` take for the stateless seed
+    `(seed, step)` (`step`: a scalar tensor, the training step), or None (unseeded) for
+    `seed=None`.
+
+    Keras takes a tensor seed only as a `SeedGenerator`, whose `next()` it calls
+    (`keras.src.random.seed_generator.draw_seed`); a Keras generator's state is a variable
+    that no checkpoint holds. This one holds none: its `next()` is `(seed, step)` in the
+    backend's seed dtype (`keras.src.backend.random_seed_dtype`), which is what a Keras
+    generator made with `seed` returns at its `step`-th draw (counting from 0).
+    """
+    if seed is None:
+        return None
+    dtype = random_seed_dtype()
+    return _StepSeed(keras.ops.stack([keras.ops.cast(int(seed), dtype), keras.ops.cast(step, dtype)]))

@@ -25,6 +25,7 @@ from video_lstm.core.choices import ACTIVATIONS, KINDS
 from video_lstm.models import losses
 from video_lstm.models.decoder import FrameDecoder
 from video_lstm.models.encoder import Encoder
+from video_lstm.models.step_random import TrainingStep
 
 
 def _as_inputs(inputs):
@@ -37,7 +38,7 @@ def _float32(logits):
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
-class CompositeModel(keras.Model):
+class CompositeModel(TrainingStep, keras.Model):
     """One shared encoder feeding a reconstruction and a future decoder.
 
     Args:
@@ -233,28 +234,6 @@ class CompositeModel(keras.Model):
                 step=step,
             )
         return outputs
-
-    def training_step(self):
-        """The optimizer's step count (0 before `compile`): what scheduled
-        sampling decays with. Read, never assigned, in `call`, so replicas
-        under tf.distribute agree on it."""
-        step = getattr(self, "_step_in_jax_trainer", None)
-        if step is not None:
-            return step
-        optimizer = getattr(self, "optimizer", None)
-        return 0 if optimizer is None else optimizer.iterations
-
-    def compute_loss_and_updates(self, *args, optimizer_variables=None, **kwargs):
-        """(JAX trainer only.) Its stateless forward pass cannot read the
-        optimizer's variables, so the step is handed to `training_step` here."""
-        step = None
-        if optimizer_variables is not None:
-            step = keras_compat.traced_iterations(self.optimizer, optimizer_variables)
-        object.__setattr__(self, "_step_in_jax_trainer", step)  # a traced value, not a weight
-        try:
-            return super().compute_loss_and_updates(*args, optimizer_variables=optimizer_variables, **kwargs)
-        finally:
-            object.__setattr__(self, "_step_in_jax_trainer", None)
 
     def generate(self, frames, future_length=None):
         """Reconstruction and prediction as frames, decoders running free.

@@ -125,8 +125,6 @@ class FrameDecoder(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="lstm",
         )
-        if feed == "scheduled":
-            self.sampling_seed = keras.random.SeedGenerator(seed)
         self.frame_shape = None
 
     def build(self, frame_shape):
@@ -223,7 +221,7 @@ class FrameDecoder(keras.layers.Layer):
             mix = None
             if uses_teacher:  # scheduled sampling (or teacher forcing, continued)
                 probability = 1.0 if self.feed == "teacher" else self.teacher_probability(step)
-                mix = (teacher, probability)
+                mix = (teacher, probability, step)
             unroll = training and isinstance(num_steps, int)  # a static length, differentiated
             logits, previous, states = self._free_run(initial_states, num_steps, previous, mix, unroll)
             if return_state:
@@ -238,10 +236,10 @@ class FrameDecoder(keras.layers.Layer):
             num_steps: int or scalar tensor.
             previous: float (batch, frame_dim), the frame before the first
                 step; zeros if None.
-            mix: optional (teacher (batch, num_steps, frame_dim), probability):
+            mix: optional (teacher (batch, num_steps, frame_dim), probability, step):
                 in training, each sequence's input at each step is the ground
                 truth with that probability (coins drawn for all steps at
-                once, outside the loop), else its own output.
+                once, outside the loop, from (seed, training step)), else its own output.
             unroll: bool, unroll a static number of steps (training).
         Returns:
             (logits (batch, num_steps, frame_dim), last activated frame, states).
@@ -255,8 +253,9 @@ class FrameDecoder(keras.layers.Layer):
         if mix is None:
             xs = steps
         else:
-            teacher, probability = mix
-            coins = keras.random.uniform((num_steps, batch, 1), seed=self.sampling_seed)
+            teacher, probability, training_step = mix
+            # Drawn from (seed, step), not from a generator's state, which no checkpoint holds.
+            coins = keras.random.uniform((num_steps, batch, 1), seed=keras_compat.step_seed(self.seed, training_step))
             use_teacher = coins < ops.cast(probability, coins.dtype)
             xs = (steps, ops.transpose(teacher, (1, 0, 2)), use_teacher)
 
