@@ -14,7 +14,6 @@ from PIL import Image
 
 from pipelines import digits as digits_lib
 from video_lstm import config as config_lib
-from video_lstm import rundir
 from video_lstm.analysis import rollout
 from video_lstm.analysis import visualization as visualize_lib
 from video_lstm.analysis.options import VisualizeOptions
@@ -296,13 +295,14 @@ def test_a_log_dir_without_checkpoint_or_config_is_refused(tmp_path):
 
 
 def test_a_model_of_feature_vectors_gets_no_pictures(tmp_path):
+    """The model of a percept run (feature vectors in) is refused by `visualize`, which the
+    log_dir route calls once the checkpoint is loaded (a log_dir whose config.json describes
+    another model than its checkpoint is refused before that: tests/test_rundir.py)."""
     model = CompositeModel(units=4, future_length=OUT)
     model(np.zeros((1, IN, 20), np.float32))  # percepts: (batch, time, features)
-    rundir.save(model, str(tmp_path), step=1)
-    (tmp_path / "config.json").write_text(tiny().to_json())
     for what in ("samples", "rollout", "weights"):
         with pytest.raises(ValueError, match=r"frames of shape \(20,\) \(feature vectors"):
-            visualize_lib.visualize_log_dir(str(tmp_path), VisualizeOptions(what=(what,)))
+            visualize_lib.visualize(model, tiny(units=4), str(tmp_path), VisualizeOptions(what=(what,)))
 
 
 def test_an_autoencoder_has_no_rollout(tmp_path):

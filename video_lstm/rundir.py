@@ -176,11 +176,14 @@ def remove_new(log_dir):
     shutil.rmtree(log_dir, ignore_errors=True)
 
 
+_LIST_RECORDS = (RESUMES,)  # records that hold a JSON list; every other holds an object
+
+
 def read_json(log_dir, name, default=None):
     """The JSON record `name` of a log_dir, or `default` where there is none.
 
-    Raises ValueError naming the file if it is no regular file, not JSON, or not of the
-    kind `default` is (a list for a list, else an object)."""
+    Raises ValueError naming the file if it is no regular file, not JSON, or not of its
+    kind (a list for resumes.json, else an object)."""
     record = log_dir and path(log_dir, name)
     if not record or not os.path.exists(record):
         return default
@@ -190,7 +193,7 @@ def read_json(log_dir, name, default=None):
         value = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{record} is not JSON ({error}): the run's record is damaged") from None
-    kind = list if isinstance(default, list) else dict
+    kind = list if name in _LIST_RECORDS or isinstance(default, list) else dict
     if not isinstance(value, kind):
         raise ValueError(f"{record} holds {type(value).__name__}, not a JSON {'list' if kind is list else 'object'}")
     return value
