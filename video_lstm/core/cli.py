@@ -113,7 +113,9 @@ def run(define_flags, main):
 
     def parse(argv):
         try:
-            return flags.FLAGS(argv)
+            remaining = flags.FLAGS(argv)
+            apply_deprecated_aliases(flags.FLAGS, program)
+            return remaining
         except flags.Error as error:
             print(f"FATAL Flags parsing error: {one_line(error)}", file=sys.stderr)
             sys.exit(1)
@@ -263,6 +265,7 @@ def call(module, argv=()):
     program = module.__name__
     try:
         remaining = flag_values([program, *argv])
+        apply_deprecated_aliases(flag_values, program)
         module.main(remaining, flag_values)
     except flags.Error as error:
         print(f"FATAL Flags parsing error: {one_line(error)}", file=sys.stderr)
@@ -339,3 +342,45 @@ def dataclass_values(cls, flag_values, skip=()):
         value = flag_values[field.name].value
         values[field.name] = tuple(value) if isinstance(value, list) else value
     return values
+
+
+# -- old flag names, kept for a release ---------------------------------------------
+
+_DEPRECATED_FOR = "_video_lstm_deprecated_for"  # the attribute marking an old name's Flag
+
+
+def define_deprecated_alias(flag_values, old, new):
+    """--`old`, an old name of --`new` (already defined on `flag_values`) kept for a release so
+    that users' flagfiles still run: the same kind of flag, no default, its help
+    "Deprecated: use --new. <new's help>". After parsing (`run`, `call`), a value given to it
+    goes to --`new` with one warning line (`apply_deprecated_aliases`)."""
+    target = flag_values[new]
+    help_text = f"Deprecated: use --{new}. {target.help}"
+    if isinstance(target, flags.MultiFlag):
+        raise TypeError(f"--{new}: a multi flag has no deprecated alias")  # a bug, not bad input
+    flag = flags.Flag(target.parser, target.serializer, old, None, help_text, boolean=target.boolean)
+    setattr(flag, _DEPRECATED_FOR, new)
+    flags.DEFINE_flag(flag, flag_values=flag_values)
+    return flag
+
+
+def deprecated_aliases(flag_values):
+    """{old name: new name} of the deprecated aliases defined on `flag_values`."""
+    return {name: getattr(flag_values[name], _DEPRECATED_FOR) for name in flag_values
+            if hasattr(flag_values[name], _DEPRECATED_FOR)}
+
+
+def apply_deprecated_aliases(flag_values, program):
+    """Gives each deprecated alias's value (where given) to its new flag, saying so in one
+    warning line on stderr; an alias and its new name both given with other values is a
+    flags error naming both."""
+    for old, new in deprecated_aliases(flag_values).items():
+        if not flag_values[old].present:
+            continue
+        value = flag_values[old].value
+        if flag_values[new].present and flag_values[new].value != value:
+            raise flags.IllegalFlagValueError(f"--{old} (deprecated: use --{new}) and --{new} give two values: "
+                                              f"{value!r} and {flag_values[new].value!r}")
+        flag_values[new].value = value
+        flag_values[new].present = 1
+        print(f"{program}: warning: --{old} is deprecated: use --{new} (same meaning)", file=sys.stderr)
