@@ -401,7 +401,7 @@ def test_a_folder_classifier_is_scored_on_held_out_videos_only(tmp_path):
         for i in range(5):
             write_video(tmp_path / name / f"{i}.avi", moving_shapes(12, 24, 32, seed=10 * c + i))
     config = make(dataset="folder", video_dir=str(tmp_path), frame_size=8, model="autoencoder", input_length=4)
-    data = data_lib.video_data(config, labels_per_class=0, seed=0, stride=4)
+    data = data_lib.video_data(config, labels_per_class=None, seed=0, stride=4)
     held = action_datasets.held_out(action_datasets.folder(str(tmp_path)).items, 0.2)
     assert set(data.test.names) == held and len(held) == 2  # one of each class's five
     trained = {os.path.relpath(path, tmp_path).replace(os.sep, "/") for path in data.label_of}

@@ -53,7 +53,7 @@ def separable(seed, classes=4, per_class=30, dim=20):
 def test_separable_features_are_classified_perfectly():
     train, labels = separable(0)
     test, test_labels = separable(0, per_class=50)
-    rows = probe.probe_features(train, labels, test, test_labels, 4, [1, 5, probe.ALL], seeds=3)
+    rows = probe.probe_features(train, labels, test, test_labels, 4, [1, 5, None], seeds=3)
     assert [row["mean"] for row in rows] == [1.0, 1.0, 1.0]
     assert [row["train_size"] for row in rows] == [4, 20, 120]
 
@@ -62,7 +62,7 @@ def test_random_labels_give_chance():
     rng = np.random.default_rng(1)
     train, test = rng.normal(size=(400, 30)), rng.normal(size=(2000, 30))
     labels, test_labels = rng.integers(0, 10, 400), rng.integers(0, 10, 2000)
-    rows = probe.probe_features(train, labels, test, test_labels, 10, [5, probe.ALL], seeds=3)
+    rows = probe.probe_features(train, labels, test, test_labels, 10, [5, None], seeds=3)
     for row in rows:
         assert abs(row["mean"] - 0.1) < 0.04, row
 
@@ -120,7 +120,7 @@ def test_a_second_probe_never_overwrites_another_result(tmp_path):
     later = {**first, "step": 8, "checkpoint": "/a/checkpoints/ckpt-8.keras"}
     assert probe.result_name_for(log_dir, options, later) == "probe_step-8.json"
     assert probe.result_name_for(log_dir, probe.ProbeOptions(seeds=2), later) == "probe_seeds-2.json"
-    assert probe.ProbeOptions(shots=("all", "5", "1")).shot_counts() == [1, 5, probe.ALL]
+    assert probe.ProbeOptions(shots=("all", "5", "1")).shot_counts() == [1, 5, None]
     for bad in (dict(shots=("0",)), dict(shots=("x",)), dict(seeds=0), dict(baselines=("nope",))):
         with pytest.raises(ValueError):
             probe.ProbeOptions(**bad).validate()
@@ -228,7 +228,7 @@ def test_probe_every_writes_curves_and_the_last_values_into_metrics(tmp_path, mo
     cls = probe.ProbeCallback
     original = cls.__init__
     monkeypatch.setattr(cls, "__init__", lambda self, config, every, **kw: original(
-        self, config, every, **{**kw, "pool_size": 60, "test_size": 20, "seeds": 1, "counts": (1, probe.ALL)}))
+        self, config, every, **{**kw, "pool_size": 60, "test_size": 20, "seeds": 1, "counts": (1, None)}))
     log_dir = str(tmp_path / "run")
     loop.train_and_evaluate(tiny(probe_every=2), log_dir, verbose=0)
     metrics = rundir.read_json(log_dir, rundir.METRICS)

@@ -18,7 +18,7 @@ import typing
 
 from pipelines import sources
 from video_lstm.core import choices, settings
-from video_lstm.core.settings import Bookkeeping, EncoderSettings, OptimizerSettings
+from video_lstm.core.settings import Bookkeeping, EncoderSettings, FitSettings, OptimizerSettings
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a
 # config that agrees on all of them, on the data source and on its input spec.
@@ -91,6 +91,12 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
                 f"({options.__module__}.{options.__name__})"
             )
         validate(self)
+
+    @property
+    def fit(self):
+        """What the fit loop reads of a training run (`core.settings.FitSettings`)."""
+        return FitSettings(self.steps, self.batch_size, self.checkpoint_every, self.keep_checkpoints, self.log_every,
+                           self.image_every, self.steps_per_execution, self.probe_every, self.strategy)
 
     @property
     def clip_length(self):
@@ -397,6 +403,13 @@ class FinetuneSettings(Bookkeeping, OptimizerSettings, EncoderSettings):
     def replace(self, **values):
         return dataclasses.replace(self, **values)
 
+    @property
+    def fit(self):
+        """What the fit loop reads of a classifier (`core.settings.FitSettings`: one step per call, no
+        probe; the strategy is the data's `Config`'s, which the command builds under)."""
+        return FitSettings(self.steps, self.batch_size, self.checkpoint_every, self.keep_checkpoints, self.log_every,
+                           self.image_every)
+
     @classmethod
     def of(cls, config, **own):
         """The shared parts from `config` (a `Config`), the classifier's own fields from `own`."""
@@ -406,18 +419,14 @@ class FinetuneSettings(Bookkeeping, OptimizerSettings, EncoderSettings):
 
 CLASSIFIER_FIELDS = ("input_dropout", "output_dropout", "freeze_encoder", "encoder_learning_rate")
 FINETUNE_INITS = ("pretrained", "scratch", "single_frame")
-ALL = "all"
+ALL = settings.ALL
 
 
 def label_count(value):
     """`--labels_per_class` as a number of labelled videos per class, or None for all of them
-    ("all"; "0" is read as all too, as the flag once spelled it)."""
-    text = str(value).strip()
-    if text in (ALL, "0"):
-        return None
-    if text.isdigit():
-        return int(text)
-    raise ValueError(f"--labels_per_class={value!r}; expected a count >= 1 or 'all'")
+    (`core.settings.parse_count`, the one conversion; "0", as the flag once spelled all, and a
+    record's 0 are read as all too)."""
+    return None if str(value).strip() == "0" else settings.parse_count(value, "labels_per_class")
 
 
 @dataclasses.dataclass(frozen=True)
