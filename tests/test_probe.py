@@ -265,11 +265,11 @@ def test_the_ablation_trains_and_probes_each_variant_once_and_plots_the_curves(t
     """A variant trains with its own flags into its own run, is probed, and lands in the table
     with its times and in the curves; a rerun skips finished variants (files unchanged)."""
     from video_lstm.core import cli
-    from video_lstm.experiments import pretrain_ablation
+    from video_lstm.experiments import ablation, pretrain_ablation
 
     flagfile = tmp_path / "tiny.flags"
     flagfile.write_text(TINY_FLAGFILE)
-    argv = [f"--log_dir={tmp_path / 'ablation'}", f"--base_flagfile={flagfile}", "--variants=autoencoder",
+    argv = [f"--log_dir={tmp_path / 'ablation'}", f"--pretrain_flagfile={flagfile}", "--variants=autoencoder",
             "--steps=2", "--probe_every=2", "--shots=1,all", "--seeds=2", "--pool_size=40", "--test_size=20"]
     assert cli.call(pretrain_ablation, argv) == 0
     records = json.load(open(tmp_path / "ablation" / "ablation.json"))
@@ -282,7 +282,7 @@ def test_the_ablation_trains_and_probes_each_variant_once_and_plots_the_curves(t
     table = (tmp_path / "ablation" / "ablation.md").read_text()
     assert "| autoencoder | --model=autoencoder | 2 |" in table
     assert open(tmp_path / "ablation" / "probe_curves.png", "rb").read(4) == b"\x89PNG"
-    curves = pretrain_ablation.probe_curves(str(tmp_path / "ablation" / "autoencoder"))
+    curves = ablation.probe_curves(str(tmp_path / "ablation" / "autoencoder"))
     assert [step for step, _ in curves["probe/motion/all"]] == [0, 2]
     before = (tmp_path / "ablation" / "ablation.json").read_bytes()
     assert cli.call(pretrain_ablation, argv) == 0  # finished variants are not trained again

@@ -202,6 +202,8 @@ def _identity(record):
     for part in ("settings", "config"):
         for name in _RESUMABLE + ("percepts_test_dir",):
             record.get(part, {}).pop(name, None)
+    for name in config_lib.FINETUNE_UNREAD:  # fields of the Config no classifier reads
+        record.get("config", {}).pop(name, None)
     return record
 
 
