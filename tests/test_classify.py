@@ -179,7 +179,8 @@ def test_bad_input_is_named_at_start_up(pretrained_run, tmp_path):
     from video_lstm.classify import run as run_lib
 
     config = make(**{**TINY, "frame_size": 32, "model": "autoencoder"})
-    options = FinetuneOptions(pretrained_run[1], ("pretrained",), "appearance", "all", 16, 20, 4)
+    options = FinetuneOptions(pretrained=pretrained_run[1], inits=("pretrained",), task="appearance",
+                              labels_per_class="all", stride=16, pool_size=20, test_size=4)
     with pytest.raises(ValueError, match=r"--pretrained=.* reads inputs of shape \(28, 28, 1\).*\(32, 32, 1\)"):
         run_lib.FinetuneRun(config, options, settings(), str(tmp_path))
     with pytest.raises(FileNotFoundError, match="--pretrained='nowhere' does not exist"):
@@ -200,10 +201,10 @@ def test_bad_input_is_named_at_start_up(pretrained_run, tmp_path):
 @pytest.mark.large  # 14 s: a whole (tiny) study
 def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     from video_lstm import config as config_lib
-    from video_lstm.experiments import few_labels
+    from video_lstm.experiments import study as few_labels
 
     pretrain = config_lib.replace(make(**TINY), checkpoint_every=1)
-    study = few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["appearance", "motion"], [1, "all"],
+    study = few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["appearance", "motion"], [1, None],
                              [0], few_labels.INITS, pool_size=60, test_size=6, head_steps=2)
     table = study.run()
     rows = json.load(open(tmp_path / "few_labels.json"))
@@ -218,7 +219,7 @@ def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     assert open(tmp_path / "few_labels.png", "rb").read(4) == b"\x89PNG"
     assert json.load(open(tmp_path / "study.json"))["timings_s"]["total_s"] > 0
     # A restarted study skips its finished rows (and reuses the pretraining).
-    again = few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["appearance", "motion"], [1, "all"],
+    again = few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["appearance", "motion"], [1, None],
                              [0], few_labels.INITS, pool_size=60, test_size=6, head_steps=2)
     assert again.run() == table
     # Its rows were read by the probe: a restart with the softmax head is refused, not mixed in.
@@ -236,7 +237,8 @@ def test_the_exported_classifier_matches_keras(pretrained_run, tmp_path):
     from video_lstm.classify import run as run_lib
 
     config = make(**{**TINY, "model": "autoencoder", "checkpoint_every": 1})
-    options = FinetuneOptions(pretrained_run[1], ("pretrained",), "motion", "1", 16, 60, 6)
+    options = FinetuneOptions(pretrained=pretrained_run[1], inits=("pretrained",), task="motion", labels_per_class="1",
+                              stride=16, pool_size=60, test_size=6)
     summary = run_lib.FinetuneRun(config, options, settings(steps=2, checkpoint_every=1), str(tmp_path)).run(verbose=0)
     assert set(summary["pretrained"]) >= {"clip_top1", "clip_top5", "video_top1", "video_top5", "per_class_accuracy"}
     assert os.path.exists(tmp_path / "pretrained" / "confusion.png")
@@ -401,7 +403,7 @@ def test_a_folder_classifier_is_scored_on_held_out_videos_only(tmp_path):
         for i in range(5):
             write_video(tmp_path / name / f"{i}.avi", moving_shapes(12, 24, 32, seed=10 * c + i))
     config = make(dataset="folder", video_dir=str(tmp_path), frame_size=8, model="autoencoder", input_length=4)
-    data = data_lib.video_data(config, labels_per_class=0, seed=0, stride=4)
+    data = data_lib.video_data(config, labels_per_class=None, seed=0, stride=4)
     held = action_datasets.held_out(action_datasets.folder(str(tmp_path)).items, 0.2)
     assert set(data.test.names) == held and len(held) == 2  # one of each class's five
     trained = {os.path.relpath(path, tmp_path).replace(os.sep, "/") for path in data.label_of}

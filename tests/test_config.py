@@ -100,7 +100,7 @@ def test_flagfiles_of_the_other_programs_parse_with_their_own_flags(program):
         module.define_flags(flag_values)
         flag_values(["check", "--flagfile=" + path])
         if program == "video_lstm.finetune":
-            flags_lib.config_from_flags(flag_values)  # and the training config they describe
+            module.settings(flag_values)  # and the data, options and classifier they describe
 
 
 def test_the_paper_settings_share_one_base_flagfile():

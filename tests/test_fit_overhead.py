@@ -16,14 +16,14 @@ from video_lstm.training import summaries
 
 def test_steps_per_execution_divides_every_interval_and_the_start_step():
     config = tiny(steps=1000, checkpoint_every=500, log_every=50, image_every=250, steps_per_execution=10)
-    assert train_lib.steps_per_execution(config, 0) == 10
-    assert train_lib.steps_per_execution(config, 500) == 10
-    assert train_lib.steps_per_execution(config, 505) == 5  # resumed where a SIGTERM stopped it
-    assert train_lib.steps_per_execution(dataclasses.replace(config, log_every=25), 0) == 5
+    assert train_lib.steps_per_execution(config.fit, 0) == 10
+    assert train_lib.steps_per_execution(config.fit, 500) == 10
+    assert train_lib.steps_per_execution(config.fit, 505) == 5  # resumed where a SIGTERM stopped it
+    assert train_lib.steps_per_execution(dataclasses.replace(config, log_every=25).fit, 0) == 5
     assert train_lib.steps_per_execution(tiny(steps=12, checkpoint_every=500, log_every=4, image_every=8,
-                                              steps_per_execution=10), 0) == 2  # the run shorter than an interval
+                                              steps_per_execution=10).fit, 0) == 2  # the run shorter than an interval
     assert train_lib.steps_per_execution(tiny(probe_every=3, steps=30, checkpoint_every=30, log_every=30,
-                                              image_every=30, steps_per_execution=10), 0) == 1
+                                              image_every=30, steps_per_execution=10).fit, 0) == 1
 
 
 def test_a_distributed_strategy_runs_one_step_per_call():
@@ -31,8 +31,8 @@ def test_a_distributed_strategy_runs_one_step_per_call():
     import tensorflow as tf
 
     config = tiny(steps=1000, checkpoint_every=500, log_every=50, image_every=250, steps_per_execution=10)
-    assert train_lib.steps_per_execution(config, 0, tf.distribute.get_strategy()) == 10
-    assert train_lib.steps_per_execution(config, 0, tf.distribute.MirroredStrategy(["/cpu:0"])) == 1
+    assert train_lib.steps_per_execution(config.fit, 0, tf.distribute.get_strategy()) == 10
+    assert train_lib.steps_per_execution(config.fit, 0, tf.distribute.MirroredStrategy(["/cpu:0"])) == 1
 
 
 def scalars(log_dir):
@@ -55,7 +55,7 @@ def test_a_run_of_four_steps_per_call_trains_logs_and_checkpoints_as_one_step_pe
     for k in (1, 4):
         config = tiny(steps=8, checkpoint_every=4, log_every=4, image_every=4, steps_per_execution=k,
                       feed="scheduled")
-        assert train_lib.steps_per_execution(config, 0) == k
+        assert train_lib.steps_per_execution(config.fit, 0) == k
         log_dir = str(tmp_path / f"k{k}")
         model, step = train_lib.train(config, log_dir, verbose=0)
         assert step == 8 and int(model.optimizer.iterations) == 8

@@ -53,7 +53,7 @@ def separable(seed, classes=4, per_class=30, dim=20):
 def test_separable_features_are_classified_perfectly():
     train, labels = separable(0)
     test, test_labels = separable(0, per_class=50)
-    rows = probe.probe_features(train, labels, test, test_labels, 4, [1, 5, probe.ALL], seeds=3)
+    rows = probe.probe_features(train, labels, test, test_labels, 4, [1, 5, None], seeds=3)
     assert [row["mean"] for row in rows] == [1.0, 1.0, 1.0]
     assert [row["train_size"] for row in rows] == [4, 20, 120]
 
@@ -62,7 +62,7 @@ def test_random_labels_give_chance():
     rng = np.random.default_rng(1)
     train, test = rng.normal(size=(400, 30)), rng.normal(size=(2000, 30))
     labels, test_labels = rng.integers(0, 10, 400), rng.integers(0, 10, 2000)
-    rows = probe.probe_features(train, labels, test, test_labels, 10, [5, probe.ALL], seeds=3)
+    rows = probe.probe_features(train, labels, test, test_labels, 10, [5, None], seeds=3)
     for row in rows:
         assert abs(row["mean"] - 0.1) < 0.04, row
 
@@ -120,7 +120,7 @@ def test_a_second_probe_never_overwrites_another_result(tmp_path):
     later = {**first, "step": 8, "checkpoint": "/a/checkpoints/ckpt-8.keras"}
     assert probe.result_name_for(log_dir, options, later) == "probe_step-8.json"
     assert probe.result_name_for(log_dir, probe.ProbeOptions(seeds=2), later) == "probe_seeds-2.json"
-    assert probe.ProbeOptions(shots=("all", "5", "1")).shot_counts() == [1, 5, probe.ALL]
+    assert probe.ProbeOptions(shots=("all", "5", "1")).shot_counts() == [1, 5, None]
     for bad in (dict(shots=("0",)), dict(shots=("x",)), dict(seeds=0), dict(baselines=("nope",))):
         with pytest.raises(ValueError):
             probe.ProbeOptions(**bad).validate()
@@ -228,7 +228,7 @@ def test_probe_every_writes_curves_and_the_last_values_into_metrics(tmp_path, mo
     cls = probe.ProbeCallback
     original = cls.__init__
     monkeypatch.setattr(cls, "__init__", lambda self, config, every, **kw: original(
-        self, config, every, **{**kw, "pool_size": 60, "test_size": 20, "seeds": 1, "counts": (1, probe.ALL)}))
+        self, config, every, **{**kw, "pool_size": 60, "test_size": 20, "seeds": 1, "counts": (1, None)}))
     log_dir = str(tmp_path / "run")
     loop.train_and_evaluate(tiny(probe_every=2), log_dir, verbose=0)
     metrics = rundir.read_json(log_dir, rundir.METRICS)
@@ -265,11 +265,11 @@ def test_the_ablation_trains_and_probes_each_variant_once_and_plots_the_curves(t
     """A variant trains with its own flags into its own run, is probed, and lands in the table
     with its times and in the curves; a rerun skips finished variants (files unchanged)."""
     from video_lstm.core import cli
-    from video_lstm.experiments import pretrain_ablation
+    from video_lstm.experiments import ablation, pretrain_ablation
 
     flagfile = tmp_path / "tiny.flags"
     flagfile.write_text(TINY_FLAGFILE)
-    argv = [f"--log_dir={tmp_path / 'ablation'}", f"--base_flagfile={flagfile}", "--variants=autoencoder",
+    argv = [f"--log_dir={tmp_path / 'ablation'}", f"--pretrain_flagfile={flagfile}", "--variants=autoencoder",
             "--steps=2", "--probe_every=2", "--shots=1,all", "--seeds=2", "--pool_size=40", "--test_size=20"]
     assert cli.call(pretrain_ablation, argv) == 0
     records = json.load(open(tmp_path / "ablation" / "ablation.json"))
@@ -282,7 +282,7 @@ def test_the_ablation_trains_and_probes_each_variant_once_and_plots_the_curves(t
     table = (tmp_path / "ablation" / "ablation.md").read_text()
     assert "| autoencoder | --model=autoencoder | 2 |" in table
     assert open(tmp_path / "ablation" / "probe_curves.png", "rb").read(4) == b"\x89PNG"
-    curves = pretrain_ablation.probe_curves(str(tmp_path / "ablation" / "autoencoder"))
+    curves = ablation.probe_curves(str(tmp_path / "ablation" / "autoencoder"))
     assert [step for step, _ in curves["probe/motion/all"]] == [0, 2]
     before = (tmp_path / "ablation" / "ablation.json").read_bytes()
     assert cli.call(pretrain_ablation, argv) == 0  # finished variants are not trained again

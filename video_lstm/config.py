@@ -18,7 +18,7 @@ import typing
 
 from pipelines import sources
 from video_lstm.core import choices, settings
-from video_lstm.core.settings import Bookkeeping, EncoderSettings, OptimizerSettings
+from video_lstm.core.settings import Bookkeeping, EncoderSettings, FitSettings, LabelledPool, OptimizerSettings
 
 # Fields that decide the model's weights: a log_dir's checkpoint only fits a
 # config that agrees on all of them, on the data source and on its input spec.
@@ -91,6 +91,12 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
                 f"({options.__module__}.{options.__name__})"
             )
         validate(self)
+
+    @property
+    def fit(self):
+        """What the fit loop reads of a training run (`core.settings.FitSettings`)."""
+        return FitSettings(self.steps, self.batch_size, self.checkpoint_every, self.keep_checkpoints, self.log_every,
+                           self.image_every, self.steps_per_execution, self.probe_every, self.strategy)
 
     @property
     def clip_length(self):
@@ -397,6 +403,13 @@ class FinetuneSettings(Bookkeeping, OptimizerSettings, EncoderSettings):
     def replace(self, **values):
         return dataclasses.replace(self, **values)
 
+    @property
+    def fit(self):
+        """What the fit loop reads of a classifier (`core.settings.FitSettings`: one step per call, no
+        probe; the strategy is the data's `Config`'s, which the command builds under)."""
+        return FitSettings(self.steps, self.batch_size, self.checkpoint_every, self.keep_checkpoints, self.log_every,
+                           self.image_every)
+
     @classmethod
     def of(cls, config, **own):
         """The shared parts from `config` (a `Config`), the classifier's own fields from `own`."""
@@ -405,32 +418,49 @@ class FinetuneSettings(Bookkeeping, OptimizerSettings, EncoderSettings):
 
 
 CLASSIFIER_FIELDS = ("input_dropout", "output_dropout", "freeze_encoder", "encoder_learning_rate")
+# What a classifier reads of a `Config` (its flags are python -m video_lstm.finetune's, beside every data
+# source's options): the data source, the clip length, the distribution. The rest of the Config it builds
+# the data from is the classifier's (`FinetuneSettings`) or fixed (`finetune_config`), and a finetune.json
+# compares only these (`FINETUNE_UNREAD`: what no classifier reads, records of earlier runs included).
+FINETUNE_DATA_FIELDS = ("dataset", "input_length", "strategy")
+FINETUNE_UNREAD = ("model", "conditional_reconstruction", "conditional_future", "feed", "schedule_decay", "loss",
+                   "readout", "readout_filters", "future_length", "eval_sequences", "precision",
+                   "steps_per_execution", "probe_every")
+
+
+def finetune_config(data_values, data_options, settings):
+    """The `Config` a classifier's data is read with: `data_values` ({FINETUNE_DATA_FIELDS}), the
+    source's options (`data_options`, a dict or the source's Options), the encoder, optimizer and
+    bookkeeping of `settings` (a `FinetuneSettings`); clips of --input_length frames (an
+    autoencoder's), squared error (percepts are no pixels in [0, 1]); the rest at its default."""
+    shared = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name in _CONFIG_NAMES}
+    return Config(**shared, **data_values, model="autoencoder", loss="squared_error", data=data_options)
+
+
+_CONFIG_NAMES = frozenset(f.name for f in dataclasses.fields(Config))
 FINETUNE_INITS = ("pretrained", "scratch", "single_frame")
-ALL = "all"
+ALL = settings.ALL
 
 
 def label_count(value):
     """`--labels_per_class` as a number of labelled videos per class, or None for all of them
-    ("all"; "0" is read as all too, as the flag once spelled it)."""
-    text = str(value).strip()
-    if text in (ALL, "0"):
-        return None
-    if text.isdigit():
-        return int(text)
-    raise ValueError(f"--labels_per_class={value!r}; expected a count >= 1 or 'all'")
+    (`core.settings.parse_count`, the one conversion; "0", as the flag once spelled all, and a
+    record's 0 are read as all too)."""
+    return None if str(value).strip() == "0" else settings.parse_count(value, "labels_per_class")
 
 
 @dataclasses.dataclass(frozen=True)
-class FinetuneOptions:
-    """What a fine-tuning command adds to the training flags (`video_lstm.flags`)."""
+class FinetuneOptions(LabelledPool):
+    """What a fine-tuning command trains and on which labels, beside the classifier
+    (`FinetuneSettings`) and the data (`FINETUNE_DATA_FIELDS` of a `Config`): the labelled
+    Moving MNIST pool and test set (`core.settings.LabelledPool`), the initialisations, the
+    labels per class, the test clips' stride and what to do with absent videos."""
 
     pretrained: str = ""
     inits: tuple = ()
     task: str = "appearance"
     labels_per_class: str = ALL
     stride: int = 16
-    pool_size: int = 5000
-    test_size: int = 1000
     missing: str = "error"
 
     @property
@@ -464,7 +494,6 @@ FINETUNE_HELP = {
     "task": "Labelled Moving MNIST task.",
     "labels_per_class": "Labelled training videos per class (seeded, balanced), or all.",
     "stride": "Test clips start every this many frames of a video (pooled per video).",
-    "pool_size": "Labelled Moving MNIST training sequences.",
-    "test_size": "Labelled Moving MNIST test sequences.",
+    **{name: settings.FEWSHOT_HELP[name] for name in ("pool_size", "test_size")},
     "missing": "A split naming absent videos: refuse, or drop them.",
 }

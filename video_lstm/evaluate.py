@@ -23,12 +23,17 @@ def define_flags(flag_values=flags.FLAGS):
     cli.define_dataclass_flags(EvaluateOptions, flag_values, EVALUATE_HELP, EVALUATE_CHOICES)
 
 
+def settings(flag_values):
+    """The `EvaluateOptions` of the parsed flags (reads flags only)."""
+    return EvaluateOptions(**cli.dataclass_values(EvaluateOptions, flag_values))
+
+
 def main(argv, flag_values=flags.FLAGS):
     FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
-    from video_lstm.analysis import evaluation
+    from video_lstm.analysis import evaluation  # Keras: only once the flags are read
 
-    overrides = EvaluateOptions(**cli.dataclass_values(EvaluateOptions, FLAGS)).overrides()
+    overrides = settings(FLAGS).overrides()
     try:
         result = evaluation.evaluate_log_dir(FLAGS.log_dir, write=False, **overrides)
     except (OSError, ValueError) as error:

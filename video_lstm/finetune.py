@@ -11,57 +11,60 @@ training log_dir or an exported encoder SavedModel; frozen with
 `--freeze_encoder`, else trained at `--encoder_learning_rate`), and the
 baselines `scratch` (the same classifier, random init; `--units` etc.) and
 `single_frame`. `--labels_per_class=N` trains on a seeded class-balanced subset (default all).
-Training flags (`--steps`, `--batch_size`, `--learning_rate`, `--input_length`
-= the clip length, ...) are video_lstm.train's. Restarting resumes.
+Its flags are the classifier's (`config.FinetuneSettings`: encoder, optimizer, bookkeeping),
+the data's (`--dataset`, `--input_length` = the clip length, the source's options,
+`--strategy`) and the command's (`config.FinetuneOptions`). Restarting resumes.
 """
 
 import dataclasses
 
-from absl import flags, logging  # noqa: E402
+from absl import flags, logging
 
-from video_lstm import config as config_lib  # noqa: E402  (no Keras, no TensorFlow)
-from video_lstm import flags as flags_lib  # noqa: E402
-from video_lstm.core import cli  # noqa: E402
+from video_lstm import config as config_lib  # no Keras, no TensorFlow
+from video_lstm import flags as flags_lib
+from video_lstm.core import cli
 
 PROGRAM = "video_lstm.finetune"
 
 
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m video_lstm.finetune`, on `flag_values`: video_lstm.train's, the
-    classifier's own (`config.FinetuneSettings`) and the command's (`config.FinetuneOptions`)."""
+    """The flags of `python -m video_lstm.finetune`, on `flag_values`: the classifier's, the data's
+    and the command's (nothing of video_lstm.train's decoders)."""
     cli.define_log_dir(flag_values, "Where the classifiers, their checkpoints and metrics go.")
-    flags_lib.define_flags(flag_values)
     for cls in (config_lib.FinetuneSettings, config_lib.FinetuneOptions):
-        cli.define_dataclass_flags(cls, flag_values, config_lib.FINETUNE_HELP, config_lib.FINETUNE_CHOICES)
+        cli.define_dataclass_flags(cls, flag_values, {**flags_lib.HELP, **config_lib.FINETUNE_HELP},
+                                   {**config_lib.CHOICES, **config_lib.FINETUNE_CHOICES})
+    flags_lib.define_data_flags(flag_values, config_lib.FINETUNE_DATA_FIELDS)
 
 
-def settings_from_flags(flag_values):
-    """(config, options, settings) of the parsed flags; ValueError names a bad one."""
-    # The clips are --input_length frames (an autoencoder's).
-    config = config_lib.replace(flags_lib.config_from_flags(flag_values), model="autoencoder")
+def settings(flag_values):
+    """(config: the data's `Config`, options: `FinetuneOptions`, settings: `FinetuneSettings`) of the
+    parsed flags; reads flags only. ValueError names a bad one."""
+    classifier = config_lib.FinetuneSettings(**cli.dataclass_values(config_lib.FinetuneSettings, flag_values))
     options = config_lib.FinetuneOptions(**cli.dataclass_values(config_lib.FinetuneOptions, flag_values))
     if not options.inits:
         inits = ("pretrained", "scratch", "single_frame") if options.pretrained else ("scratch", "single_frame")
         options = dataclasses.replace(options, inits=inits)
     options.validate()
-    own = {name: flag_values[name].value for name in config_lib.CLASSIFIER_FIELDS + ("eval_batch_size",)}
-    return config, options, config_lib.FinetuneSettings.of(config, **own)
+    config = config_lib.finetune_config(*flags_lib.data_from_flags(flag_values, config_lib.FINETUNE_DATA_FIELDS),
+                                        classifier)
+    return config, options, classifier
 
 
 def main(argv, flag_values=flags.FLAGS):
     FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "where the classifiers, their checkpoints and metrics go")
     try:
-        config, options, settings = settings_from_flags(FLAGS)
+        config, options, classifier = settings(FLAGS)
     except (ValueError, OSError) as error:
         cli.fail(PROGRAM, error)
+    # Keras and TensorFlow load only after the flags are checked.
     from video_lstm.classify import run as run_lib
     from video_lstm.core.lock import FolderLockedError
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
 
     try:
-        run = run_lib.FinetuneRun(config, options, settings, FLAGS.log_dir)
-        summary = run.run()
+        summary = run_lib.FinetuneRun(config, options, classifier, FLAGS.log_dir).run()
     except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
         logging.warning("%s; run the same command again to resume", stopped)
         return

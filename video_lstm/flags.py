@@ -7,6 +7,7 @@ source module (`pipelines/sources/<dataset>.py`). Experiments are flagfiles
 in `configs/`. Imports no Keras or TensorFlow.
 """
 
+import dataclasses
 import os
 
 from absl import flags
@@ -55,9 +56,24 @@ def define_flags(flag_values=flags.FLAGS):
     if "input_length" in flag_values:  # already defined
         return
     cli.define_dataclass_flags(config_lib.Config, flag_values, HELP, config_lib.CHOICES, skip=("data",))
+    define_data_flags(flag_values)
+
+
+def define_data_flags(flag_values, fields=("dataset", "input_length")):
+    """The data flags alone: the `Config` `fields` (the source, the clip) and every data source's
+    options (`python -m video_lstm.finetune`'s data)."""
+    skip = tuple(f.name for f in dataclasses.fields(config_lib.Config) if f.name not in fields)
+    cli.define_dataclass_flags(config_lib.Config, flag_values, HELP, config_lib.CHOICES, skip=skip)
     for dataset in choices.DATASETS:
         source = sources.module(dataset)
         cli.define_dataclass_flags(source.Options, flag_values, source.HELP, source.CHOICES)
+
+
+def data_from_flags(flag_values, fields=("dataset", "input_length")):
+    """({field: value} of the `Config` `fields`, the chosen --dataset's options) of the parsed flags."""
+    values = {name: flag_values[name].value for name in fields}
+    options = sources.options_class(values["dataset"])
+    return values, options(**cli.dataclass_values(options, flag_values))
 
 
 def config_from_flags(flag_values=flags.FLAGS):

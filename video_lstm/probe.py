@@ -18,33 +18,35 @@ _step-<step>. The same settings on the same checkpoint rewrite their own file
 
 import os
 
-from absl import flags  # noqa: E402
+from absl import flags
 
-from video_lstm.core import cli  # noqa: E402
+from video_lstm.analysis import probe  # NumPy: no Keras, no TensorFlow
+from video_lstm.core import cli
 
 PROGRAM = "video_lstm.probe"
 
 
 def define_flags(flag_values=flags.FLAGS):
     """The flags of `python -m video_lstm.probe`, on `flag_values` (one per `ProbeOptions` field)."""
-    from video_lstm.analysis.probe import HELP, ProbeOptions
-
     cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote.")
-    cli.define_dataclass_flags(ProbeOptions, flag_values, HELP)
+    cli.define_dataclass_flags(probe.ProbeOptions, flag_values, probe.HELP)
+
+
+def settings(flag_values):
+    """The `ProbeOptions` of the parsed flags, checked (reads flags only; ValueError names a bad one)."""
+    return probe.ProbeOptions(**cli.dataclass_values(probe.ProbeOptions, flag_values)).validate()
 
 
 def main(argv, flag_values=flags.FLAGS):
     FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "the directory video_lstm.train wrote")
-    from video_lstm.analysis import probe
-
     try:
-        options = probe.ProbeOptions(**cli.dataclass_values(probe.ProbeOptions, FLAGS)).validate()
+        options = settings(FLAGS)
         result = probe.probe_log_dir(FLAGS.log_dir, options, write=False, source_data=source_data)
     except (OSError, ValueError) as error:
         cli.fail(PROGRAM, error)
     print(probe.format_table(result))  # first: a failed write below loses no result
-    from video_lstm import rundir
+    from video_lstm import rundir  # here: it imports Keras, which the flags and a bad one need not load
 
     name = probe.result_name_for(FLAGS.log_dir, options, result)
     result["written"] = name

@@ -22,11 +22,16 @@ def define_flags(flag_values=flags.FLAGS):
     flags_lib.define_flags(flag_values)
 
 
+def settings(flag_values):
+    """The training run's `Config` of the parsed flags (reads flags only; ValueError names a bad one)."""
+    return flags_lib.config_from_flags(flag_values)
+
+
 def main(argv, flag_values=flags.FLAGS):
     FLAGS = flag_values
     cli.check_invocation(argv, FLAGS.log_dir, "where checkpoints, logs and metrics go")
     try:
-        config = flags_lib.config_from_flags(FLAGS)
+        config = settings(FLAGS)
     except (ValueError, OSError) as error:  # a flag out of range, a cache that cannot be read
         cli.fail("video_lstm.train", error)
     # Heavy imports (Keras, TensorFlow) only after the flags are checked.

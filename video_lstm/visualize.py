@@ -25,7 +25,8 @@ def define_flags(flag_values=flags.FLAGS):
     cli.define_dataclass_flags(VisualizeOptions, flag_values, VISUALIZE_HELP)
 
 
-def options_from_flags(flag_values):
+def settings(flag_values):
+    """The `VisualizeOptions` of the parsed flags (reads flags only; ValueError names a bad one)."""
     values = cli.dataclass_values(VisualizeOptions, flag_values)
     try:
         values["ood_digits"] = tuple(int(v) for v in values["ood_digits"])
@@ -42,7 +43,7 @@ def main(argv, flag_values=flags.FLAGS):
         cli.fail("video_lstm.visualize", "needs TensorFlow, which is not importable here; train and evaluate "
                  "run without it")
     try:
-        options = options_from_flags(FLAGS)
+        options = settings(FLAGS)
         from video_lstm.analysis import visualization  # heavy imports after the flags are checked
 
         written = visualization.visualize_log_dir(FLAGS.log_dir, options)

@@ -34,8 +34,10 @@ import numpy as np
 from absl import logging
 
 from pipelines import action_datasets
+from video_lstm.core.settings import ALL as ALL_LABELS
+from video_lstm.core.settings import FEWSHOT_HELP, FewShotSettings, count_text
 
-ALL = "all"
+ALL = ALL_LABELS  # all shots, as flags and records spell it (None in memory)
 # Ridge strengths, as multiples of the feature count (the diagonal of the standardised Gram matrix).
 LAMBDAS = (0.01, 0.1, 1.0, 10.0)
 ONE_SHOT_LAMBDA = 0.1
@@ -47,26 +49,17 @@ POOL_SEED = 0  # the labelled pool's generator seed (`classify.data.moving_mnist
 
 
 @dataclasses.dataclass(frozen=True)
-class ProbeOptions:
-    """What `python -m video_lstm.probe` measures (its flags)."""
+class ProbeOptions(FewShotSettings):
+    """What `python -m video_lstm.probe` measures (its flags): the few-shot read-out
+    (`core.settings.FewShotSettings`: shots, seeds, pool and test sizes), the checkpoint, the
+    baselines and the encoder's batch."""
 
     checkpoint: str = ""
-    shots: tuple = ("1", "5", "10", "25", ALL)
-    seeds: int = 5
-    pool_size: int = 2000
-    test_size: int = 1000
     baselines: tuple = BASELINES
     batch_size: int = 250
 
     def validate(self):
-        counts = self.shot_counts()
-        if not counts:
-            raise ValueError("--shots is empty; expected counts per class such as 1,5,10,25,all")
-        if self.seeds < 1:
-            raise ValueError(f"--seeds={self.seeds}; expected >= 1")
-        if self.pool_size < 2 or self.test_size < 1:
-            raise ValueError(f"--pool_size={self.pool_size} --test_size={self.test_size}; expected a pool of at "
-                             "least 2 and a test set of at least 1 labelled clips")
+        super().validate()
         if self.batch_size < 1:
             raise ValueError(f"--batch_size={self.batch_size}; expected >= 1")
         unknown = [b for b in self.baselines if b not in BASELINES]
@@ -74,32 +67,14 @@ class ProbeOptions:
             raise ValueError(f"--baselines={unknown[0]!r}; expected some of {list(BASELINES)}")
         return self
 
-    def shot_counts(self):
-        """The shots as ints (per class) and ALL, in order, each once."""
-        counts = []
-        for value in self.shots:
-            value = str(value).strip()
-            if value == ALL:
-                count = ALL
-            else:
-                try:
-                    count = int(value)
-                except ValueError:
-                    raise ValueError(f"--shots={value!r}; expected counts per class (ints >= 1) or 'all'") from None
-                if count < 1:
-                    raise ValueError(f"--shots={count}; expected counts per class >= 1 or 'all'")
-            if count not in counts:
-                counts.append(count)
-        return sorted(counts, key=lambda c: (c == ALL, 0 if c == ALL else c))
-
     def result_name(self, backend=DEFAULT_BACKEND):
         """probe.json for the default options on TensorFlow; probe_<what differs>.json for any
         other options or Keras backend (JAX's random-encoder baseline differs from TensorFlow's),
         so that a probe with other settings never overwrites it (`result_name_for` adds the
         checkpoint's step where the name holds another checkpoint's result)."""
         default = ProbeOptions()
-        changed = [f"{f.name}-{_short(getattr(self, f.name))}" for f in dataclasses.fields(self)
-                   if f.name != "batch_size" and getattr(self, f.name) != getattr(default, f.name)]
+        changed = [f"{name}-{_short(getattr(self, name))}" for name in _NAMED
+                   if getattr(self, name) != getattr(default, name)]
         if backend != DEFAULT_BACKEND:
             changed.append(f"backend-{backend}")
         if not changed:
@@ -108,6 +83,10 @@ class ProbeOptions:
         if len(key) > 80 or not all(c.isalnum() or c in "-_." for c in key):
             key = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:10]
         return f"probe_{key}.json"
+
+
+# The fields a result's file name shows, in this order (the batch changes no number).
+_NAMED = ("checkpoint", "shots", "seeds", "pool_size", "test_size", "baselines")
 
 
 def result_name_for(log_dir, options, result):
@@ -133,11 +112,8 @@ def _short(value):
 
 
 HELP = {
+    **FEWSHOT_HELP,
     "checkpoint": "Checkpoint to probe (a path under <log_dir>/checkpoints); default the newest.",
-    "shots": "Labelled clips per class the probe is fitted on; 'all': the whole pool.",
-    "seeds": "Draws of the shots per count (the whole pool is drawn once).",
-    "pool_size": "Labelled clips the shots are drawn from.",
-    "test_size": "Labelled test clips the accuracy is measured on.",
     "baselines": "Baselines probed on the same clips: random (a randomly initialised encoder of the run's "
                  "config), pixels (the last input frame).",
     "batch_size": "Clips per encoder call.",
@@ -229,7 +205,7 @@ def probe_features(train, train_labels, test, test_labels, num_classes, counts, 
     Args:
         train: (pool, d) features of the labelled pool; train_labels: int (pool,).
         test: (N, d) features of the test clips; test_labels: int (N,).
-        counts: shots per class (ints) and/or ALL (the whole pool, one draw).
+        counts: shots per class (ints) and/or None (all: the whole pool, one draw).
         seeds: how many draws of the shots per count (seeds 0..seeds-1).
 
     Returns:
@@ -239,8 +215,8 @@ def probe_features(train, train_labels, test, test_labels, num_classes, counts, 
     rows = []
     for count in counts:
         accuracies, lambdas, sizes = [], [], []
-        for seed in ([0] if count == ALL else range(seeds)):
-            if count == ALL:
+        for seed in ([0] if count is None else range(seeds)):
+            if count is None:
                 chosen = np.arange(len(train_labels))
             else:
                 chosen = np.array(action_datasets.balanced_indices(train_labels, count, seed, class_names))
@@ -248,7 +224,8 @@ def probe_features(train, train_labels, test, test_labels, num_classes, counts, 
             accuracies.append(float(np.mean(predictions == test_labels)))
             lambdas.append(lam)
             sizes.append(len(chosen))
-        rows.append({"shots": count, "train_size": sizes[0], "seeds": len(accuracies), "accuracy": accuracies,
+        rows.append({"shots": count_text(count), "train_size": sizes[0], "seeds": len(accuracies),
+                     "accuracy": accuracies,
                      "mean": float(np.mean(accuracies)), "std": float(np.std(accuracies)), "lambda": lambdas})
     return rows
 
@@ -436,7 +413,7 @@ def probe_log_dir(log_dir, options=ProbeOptions(), write=True, source_data=None)
 def _check_counts(clips, counts):
     for task, (classes, labels, _) in clips.tasks.items():
         smallest = int(np.bincount(labels, minlength=len(classes)).min())
-        too_many = [c for c in counts if c != ALL and c > smallest]
+        too_many = [c for c in counts if c is not None and c > smallest]
         if too_many:
             raise ValueError(f"--shots={too_many[0]} is more than the pool of task {task} holds for its smallest "
                              f"class ({smallest}); raise --pool_size or lower the count")
@@ -526,7 +503,7 @@ def _probe_callback_class():
             source_data: for a video or percept run, see `video_clips`.
         """
 
-        def __init__(self, config, every, writer=None, counts=(1, 10, ALL), seeds=3, pool_size=500,
+        def __init__(self, config, every, writer=None, counts=(1, 10, None), seeds=3, pool_size=500,
                      test_size=500, batch_size=250, source_data=None):
             super().__init__()
             self.source_data = source_data

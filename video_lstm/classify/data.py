@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from pipelines import action_datasets
 from pipelines.sources import LazyClips
+from video_lstm.core.settings import count_text
 
 
 @dataclasses.dataclass
@@ -86,12 +87,12 @@ class ArrayData:
 
     def subset(self, per_class, seed):
         """This data with a seeded, class-balanced subset of `per_class` training clips per class
-        (0: all); raises naming the class that has too few (or none)."""
-        if not per_class:
+        (None: all); raises naming the class that has too few (or none)."""
+        if per_class is None:
             return self
         chosen = action_datasets.balanced_indices(self.labels, per_class, seed, self.classes, len(self.classes))
         return ArrayData(self.classes, self.clips[chosen], self.labels[chosen], self.test,
-                         {**self.info, "labels_per_class": per_class, "train_clips": len(chosen)})
+                         {**self.info, "labels_per_class": count_text(per_class), "train_clips": len(chosen)})
 
     def train_dataset(self, batch_size, seed, start_step=0, num_steps=None):
         clips, labels = tf.constant(self.clips), tf.constant(self.labels, tf.int32)
@@ -203,7 +204,7 @@ def _test_clips(videos, length, stride, read):
 
 def video_data(config, labels_per_class, seed, stride, missing="error"):
     """`SourceData` of `--dataset=ucf101|hmdb51|folder`: the split's train list (or its seeded
-    class-balanced subset of `labels_per_class` videos per class, 0: all) and its test list, clips
+    class-balanced subset of `labels_per_class` videos per class, None: all) and its test list, clips
     starting every `stride` frames. `missing="error"` refuses a split naming absent videos."""
     from pipelines import action_datasets
     from pipelines.sources import videos as videos_lib
@@ -214,7 +215,7 @@ def video_data(config, labels_per_class, seed, stride, missing="error"):
     if not test.items:
         raise ValueError(f"{test.describe()}: no test videos to evaluate the classifier on")
     items = train.items
-    if labels_per_class:
+    if labels_per_class is not None:
         items = [items[i] for i in action_datasets.balanced_indices(
             [item.label for item in items], labels_per_class, seed, train.classes, len(train.classes))]
     else:  # all of them; still refuse a class with no training video
@@ -225,8 +226,8 @@ def video_data(config, labels_per_class, seed, stride, missing="error"):
     test_clips = _test_clips(test_videos, config.clip_length, stride, source.read)
     label_of = {item.path: item.label for item in items}
     info = {"dataset": config.dataset, "train_videos": len(items), "test_videos": len(test_clips.labels),
-            "test_clips": len(test_clips.video), "labels_per_class": labels_per_class, "train_list": train.describe(),
-            "test_list": test.describe()}
+            "test_clips": len(test_clips.video), "labels_per_class": count_text(labels_per_class),
+            "train_list": train.describe(), "test_list": test.describe()}
     return SourceData(source, train.classes, label_of, test_clips, info)
 
 
@@ -243,8 +244,10 @@ def percept_data(config, labels_per_class, seed, stride):
     labels = [row["label"] for row in cache.rows]
     from pipelines import action_datasets
 
-    chosen = action_datasets.balanced_indices(labels, labels_per_class or 1, seed, classes, len(classes))
-    if labels_per_class:
+    # All of them still refuses a class with no video (one per class must be there).
+    chosen = action_datasets.balanced_indices(labels, 1 if labels_per_class is None else labels_per_class, seed,
+                                              classes, len(classes))
+    if labels_per_class is not None:
         cache.videos, cache.rows = [cache.videos[i] for i in chosen], [cache.rows[i] for i in chosen]
     label_of = {(path, offset): row["label"] for (path, offset, _), row in zip(cache.videos, cache.rows)}
     test_cache = percepts_lib.Cache(config.data.percepts_test_dir, length)
@@ -257,7 +260,8 @@ def percept_data(config, labels_per_class, seed, stride):
 
     test_videos = [((path, offset), frames, row["label"], row["video"])
                    for (path, offset, frames), row in zip(test_cache.videos, test_cache.rows)]
-    info = {"dataset": "percepts", "train_videos": len(cache.videos), "labels_per_class": labels_per_class,
+    info = {"dataset": "percepts", "train_videos": len(cache.videos),
+            "labels_per_class": count_text(labels_per_class),
             "percepts_dir": config.data.percepts_dir, "percepts_test_dir": config.data.percepts_test_dir}
     return SourceData(source, classes, label_of, _test_clips(test_videos, length, stride, read), info)
 
@@ -267,5 +271,5 @@ def run_labelled_data(config):
     training video, the test list covered by clips one clip length apart."""
     stride = max(1, config.clip_length)
     if config.dataset == "percepts":
-        return percept_data(config, 0, 0, stride)
-    return video_data(config, 0, 0, stride, missing="skip")
+        return percept_data(config, None, 0, stride)
+    return video_data(config, None, 0, stride, missing="skip")

@@ -28,6 +28,7 @@ from video_lstm import config as config_lib
 from video_lstm import rundir
 from video_lstm.classify import data as data_lib
 from video_lstm.classify import pretrained, trainer
+from video_lstm.core.settings import count_text
 
 
 def load_data(config, options):
@@ -39,10 +40,10 @@ def load_data(config, options):
                              f"{data.num_digits}")
         full = data_lib.moving_mnist_task(options.task, options.pool_size, options.test_size, config.input_length,
                                           data.frame_size, data.step_length, data.digits, data.mnist_path)
-        return full.subset(options.label_count, config.seed) if options.label_count else full
+        return full.subset(options.label_count, config.seed)
     if config.dataset == "percepts":
-        return data_lib.percept_data(config, options.label_count or 0, config.seed, options.stride)
-    return data_lib.video_data(config, options.label_count or 0, config.seed, options.stride, options.missing)
+        return data_lib.percept_data(config, options.label_count, config.seed, options.stride)
+    return data_lib.video_data(config, options.label_count, config.seed, options.stride, options.missing)
 
 
 class FinetuneRun:
@@ -75,7 +76,7 @@ class FinetuneRun:
                                   f"--dataset={config.dataset} ({config.input_spec.origin})")
 
     def describe(self, init):
-        return {"init": init, "labels_per_class": self.options.labels_per_class, "task": self.options.task,
+        return {"init": init, "labels_per_class": count_text(self.options.label_count), "task": self.options.task,
                 "classes": self.data.classes, "frame_shape": list(self.data.frame_shape),
                 "clip_length": self.config.input_length, "stride": self.options.stride,
                 "settings": dataclasses.asdict(self.settings), "data": self.data.info,
@@ -194,10 +195,15 @@ def _identity(record):
     """A finetune.json record without what a rerun may change or evaluates otherwise."""
     record = json.loads(json.dumps(record))  # a deep copy of plain JSON values
     record.pop("stride", None)
+    for part in (record, record.get("data", {})):  # all labels: "all" (written before: "0" or, in data, 0)
+        if "labels_per_class" in part:
+            part["labels_per_class"] = count_text(config_lib.label_count(part["labels_per_class"]))
     record["data"] = {k: v for k, v in record.get("data", {}).items() if not k.startswith("test")}
     for part in ("settings", "config"):
         for name in _RESUMABLE + ("percepts_test_dir",):
             record.get(part, {}).pop(name, None)
+    for name in config_lib.FINETUNE_UNREAD:  # fields of the Config no classifier reads
+        record.get("config", {}).pop(name, None)
     return record
 
 

@@ -107,7 +107,8 @@ def fit(model, data, settings, log_dir, step=0, verbose=None, strategy=None, chi
     and stops), under `strategy` (default: none); returns the final step."""
     from video_lstm.training import loop
 
-    run = loop.Run(settings, log_dir, model, step, _Stream(data, settings), None, strategy=strategy, chief=chief)
+    run = loop.Run(None, log_dir, model, step, _Stream(data, settings), None, strategy=strategy, chief=chief,
+                   fit=settings.fit)  # no training Config: the fit loop reads `fit` alone
     return loop.fit(run, verbose)
 
 

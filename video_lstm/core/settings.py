@@ -73,3 +73,101 @@ HELP = {
     "log_every": "Steps between TensorBoard scalars.",
     "image_every": "Steps between TensorBoard image strips.",
 }
+
+
+# -- fit loop --
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSettings:
+    """What the fit loop (`training.loop.fit`) reads, whoever trains: a training run
+    (`Config.fit`) or a classifier (`FinetuneSettings.fit`). A classifier runs one step per
+    call and has no probe (the defaults)."""
+
+    steps: int
+    batch_size: int
+    checkpoint_every: int
+    keep_checkpoints: int
+    log_every: int
+    image_every: int
+    steps_per_execution: int = 1
+    probe_every: int = 0
+    strategy: str = "default"
+
+
+# -- all labels --
+
+ALL = "all"  # "every labelled example", on flags and in records; None in memory
+
+
+def parse_count(value, flag):
+    """A count of labelled examples per class from a flag or a record: an int >= 1, or None for
+    all of them ("all"; a record's None too). The one conversion of "all labels" into memory
+    (`count_text` is its inverse); ValueError names `flag`."""
+    text = ALL if value is None else str(value).strip()
+    if text == ALL:
+        return None
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    shown = text if text.lstrip("-").isdigit() else repr(value)
+    raise ValueError(f"--{flag}={shown}; expected a count per class >= 1 or '{ALL}'")
+
+
+def count_text(count):
+    """What a flag or a record holds for `count` (`parse_count`'s inverse): "all" for None,
+    else the int."""
+    return ALL if count is None else int(count)
+
+
+# -- few-shot read-out --
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledPool:
+    """The labelled Moving MNIST sequences a read-out draws its labels from (`pool_size`, the
+    task's train digits) and is tested on (`test_size`, its test digits)."""
+
+    pool_size: int = 2000
+    test_size: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class FewShotSettings(LabelledPool):
+    """The few-shot read-out (as big_vision's `common_fewshot`): `shots` labelled examples per
+    class drawn from the pool ("all": the whole pool, one draw), each count drawn `seeds` times
+    (seeds 0..n-1). `python -m video_lstm.probe`, the few-labels study and the pretraining
+    ablation compose it; `python -m video_lstm.finetune` its pool (`LabelledPool`)."""
+
+    shots: tuple = ("1", "5", "10", "25", ALL)
+    seeds: int = 5
+
+    def shot_counts(self):
+        """The shots as ints and None (all), smallest first, all last, each once."""
+        counts = []
+        for value in self.shots:
+            count = parse_count(value, "shots")
+            if count not in counts:
+                counts.append(count)
+        return sorted(counts, key=lambda c: (c is None, c or 0))
+
+    def validate(self):
+        if not self.shot_counts():
+            raise ValueError("--shots is empty; expected counts per class such as 1,5,10,25,all")
+        if self.seeds < 1:
+            raise ValueError(f"--seeds={self.seeds}; expected >= 1")
+        if self.pool_size < 2 or self.test_size < 1:
+            raise ValueError(f"--pool_size={self.pool_size} --test_size={self.test_size}; expected a pool of at "
+                             "least 2 and a test set of at least 1 labelled clips")
+        return self
+
+
+FEWSHOT_HELP = {
+    "shots": "Labelled examples per class the read-out is fitted on (each count drawn --seeds times); "
+    "'all': the whole pool.",
+    "seeds": "Draws of each shot count (seeds 0..n-1: the labelled subset, and where trained, the "
+    "initialisation and batches).",
+    "pool_size": "Labelled examples per task the labels are drawn from (Moving MNIST: sequences of the task's "
+    "train digits).",
+    "test_size": "Labelled test examples per task the accuracy is measured on (Moving MNIST: sequences of the "
+    "task's test digits).",
+}

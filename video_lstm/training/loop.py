@@ -28,6 +28,7 @@ from video_lstm import optimizers, rundir
 from video_lstm.analysis import evaluation
 from video_lstm.core import backend, cluster
 from video_lstm.core import lock as lock_lib
+from video_lstm.core.settings import FitSettings
 from video_lstm.training import callbacks as callbacks_lib
 from video_lstm.training import distribute
 
@@ -79,6 +80,11 @@ class Run:
     stop_on_signal: callbacks_lib.StopOnSignal = None
     probe: object = None  # the `analysis.probe.ProbeCallback` of --probe_every, if any
     probe_data: object = None  # config -> labelled clips of a video run, for that probe
+    fit: FitSettings = None  # what the fit loop reads (`core.settings`); `config.fit` where None
+
+    def __post_init__(self):
+        if self.fit is None:
+            self.fit = self.config.fit
 
 
 def setup(config, log_dir, probe_data=None):
@@ -94,7 +100,7 @@ def setup(config, log_dir, probe_data=None):
         ValueError, OSError: bad input (a resume with other settings or data, an unusable
             log_dir, data that cannot be read), one line each.
     """
-    if getattr(config, "probe_every", 0) and config.dataset != "moving_mnist" and probe_data is None:
+    if config.probe_every and config.dataset != "moving_mnist" and probe_data is None:
         raise ValueError(f"--probe_every with --dataset={config.dataset} needs the run's labelled videos "
                          "(probe_data); python -m video_lstm.train passes them")
     chief = config.strategy != "multi_worker" or cluster.is_chief()
@@ -143,7 +149,7 @@ COLLECTIVE_TIMEOUT_S = None
 
 
 def fit(run, verbose=None, callbacks=()):
-    """Trains `run.model` from `run.step` to `config.steps`; returns the final step.
+    """Trains `run.model` from `run.step` to `run.fit.steps`; returns the final step.
 
     One `fit` call whose epochs are checkpoint intervals: Keras shows progress
     per interval, a callback saves a checkpoint at each interval's end and
@@ -153,12 +159,12 @@ def fit(run, verbose=None, callbacks=()):
     Raises:
         callbacks.TrainingStopped: SIGTERM arrived; the step it stopped at is saved.
     """
-    config, log_dir, model = run.config, run.log_dir, run.model
+    log_dir, model = run.log_dir, run.model
     stop_on_signal = run.stop_on_signal or callbacks_lib.StopOnSignal()
     decoded = getattr(run.source, "decoded", dict)
     before = decoded()
     try:
-        if run.step < config.steps and not stop_on_signal.received:
+        if run.step < run.fit.steps and not stop_on_signal.received:
             _fit(run, stop_on_signal, verbose, callbacks)
     finally:
         stop_on_signal.restore()
@@ -193,27 +199,27 @@ def release_input_pipeline():
 
 
 def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
-    config, log_dir = run.config, run.log_dir
+    settings, log_dir = run.fit, run.log_dir
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    callbacks = [callbacks_lib.NanGuard(log_dir), callbacks_lib.StopAtStep(config.steps), stop_on_signal]
+    callbacks = [callbacks_lib.NanGuard(log_dir), callbacks_lib.StopAtStep(settings.steps), stop_on_signal]
     summaries = None
     if run.chief:
         summaries = callbacks_lib.TensorBoardSummaries(
-            log_dir, run.sample_inputs, config.batch_size, config.log_every, config.image_every
+            log_dir, run.sample_inputs, settings.batch_size, settings.log_every, settings.image_every
         )
         callbacks.append(summaries)
-        if getattr(config, "probe_every", 0):  # a training run's (a classifier has none)
+        if settings.probe_every:  # a training run's (a classifier has none)
             from video_lstm.analysis import probe as probe_lib
 
-            run.probe = probe_lib.ProbeCallback(config, config.probe_every, writer=summaries.writer,
+            run.probe = probe_lib.ProbeCallback(run.config, settings.probe_every, writer=summaries.writer,
                                                 source_data=run.probe_data)
             callbacks.append(run.probe)
         callbacks += [
             # Last, so it saves only after the others have passed the step. Without
             # TensorFlow: .weights.h5 (see video_lstm.rundir).
             callbacks_lib.Checkpointer(
-                log_dir, config.keep_checkpoints, weights_only=not backend.tensorflow_available()
+                log_dir, settings.keep_checkpoints, weights_only=not backend.tensorflow_available()
             ),
         ]
     callbacks += list(extra_callbacks)
@@ -222,10 +228,10 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
     # not importable, NumPy batches (sources.training_inputs).
     # An epoch is a checkpoint interval (no longer than the run, so that progress reads
     # n/steps, not n/checkpoint_every, on a short run).
-    interval = min(config.checkpoint_every, config.steps)
-    set_steps_per_execution(run.model, steps_per_execution(config, run.step, strategy))
+    interval = min(settings.checkpoint_every, settings.steps)
+    set_steps_per_execution(run.model, steps_per_execution(settings, run.step, strategy))
     try:
-        epochs = -(-config.steps // interval)
+        epochs = -(-settings.steps // interval)
         # Keras would make this list itself; ours hands the logs over unconverted (see it).
         callbacks = callbacks_lib.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                                verbose=verbose, epochs=epochs, steps=interval, model=run.model)
@@ -244,26 +250,27 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
             summaries.close()  # what was handed to its writer's thread is on disk, however fit ended
 
 
-def steps_per_execution(config, start_step, strategy=None):
+def steps_per_execution(settings, start_step, strategy=None):
     """--steps_per_execution lowered to the largest k that divides it, --steps, the checkpoint
     interval, --log_every, --image_every, --probe_every and the step the run starts from.
 
     Keras runs k steps per call and calls the callbacks after each call, so with k dividing
     all of them every checkpoint, scalar, picture and the last step still falls on a batch
     end, and a run trains the steps it would train with k = 1, checkpointed at the same
-    steps. A classifier's settings (no such field) run one step per call, and so does a
+    steps (`settings`: `core.settings.FitSettings`). A classifier's (its default 1) runs one step
+    per call, and so does a
     `strategy` of several replicas or workers: Keras 3.15's loop of k steps (a tf.while_loop
     of tf.conds around the step) fails there ("You must feed a value for placeholder tensor
     .../while/cond/Placeholder"), under mirrored as under multi_worker.
     """
-    requested = getattr(config, "steps_per_execution", 1)
+    requested = settings.steps_per_execution
     if strategy is not None and not distribute.is_default(strategy):
         if requested > 1:
             logging.info("Training runs 1 step per call under --strategy=%s (--steps_per_execution=%d is for "
-                         "one device)", config.strategy, requested)
+                         "one device)", settings.strategy, requested)
         return 1
-    intervals = (config.steps, min(config.checkpoint_every, config.steps), config.log_every, config.image_every,
-                 getattr(config, "probe_every", 0), start_step)
+    intervals = (settings.steps, min(settings.checkpoint_every, settings.steps), settings.log_every,
+                 settings.image_every, settings.probe_every, start_step)
     chosen = math.gcd(requested, *intervals)
     if chosen != requested:
         logging.info("Training runs %d steps per call (--steps_per_execution=%d, lowered to divide --steps, the "
