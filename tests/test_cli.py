@@ -48,3 +48,18 @@ def test_an_old_names_help_begins_deprecated_use_the_new_name():
     assert values["network"].help.startswith("Deprecated: use --percept_network. The network.")
     assert cli.deprecated_aliases(values) == {"network": "percept_network", "context": "input_length",
                                               "show_progress": "progress"}
+
+
+def test_a_retired_flag_is_accepted_ignored_and_named_in_one_warning_line(capsys):
+    values = _flags()
+    cli.define_retired_flag(values, "model", str, "a classifier has no decoders")
+    cli.define_retired_flag(values, "conditional_future", bool, "a classifier has no decoders")
+    values(["prog", "--model=future", "--noconditional_future", "--input_length=4"])
+    cli.apply_deprecated_aliases(values, "prog")
+    assert values.input_length == 4
+    assert cli.retired_flags(values) == {"model": "a classifier has no decoders",
+                                         "conditional_future": "a classifier has no decoders"}
+    assert values["model"].help.startswith("Deprecated: not read: a classifier has no decoders.")
+    assert capsys.readouterr().err.splitlines() == [
+        "prog: warning: ignored 2 flag(s) it does not read (a classifier has no decoders): "
+        "--conditional_future, --model"]

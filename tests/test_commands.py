@@ -5,7 +5,8 @@ are defined on a fresh `absl.flags.FlagValues()` and parsed with the minimal req
 `settings(flag_values)` (pure: it reads flags, loads no model, touches no file) gives the
 default settings. Then each flag in turn gets a valid non-default value, and the settings must
 differ. Skipped: deprecated aliases (`cli.deprecated_aliases`: they give their value to the new
-flag) and the flags in `ALLOWED` (by design in no settings object).
+flag), retired flags (`cli.retired_flags`: accepted and ignored for a release, with a warning)
+and the flags in `ALLOWED` (by design in no settings object).
 """
 
 import dataclasses
@@ -109,7 +110,7 @@ def test_every_flag_reaches_the_settings(name):
     assert hasattr(module, "settings"), f"{name} has no settings(flag_values)"
     base = REQUIRED.get(name, [])
     flag_values, _ = settings_of(module, base)
-    aliases = cli.deprecated_aliases(flag_values)
+    aliases = {**cli.deprecated_aliases(flag_values), **cli.retired_flags(flag_values)}
     inert = []
     for flag_name in sorted(flag_values):
         if flag_name in aliases or flag_name in ALLOWED:

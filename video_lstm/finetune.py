@@ -35,6 +35,10 @@ def define_flags(flag_values=flags.FLAGS):
         cli.define_dataclass_flags(cls, flag_values, {**flags_lib.HELP, **config_lib.FINETUNE_HELP},
                                    {**config_lib.CHOICES, **config_lib.FINETUNE_CHOICES})
     flags_lib.define_data_flags(flag_values, config_lib.FINETUNE_DATA_FIELDS)
+    kinds = {field.name: cli.field_kind(field.type) for field in dataclasses.fields(config_lib.Config)}
+    for name in config_lib.FINETUNE_UNREAD:  # train's flags, which finetune took until 2026-12
+        cli.define_retired_flag(flag_values, name, kinds[name], "a classifier has no decoders, read-out or "
+                                "training-run bookkeeping")
 
 
 def settings(flag_values):

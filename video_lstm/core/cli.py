@@ -287,7 +287,7 @@ def call(module, argv=()):
 # -- flags generated from dataclasses ---------------------------------------------
 
 
-def _kind(annotation):
+def field_kind(annotation):
     """bool, int, float, str or tuple: what flag a dataclass field's annotation asks for
     (`int | None` is int; a string annotation is read by name)."""
     if isinstance(annotation, str):
@@ -296,7 +296,7 @@ def _kind(annotation):
         return {"bool": bool, "int": int, "float": float, "tuple": tuple}.get(name, str)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if args:
-        return _kind(args[0])
+        return field_kind(args[0])
     origin = typing.get_origin(annotation) or annotation
     return origin if origin in (bool, int, float, tuple) else str
 
@@ -317,7 +317,7 @@ def define_dataclass_flags(cls, flag_values, help_texts, choices=None, skip=()):
         if name in skip or name in flag_values:
             continue
         default = None if field.default is dataclasses.MISSING else field.default
-        help_text, allowed, kind = help_texts[name], choices.get(name), _kind(field.type)
+        help_text, allowed, kind = help_texts[name], choices.get(name), field_kind(field.type)
         define = dict(flag_values=flag_values)
         if allowed:
             flags.DEFINE_enum(name, default, list(allowed), help_text, **define)
@@ -370,10 +370,37 @@ def deprecated_aliases(flag_values):
             if hasattr(flag_values[name], _DEPRECATED_FOR)}
 
 
+_RETIRED = "_video_lstm_retired"  # the attribute marking a flag a command no longer reads
+
+
+def define_retired_flag(flag_values, name, kind, reason):
+    """--`name`, a flag the command no longer reads (it came with another command's flags),
+    accepted and ignored for a release so that users' flagfiles still run: `kind` (bool, int,
+    float or str) parses its values, its help "Deprecated: not read: <reason>". Given, it is
+    named in one warning line (`apply_deprecated_aliases`)."""
+    define = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float}.get(kind,
+                                                                                              flags.DEFINE_string)
+    flag = define(name, None, f"Deprecated: not read: {reason}. Accepted and ignored for a release.",
+                  flag_values=flag_values)
+    setattr(flag_values[name], _RETIRED, reason)
+    return flag
+
+
+def retired_flags(flag_values):
+    """{name: reason} of the retired flags defined on `flag_values`."""
+    return {name: getattr(flag_values[name], _RETIRED) for name in flag_values
+            if hasattr(flag_values[name], _RETIRED)}
+
+
 def apply_deprecated_aliases(flag_values, program):
     """Gives each deprecated alias's value (where given) to its new flag, saying so in one
     warning line on stderr; an alias and its new name both given with other values is a
-    flags error naming both."""
+    flags error naming both. Retired flags given are named in one warning line."""
+    given = sorted(name for name in retired_flags(flag_values) if flag_values[name].present)
+    if given:
+        reasons = sorted(set(retired_flags(flag_values)[name] for name in given))
+        print(f"{program}: warning: ignored {len(given)} flag(s) it does not read ({'; '.join(reasons)}): "
+              + ", ".join(f"--{name}" for name in given), file=sys.stderr)
     for old, new in deprecated_aliases(flag_values).items():
         if not flag_values[old].present:
             continue
