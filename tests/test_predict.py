@@ -238,3 +238,19 @@ def test_the_old_flag_names_are_deprecated_aliases(runs, tmp_path, capsys):
     assert cli.deprecated_aliases(flag_values) == {"log_dir": "pretrained", "saved_model": "pretrained",
                                                    "context": "input_length", "future": "future_length"}
     assert flag_values["log_dir"].help.startswith("Deprecated: use --pretrained")
+
+
+def test_the_model_source_tells_a_run_from_a_saved_model(runs, tmp_path):
+    from video_lstm.core.settings import ModelSource
+
+    assert ModelSource(runs["mnist"]).check() == "log_dir"
+    model_dir = os.path.dirname(runs["exported"])  # its newest version
+    assert ModelSource(runs["exported"]).check() == ModelSource(model_dir).kind() == "saved_model"
+    assert ModelSource(str(tmp_path)).kind() is None
+    for source, message in ((ModelSource(""), "--pretrained is required"),
+                            (ModelSource(str(tmp_path / "none")), "does not exist"),
+                            (ModelSource(str(tmp_path)), "not a training run"),
+                            (ModelSource(runs["exported"], checkpoint="ckpt.keras"), "is a SavedModel"),
+                            (ModelSource(runs["mnist"], checkpoint=str(tmp_path / "ckpt.keras")), "not found")):
+        with pytest.raises((ValueError, FileNotFoundError), match=message):
+            source.check()
