@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import client, signatures
-from export import encoder as export_encoder
-from export import verify as export_verify
+from export import saved_model as export_encoder
+from export import serving_client as client
+from export import signatures
+from export import verification as export_verify
 from video_lstm import config as config_lib
 from video_lstm import rundir
 from video_lstm.core import atomic
@@ -274,10 +275,11 @@ def test_bad_future_steps_and_dtype_are_refused(loaded):
 
 def call_encoder(capsys, *args):
     """(exit status, stderr) of export.encoder run in this process (`cli.call`)."""
+    from export import encoder
     from video_lstm.core import cli
 
     capsys.readouterr()
-    status = cli.call(export_encoder, args)
+    status = cli.call(encoder, args)
     return status, capsys.readouterr().err
 
 

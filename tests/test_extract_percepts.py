@@ -430,7 +430,7 @@ def test_a_folder_subset_is_its_held_out_split(network, tmp_path):
 def test_export_with_convnet_rebuilds_the_random_network_of_a_cache_from_its_seed(one_shard, video_dir, tmp_path):
     """--with_convnet of a run on a cache of random weights: the network is rebuilt from the
     --seed the cache's manifest records, as prepare drew it: equal features (float16 storage)."""
-    from export import encoder as export_encoder
+    from export import saved_model as export_encoder
     from pipelines import percept_networks
     from video_lstm import rundir
     from video_lstm.config import make
@@ -454,7 +454,7 @@ def test_export_with_convnet_rebuilds_the_random_network_of_a_cache_from_its_see
     assert export_encoder.percept_network_of(run).weights == "random"
     data["percepts_dir"] = str(tmp_path / "gone")  # the cache moved: refused, naming what to pass
     rundir.write_json(run, rundir.DATA, data)
-    with pytest.raises(export_encoder.ExportError, match="seed is not recorded .* pass --convnet_weights=PATH"):
+    with pytest.raises(export_encoder.ExportError, match="seed is not recorded .* pass --percept_weights=PATH"):
         export_encoder.percept_network_of(run)
 
 

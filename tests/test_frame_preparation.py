@@ -49,7 +49,7 @@ def videos(tmp_path_factory):
 @pytest.fixture(scope="module", params=list(RUNS))
 def run(request, tmp_path_factory, videos):
     """(kind, log_dir, SavedModel version dir) of an untrained folder run."""
-    from export.encoder import export_log_dir
+    from export.saved_model import export_log_dir
 
     base = tmp_path_factory.mktemp(request.param)
     log_dir = untrained_run(str(base / "run"), dataset="folder", video_dir=videos, units=4, input_length=LENGTH,
@@ -128,7 +128,7 @@ def test_a_percept_models_saved_model_is_fed_the_frames_extract_percepts_reads(v
     reads (the video's own size, every frame_stride-th, RGB; the graph resizes, as the network does)."""
     from test_video_sources import tiny_network
 
-    from export.encoder import export_model
+    from export.saved_model import export_model
     from pipelines import extract_percepts
 
     log_dir = untrained_run(str(tmp_path / "run"), dataset="percepts", percepts_from="videos",

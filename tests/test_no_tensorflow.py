@@ -182,7 +182,7 @@ from video_lstm import config as config_lib
 from video_lstm.analysis import evaluation, visualization
 from video_lstm.analysis.options import VisualizeOptions
 from video_lstm import rundir
-from export import encoder
+from export import saved_model as encoder
 log_dir, reference, export_dir = sys.argv[1:4]
 expected = np.load(reference)
 step, model = rundir.load_latest(log_dir)

@@ -123,8 +123,8 @@ def test_a_percept_model_exports_takes_percept_sequences_and_matches_keras(cache
     `percepts` (batch, time, D) float32; a fresh process without video_lstm agrees with Keras."""
     import tensorflow as tf
 
-    from export import encoder as export_encoder
-    from export import verify as export_verify
+    from export import saved_model as export_encoder
+    from export import verification as export_verify
     from video_lstm.training import loop
 
     cfg = config(cache, steps=2, checkpoint_every=2, jit_compile=False, init_scale=0.1)

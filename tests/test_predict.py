@@ -15,6 +15,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from absl import flags
 from conftest import hide_tensorflow, jax_environment, moving_shapes, tree_hashes, write_video
 
 from pipelines import user_video, video_decode
@@ -38,7 +39,7 @@ def make_run(path, step=3, **values):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from export import encoder
+    from export import saved_model as encoder
 
     base = tmp_path_factory.mktemp("predict")
     made = {
@@ -84,8 +85,8 @@ def outputs(out):
 
 def test_a_moving_mnist_run_predicts_a_video_file(runs, tmp_path):
     out = tmp_path / "out"
-    assert call(f"--log_dir={runs['mnist']}", f"--video={runs['video']}", f"--out={out}", "--start=2",
-                "--future=5") == 0
+    assert call(f"--pretrained={runs['mnist']}", f"--video={runs['video']}", f"--out={out}", "--start=2",
+                "--future_length=5") == 0
     found = outputs(out)
     assert {name: a.shape for name, a in found.items()} == {
         "context": (3, 32, 32, 1), "reconstruction": (3, 32, 32, 1), "future": (5, 32, 32, 1)}
@@ -110,9 +111,9 @@ def test_a_moving_mnist_run_predicts_a_video_file(runs, tmp_path):
 
 
 def test_a_log_dir_and_its_saved_model_predict_the_same(runs, tmp_path):
-    common = [f"--video={runs['video']}", "--future=7", "--context=4"]  # longer than trained: a rollout
-    assert call(f"--log_dir={runs['mnist']}", f"--out={tmp_path / 'a'}", *common) == 0
-    assert call(f"--saved_model={os.path.dirname(runs['exported'])}", f"--out={tmp_path / 'b'}", *common) == 0
+    common = [f"--video={runs['video']}", "--future_length=7", "--input_length=4"]  # longer than trained: a rollout
+    assert call(f"--pretrained={runs['mnist']}", f"--out={tmp_path / 'a'}", *common) == 0
+    assert call(f"--pretrained={os.path.dirname(runs['exported'])}", f"--out={tmp_path / 'b'}", *common) == 0
     a, b = outputs(tmp_path / "a"), outputs(tmp_path / "b")
     assert set(a) == set(b) == {"context", "future", "reconstruction"}
     for name in a:
@@ -134,7 +135,7 @@ def test_a_npy_and_a_folder_of_images_are_read_as_the_same_frames(runs, tmp_path
     found = {}
     for name in ("frames.npy", "float.npy", "grey.npy", "images"):
         out = tmp_path / f"out_{name}"
-        assert call(f"--log_dir={runs['mnist']}", f"--video={tmp_path / name}", f"--out={out}", "--start=9") == 0
+        assert call(f"--pretrained={runs['mnist']}", f"--video={tmp_path / name}", f"--out={out}", "--start=9") == 0
         found[name] = outputs(out)["context"]
     np.testing.assert_array_equal(found["frames.npy"], found["images"])
     np.testing.assert_allclose(found["float.npy"], found["frames.npy"], atol=1.01 / 255)  # uint8 rounds twice
@@ -145,7 +146,7 @@ def test_a_npy_and_a_folder_of_images_are_read_as_the_same_frames(runs, tmp_path
 
 def test_a_patch_run_tiles_each_frame_and_stitches_the_outputs(runs, tmp_path):
     out = tmp_path / "out"
-    assert call(f"--log_dir={runs['patches']}", f"--video={runs['video']}", f"--out={out}", "--start=1") == 0
+    assert call(f"--pretrained={runs['patches']}", f"--video={runs['video']}", f"--out={out}", "--start=1") == 0
     found = outputs(out)
     assert {name: a.shape for name, a in found.items()} == {
         "context": (3, 32, 32, 3), "reconstruction": (3, 32, 32, 3), "future": (2, 32, 32, 3)}
@@ -171,11 +172,11 @@ def test_patches_tile_the_largest_centred_square_and_stitch_back():
 
 def test_an_autoencoder_reconstructs_only_and_overwrite_replaces_a_whole_prediction(runs, tmp_path):
     out = tmp_path / "out"
-    assert call(f"--log_dir={runs['mnist']}", f"--video={runs['video']}", f"--out={out}") == 0
+    assert call(f"--pretrained={runs['mnist']}", f"--video={runs['video']}", f"--out={out}") == 0
     before = tree_hashes(out)
-    assert call(f"--log_dir={runs['autoencoder']}", f"--video={runs['video']}", f"--out={out}") == 1  # refused
+    assert call(f"--pretrained={runs['autoencoder']}", f"--video={runs['video']}", f"--out={out}") == 1  # refused
     assert tree_hashes(out) == before
-    assert call(f"--log_dir={runs['autoencoder']}", f"--video={runs['video']}", f"--out={out}", "--overwrite") == 0
+    assert call(f"--pretrained={runs['autoencoder']}", f"--video={runs['video']}", f"--out={out}", "--overwrite") == 0
     assert {name: a.shape for name, a in outputs(out).items()} == {
         "context": (3, 32, 32, 1), "reconstruction": (3, 32, 32, 1)}  # the composite's future.npy is gone
     assert gif_frames(str(out / "prediction.gif")) == 3
@@ -198,7 +199,8 @@ def test_predict_command_in_a_subprocess_without_tensorflow(runs, tmp_path):
                              f"--out={out}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "predicted 2 frames from 3" in result.stdout and f"wrote {out}/prediction.mp4" in result.stdout
-    assert call(f"--log_dir={runs['mnist']}", f"--video={runs['video']}", f"--out={tmp_path / 'tf'}") == 0
+    assert "--log_dir is deprecated: use --pretrained" in result.stderr  # the old name, absl's own flag, still runs
+    assert call(f"--pretrained={runs['mnist']}", f"--video={runs['video']}", f"--out={tmp_path / 'tf'}") == 0
     for name, array in outputs(tmp_path / "tf").items():
         np.testing.assert_allclose(outputs(out)[name], array, atol=1e-5, err_msg=name)
 
@@ -207,10 +209,48 @@ def test_predict_command_in_a_subprocess_without_tensorflow(runs, tmp_path):
 def test_a_staged_ucf101_clip(runs, tmp_path):
     """The extra check on a real file: an XviD AVI of UCF-101 (320x240, 25 fps)."""
     out = tmp_path / "out"
-    assert call(f"--log_dir={runs['patches']}", f"--video={STAGED_CLIP}", f"--out={out}", "--start=20",
-                "--future=4") == 0
+    assert call(f"--pretrained={runs['patches']}", f"--video={STAGED_CLIP}", f"--out={out}", "--start=20",
+                "--future_length=4") == 0
     found = outputs(out)
     assert found["context"].shape == (3, 32, 32, 3) and found["future"].shape == (4, 32, 32, 3)
     assert 0.05 < found["context"].std() and np.abs(np.diff(found["context"], axis=0)).mean() < 0.2
     record = json.loads((out / "prediction.json").read_text())
     assert record["context_video_frames"] == [40, 44] and record["fps"] == 12.5
+
+
+def test_the_old_flag_names_are_deprecated_aliases(runs, tmp_path, capsys):
+    """--log_dir, --saved_model, --context and --future still run, one warning line each, as the new names."""
+    common = [f"--video={runs['video']}", "--start=1"]
+    assert call(f"--pretrained={runs['mnist']}", "--input_length=4", "--future_length=3", f"--out={tmp_path / 'a'}",
+                *common) == 0
+    capsys.readouterr()
+    assert call(f"--saved_model={runs['exported']}", "--context=4", "--future=3", f"--out={tmp_path / 'b'}",
+                *common) == 0
+    err = capsys.readouterr().err
+    for old, new in (("saved_model", "pretrained"), ("context", "input_length"), ("future", "future_length")):
+        assert f"--{old} is deprecated: use --{new}" in err
+    assert outputs(tmp_path / "b")["future"].shape == outputs(tmp_path / "a")["future"].shape == (3, 32, 32, 1)
+    assert call(f"--log_dir={runs['mnist']}", f"--saved_model={runs['exported']}", f"--out={tmp_path / 'c'}",
+                *common) == 1
+    assert "two values" in capsys.readouterr().err
+    flag_values = flags.FlagValues()
+    predict.define_flags(flag_values)
+    assert cli.deprecated_aliases(flag_values) == {"log_dir": "pretrained", "saved_model": "pretrained",
+                                                   "context": "input_length", "future": "future_length"}
+    assert flag_values["log_dir"].help.startswith("Deprecated: use --pretrained")
+
+
+def test_the_model_source_tells_a_run_from_a_saved_model(runs, tmp_path):
+    from video_lstm.core.settings import ModelSource
+
+    assert ModelSource(runs["mnist"]).check() == "log_dir"
+    model_dir = os.path.dirname(runs["exported"])  # its newest version
+    assert ModelSource(runs["exported"]).check() == ModelSource(model_dir).kind() == "saved_model"
+    assert ModelSource(str(tmp_path)).kind() is None
+    for source, message in ((ModelSource(""), "--pretrained is required"),
+                            (ModelSource(str(tmp_path / "none")), "does not exist"),
+                            (ModelSource(str(tmp_path)), "not a training run"),
+                            (ModelSource(runs["exported"], checkpoint="ckpt.keras"), "is a SavedModel"),
+                            (ModelSource(runs["mnist"], checkpoint=str(tmp_path / "ckpt.keras")), "not found")):
+        with pytest.raises((ValueError, FileNotFoundError), match=message):
+            source.check()

@@ -49,7 +49,7 @@ def test_a_bad_video_to_predict_is_one_line_within_3_s_without_tensorflow(tmp_pa
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([hide_tensorflow(tmp_path / "shim"), ROOT]))
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "video_lstm.predict", f"--log_dir={fake_run(tmp_path)}",
+    result = subprocess.run([sys.executable, "-m", "video_lstm.predict", f"--pretrained={fake_run(tmp_path)}",
                              f"--video={path}", f"--out={tmp_path / 'out'}"], capture_output=True, text=True,
                             env=env, timeout=60, cwd=ROOT)
     seconds = time.perf_counter() - started
@@ -71,7 +71,7 @@ def test_tensorflow_start_up_chatter_stays_out_unless_verbosity_asks(tmp_path):
     for i in range(20):
         writer.write(np.full((32, 32, 3), 10 * i, np.uint8))
     writer.release()
-    args = [f"--log_dir={fake_run(tmp_path)}", f"--video={video}", f"--out={tmp_path / 'out'}"]
+    args = [f"--pretrained={fake_run(tmp_path)}", f"--video={video}", f"--out={tmp_path / 'out'}"]
     quiet, _ = run_module("video_lstm.predict", *args)
     assert quiet.returncode == 1
     assert len(quiet.stderr.splitlines()) == 1 and "no checkpoint" in quiet.stderr, quiet.stderr  # TensorFlow loaded
@@ -84,8 +84,8 @@ def test_help_lists_the_commands_own_flags():
         assert "The run directory video_lstm.train wrote." in result.stdout
     full, _ = run_module("video_lstm.predict", "--helpfull")
     assert "directory to write logfiles into" not in full.stdout
-    assert "--log_dir: The run directory video_lstm.train wrote" in full.stdout
-    assert "--video:" in full.stdout
+    assert "--log_dir: Deprecated: use --pretrained" in full.stdout  # absl's own flag, now predict's old name
+    assert "--pretrained: The model" in full.stdout and "--video:" in full.stdout
 
 
 def test_verbosity_read_before_the_flags():

@@ -147,7 +147,7 @@ def test_a_video_run_evaluates_draws_and_exports(video_dir, tmp_path):
     the pictures that apply (no Moving MNIST rollouts), an export."""
     import json
 
-    from export import encoder as export_encoder
+    from export import saved_model as export_encoder
     from video_lstm.analysis import visualization
     from video_lstm.analysis.options import VisualizeOptions
     from video_lstm.training import loop
@@ -218,8 +218,8 @@ def test_inline_percepts_train_evaluate_and_export_with_their_convnet(video_dir,
     Keras (the network, then the encoder)."""
     import tensorflow as tf
 
-    from export import encoder as export_encoder
-    from export import verify as export_verify
+    from export import saved_model as export_encoder
+    from export import verification as export_verify
     from pipelines import percept_networks
     from video_lstm import rundir
     from video_lstm.training import loop
@@ -252,7 +252,7 @@ def test_inline_percepts_train_evaluate_and_export_with_their_convnet(video_dir,
 def test_export_with_convnet_names_what_it_cannot_rebuild(tmp_path):
     import json
 
-    from export import encoder as export_encoder
+    from export import saved_model as export_encoder
 
     for data, message in [({"dataset": "ucf101"}, "trained on --dataset=ucf101, not on percepts"),
                           ({"dataset": "percepts", "stream": "flow", "network": "vgg16", "weights": "imagenet"},

@@ -1,59 +1,46 @@
 r"""Predicts the future of a video of your own with a trained model.
 
-    python -m video_lstm.predict --log_dir=runs/quickstart --video=my_video.mp4 --out=predicted \
-        [--context=10] [--future=10] [--start=0] [--checkpoint=...] [--overwrite]
-    python -m video_lstm.predict --saved_model=exported/quickstart --video=frames.npy --out=predicted
+    python -m video_lstm.predict --pretrained=runs/quickstart --video=my_video.mp4 --out=predicted \
+        [--input_length=10] [--future_length=10] [--start=0] [--checkpoint=...] [--overwrite]
+    python -m video_lstm.predict --pretrained=exported/quickstart --video=frames.npy --out=predicted
 
-Reads the video (a file OpenCV decodes, a .npy of frames, a folder of frame
-images), prepares it as the run was trained (frame size, colour, stride,
-patches), and writes into --out (default: <video stem>_prediction in the
-current folder) the context frames beside the model's
-reconstruction and predicted future as prediction.gif and prediction.mp4, the
-frames as context.npy, future.npy and reconstruction.npy, and prediction.json
-(`video_lstm.analysis.prediction`). Bad input (a model of percepts, a video
-shorter than the context, an undecodable file, --future on an autoencoder, an
---out holding an earlier prediction) ends with one error line and exit status 1;
-what needs no model (the flags, the run or export exists, the video exists and
-OpenCV decodes its first frame) is checked before TensorFlow loads, in about a
-second.
+`--pretrained` is a training run or an exported SavedModel (`core.settings.ModelSource`). Writes
+into --out (default: <video stem>_prediction) the context beside the model's reconstruction and
+predicted future (prediction.gif, .mp4), the frames as .npy and prediction.json
+(`video_lstm.analysis.prediction`). Bad input ends with one error line and exit status 1; what
+needs no model is checked before TensorFlow loads (`analysis.prediction_job`), in about a second.
 """
 
 import dataclasses
 import os
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags
 
-from video_lstm.analysis.options import PREDICT_HELP, PredictOptions  # noqa: E402  (no Keras)
-from video_lstm.core import cli  # noqa: E402
+from video_lstm.analysis import prediction_job  # no Keras: it loads only after the quick checks
+from video_lstm.analysis.options import PREDICT_HELP, PredictOptions
+from video_lstm.core import cli
+from video_lstm.core.settings import MODEL_SOURCE_HELP, ModelSource
 
 PROGRAM = "video_lstm.predict"
+# Old names kept for a release: (old, new).
+DEPRECATED = (("log_dir", "pretrained"), ("saved_model", "pretrained"), ("context", "input_length"),
+              ("future", "future_length"))
 
 
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m video_lstm.predict`, on `flag_values` (one per `PredictOptions` field)."""
-    cli.define_log_dir(flag_values, "The run directory video_lstm.train wrote (or pass --saved_model).")
+    """The flags of `python -m video_lstm.predict`, on `flag_values`: `ModelSource`'s and `PredictOptions`'."""
+    cli.define_dataclass_flags(ModelSource, flag_values, MODEL_SOURCE_HELP)
     cli.define_dataclass_flags(PredictOptions, flag_values, PREDICT_HELP)
+    for old, new in DEPRECATED:
+        cli.define_deprecated_alias(flag_values, old, new)
 
 
-def main(argv, flag_values=flags.FLAGS):
-    FLAGS = flag_values
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    options = PredictOptions(**cli.dataclass_values(PredictOptions, FLAGS))
+def settings(flag_values=flags.FLAGS):
+    """(ModelSource, PredictOptions) of the flags; --out defaults from --video (`default_out`)."""
+    options = PredictOptions(**cli.dataclass_values(PredictOptions, flag_values))
     if options.video and not options.out:
         options = dataclasses.replace(options, out=default_out(options.video))
-    try:
-        options.validate()  # before the heavy imports
-        check_inputs(FLAGS.log_dir, options)
-        from video_lstm.analysis import prediction
-
-        record, written = prediction.run(FLAGS.log_dir, options)
-    except (OSError, ValueError) as error:
-        cli.fail(PROGRAM, error)
-    shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in record["shapes"].items())
-    print(f"predicted {record['future']} frames from {record['context']} of {options.video} ({shapes})")
-    for path in written:
-        print(f"wrote {path}")
+    return ModelSource(**cli.dataclass_values(ModelSource, flag_values)), options
 
 
 def default_out(video):
@@ -63,37 +50,15 @@ def default_out(video):
     return f"{stem}_prediction"
 
 
-def check_inputs(log_dir, options):
-    """What can be checked without TensorFlow or Keras, before they load (seconds of start-up):
-    the model's folder (--log_dir a training run, --saved_model, --checkpoint exist) and the
-    video (exists; a video file not empty and decoded by OpenCV to a first frame). The same
-    messages as the full checks (`analysis.prediction.check`), which run after.
-
-    Raises:
-        FileNotFoundError, ValueError: naming the flag.
-    """
-    if bool(log_dir) == bool(options.saved_model):
-        raise ValueError("pass one of --log_dir (a training run) and --saved_model (an export of export.encoder)"
-                         if not log_dir else "pass --log_dir or --saved_model, not both")
-    if log_dir:
-        if not (os.path.isfile(os.path.join(log_dir, "config.json"))
-                and os.path.isdir(os.path.join(log_dir, "checkpoints"))):
-            raise FileNotFoundError(f"--log_dir={log_dir} is not a training run (no config.json and checkpoints/)")
-        if options.checkpoint and not os.path.exists(options.checkpoint):
-            raise FileNotFoundError(f"--checkpoint={options.checkpoint} not found")
-    elif not os.path.exists(options.saved_model):
-        raise FileNotFoundError(f"--saved_model={options.saved_model} does not exist")
-    video = options.video
-    if not os.path.exists(video):
-        raise FileNotFoundError(f"--video={video}: no such file or folder")
-    if os.path.isdir(video) or video.lower().endswith(".npy"):
-        return  # read (and checked) by pipelines.user_video
-    from pipelines import video_decode  # OpenCV and NumPy, no TensorFlow
-
+def main(argv, flag_values=flags.FLAGS):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    source, options = settings(flag_values)
     try:
-        video_decode.probe(video)
-    except video_decode.VideoError as error:
-        raise ValueError(f"--video={error}") from None
+        lines = prediction_job.run(source, options)
+    except (OSError, ValueError) as error:
+        cli.fail(PROGRAM, error)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -100,19 +100,17 @@ EVALUATE_HELP = {
 }
 
 
-MAX_FUTURE = 1000  # frames --future predicts at most: the serving graph's limit (export.signatures)
+MAX_FUTURE = 1000  # frames --future_length predicts at most: the serving graph's limit (export.signatures)
 
 
 @dataclasses.dataclass(frozen=True)
 class PredictOptions:
-    """What `python -m video_lstm.predict` takes besides --log_dir (its flags)."""
+    """What `python -m video_lstm.predict` takes besides its model (`core.settings.ModelSource`)."""
 
     video: str = ""
     out: str = ""
-    saved_model: str = ""
-    checkpoint: str = ""
-    context: int | None = None
-    future: int | None = None
+    input_length: int | None = None
+    future_length: int | None = None
     start: int = 0
     overwrite: bool = False
 
@@ -122,10 +120,10 @@ class PredictOptions:
             raise ValueError("--video is required (a video file, a .npy of frames or a folder of frame images)")
         if not self.out:
             raise ValueError("--out is required (the folder the prediction is written to)")
-        if self.context is not None and self.context < 1:
-            raise ValueError(f"--context={self.context}; expected >= 1 frames for the encoder to read")
-        if self.future is not None and not 0 <= self.future <= MAX_FUTURE:
-            raise ValueError(f"--future={self.future}; expected 0..{MAX_FUTURE} frames to predict")
+        if self.input_length is not None and self.input_length < 1:
+            raise ValueError(f"--input_length={self.input_length}; expected >= 1 frames for the encoder to read")
+        if self.future_length is not None and not 0 <= self.future_length <= MAX_FUTURE:
+            raise ValueError(f"--future_length={self.future_length}; expected 0..{MAX_FUTURE} frames to predict")
         if self.start < 0:
             raise ValueError(f"--start={self.start}; expected >= 0 (the first frame to read, after the stride)")
         return self
@@ -137,12 +135,9 @@ PREDICT_HELP = {
     "out": "Folder for prediction.gif/.mp4, context.npy, future.npy, reconstruction.npy, prediction.json; "
     "default <video's name without suffix>_prediction in the current folder. One holding an earlier "
     "prediction is refused (--overwrite replaces it).",
-    "saved_model": "Instead of --log_dir: an exported SavedModel (python -m export.encoder; a version "
-    "directory, or a model directory: its newest version).",
-    "checkpoint": "With --log_dir: the checkpoint to use (a path under <log_dir>/checkpoints); default the newest.",
-    "context": "Frames the encoder reads; default the run's --input_length.",
-    "future": f"Frames to predict, 0..{MAX_FUTURE}; default the run's --future_length (0 for an autoencoder). "
-    "Longer than it was trained for is a free-running rollout.",
+    "input_length": "Frames the encoder reads; default the run's --input_length.",
+    "future_length": f"Frames to predict, 0..{MAX_FUTURE}; default the run's --future_length (0 for an "
+    "autoencoder). Longer than it was trained for is a free-running rollout.",
     "start": "The first frame to read, counted after the run's frame stride.",
     "overwrite": "Replace the outputs of an earlier prediction in --out (refused otherwise).",
 }

@@ -1,15 +1,15 @@
 """A trained model's prediction of a user's video: `python -m video_lstm.predict`.
 
 The model comes from a training log_dir (its newest checkpoint, or
-`--checkpoint`) or from an exported SavedModel (`python -m export.encoder`: its
+`--checkpoint`) or from an exported SavedModel (`--pretrained`, either) (`python -m export.encoder`: its
 `reconstruct_and_predict_float` signature). The video (`pipelines.user_video`:
 a file OpenCV decodes, a `.npy` of frames, a folder of frame images) is
 prepared as the run's data source prepares its clips (frame size, colour,
 stride; a run of patches reads each frame as a tiling of patches, one
 sequence each, and its outputs are stitched back into frames). From kept frame
-`--start` on, `--context` frames go into the encoder; the decoders run free
+`--start` on, `--input_length` frames go into the encoder; the decoders run free
 (each reads its own previous output): the reconstruction of the context, and
-`--future` predicted frames (longer than the trained future_length is a
+`--future_length` predicted frames (longer than the trained future_length is a
 rollout). Into `--out`:
 
     prediction.gif, prediction.mp4   frame by frame: the video | the model (reconstruction
@@ -64,32 +64,21 @@ class ModelSpec:
     config: config_lib.Config
     decoders: tuple  # of "reconstruction", "future"
     origin: dict  # {"log_dir": ...} or {"saved_model": ..., "step": ...}
-    flag: str  # "--log_dir=..." or "--saved_model=...", for messages
+    flag: str  # "--pretrained=...", for messages
 
 
-def describe_model(log_dir, options):
-    """The `ModelSpec` of --log_dir or --saved_model (exactly one), from its config alone."""
-    if bool(log_dir) == bool(options.saved_model):
-        raise ValueError("pass one of --log_dir (a training run) and --saved_model (an export of export.encoder)"
-                         if not log_dir else "pass --log_dir or --saved_model, not both")
-    if log_dir:
-        flag = f"--log_dir={log_dir}"
-        if not rundir.is_run(log_dir):
-            raise FileNotFoundError(f"{flag} is not a training run (no config.json and checkpoints/)")
-        if options.checkpoint and not os.path.exists(options.checkpoint):
-            raise FileNotFoundError(f"--checkpoint={options.checkpoint} not found")
-        config, origin = rundir.load_config(log_dir), {"log_dir": os.path.abspath(log_dir)}
+def describe_model(source):
+    """The `ModelSpec` of `source` (a `core.settings.ModelSource`: a training run or a SavedModel), from
+    its config alone."""
+    kind, flag = source.check(), f"--pretrained={source.pretrained}"
+    if kind == "log_dir":
+        config, origin = rundir.load_config(source.pretrained), {"log_dir": os.path.abspath(source.pretrained)}
     else:
-        flag = f"--saved_model={options.saved_model}"
-        if options.checkpoint:
-            raise ValueError(f"--checkpoint is for --log_dir; {flag} holds one set of weights")
-        if not os.path.exists(options.saved_model):
-            raise FileNotFoundError(f"{flag} does not exist")
         try:
-            version_dir = export_layout.resolve_version_dir(options.saved_model)
+            version_dir = export_layout.resolve_version_dir(source.pretrained)
             assets = export_layout.read_assets(version_dir)
         except export_layout.NotAnExportError as error:
-            raise FileNotFoundError(f"--saved_model={options.saved_model}: {error}") from None
+            raise FileNotFoundError(f"{flag}: {error}") from None
         names = assets["signatures"].get("signatures", {})
         if assets["config"].get("dataset") != "percepts" and SIGNATURE not in names:
             raise ValueError(f"{flag} has no {SIGNATURE} signature (it has {', '.join(sorted(names))}): export "
@@ -115,22 +104,23 @@ class Request:
     decode: object = None  # video_decode.DecodeStatus of the video
 
 
-def check(log_dir, options):
+def check(source, options):
     """Everything that needs no model: a `Request`, or ValueError / OSError naming the problem."""
     options.validate()
-    spec = describe_model(log_dir, options)
+    spec = describe_model(source)
     config = spec.config
     if config.dataset == "percepts":
         raise ValueError(f"a model of percepts has no pictures: {spec.flag} reads convnet features (T, D) of "
                          "--dataset=percepts, so there are no frames to predict")
     preparation = sources.frame_preparation(config)
-    context = options.context or config.input_length
-    future = options.future
+    context = options.input_length or config.input_length
+    future = options.future_length
     if future is None:
         future = config.future_length if "future" in spec.decoders else 0
     if future > 0 and "future" not in spec.decoders:
-        raise ValueError(f"--future={future}: the model of {spec.flag} is an autoencoder (--model={config.model}): "
-                         "it has no future decoder to predict with; pass --future=0 for its reconstruction")
+        raise ValueError(f"--future_length={future}: the model of {spec.flag} is an autoencoder (--model="
+                         f"{config.model}): it has no future decoder to predict with; pass --future_length=0 for "
+                         "its reconstruction")
     check_out(options.out, options.overwrite)  # (options: analysis.options.PredictOptions)
     try:
         sequences = user_video.read(options.video, preparation, options.start, context + future)
@@ -146,7 +136,7 @@ def check(log_dir, options):
         damaged = (f" (it decoded partly: {decode.frames_read} of the {decode.frames_declared} frames its container "
                    "declares; damaged or truncated)" if decode.status == "partial" else "")
         raise ValueError(f"--video={options.video} has {total} frames{stride}{damaged}, fewer than the "
-                         f"{options.start + context} needed (--start={options.start} + --context={context})")
+                         f"{options.start + context} needed (--start={options.start} + --input_length={context})")
     return Request(spec, preparation, context, future, sequences, decode)
 
 
@@ -242,10 +232,10 @@ def write(out, frames, record, fps, overwrite=False):
     return [os.path.join(out, name) for name in written]
 
 
-def run(log_dir, options):
+def run(source, options):
     """`python -m video_lstm.predict`: checks, predicts, writes; returns (record, paths written)."""
-    request = check(log_dir, options)
-    frames, origin = predict(request, options.checkpoint)
+    request = check(source, options)
+    frames, origin = predict(request, source.checkpoint)
     preparation = request.preparation
     video_fps = user_video.fps(options.video)
     fps = video_fps / preparation.stride if video_fps else DEFAULT_FPS

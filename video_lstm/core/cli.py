@@ -352,12 +352,18 @@ _DEPRECATED_FOR = "_video_lstm_deprecated_for"  # the attribute marking an old n
 def define_deprecated_alias(flag_values, old, new):
     """--`old`, an old name of --`new` (already defined on `flag_values`) kept for a release so
     that users' flagfiles still run: the same kind of flag, no default, its help
-    "Deprecated: use --new. <new's help>". After parsing (`run`, `call`), a value given to it
+    "Deprecated: use --new. <new's help>" (--log_dir, absl's own flag where `flag_values` has it, is
+    adopted as the alias). After parsing (`run`, `call`), a value given to it
     goes to --`new` with one warning line (`apply_deprecated_aliases`)."""
     target = flag_values[new]
     help_text = f"Deprecated: use --{new}. {target.help}"
     if isinstance(target, flags.MultiFlag):
         raise TypeError(f"--{new}: a multi flag has no deprecated alias")  # a bug, not bad input
+    if old == "log_dir" and old in flag_values:  # absl.logging's own string flag (the global FlagValues)
+        flag = flag_values[old]
+        flag.help = help_text
+        setattr(flag, _DEPRECATED_FOR, new)
+        return flag
     flag = flags.Flag(target.parser, target.serializer, old, None, help_text, boolean=target.boolean)
     setattr(flag, _DEPRECATED_FOR, new)
     flags.DEFINE_flag(flag, flag_values=flag_values)

@@ -2,16 +2,19 @@
 
 - `EncoderSettings`: the LSTM encoder a training run and a classifier share;
 - `OptimizerSettings`: the optimizer, its learning-rate schedule, the batch and step budget;
-- `Bookkeeping`: checkpoints and TensorBoard intervals.
+- `Bookkeeping`: checkpoints and TensorBoard intervals;
+- `ModelSource`: a model read from elsewhere (`--pretrained`: a training log_dir or an exported
+  SavedModel, told apart on disk; `--checkpoint` where a command can choose one).
 
 `video_lstm.config.Config` (a training run) and `FinetuneSettings` (a classifier) inherit
 from them; their flags are generated from the fields (`cli.define_dataclass_flags`) with the
-help texts in `HELP`. Imports nothing of the project.
+help texts in `HELP`. Imports only `video_lstm.core`.
 """
 
 import dataclasses
+import os
 
-from video_lstm.core import choices
+from video_lstm.core import choices, export_layout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,4 +173,54 @@ FEWSHOT_HELP = {
     "train digits).",
     "test_size": "Labelled test examples per task the accuracy is measured on (Moving MNIST: sequences of the "
     "task's test digits).",
+
+# -- model source --
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSource:
+    """A model a command reads from elsewhere: `pretrained`, a training run's log_dir (config.json and
+    checkpoints/) or a SavedModel of `python -m export.encoder` (a version directory, or a model
+    directory: its newest version), told apart on disk by `kind()`; `checkpoint`, for a log_dir, the
+    checkpoint to use ("" the newest), where a command can choose one."""
+
+    pretrained: str = ""
+    checkpoint: str = ""
+
+    def kind(self):
+        """The kind of `pretrained` (read on disk): "log_dir", "saved_model", or None (neither, or missing)."""
+        path = self.pretrained
+        if os.path.isfile(os.path.join(path, "config.json")) and os.path.isdir(os.path.join(path, "checkpoints")):
+            return "log_dir"
+        try:
+            export_layout.resolve_version_dir(path)
+        except export_layout.NotAnExportError:
+            return None
+        return "saved_model"
+
+    def check(self):
+        """The `kind()` of an existing --pretrained (and --checkpoint); raises ValueError or
+        FileNotFoundError naming the flag otherwise."""
+        flag = f"--pretrained={self.pretrained}"
+        if not self.pretrained:
+            raise ValueError("--pretrained is required (a training run's log_dir, or a SavedModel of "
+                             "python -m export.encoder)")
+        if not os.path.exists(self.pretrained):
+            raise FileNotFoundError(f"{flag} does not exist")
+        kind = self.kind()
+        if kind is None:
+            raise FileNotFoundError(f"{flag} is not a training run (no config.json and checkpoints/) nor an "
+                                    "exported SavedModel (no saved_model.pb, nor a numbered version of one)")
+        if self.checkpoint and kind == "saved_model":
+            raise ValueError(f"--checkpoint is for a training run; {flag} is a SavedModel: one set of weights")
+        if self.checkpoint and not os.path.exists(self.checkpoint):
+            raise FileNotFoundError(f"--checkpoint={self.checkpoint} not found")
+        return kind
+
+
+MODEL_SOURCE_HELP = {
+    "pretrained": "The model: a training run's log_dir (python -m video_lstm.train) or an exported SavedModel "
+    "(python -m export.encoder; a version directory, or a model directory: its newest version), told apart on disk.",
+    "checkpoint": "With a log_dir --pretrained: the checkpoint to use (a path under <log_dir>/checkpoints); "
+    "default the newest.",
 }
