@@ -173,6 +173,8 @@ FEWSHOT_HELP = {
     "train digits).",
     "test_size": "Labelled test examples per task the accuracy is measured on (Moving MNIST: sequences of the "
     "task's test digits).",
+}
+
 
 # -- model source --
 
