@@ -63,6 +63,8 @@ def sources_of(name):
 
 def contexts(name, flag_values):
     """Flags under which --`name` can take effect: its source chosen, with what that needs."""
+    if "dataset" not in flag_values:  # a command without data sources (export.encoder's --percept_weights)
+        return [[]]
     if name == "dataset":  # the next choice, ucf101, with what it needs
         return [SOURCE_NEEDS["ucf101"]]
     found = []
