@@ -630,7 +630,7 @@ CASES = [
          lambda e: [f"--pretrained={e.run}", "--dataset=list", f"--list_file={e.file('list.txt', b'gone.avi')}",
                     f"--out={e.new('new_embeddings')}"], ("none of them is there", "gone.avi")),
     Case("embed-stride-zero", "embed", lambda e: embed_args(e, "--stride=0"), ("--stride=0", ">= 1")),
-    Case("embed-clip-length-negative", "embed", lambda e: embed_args(e, "--clip_length=-2"), ("--clip_length=-2",)),
+    Case("embed-input-length-negative", "embed", lambda e: embed_args(e, "--input_length=-2"), ("--input_length=-2",)),
     Case("embed-test-fraction-one", "embed", lambda e: embed_args(e, "--subset=test", "--test_fraction=1"),
          ("--test_fraction=1", "[0, 1)")),
     Case("embed-out-is-a-file", "embed", lambda e: embed_args(e, out=e.file("a_file", TEXT)), ("--out", "a_file")),

@@ -24,8 +24,7 @@ from test_embed import call, per_video, untrained_run
 
 from pipelines import sources, user_video, video_decode
 from pipelines.sources import videos as videos_source
-from video_lstm import rundir
-from video_lstm.classify import embedding
+from video_lstm import embedding, rundir
 from video_lstm.core import cli
 
 LENGTH = 3  # the runs' input length: the clip every path cuts
