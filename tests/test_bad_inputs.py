@@ -761,7 +761,7 @@ CASES = [
     Case("embed-flat-folder-of-videos", "embed", lambda e: embed_args(e, videos=flat_folder(e)),
          ("--video_dir", "class subfolders", "x.avi", "--dataset=list", "--list_file")),
     Case("extract-flat-folder-of-videos", "extract_percepts", lambda e: ep_args(e, videos=flat_folder(e)),
-         ("class subfolders", "x.avi"), absent=("--dataset=list",)),
+         ("class subfolders", "x.avi", "--dataset=list")),  # extraction reads list files too (corpus.list_videos)
     Case("train-flat-folder-of-videos", "train",
          lambda e: run_args(e, "--dataset=folder", f"--video_dir={flat_folder(e)}", "--frame_size=32"),
          ("class subfolders", "x.avi"), absent=("--dataset=list",)),
