@@ -32,19 +32,19 @@ FLAGS.set_default("copies", 35)
 
 
 def embed_job(video_dir, out, runner, beam_args, model):
-    from video_lstm import embed
-    from video_lstm.classify import embedding
+    from video_lstm import embedding
+    from video_lstm.core import settings
 
     options = embedding.EmbedOptions(pretrained=FLAGS.pretrained, out=out, video_dir=video_dir,
                                      batch_clips=FLAGS.batch_clips, progress=False)
-    return embed.run(embedding.prepare(options, model=model), runner, tuple(beam_args))
+    return embedding.run(embedding.prepare(options, model=model), settings.Runner(runner, tuple(beam_args)))
 
 
 def main(argv):
     del argv
     import numpy as np
 
-    from video_lstm.classify import embedding
+    from video_lstm import embedding
 
     logging.set_verbosity(logging.ERROR)
     with tempfile.TemporaryDirectory() as root:

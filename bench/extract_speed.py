@@ -60,12 +60,13 @@ FLAGS = flags.FLAGS
 
 
 def extract_percepts_job(video_dir, out, runner, beam_args, network):
-    from pipelines import extract_percepts as ep
+    from pipelines import percept_extraction as ep
+    from video_lstm.core.settings import Runner
 
-    options = ep.Options(dataset="folder", video_dir=video_dir, out=out, network=FLAGS.network, weights="random",
-                         frame_stride=FLAGS.frame_stride, batch_frames=FLAGS.batch_frames, progress=False,
-                         runner=runner)
-    return ep.prepare(options, network=network, beam_args=beam_args).run()
+    options = ep.ExtractOptions(dataset="folder", video_dir=video_dir, out=out, percept_network=FLAGS.network,
+                                percept_weights="random", frame_stride=FLAGS.frame_stride,
+                                batch_frames=FLAGS.batch_frames, progress=False)
+    return ep.prepare(options, network=network, runner=Runner(runner, tuple(beam_args))).run()
 
 
 JOBS = {"extract_percepts": extract_percepts_job}

@@ -95,6 +95,7 @@ class Job:
         group_of: picklable; index -> group. Default: one group, 0.
         unit: what an item is, for the progress bar ("video").
         kind: a key of `AUTO_BEAM_FROM`: what --runner=auto decides by.
+        desc: the progress bar's label.
         finished: () -> how many items are done, read by the driver while Beam runs (the per-item
             files written so far, say), for the progress bar; None: the bar moves at the end.
     """
@@ -106,6 +107,7 @@ class Job:
     unit: str = "item"
     kind: str = "embed"
     finished: object = None
+    desc: str | None = None  # the progress bar's label ("embedding")
 
 
 def beam_available():
@@ -224,7 +226,7 @@ def _run_in_process(job, progress):
     groups = {}
     for index, item in job.items:
         groups.setdefault(_group_of(job, index), []).append((index, item))
-    with tqdm.tqdm(total=len(job.items), unit=job.unit, disable=not progress) as bar:
+    with tqdm.tqdm(total=len(job.items), unit=job.unit, desc=job.desc, disable=not progress) as bar:
         for group in sorted(groups):
 
             def results(members=sorted(groups[group], key=lambda pair: pair[0])):
@@ -275,7 +277,8 @@ class _Progress:
 
         import tqdm
 
-        self.bar = tqdm.tqdm(total=len(self.job.items), unit=self.job.unit, disable=not self.progress)
+        self.bar = tqdm.tqdm(total=len(self.job.items), unit=self.job.unit, desc=self.job.desc,
+                             disable=not self.progress)
         self.stop = threading.Event()
         self.thread = None
         if self.progress and self.job.finished is not None:

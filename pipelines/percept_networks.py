@@ -34,10 +34,11 @@ import warnings
 import numpy as np
 from absl import logging
 
+from video_lstm.core import settings
 from video_lstm.core.choices import PERCEPT_NETWORKS
 
 WEIGHTS_CHOICES = ("imagenet", "random")  # or the path of a weights file
-DTYPES = ("float32", "bfloat16")
+DTYPES = settings.PERCEPT_PRECISIONS
 _KERAS_APPLICATIONS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 

@@ -350,7 +350,7 @@ class FramePreparation:
     """How a run's model gets its frames from a video: the one definition of every command that
     feeds frames to a model (training, evaluation and finetuning through `pipelines.sources.videos`,
     predict through `pipelines.user_video`, embed in one process and on Beam through
-    `video_lstm.classify.embedding`, extract_percepts, and the exported SavedModel with its
+    `video_lstm.embedding`, extract_percepts, and the exported SavedModel with its
     convnet, whose frames embed prepares with `size=0`).
 
     Attributes:

@@ -21,7 +21,7 @@ FLOORS = (
                          "video_lstm.probe", "video_lstm.predict", "video_lstm.embed", "pipelines.extract_percepts")),
     (4, "export", ("export.",)),
     (3, "uses of a model", ("video_lstm.training", "video_lstm.analysis", "video_lstm.classify",
-                            "video_lstm.experiments")),
+                            "video_lstm.embedding", "video_lstm.experiments")),
     (2, "settings, run directory", ("video_lstm.config", "video_lstm.flags", "video_lstm.rundir")),
     (1, "models, data", ("video_lstm.models", "video_lstm.optimizers", "pipelines.")),
     (0, "ground", (GROUND, *PACKAGES)),  # the packages' own __init__ files import nothing

@@ -68,7 +68,7 @@ FT_FLAGS = ["--dataset=moving_mnist", "--digits=rendered", "--frame_size=28", "-
             "--input_length=3", "--steps=2", "--checkpoint_every=1", "--batch_size=2", "--jit_compile=false",
             "--pool_size=100", "--test_size=4", "--inits=scratch"]
 # Percept extraction of the video folder: cheap settings (InceptionV3 with random weights).
-EP_FLAGS = ["--dataset=folder", "--network=inception_v3", "--weights=random", "--frame_stride=64",
+EP_FLAGS = ["--dataset=folder", "--percept_network=inception_v3", "--percept_weights=random", "--frame_stride=64",
             "--progress=false"]
 CACHE_DIM, OTHER_DIM = 12, 16
 EXPORT_NAME = "encoder"
@@ -269,11 +269,12 @@ def add_video(folder, name):
 def extracted_cache(e):
     """(video folder, cache) of a finished extraction of the folder with EP_FLAGS' settings,
     written by hand in the extractor's format (its own settings record, random percepts)."""
-    from pipelines import extract_percepts as ep
+    from pipelines import percept_extraction as ep
     from pipelines import percept_networks, percept_records
 
     videos, out = e.videos, e.dir("extracted")
-    options = ep.Options(dataset="folder", video_dir=videos, out=out, network="inception_v3", weights="random",
+    options = ep.ExtractOptions(dataset="folder", video_dir=videos, out=out, percept_network="inception_v3",
+                                percept_weights="random",
                          frame_stride=64, progress=False)
     dataset = ep.list_videos(options)
     manifest, extraction = ep._settings(options, dataset, percept_networks.NETWORKS["inception_v3"].dim)
@@ -589,10 +590,10 @@ CASES = [
          setup=lambda e: overwrite(os.path.join(e.dir("garbage_cache"), "manifest.json"), GARBAGE)),
     Case("extract-out-read-only", "extract_percepts", lambda e: ep_args(e, out=e.dir("read_only_out")),
          lambda e: (e.dir("read_only_out"), "writ"), read_only=lambda e: e.dir("read_only_out")),
-    Case("extract-weights-missing", "extract_percepts", lambda e: ep_args(e, "--weights=/no/such/file"),
-         ("--weights", "/no/such/file")),
+    Case("extract-weights-missing", "extract_percepts", lambda e: ep_args(e, "--percept_weights=/no/such/file"),
+         ("--percept_weights", "/no/such/file")),
     Case("extract-weights-a-text-file", "extract_percepts",
-         lambda e: ep_args(e, f"--weights={e.file('weights.h5', TEXT)}"), ("weights.h5",)),
+         lambda e: ep_args(e, f"--percept_weights={e.file('weights.h5', TEXT)}"), ("weights.h5",)),
     Case("extract-beam-options-without-a-beam-runner", "extract_percepts",
          lambda e: ep_args(e, "--runner=in_process", "--", "--direct_num_workers=2"),
          ("--direct_num_workers=2", "--runner=in_process")),
@@ -630,7 +631,7 @@ CASES = [
          lambda e: [f"--pretrained={e.run}", "--dataset=list", f"--list_file={e.file('list.txt', b'gone.avi')}",
                     f"--out={e.new('new_embeddings')}"], ("none of them is there", "gone.avi")),
     Case("embed-stride-zero", "embed", lambda e: embed_args(e, "--stride=0"), ("--stride=0", ">= 1")),
-    Case("embed-clip-length-negative", "embed", lambda e: embed_args(e, "--clip_length=-2"), ("--clip_length=-2",)),
+    Case("embed-input-length-negative", "embed", lambda e: embed_args(e, "--input_length=-2"), ("--input_length=-2",)),
     Case("embed-test-fraction-one", "embed", lambda e: embed_args(e, "--subset=test", "--test_fraction=1"),
          ("--test_fraction=1", "[0, 1)")),
     Case("embed-out-is-a-file", "embed", lambda e: embed_args(e, out=e.file("a_file", TEXT)), ("--out", "a_file")),
@@ -764,7 +765,7 @@ CASES = [
     Case("embed-flat-folder-of-videos", "embed", lambda e: embed_args(e, videos=flat_folder(e)),
          ("--video_dir", "class subfolders", "x.avi", "--dataset=list", "--list_file")),
     Case("extract-flat-folder-of-videos", "extract_percepts", lambda e: ep_args(e, videos=flat_folder(e)),
-         ("class subfolders", "x.avi"), absent=("--dataset=list",)),
+         ("class subfolders", "x.avi", "--dataset=list")),  # extraction reads list files too (corpus.list_videos)
     Case("train-flat-folder-of-videos", "train",
          lambda e: run_args(e, "--dataset=folder", f"--video_dir={flat_folder(e)}", "--frame_size=32"),
          ("class subfolders", "x.avi"), absent=("--dataset=list",)),

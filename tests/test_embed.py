@@ -1,4 +1,4 @@
-"""python -m video_lstm.embed and video_lstm.classify.embedding (issue 22, item 2).
+"""python -m video_lstm.embed and video_lstm.embedding (issue 22, item 2).
 
 On videos written here (conftest: MJPG .avi of moving shapes) and a tiny untrained run of
 `--dataset=folder` (16x16 grey frames, 4 units: a run directory as training writes it, its
@@ -19,8 +19,7 @@ import pytest
 from conftest import moving_shapes, tree_hashes, ucf_folder, write_video
 
 from pipelines import action_datasets, fingerprints, video_decode
-from video_lstm import embed, rundir
-from video_lstm.classify import embedding
+from video_lstm import embed, embedding, rundir
 from video_lstm.config import make
 from video_lstm.core import cli
 
@@ -290,7 +289,7 @@ def test_the_staged_ucf101_clips(run, tmp_path):
     (tmp_path / "ucf").mkdir()
     staged = ucf_folder(tmp_path / "ucf", CLIPS, classes, set())
     out = str(tmp_path / "out")
-    assert call(f"--pretrained={run[1]}", f"--video_dir={staged}", f"--out={out}", "--clip_length=8",
+    assert call(f"--pretrained={run[1]}", f"--video_dir={staged}", f"--out={out}", "--input_length=8",
                 "--frame_stride=4") == 0
     arrays = embedding.load_embeddings(out)
     assert arrays["names"].tolist() == ["Basketball/v_Basketball_g01_c02.avi", "Fencing/v_Fencing_g01_c06.avi"]

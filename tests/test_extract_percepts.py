@@ -23,8 +23,9 @@ import numpy as np
 import pytest
 from conftest import moving_shapes, write_video
 
-from pipelines import extract_percepts as ep
 from pipelines import fingerprints, flow, percept_records, video_decode
+from pipelines import percept_extraction as ep
+from video_lstm.core.settings import Runner
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRIDE = 64
@@ -93,14 +94,14 @@ def network():
 
     from pipelines import percept_networks
 
-    keras.utils.set_random_seed(0)  # as the command line does for --weights=random --seed=0
+    keras.utils.set_random_seed(0)  # as the command line does for --percept_weights=random --seed=0
     return percept_networks.make_network("inception_v3", "random")
 
 
 def _options(video_dir, out, **changes):
-    values = dict(dataset="folder", video_dir=video_dir, out=str(out), network="inception_v3",
-                  weights="random", frame_stride=STRIDE, progress=False, runner="in_process")
-    return ep.Options(**{**values, **changes})
+    values = dict(dataset="folder", video_dir=video_dir, out=str(out), percept_network="inception_v3",
+                  percept_weights="random", frame_stride=STRIDE, progress=False)
+    return ep.ExtractOptions(**{**values, **changes})
 
 
 def _dead_pid():
@@ -115,8 +116,8 @@ def _dead_pid():
         pid -= 1
 
 
-def _extract(network, video_dir, out, beam_args=(), **changes):
-    return ep.prepare(_options(video_dir, out, **changes), network=network, beam_args=beam_args).run()
+def _extract(network, video_dir, out, beam_args=(), runner="in_process", **changes):
+    return ep.prepare(_options(video_dir, out, **changes), network=network, runner=Runner(runner, beam_args)).run()
 
 
 def _records(out, num_shards):
@@ -245,7 +246,7 @@ def test_killed_extraction_resumes_without_redoing_shards_and_to_the_same_bytes(
     shard0 = out / percept_records.shard_name(0, 2)
     before = os.stat(shard0)
     command = [sys.executable, "-m", "pipelines.extract_percepts", "--dataset=folder", f"--video_dir={video_dir}",
-               "--network=inception_v3", "--weights=random", f"--frame_stride={STRIDE}", f"--out={out}",
+               "--percept_network=inception_v3", "--percept_weights=random", f"--frame_stride={STRIDE}", f"--out={out}",
                "--num_shards=2", "--progress=false"]
     if importlib.util.find_spec("apache_beam"):
         command += ["--runner=DirectRunner", "--", "--direct_num_workers=1", "--direct_running_mode=in_memory"]
@@ -287,11 +288,12 @@ def test_short_videos_are_skipped_and_other_settings_are_refused(network, video_
 
 
 def test_bad_flags_and_paths_fail_at_start_up_in_one_line(tmp_path, capsys):
+    from pipelines import extract_percepts
     from video_lstm.core import cli
 
     def _fails(*arguments):
         capsys.readouterr()
-        assert cli.call(ep, arguments) == 1
+        assert cli.call(extract_percepts, arguments) == 1
         err = capsys.readouterr().err
         lines = [line for line in err.splitlines() if line.startswith("extract_percepts: error:")]
         assert len(lines) == 1, err[-2000:]
@@ -302,7 +304,7 @@ def test_bad_flags_and_paths_fail_at_start_up_in_one_line(tmp_path, capsys):
                                               f"--out={tmp_path / 'o'}", "--runner=in_process", "--",
                                               "--direct_num_workers=2")
     assert "weights" in _fails("--dataset=folder", f"--video_dir={tmp_path}", f"--out={tmp_path / 'o'}",
-                               f"--weights={tmp_path / 'vgg.h5'}")
+                               f"--percept_weights={tmp_path / 'vgg.h5'}")
     if not flow.tvl1_available():
         assert "cv2.optflow" in _fails("--dataset=folder", f"--video_dir={tmp_path}", f"--out={tmp_path / 'o'}",
                                        "--stream=flow", "--flow_method=tvl1")
@@ -423,7 +425,7 @@ def test_a_folder_subset_is_its_held_out_split(network, tmp_path):
     assert "test_fraction" not in ep.prepare(_options(video_dir, tmp_path / "a"), network=network).extraction
     with pytest.raises(ValueError, match=r"--test_fraction=1.5; expected a fraction in \[0, 1\)"):
         ep.prepare(_options(video_dir, tmp_path / "x", subset="test", test_fraction=1.5), network=network)
-    with pytest.raises(ValueError, match="no videos to extract"):
+    with pytest.raises(ValueError, match="--test_fraction=0: nothing is held out"):
         ep.prepare(_options(video_dir, tmp_path / "x", subset="test", test_fraction=0.0), network=network)
 
 

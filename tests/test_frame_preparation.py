@@ -24,8 +24,7 @@ from test_embed import call, per_video, untrained_run
 
 from pipelines import sources, user_video, video_decode
 from pipelines.sources import videos as videos_source
-from video_lstm import rundir
-from video_lstm.classify import embedding
+from video_lstm import embedding, rundir
 from video_lstm.core import cli
 
 LENGTH = 3  # the runs' input length: the clip every path cuts
@@ -129,7 +128,7 @@ def test_a_percept_models_saved_model_is_fed_the_frames_extract_percepts_reads(v
     from test_video_sources import tiny_network
 
     from export.saved_model import export_model
-    from pipelines import extract_percepts
+    from pipelines import percept_extraction as extract_percepts
 
     log_dir = untrained_run(str(tmp_path / "run"), dataset="percepts", percepts_from="videos",
                             percept_videos="folder", video_dir=videos, frame_stride=2,
@@ -222,10 +221,11 @@ def test_a_truncated_video_has_one_decode_status_in_every_command(truncated, tmp
 def test_extract_percepts_reports_the_same_decode_status(truncated, tmp_path, caplog):
     from test_video_sources import tiny_network
 
-    from pipelines import extract_percepts
+    from pipelines import percept_extraction as extract_percepts
 
     root, cut, decoded = truncated
-    options = argparse.Namespace(frame_stride=2, stream="rgb", batch_frames=8, compute_dtype="float32", min_frames=1)
+    options = argparse.Namespace(frame_stride=2, stream="rgb", batch_frames=8, percept_precision="float32",
+                                 min_frames=1)
     caplog.set_level(logging.WARNING, logger="absl")
     percepts, index, partial = extract_percepts.video_percepts(tiny_network(), cut, options)
     assert partial == {"status": "partial", "frames_read": decoded, "frames_declared": 40}

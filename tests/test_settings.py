@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 from absl import flags
 
-from pipelines import extract_percepts
+from pipelines import percept_extraction
 from video_lstm import config as config_lib
 from video_lstm import finetune
 from video_lstm.core import cli, settings
@@ -21,9 +21,9 @@ def parsed(define, *argv):
 
 
 @pytest.mark.parametrize("cls", [config_lib.FinetuneSettings, config_lib.FinetuneOptions, few_labels.StudyOptions,
-                                 extract_percepts.Options], ids=lambda cls: cls.__name__)
+                                 percept_extraction.ExtractOptions], ids=lambda cls: cls.__name__)
 def test_generated_flags_default_to_the_dataclass_defaults(cls):
-    helps = {**config_lib.FINETUNE_HELP, **settings.HELP, **few_labels.HELP, **extract_percepts.HELP}
+    helps = {**config_lib.FINETUNE_HELP, **settings.HELP, **few_labels.HELP, **percept_extraction.HELP}
     flag_values = parsed(lambda fv: cli.define_dataclass_flags(cls, fv, helps))
     values = cli.dataclass_values(cls, flag_values)
     for field in dataclasses.fields(cls):

@@ -34,7 +34,8 @@ import numpy as np
 from pipelines import percept_networks, percept_records
 from pipelines.sources import DataSource, InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
 from pipelines.sources import videos as videos_source
-from video_lstm.core.choices import PERCEPT_NETWORKS, PERCEPT_ORIGINS, VIDEO_DATASETS
+from video_lstm.core import settings
+from video_lstm.core.choices import PERCEPT_ORIGINS, VIDEO_DATASETS
 
 HELP = {
     "percepts_dir": "Percept cache to train on (written by python -m pipelines.extract_percepts).",
@@ -42,16 +43,13 @@ HELP = {
     "percepts_from": "cache (read --percepts_dir) or videos (run the percept network inline on "
     "--percept_videos clips of --video_dir; RGB only).",
     "percept_videos": "With --percepts_from=videos: which videos (a --dataset of video files).",
-    "percept_network": "With --percepts_from=videos: the convnet (vgg16 fc6 4096-d, inception_v3 2048-d).",
-    "percept_weights": "With --percepts_from=videos: imagenet (Keras' file, cached or downloaded), "
-    "random (meaningless features, for tests) or the path of a weights file.",
-    "percept_precision": "With --percepts_from=videos: the convnet computes in float32 or bfloat16.",
+    **settings.PERCEPT_HELP,  # read with --percepts_from=videos
+    **videos_source.HELP,
 }
 CHOICES = {
     "percepts_from": PERCEPT_ORIGINS,
     "percept_videos": VIDEO_DATASETS,
-    "percept_network": PERCEPT_NETWORKS,
-    "percept_precision": percept_networks.DTYPES,
+    **settings.PERCEPT_CHOICES,
 }
 # shared with videos
 _VIDEO_FIELDS = ("video_dir", "split", "split_dir", "frame_stride", "videos_from", "test_fraction", "test_dir")
@@ -60,21 +58,16 @@ _SHORT_SHOWN = 3  # names of too-short videos a warning lists
 
 
 @dataclasses.dataclass(frozen=True)
-class Options:
+class Options(settings.PerceptNetwork, settings.VideoListing):
+    """The cache, or (--percepts_from=videos) the percept network (`core.settings.PerceptNetwork`)
+    and the videos it reads: the listing (`core.settings.VideoListing`) and --videos_from /
+    --test_dir, the same flags as --dataset=ucf101/hmdb51/folder's."""
+
     percepts_dir: str = ""
     percepts_test_dir: str = ""
     percepts_from: str = "cache"
     percept_videos: str = "ucf101"
-    percept_network: str = "vgg16"
-    percept_weights: str = "imagenet"
-    percept_precision: str = "float32"
-    # The videos of --percepts_from=videos: the same flags as --dataset=ucf101/hmdb51/folder's.
-    video_dir: str = ""
-    split: int = 1
-    split_dir: str = ""
-    frame_stride: int = 1
     videos_from: str = "files"
-    test_fraction: float = 0.2
     test_dir: str = ""
 
     # Chooses only the test set: another value is an evaluation of its own (`video_lstm.config`).

@@ -44,25 +44,19 @@ import numpy as np
 
 from pipelines import tfds_videos
 from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
+from video_lstm.core import settings
 from video_lstm.core.choices import VIDEO_COLORS, VIDEO_ORIGINS
 
 TEST_SEED = 1234
 _MAX_DRAWS = 100  # draws per clip before a training batch gives up on bad videos
 
 HELP = {
-    "video_dir": "Folder of the videos: the class folders of UCF-101 / HMDB-51 (as in their "
-    "archives), or any folder of class subfolders for --dataset=folder.",
-    "split": "Official split (1, 2 or 3) of --dataset=ucf101/hmdb51.",
-    "split_dir": "Folder of the official split files; default: beside --video_dir, then "
-    "$VIDEO_LSTM_DATA_DIR/ucf101/ucfTrainTestlist or $VIDEO_LSTM_DATA_DIR/hmdb51/splits.",
-    "frame_stride": "Keep every n-th frame of a video (1: all).",
+    **{name: settings.LISTING_HELP[name] for name in (f.name for f in dataclasses.fields(settings.VideoListing))},
     "color": "rgb (3 channels) or grey (1).",
     "patch_size": "0: whole frames (--frame_size squares); N: N x N patches of them at a random "
     "position held fixed across a clip (the official patch data: 32).",
     "videos_from": "files (decoded with OpenCV from --video_dir) or tfds (TFDS ucf101, prepared; "
     "--video_dir, if given, is then the TFDS data_dir).",
-    "test_fraction": "--dataset=folder without --test_dir: the fraction of each class's videos held out "
-    "for testing, in [0, 1) (chosen by a hash of their paths; stable as videos are added).",
     "test_dir": "--dataset=folder: a folder of the same class subfolders to test on; then every video of "
     "--video_dir trains.",
 }
@@ -70,16 +64,14 @@ CHOICES = {"color": VIDEO_COLORS, "videos_from": VIDEO_ORIGINS}
 
 
 @dataclasses.dataclass(frozen=True)
-class Options:
-    video_dir: str = ""
-    split: int = 1
-    split_dir: str = ""
+class Options(settings.VideoListing):
+    """The listing (`core.settings.VideoListing`: --video_dir, --split, --split_dir, --test_fraction,
+    --frame_stride) and how its frames are read."""
+
     frame_size: int = 64
-    frame_stride: int = 1
     color: str = "rgb"
     patch_size: int = 0
     videos_from: str = "files"
-    test_fraction: float = 0.2
     test_dir: str = ""
 
     def validate(self, config):

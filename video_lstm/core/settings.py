@@ -226,3 +226,78 @@ MODEL_SOURCE_HELP = {
     "checkpoint": "With a log_dir --pretrained: the checkpoint to use (a path under <log_dir>/checkpoints); "
     "default the newest.",
 }
+
+
+# -- video listing, runner, percept network (corpus jobs and the video sources) --
+
+# The choices of `PerceptNetwork` (pipelines.percept_networks implements them).
+PERCEPT_PRECISIONS = ("float32", "bfloat16")
+LISTING_SUBSETS = ("train", "test", "all")
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoListing:
+    """Where video files are and which of them: what every command reading video files shares
+    (the video sources of training, `extract_percepts`, `embed`; `pipelines.action_datasets`
+    lists them)."""
+
+    video_dir: str = ""
+    split: int = 1
+    split_dir: str = ""
+    test_fraction: float = 0.2
+    frame_stride: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusListing(VideoListing):
+    """The videos a corpus job (`extract_percepts`, `embed`) goes through: a folder, an official
+    split, or a list file; a subset of it."""
+
+    dataset: str = "folder"
+    subset: str = "all"
+    list_file: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Runner:
+    """Where a corpus job runs (`pipelines.beam_jobs`): --runner, and Beam's own pipeline options
+    (the arguments after `--`: no flag)."""
+
+    runner: str = "auto"
+    beam_args: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class PerceptNetwork:
+    """The pretrained convnet whose per-frame features (percepts) the LSTM reads
+    (`pipelines.percept_networks`)."""
+
+    percept_network: str = "vgg16"
+    percept_weights: str = "imagenet"
+    percept_precision: str = "float32"
+
+
+LISTING_CHOICES = {"dataset": choices.VIDEO_LISTINGS, "subset": LISTING_SUBSETS}
+PERCEPT_CHOICES = {"percept_network": choices.PERCEPT_NETWORKS, "percept_precision": PERCEPT_PRECISIONS}
+
+LISTING_HELP = {
+    "video_dir": "The folder of the videos: UCF-101's / HMDB-51's class folders (as in their archives), or any "
+    "folder of class subfolders (--dataset=folder).",
+    "split": "The official split (1, 2 or 3) of --dataset=ucf101 / hmdb51.",
+    "split_dir": "The folder of the official split files (default: beside --video_dir, then "
+    "$VIDEO_LSTM_DATA_DIR/ucf101/ucfTrainTestlist or $VIDEO_LSTM_DATA_DIR/hmdb51/splits).",
+    "test_fraction": "--dataset=folder: the fraction of each class's videos held out for testing, in [0, 1) "
+    "(chosen by a hash of their paths: stable as videos are added).",
+    "frame_stride": "Keep every n-th frame of a video (1: all).",
+    "dataset": "Which videos: folder (class subfolders of --video_dir), ucf101 / hmdb51 (an official split of "
+    "--video_dir), or list (--list_file).",
+    "subset": "train, test or all (a split's train list, then its test list; a folder: every video); a folder's "
+    "train / test is its held-out split (--test_fraction), as --dataset=folder training makes it.",
+    "list_file": "--dataset=list: a text file of video paths, one a line (relative to its folder, or absolute).",
+}
+PERCEPT_HELP = {
+    "percept_network": "The percept network: vgg16 (fc6, 4096-d) or inception_v3 (pooled, 2048-d).",
+    "percept_weights": "Its weights: imagenet (Keras' file, cached or downloaded), random (drawn from --seed: "
+    "meaningless features, for tests and speed) or the path of a weights file.",
+    "percept_precision": "The precision the percept network computes in.",
+}

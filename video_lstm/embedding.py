@@ -75,10 +75,12 @@ import zipfile
 
 import numpy as np
 
-from pipelines import fingerprints
+from pipelines import corpus, fingerprints, sources, video_decode
+from video_lstm import config as config_lib
 from video_lstm import rundir
-from video_lstm.core import atomic, files
-from video_lstm.core.choices import VIDEO_LISTINGS
+from video_lstm.analysis.probe import encoder_states
+from video_lstm.classify import pretrained
+from video_lstm.core import atomic, files, settings
 
 MANIFEST = "manifest.json"
 EMBEDDINGS = "embeddings.npz"
@@ -87,7 +89,6 @@ OK, PARTIAL, SKIPPED, PENDING = "ok", "partial", "skipped", "pending"  # as vide
 POOLING = "mean of the clip states"
 STATE = "final [h, c] of every encoder layer, concatenated h_0, c_0, h_1, c_1, ..."
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # every member's timestamp: equal arrays give equal bytes
-_NAMES_SHOWN = 5
 _OPTIONAL = ("frames_read", "frames_declared")  # absent from the per-video files of before issue 29
 
 
@@ -95,21 +96,16 @@ _OPTIONAL = ("frames_read", "frames_declared")  # absent from the per-video file
 
 
 @dataclasses.dataclass(frozen=True)
-class EmbedOptions:
-    """python -m video_lstm.embed's flags."""
+class EmbedOptions(settings.CorpusListing):
+    """python -m video_lstm.embed's settings: the listing (`core.settings.CorpusListing`), the
+    model, the clips; not the runner (`core.settings.Runner`), so that an embedding's recorded
+    settings, and resuming it, do not depend on where it ran."""
 
     pretrained: str = ""
     out: str = ""
-    dataset: str = "folder"
-    video_dir: str = ""
-    list_file: str = ""
-    split: int = 1
-    subset: str = "all"
-    split_dir: str = ""
-    test_fraction: float = 0.2
-    clip_length: int | None = None
+    input_length: int | None = None
     stride: int | None = None
-    frame_stride: int | None = None
+    frame_stride: int | None = None  # the listing's, its default the model's (None)
     batch_clips: int = 8
     progress: bool = True
 
@@ -119,31 +115,8 @@ class EmbedOptions:
             raise ValueError("--pretrained is required (a training log_dir or an exported encoder SavedModel)")
         if not self.out:
             raise ValueError("--out is required (the folder the embeddings go to)")
-        if self.dataset not in VIDEO_LISTINGS:
-            raise ValueError(f"--dataset={self.dataset!r}; expected one of {list(VIDEO_LISTINGS)}")
-        if self.dataset == "list":
-            if not self.list_file:
-                raise ValueError("--dataset=list needs --list_file (a text file of video paths, one a line)")
-            if self.video_dir:
-                raise ValueError("--video_dir is not read with --dataset=list: the list file names the videos")
-            if self.subset != "all":
-                raise ValueError(f"--subset={self.subset}: a list file has no subsets; expected --subset=all")
-        else:
-            if not self.video_dir:
-                raise ValueError(f"--dataset={self.dataset} needs --video_dir (the folder of class subfolders)")
-            if self.list_file:
-                raise ValueError(f"--list_file is for --dataset=list; --dataset={self.dataset} reads --video_dir")
-        if self.split not in (1, 2, 3):
-            raise ValueError(f"--split={self.split}; expected 1, 2 or 3")
-        if self.subset not in ("train", "test", "all"):
-            raise ValueError(f"--subset={self.subset!r}; expected train, test or all")
-        from pipelines import action_datasets
-
-        action_datasets.check_test_fraction(self.test_fraction, "--test_fraction")
-        if self.dataset == "folder" and self.subset != "all" and self.test_fraction == 0:
-            raise ValueError(f"--subset={self.subset} of a folder with --test_fraction=0: nothing is held out; "
-                             "expected a --test_fraction in (0, 1), or --subset=all")
-        for name in ("clip_length", "stride", "frame_stride", "batch_clips"):
+        corpus.check_listing(self)
+        for name in ("input_length", "stride", "batch_clips"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{name}={value}; expected >= 1")
@@ -151,26 +124,19 @@ class EmbedOptions:
 
 
 HELP = {
+    **settings.LISTING_HELP,
     "pretrained": "A training log_dir (its newest checkpoint's encoder) or an exported encoder SavedModel "
     "(python -m export.encoder; a percept model exported --with_convnet takes the videos' frames).",
     "out": "The folder of the outputs: embeddings.npz, clips/, manifest.json. Run the same command again "
     "after a kill to finish it.",
-    "dataset": "Which videos: folder (class subfolders of --video_dir), ucf101 / hmdb51 (an official split of "
-    "--video_dir), or list (--list_file).",
-    "video_dir": "The folder of class subfolders of videos.",
-    "list_file": "--dataset=list: a text file of video paths, one a line (relative to its folder, or absolute).",
-    "split": "UCF-101 / HMDB-51 split, 1-3.",
-    "subset": "train, test or all (a split's train list, then its test list; a folder: every video); a folder's "
-    "train / test is its held-out split (--test_fraction), as --dataset=folder training makes it.",
-    "split_dir": "The split files' folder (default: beside the videos, or $VIDEO_LSTM_DATA_DIR/<dataset>/...).",
-    "test_fraction": "--dataset=folder --subset=train/test: the fraction of each class's videos held out.",
-    "clip_length": "Kept frames per clip (default: the input length the encoder was trained on).",
+    "input_length": "Kept frames per clip, the frames the encoder reads (default: the input length it was "
+    "trained on).",
     "stride": "Kept frames from one clip's start to the next (default: the clip length: side by side).",
     "frame_stride": "Keep every n-th frame of a video (default: the stride its training data used, else 1).",
     "batch_clips": "Clips per call of the model (memory grows with it).",
     "progress": "Show a progress bar.",
 }
-CHOICES = {"dataset": VIDEO_LISTINGS, "subset": ("train", "test", "all")}
+CHOICES = settings.LISTING_CHOICES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,7 +158,7 @@ class ClipSettings:
     @classmethod
     def of(cls, options, model):
         """The settings `options` ask for, their defaults taken from `model`."""
-        length = options.clip_length or model.input_length
+        length = options.input_length or model.input_length
         return cls(clip_length=length, stride=options.stride or length,
                    frame_stride=options.frame_stride or model.frame_stride, batch_clips=options.batch_clips)
 
@@ -229,8 +195,6 @@ class KerasEncoder:
     """The encoder of a training log_dir's newest checkpoint, run eagerly in Keras."""
 
     def __init__(self, log_dir):
-        from video_lstm.classify import pretrained
-
         if rundir.is_run(log_dir) and rundir.load_config(log_dir).dataset == "percepts":
             raise _percepts_refused(log_dir, "this run trained on percepts: its encoder")
         self.encoder, frame_shape, info = pretrained.load_encoder(log_dir)  # names a path that is not there
@@ -243,8 +207,6 @@ class KerasEncoder:
         self.info = {**info, "input": f"frames {list(self.frame_shape)}"}
 
     def encode(self, clips):
-        from video_lstm.analysis.probe import encoder_states
-
         return encoder_states(self.encoder, clips, batch_size=len(clips))
 
 
@@ -254,10 +216,7 @@ class ServedEncoder:
     of any size)."""
 
     def __init__(self, path):
-        import tensorflow as tf
-
-        from video_lstm import config as config_lib
-        from video_lstm.classify import pretrained
+        import tensorflow as tf  # here: a SavedModel needs TensorFlow; a Keras run may be on another backend
 
         version_dir, assets = pretrained.read_export(path)
         table, config = assets["signatures"], assets["config"]
@@ -287,7 +246,7 @@ class ServedEncoder:
         self._function = self._loaded.signatures[name]
 
     def encode(self, clips):
-        import tensorflow as tf
+        import tensorflow as tf  # as in __init__
 
         result = self._function(frames=tf.constant(clips))
         states = [result[f"{kind}_{i}"].numpy() for i in range(self.num_layers) for kind in ("h", "c")]
@@ -297,8 +256,6 @@ class ServedEncoder:
 def _preparation(config, frame_shape, path):
     """The `FramePreparation` of a model of `config` (`sources.model_preparation`), checked
     against the frames its encoder reads (`frame_shape`; None: any size, a convnet inside)."""
-    from pipelines import sources
-
     preparation = sources.model_preparation(config)
     if frame_shape is not None and tuple(preparation.frame_shape) != tuple(frame_shape):
         raise ValueError(f"--pretrained={path}: its config prepares frames {tuple(preparation.frame_shape)} "
@@ -310,32 +267,9 @@ def _preparation(config, frame_shape, path):
 
 
 def list_videos(options):
-    """The `ActionDataset` the options name, in listing order (`action_datasets.listing`;
-    videos a split names but that are absent are kept, each reported as missing).
-
-    Raises:
-        FileNotFoundError: no folder, split files or list file; or none of the listed
-            videos is there.
-        ValueError: a folder without videos, a video listed twice.
-    """
-    from pipelines import action_datasets
-
-    if options.dataset != "list" and not os.path.isdir(options.video_dir):
-        raise FileNotFoundError(f"--video_dir={options.video_dir} is not a folder")
-    path = options.list_file if options.dataset == "list" else options.video_dir
-    try:
-        dataset = action_datasets.listing(options.dataset, path, options.split, options.subset,
-                                          options.split_dir or None, options.test_fraction, missing="keep")
-    except action_datasets.FlatFolderError as error:
-        raise ValueError(f"--video_dir: {error}, {action_datasets.LIST_FILE_HINT}") from None
-    if not dataset.items:
-        raise ValueError(f"{dataset.describe()}: no videos to embed")
-    present, _ = action_datasets.check_present(dataset)
-    if not present:
-        what = f"--list_file={path}" if options.dataset == "list" else dataset.describe()
-        raise FileNotFoundError(f"{what} names {len(dataset)} video(s) and none of them is there (first: "
-                                f"{dataset.items[0].path}); expected them under {dataset.root}")
-    return dataset
+    """The `ActionDataset` the options name, in listing order (`corpus.list_videos`; videos a
+    split names but that are absent are kept, each reported as missing)."""
+    return corpus.list_videos(options, "embed", missing="keep")
 
 
 # -- (b) one video ------------------------------------------------------------------------------
@@ -371,8 +305,6 @@ class VideoEmbedding:
 
     def decode_status(self):
         """This video's `video_decode.DecodeStatus`."""
-        from pipelines import video_decode
-
         if self.status == PARTIAL:
             return video_decode.DecodeStatus(PARTIAL, self.frames_read, self.frames_declared)
         return video_decode.DecodeStatus(self.status, reason=self.reason)
@@ -400,8 +332,6 @@ def embed_video(model, path, settings):
         A `VideoEmbedding`; a video that cannot give a clip is one with status "skipped"
         and the reason; one that decodes partly, status "partial" (warned about in one line).
     """
-    from pipelines import video_decode
-
     states, starts, batch, tally = [], [], [], video_decode.Tally()
 
     def encode(batch):  # (clips, patches, T, *frames) -> (clips, D): the mean over the patches
@@ -529,7 +459,7 @@ def read_video(out, video_id, arrays=("status", "reason", "states", "starts", "p
 
 
 @dataclasses.dataclass
-class Job:
+class Job(corpus.CorpusJob):
     """A checked embedding job, ready to run (`prepare`): the options, the listing, the model,
     the clip settings and the settings record compared on a rerun."""
 
@@ -543,14 +473,12 @@ class Job:
     changed: dict = dataclasses.field(default_factory=dict)  # {video id: how} of done videos changed since
     removed: list = dataclasses.field(default_factory=list)  # ids embedded in --out, no longer listed
     added: list = dataclasses.field(default_factory=list)  # ids listed now that --out's manifest did not hold
-    _lock: object = None
 
     @property
     def out(self):
         return self.options.out
 
-    def __len__(self):
-        return len(self.dataset.items)
+    kind = "embed job"
 
     def done(self, item):
         """True when the video has its file, made of the content it has now (not `changed`)."""
@@ -563,22 +491,11 @@ class Job:
     def start(self):
         """Takes --out (one job at a time: an flock, as a log_dir's), removes the temporaries of
         killed writers and records the settings (manifest.json, every video pending) if new."""
-        from video_lstm.core import lock
-
-        try:
-            self._lock = lock.FolderLock(self.out, "--out").acquire()
-        except lock.FolderLockedError as error:
-            raise RuntimeError(f"{error}: another embed job is writing it") from None
+        self.take()
         os.makedirs(os.path.join(self.out, CLIPS), exist_ok=True)
-        for folder in (self.out, os.path.join(self.out, CLIPS)):
-            atomic.remove_stale(folder)
+        atomic.remove_stale(os.path.join(self.out, CLIPS))
         if not os.path.exists(os.path.join(self.out, MANIFEST)):
             self._write_manifest(self._rows(pending=True), complete=False)
-
-    def release(self):
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
 
     def write(self, item, result, fingerprint=None):
         return write_video(self.out, item.video_id, result, fingerprint)
@@ -605,7 +522,7 @@ class Job:
         return rows
 
     def _write_manifest(self, rows, complete):
-        refused = [{"entry": entry, "reason": reason} for entry, reason in self.dataset.refused]
+        refused = corpus.refused_rows(self.dataset)
         atomic.write_json(os.path.join(self.out, MANIFEST),
                           {"settings": self.record, "summary": {**summarize(rows), "refused": len(refused)},
                            "complete": complete, "videos": rows, "refused": refused, "removed": self.removed})
@@ -676,7 +593,7 @@ def _check_out(out):
         if os.path.isdir(clips) and any(atomic.owner_of(name) is None for name in os.listdir(clips)):
             others.append(CLIPS + "/")
         if others:
-            raise ValueError(f"--out={out} holds files ({_names(others)}) but no {MANIFEST} of an embedding; "
+            raise ValueError(f"--out={out} holds files ({corpus.names(others)}) but no {MANIFEST} of an embedding; "
                              "expected a new or empty folder, or an embedding to resume")
         return None
     try:
@@ -699,18 +616,15 @@ def _check_resumable(out, manifest, record, dataset):
     video ids listed now that the manifest does not hold, and those it held (or had already
     dropped) that are not listed now."""
     found = manifest["settings"]
-    differing = [d for d in _differences(found, record) if d[0] not in _FOLLOWS_THE_LISTING]
+    differing = [d for d in corpus.differences(found, record) if d[0] not in _FOLLOWS_THE_LISTING]
     if differing:
-        shown = "; ".join(f"{key}: {there!r} there, {now!r} now" for key, there, now in differing[:3])
-        raise ValueError(f"--out={out} holds an embedding made with other settings ({shown}); use another --out, "
+        raise ValueError(f"--out={out} holds an embedding made with other settings "
+                         f"({corpus.describe_differences(differing)}); use another --out, "
                          "or the same flags to resume it")
     recorded = [row.get("video") for row in manifest["videos"]]
     listed = [item.video_id for item in dataset.items]
-    recorded_set, listed_set = set(recorded), set(listed)
-    added = [video for video in listed if video not in recorded_set]
     earlier = [video for video in manifest.get("removed") or [] if isinstance(video, str)]
-    removed = [video for video in dict.fromkeys(recorded + earlier) if video not in listed_set]
-    return added, removed
+    return corpus.listing_changes(recorded, listed)[0], corpus.listing_changes(recorded + earlier, listed)[1]
 
 
 def _changed(out, dataset):
@@ -721,29 +635,10 @@ def _changed(out, dataset):
         if not os.path.exists(os.path.join(out, video_file(item.video_id))):
             continue
         recorded = read_video(out, item.video_id, ("fingerprint",))["fingerprint"]
-        how = fingerprints.changed(recorded, fingerprints.fingerprint(item.path))
+        how = corpus.changed(recorded, item.path)
         if how:
             changed[item.video_id] = how
     return changed
-
-
-def _differences(there, now, prefix=""):
-    """[(dotted key, value there, value now)] where two settings records differ."""
-    found = []
-    for key in sorted(set(there) | set(now)):
-        a, b = there.get(key), now.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            found += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            found.append((prefix + key, a, b))
-    return found
-
-
-def _names(videos):
-    if not videos:
-        return "none"
-    more = f", ... ({len(videos)} in all)" if len(videos) > _NAMES_SHOWN else ""
-    return ", ".join(videos[:_NAMES_SHOWN]) + more
 
 
 def prepare(options, model=None):
@@ -763,8 +658,8 @@ def prepare(options, model=None):
     atomic.check_writable(options.out, "--out")
     dataset = list_videos(options)
     model = model or load_model(options.pretrained)
-    settings = ClipSettings.of(options, model)
-    record = settings_record(options, dataset, model, settings)
+    clip_settings = ClipSettings.of(options, model)
+    record = settings_record(options, dataset, model, clip_settings)
     manifest = _check_out(options.out)
     added, removed, changed = [], [], {}
     if manifest is not None:
@@ -774,8 +669,8 @@ def prepare(options, model=None):
         item.video_id for item in dataset.items] if manifest else False
     complete = bool(manifest and manifest.get("complete") and os.path.exists(os.path.join(options.out, EMBEDDINGS))
                     and listed_as_before and not changed and manifest.get("settings") == record
-                    and manifest.get("refused") == [{"entry": e, "reason": r} for e, r in dataset.refused])
-    return Job(options, dataset, model, settings, record, complete, manifest.get("summary") if complete else None,
+                    and manifest.get("refused") == corpus.refused_rows(dataset))
+    return Job(options, dataset, model, clip_settings, record, complete, manifest.get("summary") if complete else None,
                changed=changed, removed=removed, added=added)
 
 
@@ -783,3 +678,104 @@ def load_embeddings(out):
     """{name: array} of `<out>/embeddings.npz` (see the module docstring)."""
     with np.load(files.check_regular(os.path.join(out, EMBEDDINGS)), allow_pickle=False) as stored:
         return {name: stored[name] for name in stored.files}
+
+
+# -- running the job: every video not done yet on --runner, then the outputs -------------------------
+
+
+class _EmbedVideo:
+    """One video's work: its embedding written to clips/<key>.npz, its status returned.
+
+    A pure function of the video for given options and weights; picklable without its model,
+    which `setup` loads once per worker (in one process, `prepare`'s is used)."""
+
+    def __init__(self, out, pretrained, settings, model=None):
+        self.out, self.pretrained, self.settings, self.model = out, pretrained, settings, model
+
+    def __getstate__(self):
+        return {**self.__dict__, "model": None}
+
+    def setup(self):
+        if self.model is None:
+            self.model = load_model(self.pretrained)
+
+    def __call__(self, index, item):
+        return embed_item(self.model, self.out, item, self.settings)
+
+
+class _Drain:
+    """The job's writer: the per-video files are written by the work; this only consumes the
+    results (in one process they are computed as it asks for them)."""
+
+    def __call__(self, group, results):
+        for _ in results:
+            pass
+
+
+def run(job, runner=settings.Runner("in_process")):
+    """Embeds the videos not done yet on `runner` (a `settings.Runner`), then writes the outputs
+    in the driver; returns the summary."""
+    try:
+        job.start()
+        report_changes(job)
+        pending = job.pending()
+        done = len(job) - len(pending)
+        if done:
+            print(f"resuming {job.out}: {done} of {len(job)} videos done already", flush=True)
+        files_of = [os.path.join(job.out, video_file(item.video_id)) for item in pending]
+        work = _EmbedVideo(job.out, job.options.pretrained, job.settings, job.model)
+        name, seconds = job.run_items(runner, list(enumerate(pending)), work, _Drain(),
+                                      finished=lambda: sum(map(os.path.exists, files_of)),
+                                      progress=job.options.progress, desc="embedding")
+        if pending and name != "in_process":
+            print(f"{len(pending)} videos in {seconds:.1f} s on {name}", flush=True)
+        return job.finish()
+    finally:
+        job.release()
+
+
+def report_changes(job):
+    """One line each on how the listing differs from --out's: videos changed since embedded (done
+    again), added (done), no longer listed (dropped from embeddings.npz)."""
+    if job.changed:
+        first = "; ".join(f"{video} ({how})" for video, how in list(job.changed.items())[:3])
+        print(f"{len(job.changed)} videos changed since they were embedded into {job.out}: embedding them again "
+              f"({first}{'; ...' if len(job.changed) > 3 else ''})", flush=True)
+    if job.added:
+        print(f"{len(job.added)} videos listed now are new to {job.out}: embedding them ({corpus.names(job.added)})",
+              flush=True)
+    if job.removed:
+        print(f"{len(job.removed)} videos embedded in {job.out} are no longer listed: dropped from embeddings.npz, "
+              f"named in manifest.json's \"removed\" ({corpus.names(job.removed)})", flush=True)
+
+
+def print_summary(job, summary):
+    """The command's closing lines: videos embedded, partial and skipped ones, refused entries."""
+    out = job.out
+    partial = summary.get("partial", 0)
+    print(f"embedded {summary['ok'] + partial} of {summary['videos']} videos ({summary['clips']} clips, "
+          f"{job.record['state_dim']} numbers per state; pooled: the mean of a video's clip states) -> "
+          f"{os.path.join(out, EMBEDDINGS)}", flush=True)
+    if partial:
+        print(f"partial {partial}: decoded partly (damaged or truncated; their frames read are embedded): "
+              f"frames_read and frames_declared, video by video, are in {os.path.join(out, MANIFEST)}",
+              flush=True)
+    if summary["skipped"]:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in summary["skipped_by_kind"].items())
+        print(f"skipped {summary['skipped']} ({kinds}): the reasons, video by video, are in "
+              f"{os.path.join(out, MANIFEST)}", flush=True)
+    job.report_refused(os.path.join(out, MANIFEST))
+
+
+def embed(options, runner=settings.Runner()):
+    """The command: checks at start-up (`prepare`), then the videos not done yet on `runner`, then
+    the summary lines; returns the summary."""
+    corpus.check_runner(runner)
+    job = prepare(options)
+    if job.complete:
+        print(f"{os.path.join(options.out, EMBEDDINGS)} is complete already: nothing to do", flush=True)
+        summary = job.summary
+    else:
+        summary = run(job, runner)
+    print_summary(job, summary)
+    return summary
