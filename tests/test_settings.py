@@ -11,6 +11,7 @@ from video_lstm import config as config_lib
 from video_lstm import finetune
 from video_lstm.core import cli, settings
 from video_lstm.experiments import few_labels
+from video_lstm.experiments import study as study_lib
 
 
 def parsed(define, *argv):
@@ -20,10 +21,11 @@ def parsed(define, *argv):
     return flag_values
 
 
-@pytest.mark.parametrize("cls", [config_lib.FinetuneSettings, config_lib.FinetuneOptions, few_labels.StudyOptions,
+@pytest.mark.parametrize("cls", [config_lib.FinetuneSettings, config_lib.FinetuneOptions, study_lib.StudySettings,
                                  percept_extraction.ExtractOptions], ids=lambda cls: cls.__name__)
 def test_generated_flags_default_to_the_dataclass_defaults(cls):
-    helps = {**config_lib.FINETUNE_HELP, **settings.HELP, **few_labels.HELP, **percept_extraction.HELP}
+    helps = {**config_lib.FINETUNE_HELP, **settings.HELP, **settings.FEWSHOT_HELP, **study_lib.HELP,
+             **percept_extraction.HELP}
     flag_values = parsed(lambda fv: cli.define_dataclass_flags(cls, fv, helps))
     values = cli.dataclass_values(cls, flag_values)
     for field in dataclasses.fields(cls):
@@ -49,12 +51,19 @@ def test_a_bad_enum_value_is_refused_when_the_flags_are_parsed():
 
 @pytest.mark.parametrize("value, count", [("all", None), ("0", None), ("7", 7)])
 def test_labels_per_class_is_a_count_or_all(value, count):
-    assert config_lib.label_count(value) == count
-    assert few_labels.parse_counts([value]) == ["all" if count is None else count]
+    assert config_lib.label_count(value) == count  # "0" as the flag once spelled all
+
+
+@pytest.mark.parametrize("value, count", [("all", None), (None, None), ("7", 7), (7, 7)])
+def test_all_labels_has_one_representation_from_flag_to_record(value, count):
+    assert settings.parse_count(value, "shots") == count
+    assert settings.count_text(count) == ("all" if count is None else count)
+    assert settings.FewShotSettings(shots=("10", str(value) if value is not None else "all", "5")).shot_counts() == (
+        sorted({5, 10} | {count}, key=lambda c: (c is None, c or 0)))
 
 
 def test_a_bad_label_count_is_named():
-    with pytest.raises(ValueError, match=r"--labels_per_class='some'; expected a count >= 1 or 'all'"):
+    with pytest.raises(ValueError, match=r"--labels_per_class='some'; expected a count per class >= 1 or 'all'"):
         config_lib.label_count("some")
 
 
@@ -63,10 +72,10 @@ def test_the_finetune_command_and_the_study_build_the_same_optimizer(tmp_path):
 
     command = parsed(finetune.define_flags, "--flagfile=configs/finetune_moving_mnist.flags", "--learning_rate=0.003",
                      "--batch_size=16", "--steps=200", "--output_dropout=0.4")
-    _, _, command_settings = finetune.settings_from_flags(command)
+    _, _, command_settings = finetune.settings(command)
     study = parsed(few_labels.define_flags, f"--log_dir={tmp_path}", "--finetune_learning_rate=0.003",
                    "--finetune_batch_size=16", "--finetune_steps=200", "--output_dropout=0.4")
-    study_settings = few_labels.study_from_flags(study).settings
+    _, study_settings = few_labels.settings(study)
     shared = [f.name for f in dataclasses.fields(settings.OptimizerSettings)]
     assert {n: getattr(command_settings, n) for n in shared} == {n: getattr(study_settings, n) for n in shared}
     assert command_settings.output_dropout == study_settings.output_dropout == 0.4
