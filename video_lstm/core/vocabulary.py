@@ -72,9 +72,12 @@ TERMS = (
          "Sequences the few-shot read-out is scored on.",
          one_default=True),
     Term("batch", "batch_size",
-         "Examples (sequences, clips or frames: the command's help says which) per batch.",
-         (("batch", ("export.client",)), ("batch_clips", ("video_lstm.embed",)),
-          ("batch_frames", ("pipelines.extract_percepts",)))),
+         "Examples (sequences or clips: the command's help says which) per step or request.",
+         (("batch", ("export.client",)),)),
+    Term("clips per encoder call", "batch_clips",
+         "A corpus job's clips per call of the encoder (memory, not learning: no step is taken)."),
+    Term("frames per convnet call", "batch_frames",
+         "A corpus job's frames per call of the percept network (memory, not learning)."),
 )
 
 
