@@ -108,7 +108,7 @@ def fit(model, data, settings, log_dir, step=0, verbose=None, strategy=None, chi
     from video_lstm.training import loop
 
     run = loop.Run(None, log_dir, model, step, _Stream(data, settings), None, strategy=strategy, chief=chief,
-                   fit=settings.fit)  # no training Config: the fit loop reads `fit` alone
+                   fit_settings=settings.fit)  # no training Config: the fit loop reads these alone
     return loop.fit(run, verbose)
 
 

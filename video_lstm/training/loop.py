@@ -80,11 +80,13 @@ class Run:
     stop_on_signal: callbacks_lib.StopOnSignal = None
     probe: object = None  # the `analysis.probe.ProbeCallback` of --probe_every, if any
     probe_data: object = None  # config -> labelled clips of a video run, for that probe
-    fit: FitSettings = None  # what the fit loop reads (`core.settings`); `config.fit` where None
+    fit_settings: FitSettings = None  # a classifier's (`FinetuneSettings.fit`): it has no training Config
 
-    def __post_init__(self):
-        if self.fit is None:
-            self.fit = self.config.fit
+    @property
+    def fit(self):
+        """What the fit loop reads (`core.settings.FitSettings`): `fit_settings` where given, else
+        the training config's, read when asked (a config replaced later is followed)."""
+        return self.fit_settings if self.fit_settings is not None else self.config.fit
 
 
 def setup(config, log_dir, probe_data=None):
