@@ -224,8 +224,8 @@ def test_probe_every_writes_curves_and_the_last_values_into_metrics(tmp_path, mo
 
     from video_lstm import rundir
     from video_lstm.training import loop
+    from video_lstm.training.probe_callback import ProbeCallback as cls
 
-    cls = probe.ProbeCallback
     original = cls.__init__
     monkeypatch.setattr(cls, "__init__", lambda self, config, every, **kw: original(
         self, config, every, **{**kw, "pool_size": 60, "test_size": 20, "seeds": 1, "counts": (1, None)}))

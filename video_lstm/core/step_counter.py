@@ -1,7 +1,7 @@
 """Knowing the global training step from inside Keras callbacks without asking the device.
 
-`StepCounter` is the base of the trainer's callbacks (`training.callbacks`) and of the
-probe's (`analysis.probe.ProbeCallback`), so it lives on the ground floor.
+`StepCounter` is the base of the trainer's callbacks (`training.callbacks`,
+`training.probe_callback`).
 """
 
 import keras

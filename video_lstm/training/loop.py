@@ -30,7 +30,7 @@ from video_lstm.core import backend, cluster
 from video_lstm.core import lock as lock_lib
 from video_lstm.core.settings import FitSettings
 from video_lstm.training import callbacks as callbacks_lib
-from video_lstm.training import distribute
+from video_lstm.training import distribute, probe_callback
 
 # -- model --------------------------------------------------------------------
 
@@ -78,7 +78,7 @@ class Run:
     strategy: object = None  # the tf.distribute.Strategy the model lives under
     chief: bool = True  # whether this task writes into log_dir
     stop_on_signal: callbacks_lib.StopOnSignal = None
-    probe: object = None  # the `analysis.probe.ProbeCallback` of --probe_every, if any
+    probe: object = None  # the `training.probe_callback.ProbeCallback` of --probe_every, if any
     probe_data: object = None  # config -> labelled clips of a video run, for that probe
     fit_settings: FitSettings = None  # a classifier's (`FinetuneSettings.fit`): it has no training Config
 
@@ -212,10 +212,8 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
         )
         callbacks.append(summaries)
         if settings.probe_every:  # a training run's (a classifier has none)
-            from video_lstm.analysis import probe as probe_lib
-
-            run.probe = probe_lib.ProbeCallback(run.config, settings.probe_every, writer=summaries.writer,
-                                                source_data=run.probe_data)
+            run.probe = probe_callback.ProbeCallback(run.config, settings.probe_every, writer=summaries.writer,
+                                                     source_data=run.probe_data)
             callbacks.append(run.probe)
         callbacks += [
             # Last, so it saves only after the others have passed the step. Without
