@@ -180,6 +180,17 @@ def test_config_round_trip_rebuilds_the_same_architecture():
     assert not clone.future_decoder.conditional
 
 
+def test_a_runs_settings_give_every_constructor_argument_the_kind_does_not_fix():
+    """`core.settings.MODEL_ARGUMENTS` (what `Config.model_kwargs` hands on) is the constructor's
+    arguments, as `get_config` saves them: a new argument is written once, in the constructor."""
+    from video_lstm.config import Config
+    from video_lstm.core.settings import MODEL_ARGUMENTS
+
+    saved = set(small().get_config()) - set(keras.Model().get_config())
+    assert saved == {"reconstruct", "predict_future", *MODEL_ARGUMENTS}
+    assert set(Config().model_kwargs()) == {"kind", "dtype", *MODEL_ARGUMENTS}
+
+
 def test_bad_inputs_are_named():
     model = small()
     model(clip())

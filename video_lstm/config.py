@@ -108,25 +108,9 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
         return sources.input_spec(self)
 
     def model_kwargs(self):
-        """Arguments of `models.build_model`."""
-        return dict(
-            kind=self.model,
-            units=self.units,
-            num_layers=self.num_layers,
-            future_length=self.future_length,
-            conditional_reconstruction=self.conditional_reconstruction,
-            conditional_future=self.conditional_future,
-            feed=self.feed,
-            schedule_decay=self.schedule_decay,
-            loss_name=self.loss,
-            readout=self.readout,
-            readout_filters=self.readout_filters,
-            reader=self.reader,
-            reader_filters=self.reader_filters,
-            init_scale=self.init_scale,
-            seed=self.seed,
-            dtype=self.precision,
-        )
+        """Arguments of `models.build_model`: the kind, the precision and `core.settings.MODEL_ARGUMENTS`."""
+        return dict(kind=self.model, dtype=self.precision, **{
+            name: getattr(self, settings.MODEL_ARGUMENT_FIELDS.get(name, name)) for name in settings.MODEL_ARGUMENTS})
 
     def to_dict(self):
         """Flat: the data options beside the other fields (the config.json layout)."""

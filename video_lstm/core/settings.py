@@ -26,6 +26,15 @@ class EncoderSettings:
     init_scale: float = 0.01
 
 
+# The model's constructor arguments a training run's settings give (`models.CompositeModel`'s, beside
+# `reconstruct` and `predict_future`, which the model kind fixes), written once: `Config.model_kwargs` reads
+# them, `CompositeModel.get_config` saves its constructor's (tests/test_models.py checks the two agree).
+MODEL_ARGUMENTS = ("units", "num_layers", "future_length", "conditional_reconstruction", "conditional_future", "feed",
+                   "schedule_decay", "loss_name", "readout", "readout_filters", "reader", "reader_filters",
+                   "init_scale", "seed")
+MODEL_ARGUMENT_FIELDS = {"loss_name": "loss"}  # the settings field of an argument named otherwise
+
+
 @dataclasses.dataclass(frozen=True)
 class OptimizerSettings:
     optimizer: str = "adam"

@@ -17,6 +17,8 @@ Outputs are a dict of logits (pre-activation): `reconstruction`
 (batch, future_length, ...). `model.generate()` returns frames.
 """
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -287,31 +289,19 @@ class CompositeModel(TrainingStep, keras.Model):
         return keras_compat.scale_loss_for_distribution(ops.sum(ops.stack(list(per_decoder.values()))))
 
     def get_config(self):
+        """The base's config and every argument of this constructor (its signature: written once)."""
         config = super().get_config()
-        config.update(
-            units=self.units,
-            num_layers=self.num_layers,
-            future_length=self.future_length,
-            reconstruct=self.reconstruct,
-            predict_future=self.predict_future,
-            conditional_reconstruction=self.conditional_reconstruction,
-            conditional_future=self.conditional_future,
-            feed=self.feed,
-            schedule_decay=self.schedule_decay,
-            loss_name=self.loss_name,
-            readout=self.readout,
-            readout_filters=self.readout_filters,
-            reader=self.reader,
-            reader_filters=self.reader_filters,
-            init_scale=self.init_scale,
-            seed=self.seed,
-        )
+        config.update({name: getattr(self, name) for name in _ARGUMENTS})
         return config
 
     @classmethod
     def from_config(cls, config):
         # Checkpoints written before these arguments were renamed.
         return cls(**keras_compat.renamed_config(config, {"loss": "loss_name", "predict": "predict_future"}))
+
+
+_ARGUMENTS = tuple(name for name, parameter in inspect.signature(CompositeModel.__init__).parameters.items()
+                   if name != "self" and parameter.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 @keras.saving.register_keras_serializable(package="video_lstm")
