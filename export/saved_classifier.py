@@ -21,6 +21,7 @@ TOP_K = 5
 def _graph_class():
     import tensorflow as tf  # no TensorFlow at import (export.saved_model)
 
+    # here: keeps TensorFlow out of `import export.saved_classifier`
     from export.signatures import ServingGraph, _entry, float32_twin
 
     class ClassifierGraph(ServingGraph):
@@ -77,6 +78,7 @@ def _graph_class():
 def export_classifier(log_dir, export_dir, version=None, model_name=None):
     """Exports the newest checkpoint of a fine-tuning run (`<log_dir>` = `<finetune log_dir>/<init>`);
     returns the version's path."""
+    # here: keeps Keras out of `import export.saved_classifier`
     from video_lstm import rundir  # no TensorFlow at import (export.saved_model)
     from video_lstm.classify import Classifier
 

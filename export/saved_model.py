@@ -35,8 +35,10 @@ import dataclasses
 import os
 import time
 
+import numpy as np
 from absl import app
 
+from pipelines import percept_networks
 from video_lstm.core import atomic, export_layout
 
 # TensorFlow, Keras and what imports them (the run directory, the serving graph, the percept networks) are
@@ -203,6 +205,7 @@ def _export_into(model, config, model_dir, model_name, version, source, percept_
                 **({"classes": graph.classes} if getattr(graph, "classes", None) else {}),
             },
         )
+        # here: keeps Keras and TensorFlow out of `import export.saved_model`
         import keras  # no TensorFlow at import
         import tensorflow as tf
 
@@ -267,7 +270,7 @@ def write_graph(graph, path, layers):
 
 def warmup_requests(graph, model_name, config):
     """One PredictRequest per signature, batch 1, the trained clip lengths."""
-    import numpy as np
+    # here: keeps TensorFlow and TensorFlow Serving out of `import export.saved_model`
     import tensorflow as tf  # no TensorFlow at import
     from tensorflow_serving.apis import predict_pb2
 
@@ -299,6 +302,7 @@ def warmup_requests(graph, model_name, config):
 
 def write_warmup_requests(path, requests):
     """assets.extra/tf_serving_warmup_requests: a TFRecord of PredictionLog."""
+    # here: keeps TensorFlow and TensorFlow Serving out of `import export.saved_model`
     import tensorflow as tf  # no TensorFlow at import
     from tensorflow_serving.apis import prediction_log_pb2
 
@@ -342,8 +346,6 @@ def percept_network_of(log_dir, weights=None):
             "computes outside the graph; export without --with_convnet and send percepts"
         )
     weights = weights or data["weights"]
-    from pipelines import percept_networks  # no TensorFlow at import
-
     if weights == "random":
         seed = _extraction_seed(data)
         if seed is None:

@@ -138,6 +138,7 @@ def grpc_predict_request(model_name, inputs, signature_name="serving_default", v
     Array dtypes are kept (frames as uint8 for `encode`, float32 for
     `encode_float`); Python ints become int32 (`future_steps`).
     """
+    # here: keeps TensorFlow and TensorFlow Serving out of `import export.serving_client`
     import tensorflow as tf  # function-local: TensorFlow only for gRPC (REST needs NumPy alone)
     from tensorflow_serving.apis import predict_pb2
 
@@ -222,6 +223,7 @@ def rest_predict(url, payload, timeout=DEFAULT_TIMEOUT_S):
 
 def grpc_predict(target, request, timeout=DEFAULT_TIMEOUT_S):
     """Sends a PredictRequest to `host:port` with a deadline -> dict name -> np.ndarray."""
+    # here: keeps TensorFlow Serving and gRPC out of `import export.serving_client`
     import grpc  # function-local: gRPC and TensorFlow only for gRPC
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 

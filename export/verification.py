@@ -18,6 +18,7 @@ import tempfile
 
 import numpy as np
 
+from pipelines import percept_networks
 from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir
 
 # TensorFlow, Keras and the run directory are imported in the functions that need them ("no TensorFlow at
@@ -144,8 +145,6 @@ def convnet_of(assets):
     entry = assets["signatures"].get("convnet")
     if not entry or entry["weights"] == "random":
         return None
-    from pipelines import percept_networks  # no TensorFlow at import
-
     return percept_networks.make_network(entry["network"], entry["weights"])
 
 
@@ -159,8 +158,6 @@ def keras_reference(model, case, arrays, frame_shape, classes=None, convnet=None
     if len(frame_shape) == 1 and frames.ndim == 5:  # video frames into a percept model
         if convnet is None:
             return None
-        from pipelines import percept_networks  # no TensorFlow at import
-
         frames = percept_networks.extract(convnet, frames)
     elif frames.dtype == np.uint8:
         frames = frames.astype(np.float32) / 255

@@ -59,8 +59,12 @@ runner, beam_args)` and add `--runner` plus the arguments after `--` to its flag
 
 import dataclasses
 import importlib.util
+import logging
 import os
+import threading
 import time
+
+import tqdm
 
 IN_PROCESS = "in_process"
 AUTO = "auto"
@@ -170,8 +174,7 @@ def check(runner, beam_args=()):
 
 
 def _unknown_options(beam_args):
-    import logging
-
+    # here: keeps Beam out of `import pipelines.beam_jobs`
     from apache_beam.options.pipeline_options import PipelineOptions
 
     options = PipelineOptions(list(beam_args))
@@ -185,12 +188,14 @@ def _unknown_options(beam_args):
 
 def pipeline_options(runner, beam_args=()):
     """(Beam runner object or name, PipelineOptions) for `runner` and the user's Beam options."""
+    # here: keeps Beam out of `import pipelines.beam_jobs`
     from apache_beam.options.pipeline_options import PipelineOptions
 
     runner = resolve(runner, beam_args=beam_args)
     given = {arg.split("=")[0].lstrip("-") for arg in beam_args}
     extra = [] if "default_sdk_harness_log_level" in given else [f"--default_sdk_harness_log_level={HARNESS_LOG_LEVEL}"]
     if runner == DIRECT:
+        # here: keeps Beam out of `import pipelines.beam_jobs`
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
         extra += [f"--{key}={value}" for key, value in DIRECT_DEFAULTS.items() if key not in given]
@@ -220,8 +225,6 @@ def _group_of(job, index):
 
 
 def _run_in_process(job, progress):
-    import tqdm
-
     job.work.setup()
     groups = {}
     for index, item in job.items:
@@ -238,6 +241,7 @@ def _run_in_process(job, progress):
 
 
 def _run_on_beam(job, runner, beam_args):
+    # here: keeps Beam out of `import pipelines.beam_jobs`
     import apache_beam as beam
 
     runner, options = pipeline_options(runner, beam_args)
@@ -273,10 +277,6 @@ class _Progress:
         self.job, self.progress, self.every = job, progress, every
 
     def __enter__(self):
-        import threading
-
-        import tqdm
-
         self.bar = tqdm.tqdm(total=len(self.job.items), unit=self.job.unit, desc=self.job.desc,
                              disable=not self.progress)
         self.stop = threading.Event()
@@ -317,6 +317,7 @@ class _local_workers_env:
     two-worker extraction test does)."""
 
     def __init__(self, options):
+        # here: keeps Beam out of `import pipelines.beam_jobs`
         from apache_beam.options.pipeline_options import DirectOptions
 
         direct = options.view_as(DirectOptions)

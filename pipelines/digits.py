@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from absl import logging
 
+from video_lstm.core import files
 from video_lstm.core.choices import DIGIT_SOURCES
 
 DIGIT_SIZE = 28
@@ -145,8 +146,6 @@ def load_mnist_npz(path: str) -> dict[str, np.ndarray]:
         ValueError: the file is not a readable npz, a key is missing, or an array
             has the wrong dtype or shape.
     """
-    from video_lstm.core import files
-
     with files.open_regular(path) as f:
         if f.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
             raise ValueError(f"{MNIST_FILENAME} at {path} is not an .npz file (no zip header); expected "

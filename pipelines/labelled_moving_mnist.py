@@ -63,8 +63,10 @@ def labelled_batch(digits, digit_labels, task, seed, batch_size, num_frames, fra
     Returns:
         (uint8 (batch, num_frames, frame_size, frame_size, 1), int64 (batch,) labels).
     """
+    # here: keeps TensorFlow out of `import pipelines.labelled_moving_mnist`
     import tensorflow as tf
 
+    # here: keeps TensorFlow out of `import pipelines.labelled_moving_mnist`
     from pipelines import moving_mnist_tf
 
     class_names(task)
@@ -94,8 +96,10 @@ def labelled_set(bank, task, size, seed, stream, num_frames, frame_size=64, step
     Returns:
         (uint8 (size, num_frames, frame_size, frame_size, 1), int64 (size,)).
     """
+    # here: keeps TensorFlow out of `import pipelines.labelled_moving_mnist`
     import tensorflow as tf
 
+    # here: keeps TensorFlow out of `import pipelines.labelled_moving_mnist`
     from pipelines import moving_mnist_tf
 
     if size < 1:

@@ -35,6 +35,7 @@ import numpy as np
 
 from pipelines import stateless_random, trajectory
 from pipelines.digits import DIGIT_SIZE
+from video_lstm.core import files
 
 TRAIN_STREAM = 0
 TEST_STREAM = 1
@@ -269,8 +270,6 @@ def _open_npy(path, mmap_mode):
         raise FileNotFoundError(
             f"mnist_test_seq.npy not found at {path}; download it from {CANONICAL_URL}"
         )
-    from video_lstm.core import files
-
     with files.open_regular(path) as f:
         if f.read(6) != b"\x93NUMPY":
             raise ValueError(f"{path} is not a .npy file (no NumPy header); expected mnist_test_seq.npy")

@@ -93,7 +93,18 @@ import os
 import re
 import shutil
 
-from pipelines import beam_jobs, corpus, fingerprints  # (no Beam import)
+import numpy as np
+
+from pipelines import (  # (no Beam import)
+    beam_jobs,
+    corpus,
+    fingerprints,
+    flow,
+    percept_networks,
+    percept_records,
+    video_decode,
+)
+from pipelines.percept_records import MANIFEST, Manifest, shard_name
 from video_lstm.core import atomic, files, settings
 
 STREAMS = ("rgb", "flow")
@@ -128,8 +139,6 @@ def shard_manifest_name(index, num_shards):
 
 def shard_paths(out, index, num_shards):
     """(the shard's TFRecord file, its shard manifest) in cache folder `out`."""
-    from pipelines.percept_records import shard_name
-
     return (os.path.join(out, shard_name(index, num_shards)),
             os.path.join(out, shard_manifest_name(index, num_shards)))
 
@@ -159,8 +168,6 @@ def _check_options(o):
     if not o.flow_bound > 0:
         raise ValueError(f"--flow_bound={o.flow_bound}; expected > 0")
     if o.stream == "flow":
-        from pipelines import flow
-
         flow.check_method(o.flow_method)
     if o.percept_weights not in ("imagenet", "random") and not os.path.isfile(o.percept_weights):
         raise FileNotFoundError(f"--percept_weights={o.percept_weights}: no such file (expected imagenet, random or "
@@ -175,8 +182,6 @@ def list_videos(o):
 
 def _settings(o, dataset, dim):
     """The manifest of this extraction, without videos, and the extraction details it cannot hold."""
-    from pipelines.percept_records import Manifest
-
     manifest = Manifest(
         network=o.percept_network, weights=o.percept_weights, stream=o.stream, dtype=o.dtype, dim=dim,
         dataset=o.dataset, split=dataset.split, subset=dataset.subset, frame_stride=o.frame_stride,
@@ -228,8 +233,6 @@ def _check_cache(out, manifest, extraction, dataset=None):
 
 def _check_listing(out, name, values, dataset, num_shards):
     """ValueError naming the videos added or removed since manifest `name` of `out` was written."""
-    from pipelines.percept_records import MANIFEST
-
     listed = [item.video_id for item in dataset.items]
     if name != MANIFEST:
         match = re.fullmatch(r"manifest-(\d+)-of-(\d+)\.json", name)
@@ -283,8 +286,6 @@ class _TooShort(Exception):
 
 def _chunks(frames, size):
     """Stacks of up to `size` frames from an iterator (only one stack held)."""
-    import numpy as np
-
     frames = iter(frames)
     while chunk := list(itertools.islice(frames, size)):
         yield np.stack(chunk)
@@ -304,10 +305,6 @@ def video_percepts(network, path, o):
         video.VideoError: a missing, empty, undecodable or frameless video.
         _TooShort: fewer than o.min_frames percepts.
     """
-    import numpy as np
-
-    from pipelines import flow, percept_networks, video_decode
-
     tally = video_decode.Tally()
     frames = preparation(o).frames(path, tally=tally, threads=1)
     if o.stream == "flow":
@@ -330,8 +327,6 @@ def video_percepts(network, path, o):
 def preparation(o):
     """The `video_decode.FramePreparation` of the extraction's frames: the video's own size
     (the percept network resizes), every --frame_stride-th frame, RGB."""
-    from pipelines import video_decode
-
     return video_decode.FramePreparation(0, o.frame_stride)
 
 
@@ -340,9 +335,8 @@ def preparation(o):
 
 def build_network(o):
     """The percept network of options `o`; random weights drawn from --seed, so every worker draws the same."""
-    from pipelines import percept_networks
-
     if o.percept_weights == "random":
+        # here: keeps Keras out of `import pipelines.percept_extraction`
         import keras
 
         keras.utils.set_random_seed(o.seed)
@@ -371,8 +365,6 @@ class _VideoPercepts:
             self.network = build_network(self.options)
 
     def __call__(self, index, item):
-        from pipelines import percept_records, video_decode
-
         o = self.options
         row = {"video": item.video_id, "label": item.label, "frames": 0, "shard": index % o.num_shards,
                "fingerprint": fingerprints.fingerprint(item.path)}  # before reading it
@@ -413,6 +405,7 @@ class _ShardWriter:
     extraction: dict
 
     def __call__(self, shard, results):
+        # here: keeps TensorFlow out of `import pipelines.percept_extraction`
         import tensorflow as tf
 
         shard_path, manifest_path = shard_paths(self.out, shard, self.manifest.num_shards)
@@ -469,8 +462,6 @@ class Extraction(corpus.CorpusJob):
 
     def merge(self):
         """Writes manifest.json from the shard manifests (every shard done); returns its rows."""
-        from pipelines.percept_records import MANIFEST
-
         done = {}
         for index in range(self.options.num_shards):
             path = self.shard_paths(index)[1]
@@ -573,8 +564,6 @@ def prepare(options, network=None, runner=settings.Runner()):
     dataset = list_videos(options)
     if not dataset.items:
         raise ValueError(f"{dataset.describe()}: no videos to extract")
-    from pipelines import percept_networks
-
     manifest, extraction = _settings(options, dataset, percept_networks.NETWORKS[options.percept_network].dim)
     changed = {}
     if os.path.isdir(options.out):

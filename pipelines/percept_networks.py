@@ -121,6 +121,7 @@ class PerceptNetwork:
 
     def preprocess(self, frames):
         """uint8 (N, H, W, 3) RGB frames -> float32 (N, S, S, 3), as the network was trained on."""
+        # here: keeps Keras and TensorFlow out of `import pipelines.percept_networks`
         import keras
         import tensorflow as tf
 
@@ -136,6 +137,7 @@ class PerceptNetwork:
         if dtype not in DTYPES:
             raise ValueError(f"dtype={dtype!r}; expected one of {list(DTYPES)}")
         if dtype not in self._compiled:
+            # here: keeps TensorFlow out of `import pipelines.percept_networks`
             import tensorflow as tf
 
             model = self.model if dtype == "float32" else _mixed_bfloat16_twin(self.model)
@@ -149,6 +151,7 @@ class PerceptNetwork:
 
 def _mixed_bfloat16_twin(model):
     """The same network computing in bfloat16 (variables stay float32), sharing no variables."""
+    # here: keeps Keras out of `import pipelines.percept_networks`
     import keras
 
     def mixed(layer):
@@ -184,6 +187,7 @@ def _how_to_supply(spec):
 
 def _imagenet_file(name):
     """The path of `name`'s ImageNet weights: Keras' cached file, downloaded if missing."""
+    # here: keeps Keras out of `import pipelines.percept_networks`
     import keras
 
     spec = NETWORKS[name]
@@ -237,6 +241,7 @@ def make_network(name, weights="imagenet"):
         WeightsNotFoundError: (a FileNotFoundError) a weights path that does
             not exist, or ImageNet weights neither cached nor downloadable.
     """
+    # here: keeps Keras out of `import pipelines.percept_networks`
     import keras
 
     if name not in NETWORKS:
@@ -295,6 +300,7 @@ def extract(network, clips, batch_frames=32, dtype="float32"):
     Returns:
         np.ndarray float32 (batch, T, D), or (T, D) for one clip.
     """
+    # here: keeps TensorFlow out of `import pipelines.percept_networks`
     import tensorflow as tf
 
     clips = tf.convert_to_tensor(clips)
@@ -329,6 +335,7 @@ def percept_stage(dataset, network, batch_frames=32, dtype="float32"):
     Returns:
         A tf.data.Dataset of float32 percepts, (batch, T, D) or (T, D) per element.
     """
+    # here: keeps TensorFlow out of `import pipelines.percept_networks`
     import tensorflow as tf
 
     spec = dataset.element_spec

@@ -28,6 +28,8 @@ import os
 
 import numpy as np
 
+from video_lstm.core import atomic, files
+
 DTYPES = ("float16", "float32")
 MANIFEST = "manifest.json"
 
@@ -38,6 +40,7 @@ def shard_name(index, num_shards):
 
 def encode(percepts, video, label, class_name, frame_indices, dtype="float16"):
     """bytes: one serialized SequenceExample of a video's percepts (T, D), equal bytes for equal input."""
+    # here: keeps TensorFlow out of `import pipelines.percept_records`
     import tensorflow as tf
 
     if dtype not in DTYPES:
@@ -75,6 +78,7 @@ def encode(percepts, video, label, class_name, frame_indices, dtype="float16"):
 
 def decode(serialized):
     """dict(video, class_name, label, percepts float32 (T, D), frame_index int64 (T,)) of one record."""
+    # here: keeps TensorFlow out of `import pipelines.percept_records`
     import tensorflow as tf
 
     example = tf.train.SequenceExample.FromString(serialized)
@@ -127,8 +131,6 @@ class Manifest:
         return [os.path.join(directory, shard_name(i, self.num_shards)) for i in range(self.num_shards)]
 
     def write(self, directory):
-        from video_lstm.core import atomic
-
         return atomic.write_json(os.path.join(directory, MANIFEST), dataclasses.asdict(self))
 
     @classmethod
@@ -140,8 +142,6 @@ class Manifest:
                 f"{path} not found: is {directory} a percept cache? Make one with "
                 "python -m pipelines.extract_percepts"
             )
-        from video_lstm.core import files
-
         try:
             with files.open_regular(path) as f:
                 values = json.loads(f.read())
@@ -163,8 +163,6 @@ class Manifest:
 
 def offsets(path):
     """Byte offsets of the records of a TFRecord file, in order."""
-    from video_lstm.core import files
-
     found = []
     size = os.path.getsize(path)
     with files.open_regular(path) as f:
@@ -182,8 +180,6 @@ def offsets(path):
 
 def read_at(path, offset):
     """The serialized record at byte `offset` of a TFRecord file (its CRCs not checked)."""
-    from video_lstm.core import files
-
     with files.open_regular(path) as f:
         f.seek(offset)
         length = int.from_bytes(f.read(8), "little")

@@ -21,6 +21,7 @@ def is_key(path):
 
 @functools.lru_cache(maxsize=8)
 def _builder(config_name, data_dir):
+    # here: keeps TensorFlow Datasets out of `import pipelines.tfds_videos`
     import tensorflow_datasets as tfds
 
     return tfds.builder("ucf101", config=config_name, data_dir=data_dir or None)
@@ -48,6 +49,7 @@ def ucf101(split=1, subset="train", data_dir=None):
 
 def frames(key, data_dir=None):
     """Yields the RGB uint8 frames (H, W, 3) of the video that `key` names."""
+    # here: keeps TensorFlow Datasets out of `import pipelines.tfds_videos`
     import tensorflow_datasets as tfds
 
     config_name, subset, index = key[len(PREFIX) :].split("/")

@@ -728,6 +728,7 @@ def clip_dataset(paths, clip_length, size=None, seed=0, num_parallel_calls=2, cy
         (dataset, report): a tf.data.Dataset of uint8 (clip_length, H, W, 3)
         and the `DecodeReport` it fills as it is iterated.
     """
+    # here: keeps TensorFlow out of `import pipelines.video_decode`
     import tensorflow as tf
 
     paths = [os.fspath(path) for path in paths]

@@ -11,9 +11,7 @@ training log_dir or an exported encoder SavedModel; frozen with
 `--freeze_encoder`, else trained at `--encoder_learning_rate`), and the
 baselines `scratch` (the same classifier, random init; `--units` etc.) and
 `single_frame`. `--labels_per_class=N` trains on a seeded class-balanced subset (default all).
-Its flags are the classifier's (`config.FinetuneSettings`: encoder, optimizer, bookkeeping),
-the data's (`--dataset`, `--input_length` = the clip length, the source's options,
-`--strategy`) and the command's (`config.FinetuneOptions`). Restarting resumes.
+Its flags: `define_flags`. Restarting resumes.
 """
 
 import dataclasses
@@ -23,13 +21,15 @@ from absl import flags, logging
 from video_lstm import config as config_lib  # no Keras, no TensorFlow
 from video_lstm import flags as flags_lib
 from video_lstm.core import cli
+from video_lstm.core.lock import FolderLockedError
 
 PROGRAM = "video_lstm.finetune"
 
 
 def define_flags(flag_values=flags.FLAGS):
-    """The flags of `python -m video_lstm.finetune`, on `flag_values`: the classifier's, the data's
-    and the command's (nothing of video_lstm.train's decoders)."""
+    """The flags of `python -m video_lstm.finetune`, on `flag_values`: the classifier's (`config.FinetuneSettings`:
+    encoder, optimizer, bookkeeping), the data's (`--dataset`, `--input_length` = the clip length, the source's
+    options, `--strategy`) and the command's (`config.FinetuneOptions`); none of video_lstm.train's decoders."""
     cli.define_log_dir(flag_values, "Where the classifiers, their checkpoints and metrics go.")
     for cls in (config_lib.FinetuneSettings, config_lib.FinetuneOptions):
         cli.define_dataclass_flags(cls, flag_values, {**flags_lib.HELP, **config_lib.FINETUNE_HELP},
@@ -47,7 +47,7 @@ def settings(flag_values):
     classifier = config_lib.FinetuneSettings(**cli.dataclass_values(config_lib.FinetuneSettings, flag_values))
     options = config_lib.FinetuneOptions(**cli.dataclass_values(config_lib.FinetuneOptions, flag_values))
     if not options.inits:
-        inits = ("pretrained", "scratch", "single_frame") if options.pretrained else ("scratch", "single_frame")
+        inits = ("pretrained",) * bool(options.pretrained) + ("scratch", "single_frame")
         options = dataclasses.replace(options, inits=inits)
     options.validate()
     config = config_lib.finetune_config(*flags_lib.data_from_flags(flag_values, config_lib.FINETUNE_DATA_FIELDS),
@@ -56,19 +56,17 @@ def settings(flag_values):
 
 
 def main(argv, flag_values=flags.FLAGS):
-    FLAGS = flag_values
-    cli.check_invocation(argv, FLAGS.log_dir, "where the classifiers, their checkpoints and metrics go")
+    cli.check_invocation(argv, flag_values.log_dir, "where the classifiers, their checkpoints and metrics go")
     try:
-        config, options, classifier = settings(FLAGS)
+        config, options, classifier = settings(flag_values)
     except (ValueError, OSError) as error:
         cli.fail(PROGRAM, error)
-    # Keras and TensorFlow load only after the flags are checked.
+    # here: keeps Keras, TensorFlow and cv2 out of `import video_lstm.finetune`
     from video_lstm.classify import run as run_lib
-    from video_lstm.core.lock import FolderLockedError
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
 
     try:
-        summary = run_lib.FinetuneRun(config, options, classifier, FLAGS.log_dir).run()
+        summary = run_lib.FinetuneRun(config, options, classifier, flag_values.log_dir).run()
     except TrainingStopped as stopped:  # preemption: saved, resumable, not a failure
         logging.warning("%s; run the same command again to resume", stopped)
         return

@@ -59,6 +59,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 def source_data(config):
     """The labelled clips of a video or percept run (`classify.data.run_labelled_data`; TensorFlow)."""
+    # here: keeps Keras and TensorFlow out of `import video_lstm.probe`
     from video_lstm.classify import data as data_lib
 
     return data_lib.run_labelled_data(config)

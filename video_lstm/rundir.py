@@ -407,6 +407,7 @@ def _check_weights_fit(checkpoint, config, config_path):
     """The units and layers of a `.weights.h5` (its encoder's recurrent kernels, read without
     loading) against `config`, before a model of `config` is built for it."""
     try:
+        # here: keeps h5py out of `import video_lstm.rundir`
         import h5py
 
         with h5py.File(checkpoint, "r") as f:

@@ -14,6 +14,7 @@ from absl import flags, logging  # noqa: E402
 
 from video_lstm import flags as flags_lib  # noqa: E402
 from video_lstm.core import cli  # noqa: E402
+from video_lstm.core.lock import FolderLockedError
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -34,9 +35,8 @@ def main(argv, flag_values=flags.FLAGS):
         config = settings(FLAGS)
     except (ValueError, OSError) as error:  # a flag out of range, a cache that cannot be read
         cli.fail("video_lstm.train", error)
-    # Heavy imports (Keras, TensorFlow) only after the flags are checked.
+    # here: keeps Keras and cv2 out of `import video_lstm.train`
     from video_lstm.analysis import evaluation
-    from video_lstm.core.lock import FolderLockedError
     from video_lstm.training import loop
     from video_lstm.training.callbacks import NonFiniteLossError, TrainingStopped
 
@@ -56,6 +56,7 @@ def main(argv, flag_values=flags.FLAGS):
 def labelled_videos(config):
     """What --probe_every reads of a video or percept run (`classify.data`, TensorFlow: imported
     only when such a run probes)."""
+    # here: keeps Keras, TensorFlow and cv2 out of `import video_lstm.train`
     from video_lstm.classify.data import run_labelled_data
 
     return run_labelled_data(config)

@@ -42,8 +42,10 @@ import os
 
 import numpy as np
 
+from pipelines import percept_records
 from video_lstm.core import backend
 from video_lstm.core.choices import DATASETS
+from video_lstm.core.prefetch import Prefetcher
 
 # --dataset -> the module of its source (several datasets may share one).
 _MODULES = {
@@ -149,13 +151,12 @@ def model_preparation(config):
     source's (`frame_preparation`), or for a model of percepts that of its percepts' extraction
     (`pipelines.extract_percepts`): every `frame_stride`-th frame at the video's own size, RGB,
     the percept network resizing them (in an exported SavedModel with its convnet, in the graph)."""
+    # here: keeps cv2 out of `import pipelines.sources`
     from pipelines import video_decode
 
     if config.dataset == "percepts":
         stride, data = int(config.data.frame_stride), config.data
         if data.percepts_from == "cache" and data.percepts_dir and os.path.isdir(data.percepts_dir):
-            from pipelines import percept_records
-
             stride = int(percept_records.Manifest.read(data.percepts_dir).frame_stride)  # the cache's own
         return video_decode.FramePreparation(0, stride)
     return frame_preparation(config)
@@ -199,6 +200,7 @@ def split_clip(clips, input_length, future_length):
     if time is not None and time < needed:
         raise ValueError(f"clip has {time} frames; input_length + future_length = {needed} needs more")
     if time is None:  # only symbolic tensors have an unknown time dimension
+        # here: keeps TensorFlow out of `import pipelines.sources`
         import tensorflow as tf
 
         check = tf.debugging.assert_greater_equal(
@@ -304,6 +306,7 @@ class DataSource:
                 share of the global batch under tf.distribute), the only ones
                 read; all if None.
         """
+        # here: keeps TensorFlow out of `import pipelines.sources`
         import tensorflow as tf
 
         dataset = self.train_clips(start_step, num_steps, rows=rows)
@@ -319,8 +322,6 @@ class DataSource:
         `threads` default: 4, or fewer cores (on an H200 machine's 16 cores the paper-size
         stream gave 3,643 sequences/s with 2 threads, 6,743 with 4, 5,788 with 8:
         bench/numpy_stream_speed.py)."""
-        from video_lstm.core.prefetch import Prefetcher
-
         if threads is None:
             threads = max(1, min(4, os.cpu_count() or 1))
 
@@ -368,8 +369,6 @@ class DataSource:
         the device paints their frames, `render_chunk()` batches per call of the compiled
         `device_renderer()` (dispatched asynchronously as the batches are wanted): the host
         neither paints frames nor sends them."""
-        from video_lstm.core.prefetch import Prefetcher
-
         render, per_call = self.device_renderer(), self.render_chunk(chunk)
 
         def batches(chunks):
@@ -480,6 +479,7 @@ class StepwiseSource(DataSource):
         return self.batch(self.SAMPLE_STEP, count, stream=1)
 
     def train_clips(self, start_step=0, num_steps=None, rows=None):
+        # here: keeps TensorFlow out of `import pipelines.sources`
         import tensorflow as tf
 
         clips = self.raw_train_clips(start_step, num_steps, rows)
@@ -490,6 +490,7 @@ class StepwiseSource(DataSource):
     def raw_train_clips(self, start_step=0, num_steps=None, rows=None):
         """tf.data.Dataset of training batches as `read` gives them (`clip_dtype`, uint8 frames
         unscaled); `rows` (start, stop): only those rows of each, the only ones read."""
+        # here: keeps TensorFlow out of `import pipelines.sources`
         import tensorflow as tf
 
         count = self.config.batch_size if rows is None else rows[1] - rows[0]

@@ -11,6 +11,8 @@ import dataclasses
 
 import numpy as np
 
+from pipelines import digits as digits_lib
+from pipelines import moving_mnist_numpy, video_decode
 from pipelines.digits import DIGIT_SIZE
 from pipelines.sources import DataSource, InputSpec, TestSet, check_choices
 from video_lstm.core import backend
@@ -85,8 +87,6 @@ def input_spec(config):
 
 def frame_preparation(config):
     """Another video as this source's frames (`pipelines.user_video`): frame_size squares, grey."""
-    from pipelines import video_decode
-
     return video_decode.FramePreparation(config.data.frame_size, color="grey")
 
 
@@ -104,8 +104,6 @@ class Source(DataSource):
         not depend on the training seed.
         """
         if split not in self._banks:
-            from pipelines import digits as digits_lib
-
             self._banks[split] = digits_lib.load_digits(
                 source=self.config.data.digits,
                 split=split,
@@ -119,8 +117,6 @@ class Source(DataSource):
         --eval_sequences sequences (its header read; the file itself only at evaluation)."""
         self.digit_bank("train")
         if self.config.data.test_set == "npy":
-            from pipelines import moving_mnist_numpy
-
             moving_mnist_numpy.check_canonical_npy(self.config.data.test_npy_path, self.config.eval_sequences)
 
     def describe(self):
@@ -128,6 +124,7 @@ class Source(DataSource):
         return {"dataset": "moving_mnist", "train_digits": bank.source, "train_digits_origin": bank.origin}
 
     def train_clips(self, start_step=0, num_steps=None, rows=None):
+        # here: keeps TensorFlow out of `import pipelines.sources.moving_mnist`
         from pipelines import moving_mnist_tf
 
         data, config = self.config.data, self.config
@@ -146,15 +143,11 @@ class Source(DataSource):
         return clips if rows is None else clips.map(lambda batch: batch[rows[0] : rows[1]])
 
     def numpy_train_clips(self, step):
-        from pipelines import moving_mnist_numpy
-
         return moving_mnist_numpy.render(self.digit_bank("train").images, *self.train_draws(step),
                                          self.config.data.frame_size)
 
     def train_draws(self, step):
         """(positions, digit indices) of training batch `step` (`moving_mnist_numpy.sample`)."""
-        from pipelines import moving_mnist_numpy
-
         data, config = self.config.data, self.config
         return moving_mnist_numpy.sample(
             config.seed, step, config.batch_size, config.clip_length, data.num_digits,
@@ -163,8 +156,6 @@ class Source(DataSource):
 
     def train_draws_many(self, first, count):
         """`train_draws` of steps first .. first + count - 1, stacked, drawn together (`sample_steps`)."""
-        from pipelines import moving_mnist_numpy
-
         data, config = self.config.data, self.config
         return moving_mnist_numpy.sample_steps(
             config.seed, np.arange(first, first + count), config.batch_size, config.clip_length,
@@ -173,6 +164,7 @@ class Source(DataSource):
 
     def device_renderer(self):
         """Frames pasted by JAX where the model runs (`pipelines.moving_mnist_jax`), cut into model inputs."""
+        # here: keeps JAX out of `import pipelines.sources.moving_mnist`
         from pipelines import moving_mnist_jax
 
         return moving_mnist_jax.renderer(self.digit_bank("train").images, self.config.data.frame_size,
@@ -183,14 +175,14 @@ class Source(DataSource):
         (equal), None: in TensorFlow where it is importable."""
         data = self.config.data
         if not _with_tensorflow(tensorflow):
-            from pipelines import moving_mnist_numpy
-
             return moving_mnist_numpy.make_batch_seeded(
                 self.digit_bank("train").images, [SAMPLE_SEED, self.config.seed], count,
                 self.config.clip_length, data.num_digits, data.frame_size, data.step_length,
             )
+        # here: keeps TensorFlow out of `import pipelines.sources.moving_mnist`
         import tensorflow as tf
 
+        # here: keeps TensorFlow out of `import pipelines.sources.moving_mnist`
         from pipelines import moving_mnist_tf
 
         clips = moving_mnist_tf.make_batch(
@@ -212,11 +204,10 @@ class Source(DataSource):
         None: in TensorFlow where it is importable."""
         config, data = self.config, self.config.data
         if data.test_set == "npy":
-            from pipelines import moving_mnist_numpy
-
             clips = moving_mnist_numpy.load_canonical_npy(data.test_npy_path)
             digits = "mnist_test_seq.npy"
         elif data.test_set == "tfds":
+            # here: keeps TensorFlow out of `import pipelines.sources.moving_mnist`
             from pipelines import moving_mnist_tf
 
             clips, digits = moving_mnist_tf.load_tfds_test(data.tfds_data_dir or None), "tfds:moving_mnist"
@@ -231,12 +222,11 @@ class Source(DataSource):
                 "step_length": data.step_length,
             }
             if _with_tensorflow(tensorflow):
+                # here: keeps TensorFlow out of `import pipelines.sources.moving_mnist`
                 from pipelines import moving_mnist_tf
 
                 clips = moving_mnist_tf.test_sequences(bank.images, **geometry)
             else:
-                from pipelines import moving_mnist_numpy
-
                 clips = moving_mnist_numpy.test_sequences(bank.images, count=config.eval_sequences, **geometry)
             digits = bank.source
         if clips.shape[1] < config.clip_length:

@@ -26,14 +26,17 @@ weights, dimension or stream than the training cache's.
 
 import collections
 import dataclasses
+import json
 import os
 import threading
 
 import numpy as np
+from absl import logging
 
 from pipelines import percept_networks, percept_records
 from pipelines.sources import DataSource, InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
 from pipelines.sources import videos as videos_source
+from pipelines.video_decode import covering_clip_starts
 from video_lstm.core import settings
 from video_lstm.core.choices import PERCEPT_ORIGINS, VIDEO_DATASETS
 
@@ -143,8 +146,6 @@ class Cache:
         if not self.videos:
             raise ValueError(f"the percept cache {directory} holds no video of {clip_length} frames or more")
         if short:
-            from absl import logging
-
             logging.warning(
                 "percept cache %s: %d of its %d videos with percepts are shorter than one clip of %d and are "
                 "not used (%s%s); %d used", directory, len(short), len(short) + len(self.videos), clip_length,
@@ -220,8 +221,6 @@ class CacheSource(StepwiseSource):
         return "test" if self.config.data.percepts_test_dir else "train_cache"
 
     def test_set(self):
-        from pipelines.video_decode import covering_clip_starts
-
         directory = self.config.data.percepts_test_dir or self.config.data.percepts_dir
         length = self.config.clip_length
         cache = Cache(directory, length)
@@ -238,16 +237,12 @@ class CacheSource(StepwiseSource):
 def extraction_seed(directory):
     """The --seed a cache's random network weights were drawn from (manifest.json's
     "extraction"), or None when it records none."""
-    import json
-
     with open(os.path.join(directory, percept_records.MANIFEST)) as f:
         return (json.load(f).get("extraction") or {}).get("seed")
 
 
 def _read_manifest(flag, directory):
     """The `Manifest` of the cache --flag names; FileNotFoundError / ValueError naming the flag."""
-    import json
-
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"--{flag}={directory} is not a folder; expected a percept cache "
                                 "(python -m pipelines.extract_percepts)")

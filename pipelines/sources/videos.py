@@ -41,9 +41,11 @@ import os
 import threading
 
 import numpy as np
+from absl import logging
 
-from pipelines import tfds_videos
+from pipelines import action_datasets, tfds_videos, video_decode
 from pipelines.sources import InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
+from pipelines.video_decode import covering_clip_starts
 from video_lstm.core import settings
 from video_lstm.core.choices import VIDEO_COLORS, VIDEO_ORIGINS
 
@@ -100,8 +102,6 @@ class Options(settings.VideoListing):
 
 def check_folder_test_flags(options, dataset):
     """ValueError naming --test_fraction / --test_dir when they are out of range or do not fit `dataset`."""
-    from pipelines import action_datasets
-
     action_datasets.check_test_fraction(options.test_fraction, "--test_fraction")
     if dataset != "folder":
         if options.test_dir:
@@ -124,8 +124,6 @@ def input_spec(config):
 
 def preparation_of(data):
     """The `video_decode.FramePreparation` of a video source's options."""
-    from pipelines import video_decode
-
     return video_decode.FramePreparation(data.frame_size, data.frame_stride, data.color, data.patch_size)
 
 
@@ -147,12 +145,8 @@ def list_videos(config, subset, missing="skip"):
         ValueError: --test_dir's classes differ from --video_dir's (naming the
             difference), or a list names a video twice.
     """
-    from pipelines import action_datasets
-
     data = config.data
     if data.videos_from == "tfds":
-        from pipelines import tfds_videos
-
         return tfds_videos.ucf101(data.split, subset, data_dir=data.video_dir or None)
     if config.dataset == "folder":
         if not data.test_dir:
@@ -176,8 +170,6 @@ def list_videos(config, subset, missing="skip"):
 
 def log_folder_split(config, train, test):
     """One INFO line saying how a folder's videos are split into train and test."""
-    from absl import logging
-
     data = config.data
     if config.dataset != "folder" or data.videos_from == "tfds":
         return
@@ -193,10 +185,6 @@ def log_refused(*datasets):
     """One WARNING line per listing on the entries it saw and did not take
     (`action_datasets.describe_refused`), a folder's held-out train and test lists (which
     share theirs) once."""
-    from absl import logging
-
-    from pipelines import action_datasets
-
     logged = set()
     for dataset in datasets:
         refused = getattr(dataset, "refused", ())
@@ -208,8 +196,6 @@ def log_refused(*datasets):
 def grey(frames):
     """uint8 RGB frames (..., 3) -> uint8 grey (..., 1), as every video source converts them
     (`video_decode.FramePreparation.finish`: ITU-R 601 luma, rounded)."""
-    from pipelines import video_decode
-
     return video_decode.FramePreparation(size=0, color="grey").finish(np.asarray(frames, np.uint8))
 
 
@@ -228,8 +214,6 @@ class _Decoder:
         """Frames after the stride, or 0 for a video that cannot be decoded (warned once; its
         reason kept in `skipped`, as that of a video shorter than one clip; a video that decodes
         partly is warned about once and kept in `partial`)."""
-        from pipelines import video_decode
-
         with self._lock:
             if path in self._counts:
                 return self._counts[path]
@@ -260,8 +244,6 @@ class _Decoder:
     def clips(self, path, starts, patches):
         """uint8 (len(starts), clip_length, *frame) of one video, decoded once,
         holding at most one clip's frames (and the clips asked for)."""
-        from pipelines import video_decode
-
         wanted, kept = set(starts), {}
         window = collections.deque(maxlen=self.clip_length)
         first = min(starts)
@@ -408,8 +390,6 @@ class Source(StepwiseSource):
         return "test"
 
     def test_set(self):
-        from pipelines.video_decode import covering_clip_starts
-
         videos = self.test_videos
         rng = np.random.default_rng([TEST_SEED])
         index = []

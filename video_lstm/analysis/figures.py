@@ -9,6 +9,7 @@ import os
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from video_lstm.core import atomic
 
@@ -102,8 +103,6 @@ def write_png(path, image):
 
 def write_gif(path, frames, duration_ms=100):
     """Writes (time, H, W, C) frames as a looping GIF, atomically."""
-    from PIL import Image
-
     frames = to_uint8(frames)
     images = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames]
     with atomic.path(path) as temporary:
@@ -175,6 +174,7 @@ def write_samples(path, model, inputs, rule=4):
 
 def numpy(x):
     """A model output (any backend, any float dtype) as float32 numpy."""
+    # here: keeps Keras out of `import video_lstm.analysis.figures`
     import keras
 
     return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float32")))

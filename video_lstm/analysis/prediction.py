@@ -171,6 +171,7 @@ def _keras_predict(model):
 
 
 def _saved_model_predict(version_dir):
+    # here: keeps TensorFlow out of `import video_lstm.analysis.prediction`
     import tensorflow as tf
 
     loaded = tf.saved_model.load(version_dir)  # kept alive with the function: it owns the variables

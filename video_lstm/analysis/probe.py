@@ -32,9 +32,12 @@ import os
 import time
 
 import numpy as np
-from absl import logging
 
 from pipelines import action_datasets
+from pipelines import digits as digits_lib
+from pipelines import labelled_moving_mnist as lmm
+from pipelines.sources import LazyClips
+from video_lstm.core import backend as backend_lib
 from video_lstm.core.settings import ALL as ALL_LABELS
 from video_lstm.core.settings import FEWSHOT_HELP, FewShotSettings, count_text
 
@@ -243,6 +246,7 @@ def as_float(clips):
 def encoder_states(encoder, clips, batch_size=250):
     """float32 (N, 2 * units * layers): the final [h, c] of every layer of `encoder`
     (`models.encoder.Encoder`) after reading each clip (N, time, *frame), in batches."""
+    # here: keeps Keras out of `import video_lstm.analysis.probe`
     from keras import ops
 
     out = []
@@ -277,9 +281,6 @@ class LabelledClips:
 def moving_mnist_clips(config, pool_size, test_size):
     """`LabelledClips` of the labelled Moving MNIST tasks at the run's geometry and digits
     (NumPy only: no TensorFlow)."""
-    from pipelines import digits as digits_lib
-    from pipelines import labelled_moving_mnist as lmm
-
     data = config.data
     banks = {split: digits_lib.load_digits(source=data.digits, split=split, mnist_path=data.mnist_path or None,
                                            seed=POOL_SEED if split == "train" else 0) for split in ("train", "test")}
@@ -302,8 +303,6 @@ def video_clips(config, pool_size, test_size, source_data, seed=0):
         source_data: `config -> classify.data.SourceData` of the run (`video_data` or
             `percept_data`; the entry point passes it: this floor does not import `classify`).
     """
-    from pipelines.sources import LazyClips
-
     data = source_data(config)
     pool, labels = [], []
     for step in range(-(-pool_size // 50)):
@@ -333,8 +332,10 @@ def labelled_clips(config, pool_size, test_size, source_data=None):
 def random_encoder(config, seed=0):
     """The encoder of a randomly initialised model of `config` (the same initialisers as training;
     seeded, so the baseline is reproducible)."""
+    # here: keeps Keras out of `import video_lstm.analysis.probe`
     import keras
 
+    # here: keeps Keras out of `import video_lstm.analysis.probe`
     from video_lstm import rundir
 
     keras.utils.set_random_seed(seed)
@@ -378,6 +379,7 @@ def probe_log_dir(log_dir, options=ProbeOptions(), write=True, source_data=None)
     Raises:
         FileNotFoundError: not a run, or no checkpoint; ValueError: bad options.
     """
+    # here: keeps Keras out of `import video_lstm.analysis.probe`
     from video_lstm import rundir
 
     started = time.perf_counter()
@@ -397,8 +399,6 @@ def probe_log_dir(log_dir, options=ProbeOptions(), write=True, source_data=None)
     result = probe_clips(encoders, clips, counts, options.seeds, options.batch_size, "pixels" in options.baselines)
     result["timings"].update(load_s=round(loaded - started, 2), data_s=round(made - loaded, 2),
                              total_s=round(time.perf_counter() - started, 2))
-    from video_lstm.core import backend as backend_lib
-
     result.update(log_dir=os.path.abspath(log_dir), checkpoint=os.path.abspath(checkpoint), step=step,
                   backend=backend_lib.keras_backend())
     result.update(model=config.model, options=_jsonable(dataclasses.asdict(options)), data=clips.info,

@@ -72,9 +72,11 @@ def summarize(clip_probabilities, video, video_labels, classes):
 
 def write_confusion_png(path, matrix, classes, title="video confusion matrix"):
     """The confusion matrix as a PNG (rows normalised; counts in small matrices), written atomically."""
+    # here: keeps matplotlib out of `import video_lstm.classify.accuracy`
     import matplotlib
 
     matplotlib.use("Agg")
+    # here: keeps matplotlib out of `import video_lstm.classify.accuracy`
     from matplotlib import pyplot as plt
 
     matrix = np.asarray(matrix, np.float64)

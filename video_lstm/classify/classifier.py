@@ -12,6 +12,7 @@ percept) at each step, no recurrence.
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from video_lstm.core import keras_compat
@@ -212,8 +213,6 @@ def top_classes(model, frames, classes, k=5):
     """A classifier's answer for clips as the `classify` signature gives it: dict of
     `probabilities` (batch, classes), `top_classes` (batch, k) names and `top_probabilities`
     (batch, k), best first (k at most the number of classes), as numpy."""
-    import numpy as np
-
     probabilities = np.asarray(ops.convert_to_numpy(clip_probabilities(model(frames))), np.float32)
     k = min(k, len(classes))
     order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]

@@ -25,7 +25,11 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines import action_datasets
+from pipelines import digits as digits_lib
+from pipelines import labelled_moving_mnist as lmm
 from pipelines.sources import LazyClips
+from pipelines.sources import percepts as percepts_lib
+from pipelines.sources import videos as videos_lib
 from video_lstm.core.settings import count_text
 
 
@@ -122,9 +126,6 @@ def moving_mnist_task(task, pool_size, test_size, num_frames, frame_size=64, ste
     """`ArrayData` of a labelled Moving MNIST task (`pipelines.labelled_moving_mnist`): a training
     pool of `pool_size` sequences from the train digits and a fixed test set of `test_size` from the
     test digits (one clip per video)."""
-    from pipelines import digits as digits_lib
-    from pipelines import labelled_moving_mnist as lmm
-
     classes = lmm.class_names(task)
     banks = {split: digits_lib.load_digits(source=digits, split=split, mnist_path=mnist_path or None,
                                            seed=seed if split == "train" else 0) for split in ("train", "test")}
@@ -206,9 +207,6 @@ def video_data(config, labels_per_class, seed, stride, missing="error"):
     """`SourceData` of `--dataset=ucf101|hmdb51|folder`: the split's train list (or its seeded
     class-balanced subset of `labels_per_class` videos per class, None: all) and its test list, clips
     starting every `stride` frames. `missing="error"` refuses a split naming absent videos."""
-    from pipelines import action_datasets
-    from pipelines.sources import videos as videos_lib
-
     source = videos_lib.Source(config)
     train, test = (videos_lib.list_videos(config, subset, missing=missing) for subset in ("train", "test"))
     videos_lib.log_folder_split(config, train, test)
@@ -234,16 +232,12 @@ def video_data(config, labels_per_class, seed, stride, missing="error"):
 def percept_data(config, labels_per_class, seed, stride):
     """`SourceData` of `--dataset=percepts`: labels from the cache's manifest, the test cache
     (`--percepts_test_dir`) covered by clips starting every `stride` steps."""
-    from pipelines.sources import percepts as percepts_lib
-
     if not config.data.percepts_test_dir:
         raise ValueError("--dataset=percepts needs --percepts_test_dir to evaluate a classifier on held-out videos")
     source = percepts_lib.Source(config)
     cache, length = source.cache, config.clip_length
     classes = cache.manifest.classes
     labels = [row["label"] for row in cache.rows]
-    from pipelines import action_datasets
-
     # All of them still refuses a class with no video (one per class must be there).
     chosen = action_datasets.balanced_indices(labels, 1 if labels_per_class is None else labels_per_class, seed,
                                               classes, len(classes))

@@ -7,7 +7,9 @@ shape it was trained on and a description of where it came from.
 
 import os
 
+from video_lstm import config as config_lib
 from video_lstm import rundir
+from video_lstm.core.export_layout import NotAnExportError, asset_path, read_assets, resolve_version_dir
 from video_lstm.models.encoder import Encoder
 
 
@@ -36,8 +38,6 @@ def _from_log_dir(log_dir):
 def read_export(path):
     """(version_dir, assets) of the exported encoder at `path` (an export root or one version);
     FileNotFoundError naming --pretrained when it is neither a run nor an export."""
-    from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir
-
     try:
         version_dir = resolve_version_dir(path)
         assets = read_assets(version_dir)
@@ -51,9 +51,6 @@ def read_export(path):
 def check_export_config(version_dir, assets):
     """Raises ValueError naming assets/config.json when the config an export records is not a valid run config
     (an encoder's; a classifier's, which adds its classes, by its fields' types)."""
-    from video_lstm import config as config_lib
-    from video_lstm.core.export_layout import asset_path
-
     config, where = assets.get("config"), asset_path(version_dir, "config")
     if not isinstance(config, dict):
         raise ValueError(f"{where} holds {type(config).__name__}, not a config object")
@@ -64,6 +61,7 @@ def check_export_config(version_dir, assets):
 
 
 def _from_saved_model(path):
+    # here: keeps TensorFlow out of `import video_lstm.classify.pretrained`
     import tensorflow as tf
 
     version_dir, assets = read_export(path)

@@ -23,12 +23,17 @@ import hashlib
 import json
 import os
 
+import tensorflow as tf
+
 from pipelines import action_datasets
 from video_lstm import config as config_lib
 from video_lstm import rundir
 from video_lstm.classify import data as data_lib
 from video_lstm.classify import pretrained, trainer
+from video_lstm.core import cluster
+from video_lstm.core import lock as lock_lib
 from video_lstm.core.settings import count_text
+from video_lstm.training import distribute
 
 
 def load_data(config, options):
@@ -85,10 +90,6 @@ class FinetuneRun:
     def run(self, verbose=None):
         """Trains and evaluates every init under `--strategy`, holding the log_dir's lock
         (the chief; other workers of a multi-worker run write nothing); returns {init: metrics}."""
-        from video_lstm.core import cluster
-        from video_lstm.core import lock as lock_lib
-        from video_lstm.training import distribute
-
         self.chief = self.config.strategy != "multi_worker" or cluster.is_chief()
         created = not os.path.exists(self.log_dir)
         if self.chief:
@@ -154,8 +155,6 @@ class FinetuneRun:
         rundir.write_json(log_dir, rundir.FINETUNE, self.records[init][0])
         build = lambda: trainer.build(init, len(self.data.classes), self.data.frame_shape,  # noqa: E731
                                        self.settings, self.encoder if init == "pretrained" else None)
-        from video_lstm.training import distribute
-
         with self.strategy.scope():
             step, model = trainer.restore_or_build(log_dir, build)
         distribute.prepare_model(model, self.strategy)
@@ -225,8 +224,6 @@ def _differences(saved, now, prefix=""):
 
 
 def _write_eval_scalars(log_dir, metrics, step):
-    import tensorflow as tf
-
     writer = tf.summary.create_file_writer(rundir.path(log_dir, rundir.EVAL_EVENTS))
     with writer.as_default(step=step):
         for key in ("clip_top1", "clip_top5", "video_top1", "video_top5"):

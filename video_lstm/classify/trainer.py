@@ -11,13 +11,17 @@ epochs, progress bar, TensorBoard scalars, NaN guard, checkpoints and resume);
 computed once (`features`): only the softmax trains, on the cached features.
 """
 
+import keras
 import numpy as np
+from absl import logging
 
 from video_lstm import rundir
 from video_lstm.classify import accuracy
 from video_lstm.classify.classifier import Classifier, HeadModel, clip_probabilities
 from video_lstm.config import FINETUNE_INITS
 from video_lstm.core import atomic
+from video_lstm.optimizers import make_optimizer
+from video_lstm.training import distribute
 
 INITS = FINETUNE_INITS
 
@@ -58,11 +62,7 @@ def build(init, num_classes, frame_shape, settings, encoder=None):
 
 
 def compile_model(model, settings, encoder_rate=True, jit=None):
-    from video_lstm.optimizers import make_optimizer
-
     rate = settings.encoder_learning_rate if encoder_rate and settings.encoder_learning_rate else None
-    from video_lstm.training import distribute
-
     jit = distribute.jit_compile(settings.jit_compile if jit is None else jit)  # off across devices
     model.compile(optimizer=make_optimizer(settings, encoder_learning_rate=rate), jit_compile=jit)
 
@@ -87,15 +87,11 @@ class _Stream:
 
 def restore_or_build(log_dir, build_fn):
     """(step, model): the newest classifier checkpoint in log_dir, or `build_fn()` at step 0."""
-    from absl import logging
-
     if rundir.latest(log_dir) is None:
         return 0, build_fn()
     step, path, model = rundir.load_latest_with_path(log_dir)
     if not isinstance(model, Classifier):
         raise ValueError(f"{path} is a checkpoint of {type(model).__name__}, not of a classifier: use a new --log_dir")
-    from video_lstm.training import distribute
-
     model.compile(optimizer=model.optimizer, jit_compile=distribute.jit_compile(model.jit_compile))
     logging.info("Resuming the classifier from %s (step %d)", path, step)
     return step, model
@@ -105,6 +101,7 @@ def fit(model, data, settings, log_dir, step=0, verbose=None, strategy=None, chi
     """Trains `model` on `data` from `step` to `settings.steps` through the trainer's fit
     (checkpoints, TensorBoard scalars and the progress bar in `log_dir`, SIGTERM saves
     and stops), under `strategy` (default: none); returns the final step."""
+    # here: keeps cv2 out of `import video_lstm.classify.trainer`
     from video_lstm.training import loop
 
     run = loop.Run(None, log_dir, model, step, _Stream(data, settings), None, strategy=strategy, chief=chief,
@@ -114,8 +111,6 @@ def fit(model, data, settings, log_dir, step=0, verbose=None, strategy=None, chi
 
 def features(model, clips_batches):
     """float32 (N, time, feature_dim): what the classifier's softmax reads, for batches of clips."""
-    import keras
-
     parts = [keras.ops.convert_to_numpy(model.features(batch)) for batch in clips_batches]
     return np.concatenate(parts).astype(np.float32)
 
@@ -124,6 +119,7 @@ def train_head(model, train_features, labels, settings, steps=None, verbose=0):
     """Trains only `model.head` on cached features (a frozen encoder), `steps` (default
     `settings.steps`) steps of `settings.batch_size` drawn from (seed, step)."""
     steps = steps or settings.steps
+    # here: keeps TensorFlow out of `import video_lstm.classify.trainer`
     import tensorflow as tf
 
     head = HeadModel(model.head)
@@ -145,16 +141,12 @@ def train_head(model, train_features, labels, settings, steps=None, verbose=0):
 
 def clip_predictions(model, test, batch_size):
     """float (clips, classes): each test clip's mean per-step softmax."""
-    import keras
-
     parts = [keras.ops.convert_to_numpy(clip_probabilities(model(batch))) for batch in test.batches(batch_size)]
     return np.concatenate(parts)
 
 
 def head_predictions(model, test_features, batch_size=1024):
     """`clip_predictions` from cached features (the frozen-encoder path)."""
-    import keras
-
     parts = [keras.ops.convert_to_numpy(clip_probabilities(model.head(test_features[i : i + batch_size])))
              for i in range(0, len(test_features), batch_size)]
     return np.concatenate(parts)

@@ -32,6 +32,7 @@ def tensorflow_available():
 
 def keras_backend():
     """The Keras backend that runs the model: "tensorflow", "jax", ... (imports Keras)."""
+    # here: keeps Keras out of `import video_lstm.core.backend`
     import keras
 
     return keras.backend.backend()
@@ -51,10 +52,12 @@ def compile_function(function, static_argnums=()):
     retracing), `jax.jit` (with `static_argnums`), or as it is elsewhere (eager)."""
     backend = keras_backend()
     if backend == "tensorflow":
+        # here: keeps TensorFlow out of `import video_lstm.core.backend`
         import tensorflow as tf
 
         return tf.function(function, reduce_retracing=True)
     if backend == "jax":
+        # here: keeps JAX out of `import video_lstm.core.backend`
         import jax
 
         return jax.jit(function, static_argnums=static_argnums)
@@ -66,6 +69,7 @@ def replicas_in_sync():
     other than TensorFlow)."""
     if keras_backend() != "tensorflow":
         return 1
+    # here: keeps TensorFlow out of `import video_lstm.core.backend`
     import tensorflow as tf
 
     return tf.distribute.get_strategy().num_replicas_in_sync

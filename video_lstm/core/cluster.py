@@ -8,6 +8,7 @@ use it before heavy imports.
 
 import json
 import os
+import socket
 
 ENV = "TF_CONFIG"
 
@@ -55,8 +56,6 @@ def is_chief():
 
 def local_tf_configs(count):
     """TF_CONFIG values of a `count`-worker cluster on this machine (free 127.0.0.1 ports), worker i's i-th."""
-    import socket
-
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:
         s.bind(("127.0.0.1", 0))

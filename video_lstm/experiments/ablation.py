@@ -84,8 +84,10 @@ def variant_config(options, name):
 
 def run_variant(options, name, log_dir):
     """Trains (or resumes) one variant and probes it; returns its record."""
+    # here: keeps Keras out of `import video_lstm.experiments.ablation`
     import keras
 
+    # here: keeps Keras and cv2 out of `import video_lstm.experiments.ablation`
     from video_lstm.analysis import probe
     from video_lstm.training import loop
 
@@ -125,9 +127,11 @@ def format_table(records):
 
 def probe_curves(log_dir):
     """{tag: [(step, value)]} of the probe scalars in a run's TensorBoard events."""
+    # here: keeps TensorBoard out of `import video_lstm.experiments.ablation`
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.util import tensor_util
 
+    # here: keeps Keras out of `import video_lstm.experiments.ablation`
     from video_lstm import rundir
 
     accumulator = EventAccumulator(rundir.path(log_dir, rundir.TRAIN_EVENTS),
@@ -145,9 +149,11 @@ def probe_curves(log_dir):
 
 def plot_curves(log_dir, variants, path):
     """Probe accuracy against training step, one panel per task and shot count, one line per variant."""
+    # here: keeps matplotlib out of `import video_lstm.experiments.ablation`
     import matplotlib
 
     matplotlib.use("Agg")
+    # here: keeps matplotlib out of `import video_lstm.experiments.ablation`
     from matplotlib import pyplot as plt
 
     panels = [("appearance", "10_shot"), ("appearance", "all"), ("motion", "10_shot"), ("motion", "all")]

@@ -35,11 +35,14 @@ import os
 import sys
 import time
 
+import numpy as np
 from absl import logging
 
-from pipelines import labelled_moving_mnist
+from pipelines import action_datasets, labelled_moving_mnist
 from video_lstm import config as config_lib
 from video_lstm import flags as flags_lib
+from video_lstm.analysis import probe
+from video_lstm.core import atomic
 from video_lstm.core.settings import EncoderSettings, FewShotSettings, count_text
 
 OBJECTIVES = ("composite", "autoencoder", "future")
@@ -181,16 +184,12 @@ class Study:
                              "never overwrite other results; use another --log_dir, or that study's settings")
 
     def run(self):
-        from video_lstm.core import atomic
-
         started = time.perf_counter()
         os.makedirs(self.log_dir, exist_ok=True)
         if not os.path.exists(self.study_path):  # the settings, before the first row
             atomic.write_json(self.study_path, self.settings_record())
         encoders = {objective: self.pretrain(objective) for objective in OBJECTIVES if objective in self.inits}
         if "random" in self.inits:
-            from video_lstm.analysis import probe
-
             encoders["random"] = probe.random_encoder(self.pretrain_config)
         for task in self.tasks:
             self.run_task(task, encoders)
@@ -199,6 +198,7 @@ class Study:
 
     def pretrain(self, objective):
         """The encoder of `objective`'s pretraining run (trained now, resumed, or already done)."""
+        # here: keeps Keras out of `import video_lstm.experiments.study`
         from video_lstm.classify import pretrained
         from video_lstm.training import loop
 
@@ -211,6 +211,7 @@ class Study:
         return pretrained.load_encoder(log_dir)[0]
 
     def run_task(self, task, encoders):
+        # here: keeps Keras and TensorFlow out of `import video_lstm.experiments.study`
         from video_lstm.classify import data as data_lib
 
         started = time.perf_counter()
@@ -250,14 +251,11 @@ class Study:
     def cached_features(self, data, encoder):
         """(pool features, test features) of a frozen encoder, computed once: its final [h, c]
         (the probe's) or its per-step outputs (the softmax head's)."""
+        # here: keeps Keras and TensorFlow out of `import video_lstm.experiments.study`
         from video_lstm.classify import trainer
         from video_lstm.classify.data import as_float
 
         if self.frozen_head == "probe":
-            import numpy as np
-
-            from video_lstm.analysis import probe
-
             size = self.settings.eval_batch_size
             test = np.concatenate([probe.encoder_states(encoder, batch, size) for batch in data.test.batches(size)])
             return probe.encoder_states(encoder, data.clips, size), test
@@ -269,9 +267,10 @@ class Study:
 
     def run_one(self, data, init, count, seed, encoder, cache):
         """Clip top-1 accuracy of one fine-tuning run."""
+        # here: keeps Keras out of `import video_lstm.experiments.study`
         import keras
 
-        from pipelines import action_datasets
+        # here: keeps Keras out of `import video_lstm.experiments.study`
         from video_lstm.classify import trainer
 
         keras.utils.clear_session(free_memory=False)
@@ -281,10 +280,6 @@ class Study:
         if cache is not None:
             chosen = action_datasets.balanced_indices(data.labels, count, seed, data.classes, len(data.classes))
             if self.frozen_head == "probe":
-                import numpy as np
-
-                from video_lstm.analysis import probe
-
                 predictions, _ = probe.fit_predict(cache[0][chosen], data.labels[chosen], cache[1], len(data.classes))
                 probabilities = np.eye(len(data.classes), dtype=np.float32)[predictions]
             else:
@@ -298,8 +293,6 @@ class Study:
         return trainer.evaluate(probabilities, data.test, data.classes)["clip_top1"]
 
     def add_row(self, task, count, init, seed, accuracy):
-        from video_lstm.core import atomic
-
         row = {"task": task, "labels_per_class": int(count), "init": init, "seed": int(seed),
                "accuracy": round(float(accuracy), 4)}
         if init in ENCODER_INITS:
@@ -310,8 +303,6 @@ class Study:
 
     def write_outputs(self):
         """few_labels.md, few_labels.png and study.json; returns the table's text."""
-        from video_lstm.core import atomic
-
         table = format_table(self.rows, self.inits)
         atomic.write_text(os.path.join(self.log_dir, "few_labels.md"), table)
         plot(self.rows, self.inits, os.path.join(self.log_dir, "few_labels.png"))
@@ -339,8 +330,6 @@ def _tty():
 
 def summarize(rows):
     """{(task, init, labels_per_class): (mean, std, n)} over seeds."""
-    import numpy as np
-
     groups = {}
     for row in rows:
         groups.setdefault((row["task"], row["init"], row["labels_per_class"]), []).append(row["accuracy"])
@@ -371,13 +360,12 @@ def format_table(rows, inits):
 def plot(rows, inits, path):
     """Accuracy against labels per class (log axis), one panel per task, one line per
     initialisation with the mean over seeds and a shaded +-1 std band."""
+    # here: keeps matplotlib out of `import video_lstm.experiments.study`
     import matplotlib
 
     matplotlib.use("Agg")
-    import numpy as np
+    # here: keeps matplotlib out of `import video_lstm.experiments.study`
     from matplotlib import pyplot as plt
-
-    from video_lstm.core import atomic
 
     stats = summarize(rows)
     tasks = sorted({r["task"] for r in rows})

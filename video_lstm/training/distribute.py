@@ -48,6 +48,7 @@ def make_strategy(name, collective_timeout_s=None):
         if name != "default":
             raise ValueError(f"--strategy={name} needs TensorFlow (tf.distribute), which is not importable")
         return NoStrategy()
+    # here: keeps TensorFlow out of `import video_lstm.training.distribute`
     import tensorflow as tf
 
     if name == "default":
@@ -70,6 +71,7 @@ def is_default(strategy):
     """Whether `strategy` is TensorFlow's default (no distribution)."""
     if isinstance(strategy, NoStrategy):
         return True
+    # here: keeps TensorFlow out of `import video_lstm.training.distribute`
     import tensorflow as tf
 
     with strategy.scope():
@@ -89,6 +91,7 @@ def jit_compile(requested):
     variables live on several devices); each replica's step then runs without XLA."""
     if not backend.tensorflow_available():
         return requested
+    # here: keeps TensorFlow out of `import video_lstm.training.distribute`
     import tensorflow as tf
 
     strategy = tf.distribute.get_strategy()
@@ -135,6 +138,7 @@ def train_dataset(strategy, source, start_step):
     its local replicas `per_replica_batch` rows each; the default strategy gets
     the plain dataset.
     """
+    # here: keeps TensorFlow out of `import video_lstm.training.distribute`
     import tensorflow as tf
 
     global_batch = source.config.batch_size
@@ -185,6 +189,7 @@ def prepare_model(model, strategy):
 
 
 def _with_logs_of_shape_1(train_step):
+    # here: keeps TensorFlow out of `import video_lstm.training.distribute`
     import tensorflow as tf
 
     def step(data):
@@ -198,6 +203,7 @@ def any_worker(strategy):
 
     One all-reduce across the cluster per call, compiled once (eager
     collectives start threads on every call)."""
+    # here: keeps TensorFlow out of `import video_lstm.training.distribute`
     import tensorflow as tf
 
     @tf.function

@@ -79,6 +79,7 @@ class TensorFlowWriter:
     """`tf.summary` into `directory`."""
 
     def __init__(self, directory):
+        # here: keeps TensorFlow out of `import video_lstm.training.summaries`
         import tensorflow as tf
 
         self._tf = tf
@@ -103,6 +104,7 @@ class EventWriter:
     """The tensorboard package's event writer, no TensorFlow (raises ImportError without the package)."""
 
     def __init__(self, directory):
+        # here: keeps TensorBoard out of `import video_lstm.training.summaries`
         from tensorboard.compat.proto import event_pb2, summary_pb2
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
@@ -118,6 +120,7 @@ class EventWriter:
         self._write(step, [self._summary.Value(tag=n, simple_value=float(v)) for n, v in values.items()])
 
     def images(self, step, name, images):
+        # here: keeps cv2 out of `import video_lstm.training.summaries`
         import cv2
 
         values = []
