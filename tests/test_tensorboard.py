@@ -86,10 +86,13 @@ def test_the_run_has_an_hparams_session_of_its_settings_and_final_figures(run):
 
 
 def test_evaluate_writes_its_own_folder_named_by_its_test_set(run):
-    from video_lstm.analysis import evaluation
+    from video_lstm import evaluate as evaluate_entry
+    from video_lstm.core import cli
 
     log_dir, _ = run
-    result = evaluation.evaluate_log_dir(log_dir, eval_sequences=3)
+    cli.call(evaluate_entry, [f"--log_dir={log_dir}", "--eval_sequences=3"])
+    with open(os.path.join(log_dir, "metrics_generated_3.json")) as f:
+        result = json.load(f)
     folder = os.path.join(log_dir, "eval_generated_3")
     assert scalar_steps(events(folder), "eval/mse_per_frame") == pytest.approx({STEPS: result["mse_per_frame"]})
 

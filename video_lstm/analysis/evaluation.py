@@ -25,7 +25,6 @@ from video_lstm import rundir
 from video_lstm.analysis import figures
 from video_lstm.analysis.frame_metrics import FrameMetrics
 from video_lstm.core import atomic
-from video_lstm.training import summaries
 
 EVAL_BATCH_SIZE = 50
 
@@ -42,9 +41,8 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         write: False: computed only; `write_results` writes them later (a command
             that prints the results first, so that a failed write loses nothing).
         extra: more values for the record (the training's last probe accuracies).
-        events: a folder for TensorBoard: the results are written there too, as `scalars`
-            at `step` and the `by_frame_scalars` curve ("auto": `<log_dir>/eval_<test set>_<count>`,
-            the folder of this test set; None: no events).
+        events: `result -> None`, called once the files are written (TensorBoard: `write_events`
+            through the caller's writer, into `events_folder` or the run's own events); None: none.
         verbose: 0 silent, 1 progress bar, 2 one line at the end; None picks
             1 on a terminal, else 2.
 
@@ -73,8 +71,6 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
                                             run_config or rundir.load_config_if_any(log_dir))
         result["written"] = metrics_name
         pictures = source.split(test.clips[:4]) if source.input_spec.kind == "frames" else None
-        if events == "auto":
-            events = rundir.path(log_dir, f"eval_{source.test_set_name()}_{len(test.clips)}")
         result["_write"] = lambda: _write(log_dir, metrics_name, samples_name, result, model, pictures, events)
         if write:
             write_results(result)
@@ -89,7 +85,7 @@ def write_results(result):
 
 def _write(log_dir, metrics_name, samples_name, result, model, pictures, events=None):
     """The metrics JSON and the samples PNG, each written to a temporary and renamed into place
-    only once both are complete; then the TensorBoard scalars into `events` (a folder), if any."""
+    only once both are complete; then `events(result)`, if given."""
     record = {key: value for key, value in result.items() if not key.startswith("_") and key != "written"}
     with contextlib.ExitStack() as stack:
         if pictures is not None:  # feature vectors (percepts) have no picture
@@ -98,7 +94,13 @@ def _write(log_dir, metrics_name, samples_name, result, model, pictures, events=
         with atomic.path(rundir.path(log_dir, metrics_name)) as metrics:
             atomic.write_json(metrics, record)
     if events is not None:
-        write_events(summaries.writer(events), result)
+        events(result)
+
+
+def events_folder(log_dir, result):
+    """`<log_dir>/eval_<test set>_<sequences>`: the TensorBoard folder of an evaluation by
+    `python -m video_lstm.evaluate`, named by its test set."""
+    return rundir.path(log_dir, f"eval_{result['test_set']}_{result['num_sequences']}")
 
 
 def write_events(writer, result, step=None, curve=True):
@@ -189,7 +191,7 @@ def _accumulate(model, source, config, clips, batch_size, verbose):
     return per_decoder
 
 
-def evaluate_log_dir(log_dir, write=True, events="auto", **overrides):
+def evaluate_log_dir(log_dir, write=True, events=None, **overrides):
     """Evaluates the newest checkpoint of a training run (see `evaluate` for `write` and `events`).
 
     Everything that can be checked first is: the log_dir (a run, writable), its config, the

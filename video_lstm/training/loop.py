@@ -30,7 +30,7 @@ from video_lstm.core import backend, cluster
 from video_lstm.core import lock as lock_lib
 from video_lstm.core.settings import FitSettings
 from video_lstm.training import callbacks as callbacks_lib
-from video_lstm.training import distribute, evaluation_curve, hparams
+from video_lstm.training import distribute, evaluation_curve, hparams, summaries
 
 # -- model --------------------------------------------------------------------
 
@@ -326,12 +326,19 @@ def train_and_evaluate(config, log_dir, verbose=None, probe_data=None):
         probed = run.probe.record() if run.probe is not None and run.probe.evaluations else None
         # The final evaluation's eval/* end the --eval_every curves, at the last step.
         result = evaluation.evaluate(evaluation_model(run), config, log_dir, run.step, source=run.source,
-                                     verbose=verbose, extra=probed, events=rundir.path(log_dir, rundir.TRAIN_EVENTS))
+                                     verbose=verbose, extra=probed, events=final_events(log_dir))
         record_hparams(run, result)
         return result
     finally:
         record_skipped(run)
         lock_lib.release(log_dir)
+
+
+def final_events(log_dir):
+    """`result -> None`: the final evaluation's eval/* into the run's own events (`train/`), at its
+    last step, where the --eval_every curves end."""
+    return lambda result: evaluation.write_events(summaries.writer(rundir.path(log_dir, rundir.TRAIN_EVENTS)),
+                                                  result)
 
 
 def record_hparams(run, result):
