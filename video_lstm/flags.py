@@ -38,7 +38,7 @@ HELP = {
     "the last values in metrics.json (python -m video_lstm.probe for the full table).",
     "eval_every": "Steps between evaluations on a fixed held-out subset of the test set during training "
     "(0: none): decoders running free, TensorBoard scalars eval/* (the final full evaluation writes the "
-    "same tags at the last step). About 2% of the quickstart's time at 500 (docs/tensorboard.md).",
+    "same tags at the last step). About 3% of the quickstart's time at 500 (docs/tensorboard.md).",
     "eval_every_sequences": "Test sequences each --eval_every evaluation reads (the first ones of the test "
     "set, the same at every evaluation).",
     "precision": "Keras dtype policy: float32, or mixed_bfloat16 / mixed_float16 (weights stay "
