@@ -75,8 +75,10 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
     precision: str = "float32"
     strategy: str = "default"
     steps_per_execution: int = 50
-    # Bookkeeping of a training run only (a classifier has no probe).
+    # Bookkeeping of a training run only (a classifier has no probe, no evaluation curve).
     probe_every: int = 0
+    eval_every: int = 500
+    eval_every_sequences: int = 300
 
     def __post_init__(self):
         _choice(self, "dataset")
@@ -96,7 +98,8 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
     def fit(self):
         """What the fit loop reads of a training run (`core.settings.FitSettings`)."""
         return FitSettings(self.steps, self.batch_size, self.checkpoint_every, self.keep_checkpoints, self.log_every,
-                           self.image_every, self.steps_per_execution, self.probe_every, self.strategy)
+                           self.image_every, self.steps_per_execution, self.probe_every, self.strategy,
+                           self.eval_every)
 
     @property
     def clip_length(self):
@@ -242,6 +245,8 @@ def validate(config):
     for name in ("checkpoint_every", "keep_checkpoints", "log_every", "image_every", "eval_sequences"):
         _at_least(config, name, 1)
     _at_least(config, "probe_every", 0)
+    _at_least(config, "eval_every", 0)
+    _at_least(config, "eval_every_sequences", 1)
     if config.learning_rate <= 0:
         raise ValueError(f"--learning_rate={config.learning_rate}; expected > 0")
     if config.weight_decay < 0:
@@ -287,6 +292,8 @@ RESUMABLE = (
     "log_every",
     "image_every",
     "probe_every",
+    "eval_every",
+    "eval_every_sequences",
     "jit_compile",
     "strategy",
     "steps_per_execution",
@@ -409,7 +416,7 @@ CLASSIFIER_FIELDS = ("input_dropout", "output_dropout", "freeze_encoder", "encod
 FINETUNE_DATA_FIELDS = ("dataset", "input_length", "strategy")
 FINETUNE_UNREAD = ("model", "conditional_reconstruction", "conditional_future", "feed", "schedule_decay", "loss",
                    "readout", "readout_filters", "future_length", "eval_sequences", "precision",
-                   "steps_per_execution", "probe_every")
+                   "steps_per_execution", "probe_every", "eval_every", "eval_every_sequences")
 
 
 def finetune_config(data_values, data_options, settings):

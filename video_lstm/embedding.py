@@ -70,6 +70,7 @@ named in the command's summary line.
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import zipfile
 
@@ -78,6 +79,7 @@ import numpy as np
 from pipelines import corpus, fingerprints, sources, video_decode
 from video_lstm import config as config_lib
 from video_lstm import rundir
+from video_lstm.analysis import figures
 from video_lstm.analysis.probe import encoder_states
 from video_lstm.classify import pretrained
 from video_lstm.core import atomic, files, settings
@@ -89,7 +91,7 @@ OK, PARTIAL, SKIPPED, PENDING = "ok", "partial", "skipped", "pending"  # as vide
 POOLING = "mean of the clip states"
 STATE = "final [h, c] of every encoder layer, concatenated h_0, c_0, h_1, c_1, ..."
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # every member's timestamp: equal arrays give equal bytes
-_OPTIONAL = ("frames_read", "frames_declared")  # absent from the per-video files of before issue 29
+_OPTIONAL = ("frames_read", "frames_declared", "thumbnail")  # absent from the per-video files of before issues 29, 32
 
 
 # -- the settings -----------------------------------------------------------------------
@@ -297,6 +299,7 @@ class VideoEmbedding:
     pooled: np.ndarray
     frames_read: int = -1
     frames_declared: int = -1
+    thumbnail: np.ndarray = None  # uint8 (H, W, C): the middle clip's middle frame (its first patch)
 
     @classmethod
     def skipped(cls, reason, state_dim):
@@ -332,7 +335,7 @@ def embed_video(model, path, settings):
         A `VideoEmbedding`; a video that cannot give a clip is one with status "skipped"
         and the reason; one that decodes partly, status "partial" (warned about in one line).
     """
-    states, starts, batch, tally = [], [], [], video_decode.Tally()
+    states, starts, batch, tally, middles = [], [], [], video_decode.Tally(), []
 
     def encode(batch):  # (clips, patches, T, *frames) -> (clips, D): the mean over the patches
         clips = np.stack(batch)
@@ -343,6 +346,7 @@ def embed_video(model, path, settings):
         for start, clip in clips_of(path, model, settings, tally):
             starts.append(start)
             batch.append(clip)
+            middles.append(clip[0, clip.shape[1] // 2])
             if len(batch) == settings.batch_clips:
                 states.append(encode(batch))
                 batch = []
@@ -353,10 +357,11 @@ def embed_video(model, path, settings):
         return VideoEmbedding.skipped(video_decode.DecodeStatus.skipped(error).warn(path).reason, model.state_dim)
     states = np.concatenate(states).astype(np.float32, copy=False)
     pooled = states.mean(axis=0, dtype=np.float64).astype(np.float32)
+    thumbnail = np.asarray(middles[len(middles) // 2], np.uint8)
     if status.status == PARTIAL:
         return VideoEmbedding(PARTIAL, "", states, np.array(starts, np.int64), pooled, status.frames_read,
-                              status.frames_declared)
-    return VideoEmbedding(OK, "", states, np.array(starts, np.int64), pooled)
+                              status.frames_declared, thumbnail)
+    return VideoEmbedding(OK, "", states, np.array(starts, np.int64), pooled, thumbnail=thumbnail)
 
 
 # -- (c) writing -----------------------------------------------------------------------------
@@ -420,6 +425,7 @@ def write_video(out, video_id, result, fingerprint=None):
         "frames_read": np.array(result.frames_read, np.int64),
         "frames_declared": np.array(result.frames_declared, np.int64),
         "fingerprint": np.array(json.dumps(fingerprint, sort_keys=True)),
+        "thumbnail": np.zeros((0, 0, 1), np.uint8) if result.thumbnail is None else result.thumbnail,
     })
 
 
@@ -543,6 +549,7 @@ class Job(corpus.CorpusJob):
         summary = summarize(rows)
         if not summary["pending"]:
             write_npz(os.path.join(self.out, EMBEDDINGS), arrays)
+            write_projector(self.out, [item for item, _ in ok], self.dataset.classes)
         self.complete, self.summary = not summary["pending"], summary
         self._write_manifest(rows, complete=self.complete)  # last: it says the job is done
         return summary
@@ -576,6 +583,68 @@ def settings_record(options, dataset, model, settings):
             "frame_shape": None if model.frame_shape is None else list(model.frame_shape),
             "preparation": dataclasses.replace(model.preparation, stride=settings.frame_stride).describe(),
             "clips": dataclasses.asdict(settings), "listing": listing}
+
+
+# -- TensorBoard's projector (`tensorboard --logdir=<out>`) --------------------------------------
+
+PROJECTOR_CONFIG = "projector_config.pbtxt"
+TENSORS, METADATA, SPRITE = "tensors.tsv", "metadata.tsv", "sprite.png"
+SPRITE_CELL = 32  # pixels of each video's picture in the sprite
+MAX_SPRITE = 8192  # the projector's largest sprite side
+
+
+def write_projector(out, items, classes):
+    """What TensorBoard's projector reads, beside embeddings.npz (each file atomic, equal
+    embeddings giving equal bytes): `tensors.tsv` (the pooled vectors, one video a line, in
+    embeddings.npz's order), `metadata.tsv` (a header, then each video's id and class name),
+    `sprite.png` (each video's middle frame, `SPRITE_CELL` pixels square, row by row; left out
+    where more videos than a sprite holds) and `projector_config.pbtxt` naming them."""
+    rows = [read_video(out, item.video_id, ("pooled", "thumbnail")) for item in items]
+    with atomic.path(os.path.join(out, TENSORS)) as temporary, open(temporary, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write("\t".join(format(float(v), ".8g") for v in row["pooled"]) + "\n")
+    lines = ["video\tclass"] + [f"{_tsv(item.video_id)}\t{_tsv(item.class_name if classes else '')}"
+                                 for item in items]
+    atomic.write_text(os.path.join(out, METADATA), "\n".join(lines) + "\n")
+    dim = rows[0]["pooled"].shape[0] if rows else 0
+    sprite = _sprite([row.get("thumbnail") for row in rows])
+    if sprite is not None:
+        figures.write_png(os.path.join(out, SPRITE), sprite)
+    atomic.write_text(os.path.join(out, PROJECTOR_CONFIG), projector_config(len(rows), dim, sprite is not None))
+
+
+def projector_config(count, dim, sprite=True):
+    """The text of projector_config.pbtxt (`ProjectorConfig`'s text format) for `count` vectors of `dim`."""
+    lines = ["embeddings {", '  tensor_name: "pooled"', f'  tensor_path: "{TENSORS}"', f"  tensor_shape: {count}",
+             f"  tensor_shape: {dim}", f'  metadata_path: "{METADATA}"']
+    if sprite:
+        lines += ["  sprite {", f'    image_path: "{SPRITE}"', f"    single_image_dim: {SPRITE_CELL}",
+                  f"    single_image_dim: {SPRITE_CELL}", "  }"]
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def _tsv(text):
+    return str(text).replace("\t", " ").replace("\n", " ")
+
+
+def _sprite(thumbnails):
+    """uint8 RGB (side, side, 3): the thumbnails in a square grid of `SPRITE_CELL` cells (black for a
+    video without one); None for none, or more than `MAX_SPRITE` pixels a side."""
+    import cv2
+
+    side = math.ceil(math.sqrt(len(thumbnails)))
+    if not thumbnails or side * SPRITE_CELL > MAX_SPRITE:
+        return None
+    sprite = np.zeros((side * SPRITE_CELL, side * SPRITE_CELL, 3), np.uint8)
+    for i, thumbnail in enumerate(thumbnails):
+        if thumbnail is None or thumbnail.size == 0:
+            continue
+        picture = np.asarray(thumbnail, np.uint8)
+        picture = np.repeat(picture, 3, axis=-1) if picture.shape[-1] == 1 else picture[..., :3]
+        picture = cv2.resize(picture, (SPRITE_CELL, SPRITE_CELL), interpolation=cv2.INTER_AREA)
+        row, column = divmod(i, side)
+        sprite[row * SPRITE_CELL:(row + 1) * SPRITE_CELL, column * SPRITE_CELL:(column + 1) * SPRITE_CELL] = picture
+    return sprite
 
 
 def _check_out(out):

@@ -35,7 +35,8 @@ def main(argv, flag_values=flags.FLAGS):
 
     overrides = settings(FLAGS).overrides()
     try:
-        result = evaluation.evaluate_log_dir(FLAGS.log_dir, write=False, **overrides)
+        result = evaluation.evaluate_log_dir(FLAGS.log_dir, write=False,
+                                             events=lambda found: write_events(FLAGS.log_dir, found), **overrides)
     except (OSError, ValueError) as error:
         cli.fail(PROGRAM, error)
     print(evaluation.format_table(result))  # first: a failed write below loses no result
@@ -44,6 +45,15 @@ def main(argv, flag_values=flags.FLAGS):
     except OSError as error:
         cli.fail(PROGRAM, f"the results above could not be written to {FLAGS.log_dir}: {error}")
     print(f"wrote {os.path.join(FLAGS.log_dir, written)}")
+
+
+def write_events(log_dir, result):
+    """The evaluation's eval/* into TensorBoard, in a folder of its own named by its test set
+    (`evaluation.events_folder`), at the checkpoint's step."""
+    from video_lstm.analysis import evaluation
+    from video_lstm.training import summaries
+
+    evaluation.write_events(summaries.writer(evaluation.events_folder(log_dir, result)), result)
 
 
 if __name__ == "__main__":

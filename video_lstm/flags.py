@@ -36,6 +36,11 @@ HELP = {
     "probe_every": "Steps between linear probes of the encoder (0: none): ridge probes on a fixed labelled "
     "set (Moving MNIST tasks, or the run's video classes), TensorBoard scalars probe/<task>/<n>_shot and "
     "the last values in metrics.json (python -m video_lstm.probe for the full table).",
+    "eval_every": "Steps between evaluations on a fixed held-out subset of the test set during training "
+    "(0: none): decoders running free, TensorBoard scalars eval/* (the final full evaluation writes the "
+    "same tags at the last step). About 3% of the quickstart's time at 500 (docs/tensorboard.md).",
+    "eval_every_sequences": "Test sequences each --eval_every evaluation reads (the first ones of the test "
+    "set, the same at every evaluation).",
     "precision": "Keras dtype policy: float32, or mixed_bfloat16 / mixed_float16 (weights stay "
     "float32, matmuls in 16 bits; float16 adds loss scaling). See BUILD.md for measured speed.",
     "strategy": "How training is spread: default (one device), mirrored (every GPU of this "
@@ -43,7 +48,7 @@ HELP = {
     "(TPU_NAME, 'local' on a TPU VM). --batch_size is the global batch; see docs/training.md.",
     "steps_per_execution": "Training steps per call from Keras' fit loop: the callbacks (checkpoints, "
     "TensorBoard, the step limit, SIGTERM, the NaN check) run between calls. Lowered to divide --steps, "
-    "--checkpoint_every, --log_every, --image_every and --probe_every; the weights do not depend on it.",
+    "--checkpoint_every, --log_every, --image_every, --probe_every and --eval_every; the weights do not depend on it.",
 }
 
 

@@ -55,6 +55,20 @@ def main(argv, flag_values=flags.FLAGS):
     except OSError as error:
         cli.fail(PROGRAM, f"the results above could not be written to {FLAGS.log_dir}: {error}")
     print(f"wrote {os.path.join(FLAGS.log_dir, name)}")
+    record_hparams(FLAGS.log_dir, name, options, result)
+
+
+def record_hparams(log_dir, name, options, result):
+    """The probe's HParams session (`training.hparams`), in `<log_dir>/hparams_<result name>`: the
+    run's config.json and the probe's options, its figures (`probe/<task>/<n>_shot[_<features>]`)."""
+    import dataclasses
+
+    from video_lstm import rundir
+    from video_lstm.training import hparams
+
+    settings = {**rundir.load_config(log_dir).to_dict(), "probe": dataclasses.asdict(options)}
+    hparams.record(os.path.join(log_dir, f"{hparams.FOLDER}_{os.path.splitext(name)[0]}"), settings,
+                   probe.probe_scalars(result), result.get("step") or 0)
 
 
 def source_data(config):

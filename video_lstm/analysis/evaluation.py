@@ -30,7 +30,7 @@ EVAL_BATCH_SIZE = 50
 
 
 def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE, verbose=None, source=None,
-             run_config=None, write=True, extra=None):
+             run_config=None, write=True, extra=None, events=None):
     """Metrics of `model` on the test set described by `config`.
 
     Args:
@@ -41,6 +41,8 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         write: False: computed only; `write_results` writes them later (a command
             that prints the results first, so that a failed write loses nothing).
         extra: more values for the record (the training's last probe accuracies).
+        events: `result -> None`, called once the files are written (TensorBoard: `write_events`
+            through the caller's writer, into `events_folder` or the run's own events); None: none.
         verbose: 0 silent, 1 progress bar, 2 one line at the end; None picks
             1 on a terminal, else 2.
 
@@ -55,11 +57,8 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
     """
     source = source or sources.build(config)
     test = source.test_set()
-    per_decoder = _accumulate(model, source, config, test.clips, batch_size, verbose)
-    primary = "future" if per_decoder["future"].num_sequences else "reconstruction"
-    result = per_decoder[primary].result()
+    result = measure(model, source, config, test.clips, batch_size, verbose)
     result.update(
-        decoder=primary,
         step=step,
         model=config.model,
         train_digits=rundir.data_description(log_dir).get("train_digits"),
@@ -67,14 +66,12 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
         **test.info,
         **(extra or {}),
     )
-    if primary == "future" and per_decoder["reconstruction"].num_sequences:
-        result["reconstruction"] = per_decoder["reconstruction"].result()
     if log_dir:
         metrics_name, samples_name = _names(config, source, len(test.clips),
                                             run_config or rundir.load_config_if_any(log_dir))
         result["written"] = metrics_name
         pictures = source.split(test.clips[:4]) if source.input_spec.kind == "frames" else None
-        result["_write"] = lambda: _write(log_dir, metrics_name, samples_name, result, model, pictures)
+        result["_write"] = lambda: _write(log_dir, metrics_name, samples_name, result, model, pictures, events)
         if write:
             write_results(result)
     return result
@@ -86,9 +83,9 @@ def write_results(result):
     return result["written"]
 
 
-def _write(log_dir, metrics_name, samples_name, result, model, pictures):
+def _write(log_dir, metrics_name, samples_name, result, model, pictures, events=None):
     """The metrics JSON and the samples PNG, each written to a temporary and renamed into place
-    only once both are complete."""
+    only once both are complete; then `events(result)`, if given."""
     record = {key: value for key, value in result.items() if not key.startswith("_") and key != "written"}
     with contextlib.ExitStack() as stack:
         if pictures is not None:  # feature vectors (percepts) have no picture
@@ -96,6 +93,65 @@ def _write(log_dir, metrics_name, samples_name, result, model, pictures):
             figures.write_samples(samples, model, pictures)
         with atomic.path(rundir.path(log_dir, metrics_name)) as metrics:
             atomic.write_json(metrics, record)
+    if events is not None:
+        events(result)
+
+
+def events_folder(log_dir, result):
+    """`<log_dir>/eval_<test set>_<sequences>`: the TensorBoard folder of an evaluation by
+    `python -m video_lstm.evaluate`, named by its test set."""
+    return rundir.path(log_dir, f"eval_{result['test_set']}_{result['num_sequences']}")
+
+
+def write_events(writer, result, step=None, curve=True):
+    """`result`'s `scalars` at `step` (default its own) through `writer` (a `training.summaries`
+    writer), and with `curve`, the per-future-frame curve (`by_frame_scalars`)."""
+    step = result.get("step") if step is None else step
+    writer.scalars(step or 0, scalars(result))
+    if curve:
+        for frame, values in by_frame_scalars(result).items():
+            writer.scalars(frame, values)
+    writer.flush()
+
+
+# What TensorBoard shows of an evaluation (`scalars`), and of its decoders' per-frame results.
+SCALARS = ("cross_entropy_per_frame", "mse_per_frame", "mse_per_pixel", "ssim")
+
+
+def scalars(result):
+    """{`eval/<metric>`: value} of an evaluation's result (`measure`'s or `evaluate`'s): the
+    headline metrics of its decoder (cross-entropy, absent with --loss=squared_error, MSE per frame
+    and per pixel, SSIM), and the reconstruction decoder's beside a future one's
+    (`eval/reconstruction/<metric>`). These equal metrics.json's values."""
+    values = {f"eval/{name}": result[name] for name in SCALARS if result.get(name) is not None}
+    for name in SCALARS:
+        if result.get("reconstruction", {}).get(name) is not None:
+            values[f"eval/reconstruction/{name}"] = result["reconstruction"][name]
+    return values
+
+
+def by_frame_scalars(result):
+    """{frame (1..T): {`eval_by_frame/<decoder>_<metric>`: value}}: the per-frame curve of the
+    result's decoder (its x axis: the frame predicted, 1 the first after the input), the
+    cross-entropy or, with --loss=squared_error, the squared error per frame."""
+    by_frame = result["by_frame"]
+    name = "cross_entropy" if by_frame.get("cross_entropy") is not None else "squared_error"
+    tag = f"eval_by_frame/{result['decoder']}_{name}"
+    return {t + 1: {tag: value} for t, value in enumerate(by_frame[name])}
+
+
+def measure(model, source, config, clips, batch_size=EVAL_BATCH_SIZE, verbose=None):
+    """The metrics of `model` on `clips` of `source` (decoders running free): the future
+    decoder's (the reconstruction decoder's for an autoencoder) at the top level, with
+    `decoder` naming it, the reconstruction decoder's beside a future one's under
+    `reconstruction` (`FrameMetrics.result`). What `evaluate` reports, and what
+    `--eval_every` measures on a subset during training."""
+    per_decoder = _accumulate(model, source, config, clips, batch_size, verbose)
+    primary = "future" if per_decoder["future"].num_sequences else "reconstruction"
+    result = {**per_decoder[primary].result(), "decoder": primary}
+    if primary == "future" and per_decoder["reconstruction"].num_sequences:
+        result["reconstruction"] = per_decoder["reconstruction"].result()
+    return result
 
 
 def _names(config, source, count, run_config):
@@ -135,8 +191,8 @@ def _accumulate(model, source, config, clips, batch_size, verbose):
     return per_decoder
 
 
-def evaluate_log_dir(log_dir, write=True, **overrides):
-    """Evaluates the newest checkpoint of a training run (see `evaluate` for `write`).
+def evaluate_log_dir(log_dir, write=True, events=None, **overrides):
+    """Evaluates the newest checkpoint of a training run (see `evaluate` for `write` and `events`).
 
     Everything that can be checked first is: the log_dir (a run, writable), its config, the
     data (`DataSource.check`), the checkpoint."""
@@ -146,7 +202,7 @@ def evaluate_log_dir(log_dir, write=True, **overrides):
     source = sources.build(config)
     source.check()
     step, model = rundir.load_latest(log_dir, run_config, compile=False)
-    return evaluate(model, config, log_dir, step, run_config=run_config, source=source, write=write)
+    return evaluate(model, config, log_dir, step, run_config=run_config, source=source, write=write, events=events)
 
 
 def format_table(result):

@@ -88,6 +88,49 @@ def sample_gif_frames(frames, reconstruction, future, truth, gap=2):
                      for left, model, text in pairs])
 
 
+# The rows of a `comparison_strip`, as the TensorBoard `samples` image names them.
+STRIP_LABELS = ("input", "model: reconstruction", "truth: future", "model: future")
+LABEL_WIDTH = 136  # the column left of each row naming it
+
+
+def label_rows(strip, labels, row_height, gap=2, width=LABEL_WIDTH):
+    """uint8 (rows * (row_height + gap), W, C) -> (same height, width + W, C): each row of a
+    `sequence_strip` named in a black column at its left (`labels`, one per row, top first)."""
+    band = np.zeros((strip.shape[0], width), np.uint8)
+    for i, text in enumerate(labels):
+        top = i * (row_height + gap)
+        cv2.putText(band, text, (2, top + row_height // 2 + 4), cv2.FONT_HERSHEY_PLAIN, 0.8, 255, 1, cv2.LINE_AA)
+    band = np.repeat(band[..., None], strip.shape[-1], axis=-1)
+    return np.concatenate([band, strip], axis=1)
+
+
+def labelled_sample_strips(model, inputs, generate=None):
+    """`sample_strips`, each row named at its left: the input, the model's reconstruction, the
+    true future and the model's future (rows a model does not have are left out)."""
+    outputs = {k: numpy(v) for k, v in (generate or model.generate)(inputs["frames"]).items()}
+    frames = np.asarray(inputs["frames"])
+    truth = inputs.get("future_frames")
+    strips = []
+    for i in range(frames.shape[0]):
+        rows = (frames[i], outputs["reconstruction"][i] if "reconstruction" in outputs else None,
+                None if truth is None or "future" not in outputs else np.asarray(truth)[i],
+                outputs["future"][i] if "future" in outputs else None)
+        kept = [(row, label) for row, label in zip(rows, STRIP_LABELS) if row is not None]
+        strip = sequence_strip([row for row, _ in kept])
+        strips.append(label_rows(strip, [label for _, label in kept], frames.shape[2]))
+    return strips
+
+
+def rollout_strip(frames, rollout, length):
+    """uint8: the input row, then the model's free-running `rollout` (time, H, W, C) wrapped into
+    rows of `length` frames, each row named ("input", "model: 1-10", "model: 11-20", ...)."""
+    rows, labels = [frames], ["input"]
+    for start in range(0, len(rollout), length):
+        rows.append(rollout[start:start + length])
+        labels.append(f"model: {start + 1}-{min(start + length, len(rollout))}")
+    return label_rows(sequence_strip(rows), labels, frames.shape[1])
+
+
 def write_png(path, image):
     """Writes a uint8 (H, W) or (H, W, 1|3) image atomically."""
     image = np.asarray(image)

@@ -33,7 +33,7 @@ from video_lstm.classify import pretrained, trainer
 from video_lstm.core import cluster
 from video_lstm.core import lock as lock_lib
 from video_lstm.core.settings import count_text
-from video_lstm.training import distribute
+from video_lstm.training import distribute, hparams
 
 
 def load_data(config, options):
@@ -164,6 +164,8 @@ class FinetuneRun:
                                     {"init": init, "step": step, "stride": self.options.stride},
                                     key=self.evaluation_key(init))
         _write_eval_scalars(log_dir, metrics, step)
+        hparams.record(rundir.path(log_dir, hparams.FOLDER), self.records[init][0],
+                       {f"accuracy/{key}": metrics[key] for key in ACCURACIES}, step)
         return metrics
 
 
@@ -223,9 +225,12 @@ def _differences(saved, now, prefix=""):
     return diffs
 
 
+ACCURACIES = ("clip_top1", "clip_top5", "video_top1", "video_top5")
+
+
 def _write_eval_scalars(log_dir, metrics, step):
     writer = tf.summary.create_file_writer(rundir.path(log_dir, rundir.EVAL_EVENTS))
     with writer.as_default(step=step):
-        for key in ("clip_top1", "clip_top5", "video_top1", "video_top5"):
+        for key in ACCURACIES:
             tf.summary.scalar(f"accuracy/{key}", metrics[key])
     writer.flush()

@@ -105,6 +105,7 @@ class FitSettings:
     steps_per_execution: int = 1
     probe_every: int = 0
     strategy: str = "default"
+    eval_every: int = 0
 
 
 # -- all labels --

@@ -99,9 +99,21 @@ def run_variant(options, name, log_dir):
     probe_options = probe.ProbeOptions(shots=tuple(options.shots), seeds=options.seeds, baselines=(),
                                        pool_size=options.pool_size, test_size=options.test_size)
     result = probe.probe_log_dir(log_dir, probe_options)
+    record_hparams(log_dir, config, name, result)
     return {"variant": name, "flags": list(VARIANTS[name]), "steps": config.steps,
             "train_wall_s": round(trained - started, 1), "train_cpu_s": round(trained_cpu - cpu, 1),
             "probe_wall_s": round(time.perf_counter() - trained, 1), "results": result["results"]}
+
+
+def record_hparams(log_dir, config, name, result):
+    """The variant's HParams session (`training.hparams`, `<variant>/hparams`): its name and
+    config.json's settings, its probe figures (`probe/<task>/<n>_shot`), so that the dashboard
+    sorts the variants by any of them."""
+    from video_lstm.analysis import probe
+    from video_lstm.training import hparams
+
+    hparams.record(os.path.join(log_dir, hparams.FOLDER), {"variant": name, **config.to_dict()},
+                   probe.probe_scalars(result), config.steps)
 
 
 def accuracy(record, task, shots):

@@ -299,7 +299,20 @@ class Study:
             row["head"] = self.head_label
         self.rows.append(row)
         atomic.write_json(self.rows_path, self.rows)
+        self.record_hparams(row)
         logging.info("%s", row)
+
+    def record_hparams(self, row):
+        """The row's HParams session (`training.hparams`), in `<log_dir>/hparams/<task>_<init>_<labels>_<seed>`:
+        its task, init, labels per class, seed and head beside the study's pool, test and head settings,
+        its accuracy as `accuracy/clip_top1`, so that the dashboard sorts the inits side by side."""
+        from video_lstm.training import hparams
+
+        name = f"{row['task']}_{row['init']}_{row['labels_per_class']}_{row['seed']}"
+        settings = {**{k: v for k, v in row.items() if k != "accuracy"}, "pool_size": self.pool_size,
+                    "test_size": self.test_size, "head_steps": self.head_steps}
+        hparams.record(os.path.join(self.log_dir, hparams.FOLDER, name), settings,
+                       {"accuracy/clip_top1": row["accuracy"]})
 
     def write_outputs(self):
         """few_labels.md, few_labels.png and study.json; returns the table's text."""

@@ -208,7 +208,9 @@ class TensorBoardSummaries(StepCounter):
     Scalars: the loss of each decoder and the total (means over the steps
     since the last write), learning rate, step time and sequences/s. Images:
     input | reconstruction | ground truth | prediction for a few fixed
-    sequences, drawn by `generate` compiled once. The event files are written
+    sequences, drawn by `generate` compiled once, each row named at its left
+    (`figures.labelled_sample_strips`); `write_rollout` a longer free-running
+    prediction (the trainer's, at the end of training). The event files are written
     in a thread of their own (`summaries.writer(background=True)`); `close()`
     waits for them.
 
@@ -268,8 +270,21 @@ class TensorBoardSummaries(StepCounter):
             return  # feature vectors (percepts) have no picture
         if self._generate is None:
             self._generate = compiled_generate(self.model)
-        strips = figures.sample_strips(self.model, self.sample_inputs, generate=self._generate)
+        strips = figures.labelled_sample_strips(self.model, self.sample_inputs, generate=self._generate)
         self.writer.images(step, "samples", np.stack(strips)[..., :3])
+
+    def write_rollout(self, step, horizon_factor=3, count=2):
+        """The `rollout` image at `step`: the future decoder run free for `horizon_factor` times
+        the frames it was trained to predict, from `count` of the sample sequences (a model with a
+        future decoder and frames that are images)."""
+        if (self.sample_inputs is None or not figures.are_images(self.sample_inputs["frames"])
+                or getattr(self.model, "future_decoder", None) is None):
+            return
+        frames = np.asarray(self.sample_inputs["frames"])[:count]
+        length = self.model.future_length
+        future = figures.numpy(self.model.generate(frames, future_length=horizon_factor * length)["future"])
+        strips = [figures.rollout_strip(frames[i], future[i], length) for i in range(len(frames))]
+        self.writer.images(step, "rollout", np.stack(strips)[..., :3])
 
     def on_train_end(self, logs=None):
         self.close()

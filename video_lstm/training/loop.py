@@ -30,7 +30,7 @@ from video_lstm.core import backend, cluster
 from video_lstm.core import lock as lock_lib
 from video_lstm.core.settings import FitSettings
 from video_lstm.training import callbacks as callbacks_lib
-from video_lstm.training import distribute, probe_callback
+from video_lstm.training import distribute, evaluation_curve, hparams, probe_callback, summaries
 
 # -- model --------------------------------------------------------------------
 
@@ -80,6 +80,7 @@ class Run:
     stop_on_signal: callbacks_lib.StopOnSignal = None
     probe: object = None  # the `training.probe_callback.ProbeCallback` of --probe_every, if any
     probe_data: object = None  # config -> labelled clips of a video run, for that probe
+    evaluation_curve: object = None  # the `evaluation_curve.EvaluationCurve` of --eval_every, if any
     fit_settings: FitSettings = None  # a classifier's (`FinetuneSettings.fit`): it has no training Config
 
     @property
@@ -215,6 +216,11 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
             run.probe = probe_callback.ProbeCallback(run.config, settings.probe_every, writer=summaries.writer,
                                                      source_data=run.probe_data)
             callbacks.append(run.probe)
+        if settings.eval_every:  # a training run's (a classifier has none)
+            run.evaluation_curve = evaluation_curve.EvaluationCurve(
+                run.config, settings.eval_every, run.config.eval_every_sequences, writer=summaries.writer,
+                last_step=settings.steps)
+            callbacks.append(run.evaluation_curve)
         callbacks += [
             # Last, so it saves only after the others have passed the step. Without
             # TensorFlow: .weights.h5 (see video_lstm.rundir).
@@ -245,6 +251,8 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
                 verbose=verbose,
                 shuffle=False,  # each batch is freshly generated; nothing to shuffle
             )
+        if summaries is not None and not stop_on_signal.received:
+            summaries.write_rollout(callbacks_lib.global_step(run.model))  # the end of training
     finally:
         if summaries is not None:
             summaries.close()  # what was handed to its writer's thread is on disk, however fit ended
@@ -252,7 +260,7 @@ def _fit(run, stop_on_signal, verbose, extra_callbacks=()):
 
 def steps_per_execution(settings, start_step, strategy=None):
     """--steps_per_execution lowered to the largest k that divides it, --steps, the checkpoint
-    interval, --log_every, --image_every, --probe_every and the step the run starts from.
+    interval, --log_every, --image_every, --probe_every, --eval_every and the step the run starts from.
 
     Keras runs k steps per call and calls the callbacks after each call, so with k dividing
     all of them every checkpoint, scalar, picture and the last step still falls on a batch
@@ -270,7 +278,7 @@ def steps_per_execution(settings, start_step, strategy=None):
                          "one device)", settings.strategy, requested)
         return 1
     intervals = (settings.steps, min(settings.checkpoint_every, settings.steps), settings.log_every,
-                 settings.image_every, settings.probe_every, start_step)
+                 settings.image_every, settings.probe_every, settings.eval_every, start_step)
     chosen = math.gcd(requested, *intervals)
     if chosen != requested:
         logging.info("Training runs %d steps per call (--steps_per_execution=%d, lowered to divide --steps, the "
@@ -314,12 +322,29 @@ def train_and_evaluate(config, log_dir, verbose=None, probe_data=None):
         if not run.chief:
             return None
         probed = run.probe.record() if run.probe is not None and run.probe.evaluations else None
-        return evaluation.evaluate(
-            evaluation_model(run), config, log_dir, run.step, source=run.source, verbose=verbose, extra=probed
-        )
+        # The final evaluation's eval/* end the --eval_every curves, at the last step.
+        result = evaluation.evaluate(evaluation_model(run), config, log_dir, run.step, source=run.source,
+                                     verbose=verbose, extra=probed, events=final_events(log_dir))
+        record_hparams(run, result)
+        return result
     finally:
         record_skipped(run)
         lock_lib.release(log_dir)
+
+
+def final_events(log_dir):
+    """`result -> None`: the final evaluation's eval/* into the run's own events (`train/`), at its
+    last step, where the --eval_every curves end."""
+    return lambda result: evaluation.write_events(summaries.writer(rundir.path(log_dir, rundir.TRAIN_EVENTS)),
+                                                  result)
+
+
+def record_hparams(run, result):
+    """The run's HParams session (`training.hparams`, in `<log_dir>/hparams`): its config.json's
+    settings, its final evaluation's eval/* and its last probe figures, at its last step."""
+    probed = run.probe.last if run.probe is not None else {}
+    hparams.record(rundir.path(run.log_dir, hparams.FOLDER), run.config.to_dict(),
+                   {**evaluation.scalars(result), **probed}, run.step)
 
 
 def record_skipped(run):

@@ -9,6 +9,7 @@ in the log). All three take the same calls:
     w = writer("runs/x/train")
     w.scalars(step, {"loss/loss": 0.5})
     w.images(step, "samples", images)   # uint8 (n, H, W, 1 or 3)
+    w.session({"units": 256})           # HParams: a session's settings (`training.hparams`)
     w.flush()
 
 `writer(directory, background=True)` (the trainer's) writes in a thread of its
@@ -67,6 +68,9 @@ class BackgroundWriter:
     def images(self, step, name, images):
         self._calls.put(("images", (step, name, np.array(images))))
 
+    def session(self, values):
+        self._calls.put(("session", (dict(values),)))
+
     def flush(self):
         self._calls.put(("flush", ()))
         self._calls.join()
@@ -94,6 +98,11 @@ class TensorFlowWriter:
     def images(self, step, name, images):
         with self._writer.as_default(step=step):
             self._tf.summary.image(name, images, step=step, max_outputs=len(images))
+        self._writer.flush()
+
+    def session(self, values):
+        with self._writer.as_default(step=0):
+            self._tf.summary.experimental.write_raw_pb(session_pb(values).SerializeToString(), step=0)
         self._writer.flush()
 
     def flush(self):
@@ -135,6 +144,11 @@ class EventWriter:
             values.append(self._summary.Value(tag=f"{name}/image/{i}", image=picture))
         self._write(step, values)
 
+    def session(self, values):
+        summary = session_pb(values)
+        self._writer.add_event(self._event(wall_time=time.time(), step=0, summary=summary))
+        self._writer.flush()
+
     def flush(self):
         self._writer.flush()
 
@@ -148,5 +162,16 @@ class NullWriter:
     def images(self, step, name, images):
         pass
 
+    def session(self, values):
+        pass
+
     def flush(self):
         pass
+
+
+def session_pb(values):
+    """The HParams plugin's session-start summary of `values` ({name: bool, int, float or str}),
+    from the tensorboard package alone (`summary_v2.hparams_pb`: no TensorFlow)."""
+    from tensorboard.plugins.hparams import summary_v2
+
+    return summary_v2.hparams_pb(values)
