@@ -133,7 +133,11 @@ def export_model(model, config, export_dir, model_name, fmt, version=None, sourc
 
     model = float32_twin(model)
     frame_shape = tuple(int(d) for d in model.frame_shape)
-    signature_inputs(frame_shape)
+    signature_inputs(frame_shape)  # what cannot be expressed is refused before any folder is made
+    if fmt in ("onnx", "openvino"):
+        from export.onnx_encoder import lstm_weights
+
+        lstm_weights(model)
     saved_model._check_model_name(model_name)
     model_dir = os.path.join(export_dir, model_name)
     os.makedirs(model_dir, exist_ok=True)
