@@ -40,8 +40,9 @@ def make_log_dir(path, seed=0, **overrides):
     values.update(overrides)
     config = config_lib.make(**values)
     model = build_model(**config.model_kwargs())
-    zeros = np.zeros((1, config.input_length, SIZE, SIZE, 1), np.float32)
-    model({"frames": zeros, "future_frames": np.zeros((1, config.future_length, SIZE, SIZE, 1), np.float32)})
+    size = values["frame_size"]
+    zeros = np.zeros((1, config.input_length, size, size, 1), np.float32)
+    model({"frames": zeros, "future_frames": np.zeros((1, config.future_length, size, size, 1), np.float32)})
     rundir.record_config(str(path), config)
     rundir.save(model, str(path), 1)
     return config, model
