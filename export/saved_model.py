@@ -77,6 +77,9 @@ class EncoderExport(Destination):
 
     with_convnet: bool = False
     percept_weights: str | None = None
+    format: str = "saved_model"
+    batch_size: int | None = None
+    input_length: int | None = None
 
 
 HELP = {
@@ -87,6 +90,10 @@ HELP = {
     "uint8 video frames.",
     "percept_weights": "With --with_convnet: the percept network's weights file (default: what the run's "
     "data.json records, e.g. imagenet).",
+    "format": "saved_model (TF Serving; every signature), or the encoder for onnx (ONNX Runtime), openvino "
+    "(OpenVINO IR) or litert (LiteRT, fixed shapes): export.runtimes.",
+    "batch_size": "With --format=litert: the clips per call, fixed in the model (default 1).",
+    "input_length": "With --format=litert: the frames read per clip, fixed in the model (default: the run's).",
 }
 
 

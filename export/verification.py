@@ -1,4 +1,5 @@
-r"""An exported SavedModel checked against the Keras model it came from (`python -m export.verify`).
+r"""An exported SavedModel checked against the Keras model it came from (`python -m export.verify`); an ONNX,
+OpenVINO or LiteRT export is checked in its own runtime by `export.runtime_verification`.
 
 `verify(path, ...)`, and `run(options)` the command's one call. Loads the SavedModel in a fresh
 subprocess that does not import video_lstm (`export/_load_check.py`; it fails if the package got
@@ -19,6 +20,7 @@ import tempfile
 import numpy as np
 
 from pipelines import percept_networks
+from video_lstm.core import export_layout
 from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir
 
 # TensorFlow, Keras and the run directory are imported in the functions that need them ("no TensorFlow at
@@ -238,6 +240,10 @@ def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=p
     precision = assets["config"].get("precision", "float32")
     if atol is None:
         atol = 1e-4 if precision == "float32" else 5e-2
+    if export_layout.format_of(assets) != "saved_model":  # ONNX Runtime, OpenVINO, LiteRT: export.runtimes
+        from export.runtime_verification import verify_runtime  # imports this module
+
+        return verify_runtime(version_dir, assets, checkpoint_path, log_dir, atol, rtol, out)
     cases, arrays = make_cases(assets)
     with tempfile.TemporaryDirectory(prefix="export-verify-") as workdir:
         outputs, listing = run_fresh_process(os.path.abspath(version_dir), cases, arrays, workdir)

@@ -1,0 +1,98 @@
+"""An ONNX, OpenVINO or LiteRT export checked against the Keras model it came from (`python -m export.verify`).
+
+`verify_runtime(version_dir, assets, ...)`, called by `export.verification.verify` when the export's
+assets/export.json names a format other than saved_model. The export runs in a fresh subprocess
+(`export/_runtime_check.py`) that imports neither video_lstm nor Keras nor TensorFlow, only NumPy and
+its runtime (onnxruntime, openvino, ai_edge_litert); inputs and outputs cross in a temporary .npz.
+Each signature runs on two batch and time shapes (one, the recorded one, for LiteRT's fixed shapes),
+and the largest absolute difference to the Keras model is reported per output; an output above the
+tolerance fails the check, by name.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from export import verification
+
+CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_runtime_check.py")
+
+
+def make_cases(assets, seed=0):
+    """(cases, arrays) for each signature but serving_default (the same file as encode)."""
+    signatures = assets["signatures"]
+    frame_shape = tuple(signatures["frame_shape"])
+    fixed = signatures.get("fixed_shape")
+    time = int(assets["config"].get("input_length", 4))
+    shapes = {"a": (2, time), "b": (3, time + 2)}
+    if fixed:
+        shapes = {"fixed": (fixed["batch_size"], fixed["input_length"])}
+    rng = np.random.RandomState(seed)
+    cases, arrays = {}, {}
+    for name, table in sorted(signatures["signatures"].items()):
+        if name == "serving_default":
+            continue
+        (input_name, entry), = table["inputs"].items()
+        for variant, (batch, steps) in shapes.items():
+            case, shape = f"{name}:{variant}", (batch, steps) + frame_shape
+            if input_name == "percepts":
+                value = rng.normal(size=shape).astype(np.float32)
+            else:
+                value = rng.randint(0, 256, shape).astype(np.uint8)
+                if entry["dtype"] == "float32":
+                    value = value.astype(np.float32) / 255
+            arrays[f"{case}:{input_name}"] = value
+            cases[case] = {"signature": name, "inputs": {input_name: f"{case}:{input_name}"},
+                           "frames": f"{case}:{input_name}", "future_steps": 0, "resized": False}
+    return cases, arrays
+
+
+def run_fresh_process(fmt, version_dir, cases, arrays, workdir):
+    """Runs the cases in export/_runtime_check.py; returns (outputs, listing)."""
+    inputs_path, cases_path = os.path.join(workdir, "inputs.npz"), os.path.join(workdir, "cases.json")
+    outputs_path = os.path.join(workdir, "outputs.npz")
+    np.savez(inputs_path, **arrays)
+    with open(cases_path, "w") as f:
+        json.dump(cases, f)
+    result = subprocess.run([sys.executable, CHILD, fmt, version_dir, inputs_path, cases_path, outputs_path],
+                            capture_output=True, text=True, cwd=workdir)
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.strip().splitlines() if line.strip()]
+        raise verification.VerifyError(
+            f"the {fmt} export {version_dir} failed to load or run in a fresh process (exit {result.returncode}): "
+            f"{lines[-1] if lines else 'no message'}")
+    with np.load(outputs_path) as outputs:
+        return {key: outputs[key] for key in outputs.files}, result.stdout
+
+
+def verify_runtime(version_dir, assets, checkpoint_path=None, log_dir=None, atol=1e-4, rtol=0.0, out=print):
+    """True when every output of every case is within `atol` (+ `rtol` * |Keras|) of the Keras model's."""
+    fmt = assets["export"]["format"]
+    cases, arrays = make_cases(assets)
+    with tempfile.TemporaryDirectory(prefix="export-verify-") as workdir:
+        outputs, listing = run_fresh_process(fmt, os.path.abspath(version_dir), cases, arrays, workdir)
+    out(listing)
+    model = verification.load_keras_model(assets, checkpoint_path, log_dir)
+    frame_shape = assets["signatures"]["frame_shape"]
+    references = {case: verification.keras_reference(model, spec, arrays, frame_shape) for case, spec in cases.items()}
+    rows = verification.compare(cases, outputs, references, assets["signatures"]["signatures"], atol, rtol)
+    out(f"{'case':<40} {'output':<16} {'shape':<24} {'max|diff|':>10}")
+    for case, name, shape, diff, problem in rows:
+        out(f"{case:<40} {name:<16} {shape:<24} {diff:>10.2e}" + (f"  MISMATCH: {problem}" if problem else ""))
+    worst = {}
+    for _, name, _, diff, _ in rows:
+        worst[name] = max(worst.get(name, 0.0), diff)
+    out("largest |diff| per output: " + ", ".join(f"{name} {diff:.2e}" for name, diff in worst.items()))
+    bad = [row for row in rows if row[4]]
+    if bad:
+        names = sorted({row[1] for row in bad})
+        out(f"MISMATCH: {', '.join(names)} of the {fmt} export {version_dir} differ from the Keras model "
+            f"({len(bad)} of {len(rows)} outputs; atol={atol}, rtol={rtol})")
+        return False
+    out(f"OK: {len(rows)} outputs of {len(cases)} calls of the {fmt} export {version_dir} match the Keras model "
+        f"(atol={atol}, rtol={rtol}; run in {fmt}'s runtime without video_lstm, Keras or TensorFlow)")
+    return True
