@@ -1,7 +1,8 @@
-"""An ONNX, OpenVINO or LiteRT export checked against the Keras model it came from (`python -m export.verify`).
+"""An ONNX, OpenVINO or LiteRT export run in its own runtime (the runtime side of `python -m export.verify`).
 
-`verify_runtime(version_dir, assets, ...)`, called by `export.verification.verify` when the export's
-assets/export.json names a format other than saved_model. The export runs in a fresh subprocess
+`run_cases(version_dir, assets)`, called by `export.verification.verify` when the export's
+assets/export.json names a format other than saved_model, which compares the outputs with the Keras
+model's. The export runs in a fresh subprocess
 (`export/_runtime_check.py`) that imports neither video_lstm nor Keras nor TensorFlow, only NumPy and
 its runtime (onnxruntime, openvino, ai_edge_litert); inputs and outputs cross in a temporary .npz.
 Each signature runs on two batch and time shapes (one, the recorded one, for LiteRT's fixed shapes),
@@ -17,7 +18,9 @@ import tempfile
 
 import numpy as np
 
-from export import verification
+
+class RuntimeCheckError(Exception):
+    """The export failed to load or run in its runtime (`export.verification` reports it)."""
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_runtime_check.py")
 
@@ -62,37 +65,18 @@ def run_fresh_process(fmt, version_dir, cases, arrays, workdir):
                             capture_output=True, text=True, cwd=workdir)
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.strip().splitlines() if line.strip()]
-        raise verification.VerifyError(
+        raise RuntimeCheckError(
             f"the {fmt} export {version_dir} failed to load or run in a fresh process (exit {result.returncode}): "
             f"{lines[-1] if lines else 'no message'}")
     with np.load(outputs_path) as outputs:
         return {key: outputs[key] for key in outputs.files}, result.stdout
 
 
-def verify_runtime(version_dir, assets, checkpoint_path=None, log_dir=None, atol=1e-4, rtol=0.0, out=print):
-    """True when every output of every case is within `atol` (+ `rtol` * |Keras|) of the Keras model's."""
+def run_cases(version_dir, assets):
+    """The export's signatures run in its own runtime in a fresh process, on random inputs at two
+    batch/time shapes (LiteRT: its one fixed shape); returns (cases, arrays, outputs, listing)."""
     fmt = assets["export"]["format"]
     cases, arrays = make_cases(assets)
     with tempfile.TemporaryDirectory(prefix="export-verify-") as workdir:
         outputs, listing = run_fresh_process(fmt, os.path.abspath(version_dir), cases, arrays, workdir)
-    out(listing)
-    model = verification.load_keras_model(assets, checkpoint_path, log_dir)
-    frame_shape = assets["signatures"]["frame_shape"]
-    references = {case: verification.keras_reference(model, spec, arrays, frame_shape) for case, spec in cases.items()}
-    rows = verification.compare(cases, outputs, references, assets["signatures"]["signatures"], atol, rtol)
-    out(f"{'case':<40} {'output':<16} {'shape':<24} {'max|diff|':>10}")
-    for case, name, shape, diff, problem in rows:
-        out(f"{case:<40} {name:<16} {shape:<24} {diff:>10.2e}" + (f"  MISMATCH: {problem}" if problem else ""))
-    worst = {}
-    for _, name, _, diff, _ in rows:
-        worst[name] = max(worst.get(name, 0.0), diff)
-    out("largest |diff| per output: " + ", ".join(f"{name} {diff:.2e}" for name, diff in worst.items()))
-    bad = [row for row in rows if row[4]]
-    if bad:
-        names = sorted({row[1] for row in bad})
-        out(f"MISMATCH: {', '.join(names)} of the {fmt} export {version_dir} differ from the Keras model "
-            f"({len(bad)} of {len(rows)} outputs; atol={atol}, rtol={rtol})")
-        return False
-    out(f"OK: {len(rows)} outputs of {len(cases)} calls of the {fmt} export {version_dir} match the Keras model "
-        f"(atol={atol}, rtol={rtol}; run in {fmt}'s runtime without video_lstm, Keras or TensorFlow)")
-    return True
+    return cases, arrays, outputs, listing

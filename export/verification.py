@@ -19,6 +19,7 @@ import tempfile
 
 import numpy as np
 
+from export import runtime_verification
 from pipelines import percept_networks
 from video_lstm.core import export_layout
 from video_lstm.core.export_layout import NotAnExportError, read_assets, resolve_version_dir
@@ -241,9 +242,7 @@ def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=p
     if atol is None:
         atol = 1e-4 if precision == "float32" else 5e-2
     if export_layout.format_of(assets) != "saved_model":  # ONNX Runtime, OpenVINO, LiteRT: export.runtimes
-        from export.runtime_verification import verify_runtime  # imports this module
-
-        return verify_runtime(version_dir, assets, checkpoint_path, log_dir, atol, rtol, out)
+        return _verify_runtime(version_dir, assets, checkpoint_path, log_dir, atol, rtol, out)
     cases, arrays = make_cases(assets)
     with tempfile.TemporaryDirectory(prefix="export-verify-") as workdir:
         outputs, listing = run_fresh_process(os.path.abspath(version_dir), cases, arrays, workdir)
@@ -269,6 +268,38 @@ def verify(path, checkpoint_path=None, log_dir=None, atol=None, rtol=1e-4, out=p
         return False
     out(f"OK: {len(rows)} outputs of {len(cases)} calls of {version_dir} match the Keras model "
         f"(atol={atol}, rtol={rtol}; SavedModel loaded without video_lstm)")
+    return True
+
+
+def _verify_runtime(version_dir, assets, checkpoint_path, log_dir, atol, rtol, out):
+    """An ONNX Runtime, OpenVINO or LiteRT export run in its runtime without video_lstm, Keras or
+    TensorFlow (`export.runtime_verification`) against the Keras model; True when every output of
+    every case is within `atol` (+ `rtol` * |Keras|)."""
+    fmt = assets["export"]["format"]
+    try:
+        cases, arrays, outputs, listing = runtime_verification.run_cases(version_dir, assets)
+    except runtime_verification.RuntimeCheckError as error:
+        raise VerifyError(str(error)) from None
+    out(listing)
+    model = load_keras_model(assets, checkpoint_path, log_dir)
+    frame_shape = assets["signatures"]["frame_shape"]
+    references = {case: keras_reference(model, spec, arrays, frame_shape) for case, spec in cases.items()}
+    rows = compare(cases, outputs, references, assets["signatures"]["signatures"], atol, rtol)
+    out(f"{'case':<40} {'output':<16} {'shape':<24} {'max|diff|':>10}")
+    for case, name, shape, diff, problem in rows:
+        out(f"{case:<40} {name:<16} {shape:<24} {diff:>10.2e}" + (f"  MISMATCH: {problem}" if problem else ""))
+    worst = {}
+    for _, name, _, diff, _ in rows:
+        worst[name] = max(worst.get(name, 0.0), diff)
+    out("largest |diff| per output: " + ", ".join(f"{name} {diff:.2e}" for name, diff in worst.items()))
+    bad = [row for row in rows if row[4]]
+    if bad:
+        names = sorted({row[1] for row in bad})
+        out(f"MISMATCH: {', '.join(names)} of the {fmt} export {version_dir} differ from the Keras model "
+            f"({len(bad)} of {len(rows)} outputs; atol={atol}, rtol={rtol})")
+        return False
+    out(f"OK: {len(rows)} outputs of {len(cases)} calls of the {fmt} export {version_dir} match the Keras model "
+        f"(atol={atol}, rtol={rtol}; run in {fmt}'s runtime without video_lstm, Keras or TensorFlow)")
     return True
 
 
