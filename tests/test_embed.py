@@ -99,7 +99,8 @@ def test_a_folder_from_a_log_dir_and_from_its_saved_model_gives_the_same_embeddi
         assert arrays["classes"].tolist() == ["A", "B"] and arrays["clips"].tolist() == [4] * 6
         assert arrays["pooled"].shape == (6, 8) and arrays["pooled"].dtype == np.float32  # [h, c] of 4 units
     np.testing.assert_allclose(found["saved_model"]["pooled"], found["log_dir"]["pooled"], rtol=1e-5, atol=1e-5)
-    assert sorted(os.listdir(outs["log_dir"])) == ["clips", "embeddings.npz", "manifest.json"]
+    assert sorted(os.listdir(outs["log_dir"])) == ["clips", "embeddings.npz", "manifest.json", "metadata.tsv",
+                                                   "projector_config.pbtxt", "sprite.png", "tensors.tsv"]
 
     # Each video's file: the clips side by side (clip length 3, stride 3), their mean pooled,
     # and each state the encoder's final [h, c] after reading that clip alone.
