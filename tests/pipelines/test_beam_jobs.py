@@ -68,7 +68,8 @@ def test_in_process_writes_each_group_in_index_order(tmp_path):
 
 def test_beam_with_one_or_two_workers_writes_the_bytes_of_one_process(tmp_path, monkeypatch):
     pytest.importorskip("apache_beam")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (HERE, os.path.dirname(HERE), os.environ.get("PYTHONPATH")) if p))
+    path = (HERE, os.path.dirname(HERE), os.environ.get("PYTHONPATH"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in path if p))
     one, one_out = _job(tmp_path, "one")
     beam_jobs.run(one, "in_process")
     expected = tree_hashes(one_out)
