@@ -389,3 +389,132 @@ def write_cache(directory, lengths, num_shards=2, seed=0, dim=DIM, network="vgg1
                 writer.write(record)
     manifest.write(directory)
     return directory
+
+
+# -- the layer and model test (keras-hub's `run_layer_test` / `run_model_saving_test` manner) ---
+
+
+def run_layer_test(cls, init_kwargs, input_data, call=None, build_shape=None, expected_shape=None,
+                   tmp_path=None, trains=True):
+    """Checks one Keras layer or model class of video_lstm/models on tiny inputs:
+
+    - config round trip: `cls.from_config(layer.get_config())` has the same config;
+    - build from shapes: `layer.build(build_shape)` makes its weights (those a call makes);
+    - call: `call(layer, input_data)` (default `layer(input_data)`) gives `expected_shape`
+      (the first output's, for a dict or list), finite;
+    - one fit step: in a model that returns the call's first output, `train_on_batch` towards
+      other values changes every trainable weight (models: their own `train_step`);
+    - mixed precision: made with `dtype="mixed_float16"`, its weights are float32 and its output
+      is float16 (a model's float32 frames: its logits pass through float16);
+    - save and load: in a `.keras` file (under `tmp_path`), loaded it computes the same output.
+
+    Args:
+        cls: the class; `init_kwargs` its arguments.
+        input_data: an array, or a dict of arrays (a model's inputs).
+        call: (layer, input_data) -> output; what a layer's owner passes it.
+        build_shape: what `build` takes (default: the input's shape).
+        trains: False for a layer without weights (no fit step's change to check).
+    """
+    import keras
+
+    call = call or (lambda layer, x: layer(x))
+    first = lambda out: first(out[0] if isinstance(out, (list, tuple)) else next(iter(out.values()))) \
+        if isinstance(out, (list, tuple, dict)) else out  # noqa: E731
+    as_numpy = keras.ops.convert_to_numpy
+    is_model = isinstance(cls, type) and issubclass(cls, keras.Model)
+
+    # config round trip
+    layer = cls(**init_kwargs)
+    config = layer.get_config()
+    assert cls.from_config(config).get_config() == config
+    # build from shapes, then call
+    if build_shape is None:
+        build_shape = {k: v.shape for k, v in input_data.items()} if isinstance(input_data, dict) else input_data.shape
+    layer.build(build_shape)
+    built = sorted(v.path for v in layer.weights)
+    assert layer.built and (built or not trains), f"{cls.__name__}.build made no weights"
+    output = as_numpy(first(call(layer, input_data)))
+    assert sorted(v.path for v in layer.weights) == built, "the call made weights that build did not"
+    if expected_shape is not None:
+        assert output.shape == tuple(expected_shape), (output.shape, expected_shape)
+    assert np.isfinite(output).all()
+    # one fit step
+    if is_model:
+        trainer = layer
+        trainer.compile(optimizer=keras.optimizers.SGD(0.5))
+        target = None
+    else:
+        trainer = _LayerModel(layer, call, first)
+        trainer.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+        target = np.full(output.shape, 0.25, "float32") - output
+    before = [as_numpy(v) for v in layer.trainable_weights]
+    loss = trainer.train_on_batch(input_data, target, return_dict=True)["loss"]
+    assert np.isfinite(loss)
+    if trains:
+        after = [as_numpy(v) for v in layer.trainable_weights]
+        unchanged = [v.path for v, a, b in zip(layer.trainable_weights, before, after) if np.array_equal(a, b)]
+        assert before and not unchanged, f"one fit step left {unchanged} unchanged"
+    # mixed precision
+    mixed = cls(**{**init_kwargs, "dtype": "mixed_float16"})
+    mixed.build(build_shape)
+    mixed_output = first(call(mixed, input_data))
+    assert {v.dtype for v in mixed.weights} <= {"float32"}, {v.path: v.dtype for v in mixed.weights}
+    if not is_model:
+        assert keras.backend.standardize_dtype(mixed_output.dtype) == "float16"
+    assert np.isfinite(as_numpy(mixed_output)).all()
+    # save and load
+    if tmp_path is not None:
+        path = str(tmp_path / f"{cls.__name__}.keras")
+        saved = trainer  # built by its fit step
+        expected = as_numpy(first(call(layer, input_data)))
+        saved.save(path)
+        loaded = keras.saving.load_model(path, compile=False)
+        restored = loaded.layer if not is_model else loaded
+        assert type(restored) is cls and restored.get_config() == layer.get_config()
+        np.testing.assert_allclose(as_numpy(first(call(restored, input_data))), expected, rtol=1e-6, atol=1e-6)
+
+
+def _layer_model_class():
+    import keras
+
+    @keras.saving.register_keras_serializable(package="video_lstm_tests")
+    class LayerModel(keras.Model):
+        """A model around one layer, for `run_layer_test`'s fit step and .keras file: its output
+        is the first output of `call(layer, x)`. Saved with its layer (the call is not saved:
+        it is given back on load through `CALLS`)."""
+
+        CALLS = {}
+
+        def __init__(self, layer, call=None, first=None, **kwargs):
+            super().__init__(**kwargs)
+            self.layer = layer
+            if call is not None:
+                LayerModel.CALLS[type(layer).__name__] = (call, first)
+            self._call, self._first = LayerModel.CALLS[type(layer).__name__]
+
+        def call(self, x):
+            return self._first(self._call(self.layer, x))
+
+        def get_config(self):
+            return {**super().get_config(), "layer": keras.saving.serialize_keras_object(self.layer)}
+
+        @classmethod
+        def from_config(cls, config):
+            layer = keras.saving.deserialize_keras_object(config.pop("layer"))
+            return cls(layer, **config)
+
+    return LayerModel
+
+
+def _layer_model():
+    global _LAYER_MODEL
+    if _LAYER_MODEL is None:
+        _LAYER_MODEL = _layer_model_class()
+    return _LAYER_MODEL
+
+
+_LAYER_MODEL = None
+
+
+def _LayerModel(*args, **kwargs):  # noqa: N802 (a class, made when Keras is first needed)
+    return _layer_model()(*args, **kwargs)
