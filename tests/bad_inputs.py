@@ -517,7 +517,7 @@ CASES = [
     Case("train-resume-other-units", "train", resume("--units=9"), ("--units",)),
     Case("train-resume-other-num-layers", "train", resume("--num_layers=2"), ("--num_layers",)),
     Case("train-resume-other-optimizer", "train", resume("--optimizer=sgd"), ("--optimizer",)),
-    # (--learning_rate, --lr_decay_* and --clip_norm may change on resume: tests/test_train.py)
+    # (--learning_rate, --lr_decay_* and --clip_norm may change on resume: tests/training/test_loop.py)
     Case("train-resume-other-weight-decay", "train", resume("--weight_decay=0.001"), ("--weight_decay",)),
     Case("train-resume-other-init-scale", "train", resume("--init_scale=0.05"), ("--init_scale",)),
     Case("train-resume-other-batch-size", "train", resume("--batch_size=4"), ("--batch_size",)),
@@ -1071,7 +1071,7 @@ def check_case(case, prepared, tmp_path, capfd):
 
 
 # Opt-in (-m large): subprocesses of several seconds each whose class stays tested by default
-# (train-log-dir-full here; tests/test_faults.py's full disk during evaluation and checkpointing).
+# (train-log-dir-full here; tests/training/test_faults.py's full disk during evaluation and checkpointing).
 LARGE = ("evaluate-log-dir-full", "encoder-export-dir-full")
 
 

@@ -1,6 +1,6 @@
 """`python -m video_lstm.predict`: a user's video prepared as the run was trained, the model's
 reconstruction and prediction written as GIF, MP4, .npy and JSON; the same results from a log_dir
-and from its exported SavedModel. (Bad flags and inputs: tests/test_bad_inputs.py's table.)
+and from its exported SavedModel. (Bad flags and inputs: tests/bad_inputs.py's table.)
 
 The runs are untrained checkpoints (Glorot weights, so that outputs vary): a Moving MNIST
 composite (32x32 grey) with its export, an RGB patch run of videos (16x16 patches of 32x32

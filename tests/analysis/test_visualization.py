@@ -298,7 +298,7 @@ def test_a_log_dir_without_checkpoint_or_config_is_refused(tmp_path):
 def test_a_model_of_feature_vectors_gets_no_pictures(tmp_path):
     """The model of a percept run (feature vectors in) is refused by `visualize`, which the
     log_dir route calls once the checkpoint is loaded (a log_dir whose config.json describes
-    another model than its checkpoint is refused before that: tests/test_rundir.py)."""
+    another model than its checkpoint is refused before that: tests/core/test_rundir.py)."""
     model = CompositeModel(units=4, future_length=OUT)
     model(np.zeros((1, IN, 20), np.float32))  # percepts: (batch, time, features)
     for what in ("samples", "rollout", "weights"):

@@ -153,7 +153,7 @@ def test_test_set_is_fixed(digits):
 
 def test_the_benchmark_renders_with_the_packages_jax_renderer_without_tensorflow():
     """bench/accelerator_train.py pastes frames with pipelines/moving_mnist_jax.py (tested equal to
-    NumPy's in tests/test_moving_mnist_numpy.py) and its chunked draws equal `sample`'s."""
+    NumPy's in tests/pipelines/test_moving_mnist_numpy.py) and its chunked draws equal `sample`'s."""
     pytest.importorskip("jax")
     code = (
         "import sys, numpy as np; sys.path.insert(0, 'bench');"

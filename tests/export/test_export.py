@@ -335,7 +335,7 @@ def test_a_full_disk_during_an_export_keeps_the_previous_version(run, monkeypatc
     tf.saved_model.load(kept)
 
 
-@pytest.mark.large  # a SIGKILL mid-export; atomic directories stay tested in tests/test_atomic.py
+@pytest.mark.large  # a SIGKILL mid-export; atomic directories stay tested in tests/core/test_atomic.py
 def test_a_killed_export_leaves_no_version(run):
     """SIGKILL the CLI after the SavedModel is written, just before the rename."""
     log_dir, _, _, export_dir, _ = run

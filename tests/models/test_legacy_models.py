@@ -1,7 +1,7 @@
 """`.keras` files written before the subpackage move still load and compute the same.
 
-The files in tests/data were written by the commit before the move
-(`tests/data/make_legacy_models.py`, with their free-running outputs), among
+The files in tests/models/data were written by the commit before the move
+(`tests/models/data/make_legacy_models.py`, with their free-running outputs), among
 them a scheduled-sampling decoder that then kept its own step counter as a
 weight.
 """

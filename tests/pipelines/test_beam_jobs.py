@@ -1,7 +1,7 @@
 """pipelines/beam_jobs.py: a job's files are the same bytes in one process and on Beam, with
 one worker or two; refusals of runners and Beam options. A toy job (no TensorFlow), so two
 real worker processes start in a few seconds; the percept extraction on Beam is tested in
-tests/test_extract_percepts.py."""
+tests/pipelines/test_percept_extraction.py."""
 
 import dataclasses
 import os

@@ -166,7 +166,7 @@ def test_a_killed_worker_restarted_lets_the_job_finish(tmp_path, small_mnist):
         np.testing.assert_allclose(a, b, **TOLERANCE)
 
 
-@pytest.mark.large  # three processes; one process's SIGTERM stays tested in tests/test_faults.py
+@pytest.mark.large  # three processes; one process's SIGTERM stays tested in tests/training/test_faults.py
 def test_sigterm_to_one_worker_stops_the_job_at_one_saved_step(tmp_path, small_mnist):
     """A cluster preempts one machine: both workers stop after the same step, the
     chief saves it, both exit 0."""

@@ -1,6 +1,6 @@
 """Faults: the log_dir lock, SIGTERM (preemption), a checkpoint write that fails part-way.
 
-(SIGKILL and resume: tests/test_train.py; across workers: tests/test_distribute.py.)
+(SIGKILL and resume: tests/training/test_loop.py; across workers: tests/training/test_distribute.py.)
 """
 
 import dataclasses

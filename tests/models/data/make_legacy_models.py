@@ -1,9 +1,9 @@
-"""Writes the `.keras` files that tests/test_legacy_models.py loads.
+"""Writes the `.keras` files that tests/models/test_legacy_models.py loads.
 
 Run once with the code of the commit before the subpackage move (edd287c):
 
     git worktree add /tmp/old edd287c
-    cd /tmp/old && python /path/to/tests/data/make_legacy_models.py /path/to/tests/data
+    cd /tmp/old && python /path/to/tests/models/data/make_legacy_models.py /path/to/tests/models/data
 
 Each model is tiny, trained for one step (so the file carries optimizer state
 as a checkpoint does), saved, and its free-running outputs on fixed frames are
