@@ -5,7 +5,7 @@ What a Keras user would write first: a `keras.layers.LSTM` encoder with
 `keras.layers.LSTMCell` steps with a `keras.layers.Dense` read-out, each
 conditional decoder reading the ground-truth previous frame (teacher forcing)
 or a zero frame at the first step. Same arithmetic as `CompositeModel`
-(`copy_weights` makes the two equal; tests/test_bench.py checks it), none of
+(`copy_weights` makes the two equal; tests/bench/test_bench.py checks it), none of
 its speed work.
 """
 

@@ -20,7 +20,7 @@ runner is a Beam pipeline
 
 so a job whose work is pure writes the same bytes in one process as on any runner with
 any number of workers: the writer is the one step that orders, and it sees every
-group's results in index order (`tests/test_beam_jobs.py` compares the bytes). What
+group's results in index order (`tests/pipelines/test_beam_jobs.py` compares the bytes). What
 follows the writes (merging shard manifests into one) is the caller's, in the driver,
 after `run` returns.
 

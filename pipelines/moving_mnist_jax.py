@@ -6,7 +6,7 @@ hundred integers, `moving_mnist_numpy.sample`) is drawn on the host; the frames
 runs, by one compiled function, so neither the host's cores nor the transfer to
 an accelerator limit the step. The same positions and digits give the same
 frames, bit for bit: digits are pasted as uint8 values, combined by max, then
-scaled once by float32(1/255), as in NumPy (tests/test_moving_mnist_numpy.py).
+scaled once by float32(1/255), as in NumPy (tests/pipelines/test_moving_mnist_numpy.py).
 
     render = renderer(digits, frame_size=64)     # compiled once per shape
     batches = render(positions, indices)          # K of float32 (B, T, S, S, 1), on the device

@@ -16,7 +16,7 @@ from `[seed, TEST_STREAM]`; each draw splits its seed into a trajectory seed
 (split again into start and angle seeds) and a digit-index seed. So batch
 `step` is a pure function of `(seed, step)`, in any thread, and equal to
 `moving_mnist.make_batch(digits, moving_mnist.batch_seed(seed, step), ...)`
-(tests/test_moving_mnist_numpy.py checks it).
+(tests/pipelines/test_moving_mnist_numpy.py checks it).
 
 Rendering is split from sampling: `sample` draws the (tiny) positions and
 digit indices, `render` pastes digits into frames. A fast consumer can do the

@@ -18,7 +18,7 @@ algorithm there is Philox4x32-10), reproduced exactly:
 - `split(seed, n)` is a full-range int64 draw of shape (n, 2) from `seed`;
   `fold_in(seed, data)` is `[full-range int64 scalar from seed, data]`.
 
-tests/test_moving_mnist_numpy.py checks each against TensorFlow. Seeds are
+tests/pipelines/test_moving_mnist_numpy.py checks each against TensorFlow. Seeds are
 int or int64 pairs; results are NumPy arrays.
 """
 

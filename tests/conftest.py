@@ -1,240 +1,35 @@
-"""Helpers shared by the test modules."""
-
-import dataclasses
-import os
+"""Fixtures shared by the test modules (their helpers are in tests/helpers.py)."""
 
 import pytest
-
-# -- rendered digits, drawn once per test process -----------------------------------------
-
-_RENDERED_BANKS = {}
+from helpers import rendered_digits_drawn_once
 
 
 @pytest.fixture(autouse=True)
-def _rendered_digits_drawn_once(request, monkeypatch):
+def _rendered_digits_drawn_once(request):
     """Every Moving MNIST source of rendered digits draws a bank of 10,000 + 2,000 glyphs
     (about 3 s of CPU); the bank is a pure function of (split, count, seed), so outside
-    tests/test_digits.py (which tests the drawing) each is drawn once per test process and
-    copies are handed out."""
+    test_digits.py (which tests the drawing) each is drawn once per test process and
+    copies are handed out (`helpers.rendered_digits_drawn_once`)."""
     if request.module.__name__ == "test_digits":
+        yield
         return
-    from pipelines import digits
-
-    original = digits._rendered_bank
-
-    def rendered_bank(split, count, seed):
-        key = (split, count, int(seed))
-        if key not in _RENDERED_BANKS:
-            _RENDERED_BANKS[key] = original(split, count, seed)
-        bank = _RENDERED_BANKS[key]
-        return dataclasses.replace(bank, images=bank.images.copy(), labels=bank.labels.copy())
-
-    monkeypatch.setattr(digits, "_rendered_bank", rendered_bank)
-
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def hide_tensorflow(directory):
-    """A PYTHONPATH entry made in `directory` on which `import tensorflow` (and
-    tensorflow_datasets) fails, as on the GPU machine: str."""
-    for package in ("tensorflow", "tensorflow_datasets"):
-        os.makedirs(os.path.join(directory, package), exist_ok=True)
-        with open(os.path.join(directory, package, "__init__.py"), "w") as f:
-            f.write(f"raise ImportError('{package} is hidden in this test')\n")
-    return str(directory)
-
-
-def jax_environment(shim=None):
-    """The environment of a subprocess on the JAX backend (CPU), `shim` (a `hide_tensorflow`
-    entry, if any) then this checkout first on its PYTHONPATH."""
-    path = [p for p in (shim and str(shim), ROOT, os.environ.get("PYTHONPATH")) if p]
-    return dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(path))
-
-
-def write_small_mnist(path, train=500, test=100, seed=7):
-    """An `mnist.npz` in the Keras layout of `train` + `test` rendered digits; returns str(path).
-
-    For the tests' subprocess training runs (`--digits=mnist --mnist_path=...`): a process
-    that renders its own 10,000 + 2,000 digits spends about 3 s of CPU on them."""
-    import numpy as np
-
-    from pipelines import digits
-
-    images, labels = digits.render_digits(train + test, seed)
-    np.savez(path, x_train=images[:train], y_train=labels[:train], x_test=images[train:], y_test=labels[train:])
-    return str(path)
+    with rendered_digits_drawn_once():
+        yield
 
 
 @pytest.fixture(scope="session")
 def small_mnist(tmp_path_factory):
     """Config overrides for Moving MNIST from a small mnist.npz (`write_small_mnist`), made once:
     `tiny(**small_mnist)`, for runs in subprocesses."""
+    from helpers import write_small_mnist
+
     path = write_small_mnist(tmp_path_factory.mktemp("small_mnist") / "mnist.npz")
     return {"digits": "mnist", "mnist_path": path}
 
 
-def ucf_folder(root, clips_dir, classes, test):
-    """A UCF-101-shaped folder under `root` (a pathlib.Path) of links to staged clips.
+@pytest.fixture(scope="session")
+def bad_inputs_prepared(tmp_path_factory):
+    """The bad-input table's inputs (tests/bad_inputs.py), each made on first use, once per process."""
+    from bad_inputs import Prepared
 
-    Args:
-        clips_dir: the staged clips ($VIDEO_LSTM_DATA_DIR/ucf101/clips).
-        classes: {class: [(staged clip name, video name)]}, in classInd order;
-            each clip `<clips_dir>/<clip>.mp4` is linked as `<class>/<video>.avi`.
-        test: the video names of split 1's test list; the others are its train list.
-    Returns:
-        str(root), with `ucfTrainTestlist/` (classInd, trainlist01, testlist01; CRLF
-        line endings, as the official files).
-    """
-    lines = []
-    for label, (name, videos) in enumerate(classes.items(), start=1):
-        (root / name).mkdir()
-        for clip, video in videos:
-            os.symlink(os.path.join(clips_dir, clip + ".mp4"), root / name / f"{video}.avi")
-            lines.append((name, video, label))
-    splits = root / "ucfTrainTestlist"
-    splits.mkdir()
-    (splits / "classInd.txt").write_text("".join(f"{i + 1} {c}\r\n" for i, c in enumerate(classes)))
-    (splits / "trainlist01.txt").write_text("".join(f"{c}/{v}.avi {label}\r\n" for c, v, label in lines
-                                                    if v not in test))
-    (splits / "testlist01.txt").write_text("".join(f"{c}/{v}.avi\r\n" for c, v, _ in lines if v in test))
-    return str(root)
-
-
-# -- generated videos: real files a fresh machine can make -------------------------------
-
-FOURCC = {".avi": "MJPG", ".mp4": "mp4v"}
-
-
-def moving_shapes(num_frames, height=48, width=64, seed=0):
-    """uint8 RGB (T, H, W, 3): a disc and a square moving across a colour gradient, a few
-    pixels per frame (consecutive frames alike, not equal); `seed` picks colours and paths."""
-    import cv2
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    rows, cols = np.mgrid[0:height, 0:width]
-    base = rng.integers(40, 200, 3)
-    background = np.stack([base[c] + 40 * (rows / height if c % 2 else cols / width) for c in range(3)], -1)
-    start, speed = rng.uniform([8, 8], [width - 8, height - 8], (2, 2)), rng.uniform(-3, 3, (2, 2))
-    colours = rng.integers(0, 256, (2, 3))
-    frames = []
-    for t in range(num_frames):
-        frame = background.astype(np.uint8).copy()
-        (x0, y0), (x1, y1) = ((start + t * speed) % [width, height]).astype(int)
-        cv2.circle(frame, (int(x0), int(y0)), 7, colours[0].tolist(), -1)
-        cv2.rectangle(frame, (int(x1) - 5, int(y1) - 5), (int(x1) + 5, int(y1) + 5), colours[1].tolist(), -1)
-        frames.append(frame)
-    return np.stack(frames)
-
-
-def write_video(path, frames_rgb, fps=25):
-    """Writes uint8 RGB frames (T, H, W, 3) with OpenCV: MJPG for .avi, mp4v for .mp4. Returns str(path)."""
-    import os
-
-    import cv2
-
-    height, width = frames_rgb.shape[1:3]
-    codec = FOURCC[os.path.splitext(str(path))[1]]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (width, height))
-    assert writer.isOpened(), f"OpenCV cannot write {codec} to {path}"
-    for frame in frames_rgb:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return str(path)
-
-
-# -- UCF-101 / HMDB-51 split files of the official layout, for generated class lists ---------
-
-
-def write_ucf101_splits(split_dir, classes, groups=6, clips=2):
-    """Writes `classInd.txt`, `trainlist0{1,2,3}.txt` and `testlist0{1,2,3}.txt` into
-    `split_dir` (a pathlib.Path) as the official files are: CRLF line endings, videos
-    `<class>/v_<class>_g<GG>_c<CC>.avi`, train lines with the 1-based class index, test lines
-    without. As in UCF-101, a split's test videos are whole groups: split k tests groups
-    2k - 1 and 2k (of `groups` per class), and trains on the others.
-
-    Returns:
-        {split: (train relative paths, test relative paths)}, in file order.
-    """
-    split_dir.mkdir(parents=True, exist_ok=True)
-    (split_dir / "classInd.txt").write_bytes("".join(f"{i + 1} {c}\r\n" for i, c in enumerate(classes)).encode())
-    lists = {}
-    for split in (1, 2, 3):
-        train, test = [], []
-        for label, name in enumerate(classes, start=1):
-            for group in range(1, groups + 1):
-                for clip in range(1, clips + 1):
-                    video = f"{name}/v_{name}_g{group:02d}_c{clip:02d}.avi"
-                    (test if group in (2 * split - 1, 2 * split) else train).append((video, label))
-        (split_dir / f"trainlist0{split}.txt").write_bytes("".join(f"{v} {label}\r\n" for v, label in train).encode())
-        (split_dir / f"testlist0{split}.txt").write_bytes("".join(f"{v}\r\n" for v, _ in test).encode())
-        lists[split] = ([v for v, _ in train], [v for v, _ in test])
-    return lists
-
-
-def write_hmdb51_splits(split_dir, classes, videos=6):
-    """Writes `<class>_test_split{1,2,3}.txt` and `class_list.txt` into `split_dir` (a
-    pathlib.Path) as the official files are: lines `<video>.avi <mark> ` (1 train, 2 test,
-    0 unused; a trailing space), class names in `class_list.txt` padded with spaces.
-    In split k, video i of a class is marked (i + k) % 3.
-
-    Returns:
-        {split: (train relative paths, test relative paths)}, `<class>/<video>.avi` in
-        class-list order, then file order.
-    """
-    split_dir.mkdir(parents=True, exist_ok=True)
-    (split_dir / "class_list.txt").write_text("".join(f"{name}  \n" for name in classes))
-    lists = {}
-    for split in (1, 2, 3):
-        train, test = [], []
-        for name in classes:
-            lines = []
-            for index in range(videos):
-                video, mark = f"{name}_clip_{index}.avi", (index + split) % 3
-                lines.append(f"{video} {mark} \n")
-                {1: train, 2: test}.get(mark, []).append(f"{name}/{video}")
-            (split_dir / f"{name}_test_split{split}.txt").write_text("".join(lines))
-        lists[split] = (train, test)
-    return lists
-
-
-def generated_ucf(root, classes, test, num_frames=40):
-    """A UCF-101-shaped folder of generated videos under `root` (a pathlib.Path).
-
-    Args:
-        classes: {class: [video name]}, in classInd order; a name ending in `.mp4` is written
-            as mp4v, any other as `<name>.avi` (MJPG), as the UCF-101 archive names them.
-        test: the video names of split 1's test list; the others are its train list.
-    Returns:
-        str(root), with `ucfTrainTestlist/` (classInd, trainlist01, testlist01; CRLF line
-        endings, as the official files).
-    """
-    lines = []
-    for label, (name, videos) in enumerate(classes.items(), start=1):
-        (root / name).mkdir(parents=True)
-        for index, video in enumerate(videos):
-            file_name = video if video.endswith(".mp4") else f"{video}.avi"
-            write_video(root / name / file_name, moving_shapes(num_frames, seed=100 * label + index))
-            lines.append((name, file_name, video, label))
-    splits = root / "ucfTrainTestlist"
-    splits.mkdir()
-    (splits / "classInd.txt").write_text("".join(f"{i + 1} {c}\r\n" for i, c in enumerate(classes)))
-    (splits / "trainlist01.txt").write_text("".join(f"{c}/{f} {label}\r\n" for c, f, v, label in lines
-                                                    if v not in test))
-    (splits / "testlist01.txt").write_text("".join(f"{c}/{f}\r\n" for c, f, v, _ in lines if v in test))
-    return str(root)
-
-
-def tree_hashes(directory):
-    """{relative path: sha256} of every file under `directory`: what a command that must change
-    nothing (a refusal, a probe beside its own output) is checked against."""
-    import hashlib
-
-    hashes = {}
-    for folder, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                hashes[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
-    return hashes
+    return Prepared(tmp_path_factory.mktemp("prepared"))

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import generated_ucf
+from helpers import generated_ucf
 
 SCRIPT = textwrap.dedent("""
     import sys, time
@@ -81,7 +81,7 @@ SLOW_VIDEOS = textwrap.dedent("""
 
 
 def test_finetuning_on_videos_exits_when_done(tmp_path):
-    from conftest import moving_shapes, write_video
+    from helpers import moving_shapes, write_video
 
     for c, name in enumerate(("run", "walk")):
         (tmp_path / "videos" / name).mkdir(parents=True)

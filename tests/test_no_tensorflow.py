@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import hide_tensorflow, jax_environment
+from helpers import hide_tensorflow, jax_environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_FLAGS = [

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from conftest import hide_tensorflow
+from helpers import hide_tensorflow
 
 from video_lstm.core import cli
 

@@ -1,7 +1,7 @@
 """Every private Keras and TensorFlow API the project relies on, in one place.
 
 Each shim names what it reaches into and has a test
-(`tests/test_keras_compat.py`) that fails when Keras changes under it;
+(`tests/core/test_keras_compat.py`) that fails when Keras changes under it;
 `pyproject.toml` bounds Keras to the versions those tests passed on. Nothing
 else in the package touches `keras.src` or an underscored attribute of
 Keras or TensorFlow.
