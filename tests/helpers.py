@@ -222,6 +222,19 @@ def generated_ucf(root, classes, test, num_frames=40):
     return str(root)
 
 
+def write_folder(root, classes=("A", "B"), per_class=3, frames=12, brightness=None):
+    """`root/<class>/<class><i>.avi` of moving shapes (32x32); `brightness` {class: scale}
+    darkens a class's videos, so that any encoder tells the classes apart."""
+    for c, name in enumerate(classes):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        for i in range(per_class):
+            video = moving_shapes(frames, 32, 32, seed=10 * c + i)
+            if brightness:
+                video = (video * brightness[name]).astype(np.uint8)
+            write_video(os.path.join(root, name, f"{name}{i}.avi"), video)
+    return str(root)
+
+
 def tree_hashes(directory):
     """{relative path: sha256} of every file under `directory`: what a command that must change
     nothing (a refusal, a probe beside its own output) is checked against."""

@@ -18,7 +18,7 @@ import helpers
 import numpy as np
 import pytest
 from helpers import call_embed as call
-from helpers import moving_shapes, per_video, tree_hashes, ucf_folder, untrained_run, write_video
+from helpers import moving_shapes, per_video, tree_hashes, ucf_folder, untrained_run, write_folder, write_video
 
 from pipelines import action_datasets, fingerprints, video_decode
 from video_lstm import embedding, rundir
@@ -28,19 +28,6 @@ DATA = os.environ.get("VIDEO_LSTM_DATA_DIR", "")
 CLIPS = os.path.join(DATA, "ucf101", "clips")
 STAGED = pytest.mark.skipif(not os.path.isdir(CLIPS), reason="staged clips absent: set $VIDEO_LSTM_DATA_DIR")
 FRAMES = 12  # per generated video: 4 clips of 3 side by side
-
-
-def write_folder(root, classes=("A", "B"), per_class=3, frames=FRAMES, brightness=None):
-    """`root/<class>/<class><i>.avi` of moving shapes (32x32); `brightness` {class: scale}
-    darkens a class's videos, so that any encoder tells the classes apart."""
-    for c, name in enumerate(classes):
-        os.makedirs(os.path.join(root, name), exist_ok=True)
-        for i in range(per_class):
-            video = moving_shapes(frames, 32, 32, seed=10 * c + i)
-            if brightness:
-                video = (video * brightness[name]).astype(np.uint8)
-            write_video(os.path.join(root, name, f"{name}{i}.avi"), video)
-    return str(root)
 
 
 @pytest.fixture(scope="module")

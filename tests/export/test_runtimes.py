@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import helpers
 import numpy as np
 import pytest
 from absl import app
@@ -23,7 +24,7 @@ from video_lstm import config as config_lib
 from video_lstm import rundir
 from video_lstm.models import build_model
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = helpers.ROOT
 SIZE, UNITS, LAYERS = 32, 8, 2
 NEEDS = {"onnx": ("onnx", "onnxruntime"), "openvino": ("onnx", "openvino"), "litert": ("ai_edge_litert",)}
 

@@ -158,8 +158,9 @@ def test_sample_rows_are_labelled_at_their_left():
 
 def test_embed_writes_what_the_projector_reads(tmp_path):
     from google.protobuf import text_format
+    from helpers import call_embed as call
+    from helpers import untrained_run, write_folder
     from tensorboard.plugins.projector import projector_config_pb2
-    from test_embed import call, untrained_run, write_folder
 
     from video_lstm import embedding
 
