@@ -66,12 +66,7 @@ def export_log_dir(log_dir, export_dir, fmt, version=None, model_name=None, batc
     from video_lstm import rundir  # no TensorFlow at import
 
     config = rundir.load_config(log_dir)
-    if model_name is None:
-        model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
-    saved_model._check_model_name(model_name)
-    atomic.check_writable(export_dir, "--export_dir")
-    if version is not None:
-        saved_model._refuse_existing(os.path.join(export_dir, model_name), version)
+    model_name = saved_model.check_destination(log_dir, export_dir, model_name, version)
     step, path, model = rundir.load_latest_with_path(log_dir, config, compile=False)
     source = {"log_dir": os.path.abspath(log_dir), "checkpoint": os.path.abspath(path), "step": step}
     if fmt in FIXED_SHAPES:

@@ -13,7 +13,6 @@ import math
 import os
 
 from export import saved_model
-from video_lstm.core import atomic
 
 TOP_K = 5
 
@@ -86,13 +85,7 @@ def export_classifier(log_dir, export_dir, version=None, model_name=None):
     if description is None:
         raise FileNotFoundError(f"{rundir.path(log_dir, rundir.FINETUNE)} not found: is {log_dir} a classifier of "
                                 "python -m video_lstm.finetune (<log_dir>/<init>)?")
-    if model_name is None:
-        model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
-    # Refused before the slow checkpoint load (export_model checks again).
-    saved_model._check_model_name(model_name)
-    atomic.check_writable(export_dir, "--export_dir")
-    if version is not None:
-        saved_model._refuse_existing(os.path.join(export_dir, model_name), version)
+    model_name = saved_model.check_destination(log_dir, export_dir, model_name, version)
     step, checkpoint_path, model = rundir.load_latest_with_path(log_dir, compile=False)  # resolved once
     if not isinstance(model, Classifier):
         raise ValueError(f"{log_dir} holds a {type(model).__name__}, not a classifier")

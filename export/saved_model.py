@@ -142,6 +142,19 @@ def _failure_named(final, model_dir):
         raise ExportError(f"writing {final} failed ({type(error).__name__}: {error}); {kept}") from error
 
 
+def check_destination(log_dir, export_dir, model_name=None, version=None):
+    """What an export of `log_dir` checks before the slow checkpoint load (the export checks again):
+    the model's name (default: the log_dir's folder name; returned), a writable --export_dir, and
+    a --version not there yet. Raises ExportError / OSError naming the flag."""
+    if model_name is None:
+        model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
+    _check_model_name(model_name)
+    atomic.check_writable(export_dir, "--export_dir")
+    if version is not None:
+        _refuse_existing(os.path.join(export_dir, model_name), version)
+    return model_name
+
+
 def _check_model_name(name):
     ok = name and name[0] not in ".-" and all(ch.isalnum() or ch in "._-" for ch in name)
     if not ok:
@@ -393,12 +406,7 @@ def export_log_dir(log_dir, export_dir, version=None, model_name=None,
     from video_lstm import rundir  # no TensorFlow at import
 
     config = rundir.load_config(log_dir)
-    if model_name is None:
-        model_name = os.path.basename(os.path.normpath(os.path.abspath(log_dir)))
-    _check_model_name(model_name)
-    atomic.check_writable(export_dir, "--export_dir")
-    if version is not None:  # refused before the slow checkpoint load; export_model checks again
-        _refuse_existing(os.path.join(export_dir, model_name), version)
+    model_name = check_destination(log_dir, export_dir, model_name, version)
     network = percept_network_of(log_dir, percept_weights) if with_convnet else None
     step, path, model = rundir.load_latest_with_path(log_dir, config, compile=False)  # resolved once
     source = {"log_dir": os.path.abspath(log_dir), "checkpoint": os.path.abspath(path), "step": step}
