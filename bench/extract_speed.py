@@ -32,6 +32,7 @@ import glob
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,13 @@ flags.DEFINE_string("json", None, "Also write the results here.")
 FLAGS = flags.FLAGS
 
 
+
+def _link_or_copy(source, destination):
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copyfile(source, destination)
+
 def extract_percepts_job(video_dir, out, runner, beam_args, network):
     from pipelines import percept_extraction as ep
     from video_lstm.core.settings import Runner
@@ -81,11 +89,12 @@ def videos(root):
                                           if path.lower().endswith(VIDEO_EXTENSIONS))
     if clips:
         for copy in range(FLAGS.copies):
-            for clip in clips:  # links: a copy's bytes are the clip's (each is decoded anew)
-                os.symlink(os.path.abspath(clip), os.path.join(folder, f"{copy}_{os.path.basename(clip)}"))
+            for clip in clips:  # hard links where the filesystem allows (a listing skips symlinks leading
+                # outside its root), else copies: a copy's bytes are the clip's (each is decoded anew)
+                _link_or_copy(os.path.abspath(clip), os.path.join(folder, f"{copy}_{os.path.basename(clip)}"))
     else:
         sys.path.insert(0, os.path.join(ROOT, "tests"))
-        from conftest import moving_shapes, write_video
+        from helpers import moving_shapes, write_video
 
         count, frames, size = (2, 20, (48, 64)) if FLAGS.smoke else (12 * FLAGS.copies, FLAGS.generated, (240, 320))
         for i in range(count):

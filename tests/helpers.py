@@ -7,6 +7,7 @@ pyproject's `[tool.pytest.ini_options] pythonpath`."""
 import contextlib
 import dataclasses
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -71,12 +72,13 @@ def write_small_mnist(path, train=500, test=100, seed=7):
 
 
 def ucf_folder(root, clips_dir, classes, test):
-    """A UCF-101-shaped folder under `root` (a pathlib.Path) of links to staged clips.
+    """A UCF-101-shaped folder under `root` (a pathlib.Path) of copies of staged clips (copies: a
+    listing skips links that lead outside its root, `pipelines.action_datasets`).
 
     Args:
         clips_dir: the staged clips ($VIDEO_LSTM_DATA_DIR/ucf101/clips).
         classes: {class: [(staged clip name, video name)]}, in classInd order;
-            each clip `<clips_dir>/<clip>.mp4` is linked as `<class>/<video>.avi`.
+            each clip `<clips_dir>/<clip>.mp4` is copied as `<class>/<video>.avi`.
         test: the video names of split 1's test list; the others are its train list.
     Returns:
         str(root), with `ucfTrainTestlist/` (classInd, trainlist01, testlist01; CRLF
@@ -86,7 +88,7 @@ def ucf_folder(root, clips_dir, classes, test):
     for label, (name, videos) in enumerate(classes.items(), start=1):
         (root / name).mkdir()
         for clip, video in videos:
-            os.symlink(os.path.join(clips_dir, clip + ".mp4"), root / name / f"{video}.avi")
+            shutil.copyfile(os.path.join(clips_dir, clip + ".mp4"), root / name / f"{video}.avi")
             lines.append((name, video, label))
     splits = root / "ucfTrainTestlist"
     splits.mkdir()
