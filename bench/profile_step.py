@@ -10,7 +10,8 @@ ones chained over 10 steps, as in the loop), multiplies by how often a step
 runs it, and sets the sum beside the measured step (forward, forward +
 backward, optimizer update) of the real model: the remainder is the
 elementwise work (gates, loss) and copies. Each shape's GFLOP/s against the
-large-matmul peak says what limits the step.
+large-matmul peak (float32, as the step runs; the header names the CPU and
+both peaks, `video_lstm.core.cpu.header`) says what limits the step.
 """
 
 import os
@@ -25,6 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
+
+from video_lstm.core import cpu  # noqa: E402
 
 flags.DEFINE_integer("batch", 16, "Batch size.")
 flags.DEFINE_integer("units", 2048, "LSTM units.")
@@ -136,12 +139,9 @@ def rows(batch, units):
 
 def main(argv):
     del argv
-    import roofline
-
     batch, units = FLAGS.batch, FLAGS.units
-    peak = roofline.matmul_gflops()
-    print(f"paper-size composite, batch {batch}, {units} units; {os.cpu_count()} cores; "
-          f"large-matmul peak {peak:.1f} GFLOP/s\n")
+    print(cpu.header(cpu.matmul_peaks()))
+    print(f"paper-size composite, batch {batch}, {units} units, float32\n")
     table = rows(batch, units)
     total = 0.0
     print(f"{'part':<28}{'shape':>30}{'per step':>9}{'ms each':>9}{'ms/step':>9}{'GFLOP/s':>9}")

@@ -1,19 +1,38 @@
-"""The roofline: what this machine's matmuls can do, and what the model needs.
+r"""The roofline: what this machine's matmuls can do, and what the model needs.
 
-`matmul_gflops` measures the float32 GFLOP/s of large square matmuls (the
-machine's practical peak for this work); `flops_per_sequence` counts the
-model's necessary multiply-adds (2 FLOPs each) for one training sequence,
-forward and backward, from the config alone. Only the matmuls are counted
-(the elementwise gate work is O(units) per step against O(units^2)), and no
-multiplication by a known zero: the encoder's first recurrent step (h0 = 0), a
-teacher-forced decoder's first input (a zero frame), an unconditioned
-decoder's input (none). Gradients are counted only where needed: none with
-respect to the input frames, none into the encoder's zero initial state.
+    python bench/roofline.py                                  # quickstart and paper size
+    python bench/roofline.py configs/paper_composite_conditional.flags
+
+`video_lstm.core.cpu.matmul_peaks` measures the float32 and bfloat16 GFLOP/s
+of large square matmuls (the machine's practical peaks for this work; a
+bfloat16 run's roofline is the bfloat16 peak, `Peaks.for_precision`), and
+`cpu.header` names the CPU, its matmul units and both peaks: the header of
+every figure printed here and by train_speed.py and profile_step.py.
+`flops_per_sequence` counts the model's necessary multiply-adds (2 FLOPs
+each) for one training sequence, forward and backward, from the config alone.
+Only the matmuls are counted (the elementwise gate work is O(units) per step
+against O(units^2)), and no multiplication by a known zero: the encoder's
+first recurrent step (h0 = 0), a teacher-forced decoder's first input (a zero
+frame), an unconditioned decoder's input (none). Gradients are counted only
+where needed: none with respect to the input frames, none into the encoder's
+zero initial state.
+
+Run as a script, it prints the CPU line, both peaks, and for each flagfile
+(the paper's architecture: raw pixels in, linear read-out, as train_speed.py
+times it) the FLOPs per sequence and the sequences/s each peak would allow.
 """
 
 import math
-import statistics
-import time
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # run from a checkout
+
+from video_lstm.core import cpu  # noqa: E402
+
+FLAGFILES = ("configs/quickstart.flags", "configs/paper_composite_conditional.flags")
+PAPER_ARCHITECTURE = ("--reader=linear", "--readout=linear")
 
 
 def lstm_flops(steps, units, input_dim, input_steps, state_needs_grad, input_needs_grad):
@@ -67,20 +86,22 @@ def flops_per_sequence(config):
     return total
 
 
-def matmul_gflops(sizes=(1024, 2048, 3072), repeats=3):
-    """Best float32 GFLOP/s of square matmuls under TensorFlow (eager and XLA)."""
-    import tensorflow as tf
+def main(argv):
+    """Prints `cpu.header` and each flagfile's GFLOP per sequence and its roofline sequences/s."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from video_lstm import flags as flags_lib
 
-    best = 0.0
-    for n in sizes:
-        a = tf.random.uniform((n, n))
-        b = tf.random.uniform((n, n))
-        for fn in (tf.matmul, tf.function(tf.matmul, jit_compile=True)):
-            fn(a, b).numpy()  # warm-up
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                fn(a, b).numpy()
-                times.append(time.perf_counter() - start)
-            best = max(best, 2 * n**3 / statistics.median(times) / 1e9)
-    return best
+    peaks = cpu.matmul_peaks()
+    print(cpu.header(peaks))
+    rows = [("flagfile", "GFLOP/seq", "float32 roofline seq/s", "bfloat16 roofline seq/s")]
+    for path in argv or FLAGFILES:
+        flagfile = path if os.path.exists(path) else os.path.join(ROOT, path)
+        gflop = flops_per_sequence(flags_lib.config_from_flagfile(flagfile, *PAPER_ARCHITECTURE)) / 1e9
+        rows.append((path, f"{gflop:.3f}", f"{peaks.float32 / gflop:.1f}", f"{peaks.bfloat16 / gflop:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

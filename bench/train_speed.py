@@ -19,10 +19,14 @@ For each configuration, in one process, it times training sequences/s of
 - the input pipeline alone;
 
 and the roofline: the model's analytic training FLOPs per sequence against the
-GFLOP/s of large float32 matmuls on this machine (bench/roofline.py). Every
+GFLOP/s of large matmuls on this machine in the run's precision (float32, or
+bfloat16 for a mixed_bfloat16 run: `video_lstm.core.cpu.matmul_peaks`;
+bench/roofline.py). The header names the CPU and its matmul units
+(`cpu.header`) and both peaks; every row carries them in its JSON. Every
 contender is warmed up, then the contenders take turns for `--repeats` rounds
 of `--steps` steps, so that a noisy neighbour slows them all alike; the table
-shows medians and the ratios ours/naive, ours/peer and the roofline fraction.
+shows medians and the ratios ours/naive, ours/peer and the roofline fraction
+(of each variant too, in parentheses after its sequences/s).
 """
 
 import json
@@ -37,6 +41,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 import keras  # noqa: E402
 from absl import app, flags  # noqa: E402
+
+from video_lstm.core import cpu  # noqa: E402
 
 flags.DEFINE_list("configs", ["quickstart", "paper"], "Configurations: quickstart, paper.")
 flags.DEFINE_list("batches", ["16", "64"], "Batch sizes.")
@@ -179,7 +185,15 @@ def take_turns(runners, sequences, repeats):
     return {name: sequences / statistics.median(t) for name, t in times.items()}
 
 
-def measure(name, batch, steps, repeats, roofline_gflops):
+def roofline_fraction(seq_per_s, gflop_per_seq, peaks, precision):
+    """The fraction of the matmul peak of `precision` (`peaks`, a `cpu.Peaks`) that `seq_per_s`
+    sequences/s of `gflop_per_seq` GFLOP each reach: a mixed_bfloat16 run's is the bfloat16 peak."""
+    return seq_per_s * gflop_per_seq / peaks.for_precision(precision)
+
+
+def measure(name, batch, steps, repeats, peaks):
+    """One row: every contender's sequences/s, and ours (and each variant) against the matmul
+    peak of its precision (`peaks`, a `cpu.Peaks`)."""
     import roofline
 
     config = load_config(name, batch)
@@ -189,8 +203,9 @@ def measure(name, batch, steps, repeats, roofline_gflops):
     runners = {"ours": ours_runner(config, source, steps)}
     rss = peak_rss_mb()  # ours, warmed up: the memory a training run needs
     runners["pipeline"] = pipeline_runner(config, source, steps)
-    for variant in FLAGS.variants:
-        runners[variant] = ours_runner(load_config(name, batch, *VARIANTS[variant]), source, steps)
+    variants = {variant: load_config(name, batch, *VARIANTS[variant]) for variant in FLAGS.variants}
+    for variant, variant_config in variants.items():
+        runners[variant] = ours_runner(variant_config, source, steps)
     if "naive" in FLAGS.contenders:
         runners["naive"] = naive_runner(config, source, steps)
     if "peer" in FLAGS.contenders:
@@ -205,13 +220,20 @@ def measure(name, batch, steps, repeats, roofline_gflops):
         "peer_seq_per_s": rates.get("peer"),
         "pipeline_seq_per_s": rates["pipeline"],
         "gflop_per_seq": gflop,
-        "roofline_gflops": roofline_gflops,
-        "roofline_fraction": rates["ours"] * gflop / roofline_gflops,
+        "precision": config.precision,
+        "roofline_gflops": peaks.for_precision(config.precision),
+        "roofline_fraction": roofline_fraction(rates["ours"], gflop, peaks, config.precision),
         "peak_rss_mb": rss,
         "cores": os.cpu_count(),
+        "cpu": cpu.describe(),
+        "float32_peak_gflops": peaks.float32,
+        "bfloat16_peak_gflops": peaks.bfloat16,
     }
-    for variant in FLAGS.variants:
+    for variant, variant_config in variants.items():
         row[f"ours_{variant}_seq_per_s"] = rates[variant]
+        row[f"ours_{variant}_roofline_fraction"] = roofline_fraction(
+            rates[variant], gflop, peaks, variant_config.precision
+        )
     return row
 
 
@@ -235,7 +257,10 @@ def print_table(rows):
     ]
     for variant in FLAGS.variants:
         key = f"ours_{variant}_seq_per_s"
-        columns.append((f"{variant} seq/s", lambda r, key=key: f"{r[key]:.2f}"))
+        fraction = f"ours_{variant}_roofline_fraction"
+        columns.append(
+            (f"{variant} seq/s", lambda r, key=key, fraction=fraction: f"{r[key]:.2f} ({100 * r[fraction]:.0f}%)")
+        )
     cells = [[name for name, _ in columns]] + [[fn(r) for _, fn in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     for row in cells:
@@ -244,16 +269,18 @@ def print_table(rows):
 
 def main(argv):
     del argv
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import roofline
-
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # roofline, naive_keras, torch_peer
     names = ["smoke"] if FLAGS.smoke else FLAGS.configs
     batches = [2] if FLAGS.smoke else [int(b) for b in FLAGS.batches]
     steps, repeats = (2, 1) if FLAGS.smoke else (FLAGS.steps, FLAGS.repeats)
-    peak = roofline.matmul_gflops(sizes=(256,) if FLAGS.smoke else (1024, 2048, 3072))
-    rows = [measure(name, batch, steps, repeats, peak) for name in names for batch in batches]
+    peaks = cpu.matmul_peaks(sizes=(256,)) if FLAGS.smoke else cpu.matmul_peaks()
+    print(cpu.header(peaks))
+    rows = [measure(name, batch, steps, repeats, peaks) for name in names for batch in batches]
     print_table(rows)
-    print(f"({os.cpu_count()} cores; roofline: float32 matmul at {peak:.1f} GFLOP/s)")
+    print(
+        f"(roofline: each run against the matmul peak of its precision, float32 {peaks.float32:.1f} or "
+        f"bfloat16 {peaks.bfloat16:.1f} GFLOP/s; {cpu.describe()})"
+    )
     if FLAGS.json:
         with open(FLAGS.json, "w") as f:
             json.dump(rows, f, indent=2)

@@ -17,11 +17,13 @@ import naive_keras  # noqa: E402
 import roofline  # noqa: E402
 
 from video_lstm import flags as flags_lib  # noqa: E402
+from video_lstm.core import cpu  # noqa: E402
 from video_lstm.models import build_model  # noqa: E402
 
 ROW_KEYS = {
     "config", "batch", "ours_seq_per_s", "naive_seq_per_s", "peer_seq_per_s",
     "pipeline_seq_per_s", "gflop_per_seq", "roofline_gflops", "roofline_fraction", "peak_rss_mb",
+    "precision", "cpu", "float32_peak_gflops", "bfloat16_peak_gflops", "ours_no_xla_roofline_fraction",
 }
 
 
@@ -44,7 +46,20 @@ def test_train_speed_smoke_writes_rows(tmp_path):
     assert row["roofline_fraction"] == pytest.approx(
         row["ours_seq_per_s"] * row["gflop_per_seq"] / row["roofline_gflops"], rel=0.01, abs=1e-4
     )
+    assert row["precision"] == "float32" and row["roofline_gflops"] == row["float32_peak_gflops"]
+    assert row["bfloat16_peak_gflops"] > 0 and row["cpu"] == cpu.describe()
     assert "ours/naive" in result.stdout and "roofline" in result.stdout and "no_xla seq/s" in result.stdout
+    assert result.stdout.startswith(f"cpu: {cpu.describe()}\nmatmul peaks (TensorFlow): float32 ")
+
+
+def test_train_speed_measures_a_bfloat16_run_against_the_bfloat16_peak():
+    import train_speed
+
+    peaks = cpu.Peaks(float32=100.0, bfloat16=400.0)
+    assert train_speed.roofline_fraction(10.0, 2.0, peaks, "float32") == pytest.approx(0.2)
+    assert train_speed.roofline_fraction(10.0, 2.0, peaks, "mixed_bfloat16") == pytest.approx(0.05)
+    bfloat16 = train_speed.load_config("smoke", 2, *train_speed.VARIANTS["mixed_bfloat16"])
+    assert peaks.for_precision(bfloat16.precision) == 400.0
 
 
 def test_train_speed_variants_make_their_configs():

@@ -10,5 +10,7 @@
 - `cluster`: `TF_CONFIG` (chief, worker shards) without TensorFlow;
 - `prefetch`: a threaded prefetcher for NumPy batches;
 - `keras_compat`: every private Keras / TensorFlow API the package reaches;
-- `export_layout`: the directory of an exported SavedModel.
+- `export_layout`: the directory of an exported SavedModel;
+- `cpu`: the CPU's matmul features (AVX2, AVX512, AVX512_BF16, AMX) and its
+  measured float32 and bfloat16 matmul peaks.
 """
