@@ -352,6 +352,83 @@ def per_video(out, video):
         return {name: stored[name] for name in stored.files}
 
 
+# -- TensorBoard events and the HParams dashboard ----------------------------------------
+
+
+def events(folder):
+    """An EventAccumulator of `folder`, everything kept."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    accumulator = ea.EventAccumulator(folder, size_guidance={ea.SCALARS: 0, ea.TENSORS: 0, ea.IMAGES: 0})
+    accumulator.Reload()
+    return accumulator
+
+
+def scalar_steps(accumulator, tag):
+    """{step: value} of a scalar tag, written by tf.summary (tensors) or the package's writer (scalars)."""
+    tags = accumulator.Tags()
+    if tag in tags["scalars"]:
+        return {e.step: e.value for e in accumulator.Scalars(tag)}
+    from tensorboard.util import tensor_util
+
+    return {e.step: float(tensor_util.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)}
+
+
+def _hparam_value(value):
+    kind = value.WhichOneof("kind")
+    return kind and getattr(value, kind)
+
+
+def session_hparams(folder):
+    """{name: value} of the HParams session start in `folder`'s events."""
+    from tensorboard.plugins.hparams import metadata
+
+    content = events(folder).PluginTagToContent(metadata.PLUGIN_NAME)
+    info = metadata.parse_session_start_info_plugin_data(content[metadata.SESSION_START_INFO_TAG])
+    return {name: _hparam_value(value) for name, value in info.hparams.items()}
+
+
+def hparams_dashboard(log_dir, sort_by):
+    """What TensorBoard's HParams dashboard shows for `tensorboard --logdir=log_dir`, computed by the
+    plugin's own backend (`get_experiment` and `list_session_groups`, as its HTTP routes do).
+
+    Returns (columns, sessions): columns {"hparams": set of names, "metrics": set of tags}: the
+    experiment's (declared by an experiment summary or, without one, found in the sessions and the
+    scalars under their folders); sessions [{"run", "hparams", "metrics"}], one per session, ordered
+    by the metric tag `sort_by`, highest first, as the dashboard sorts its table by that column."""
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import api_pb2, backend_context, get_experiment, list_session_groups
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(log_dir)
+    multiplexer.Reload()
+    provider = data_provider.MultiplexerDataProvider(multiplexer, log_dir)
+    backend = backend_context.Context(
+        base_plugin.TBContext(logdir=log_dir, multiplexer=multiplexer, data_provider=provider)
+    )
+    request = context.RequestContext()
+    experiment = get_experiment.Handler(request, backend, "", api_pb2.GetExperimentRequest()).run()
+    columns = {
+        "hparams": {info.name for info in experiment.hparam_infos},
+        "metrics": {info.name.tag for info in experiment.metric_infos},
+    }
+    statuses = [api_pb2.STATUS_UNKNOWN, api_pb2.STATUS_SUCCESS, api_pb2.STATUS_FAILURE, api_pb2.STATUS_RUNNING]
+    sort = api_pb2.ColParams(metric=api_pb2.MetricName(tag=sort_by), order=api_pb2.ORDER_DESC)
+    listing = api_pb2.ListSessionGroupsRequest(col_params=[sort], allowed_statuses=statuses, slice_size=10_000)
+    groups = list_session_groups.Handler(request, backend, "", listing).run().session_groups
+    sessions = [
+        {
+            "run": session.name,
+            "hparams": {name: _hparam_value(value) for name, value in group.hparams.items()},
+            "metrics": {metric.name.tag: metric.value for metric in session.metric_values},
+        }
+        for group in groups
+        for session in group.sessions
+    ]
+    return columns, sessions
+
 
 # -- percepts ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import sys
 import helpers
 import numpy as np
 import pytest
-from helpers import hide_tensorflow, jax_environment, tree_hashes
+from helpers import hide_tensorflow, hparams_dashboard, jax_environment, tree_hashes
 
 from pipelines import digits as digits_lib
 from pipelines import labelled_moving_mnist as lmm
@@ -263,6 +263,49 @@ TINY_FLAGFILE = """--dataset=moving_mnist
 """
 
 
+# {(task, shots): the tag of a variant's probe figure} (`probe.probe_scalars`)
+PROBE_TAGS = {
+    (task, shots): f"probe/{task}/{'all' if shots == 'all' else shots + '_shot'}"
+    for task in ("appearance", "motion")
+    for shots in ("1", "all")
+}
+
+
+def test_the_hparams_dashboard_sorts_the_ablation_variants_by_their_probe_figures(tmp_path):
+    """A variant's HParams session (`ablation.record_hparams`, which `run_variant` calls after its
+    probe; a run of it: the large test below): its name and config beside its probe figures, so
+    that the dashboard sorts the variants by any of them. No training: made-up probe results."""
+    from video_lstm.experiments import ablation
+
+    flagfile = tmp_path / "tiny.flags"
+    flagfile.write_text(TINY_FLAGFILE)
+    options = ablation.AblationSettings(pretrain_flagfile=str(flagfile), steps=2, probe_every=0)
+    log_dir = tmp_path / "ablation"
+    motion = {"base": 0.3, "autoencoder": 0.7, "future": 0.5}  # neither their order nor the alphabet's
+
+    def made_up(figure):  # {(task, shots): mean accuracy}: `figure` on motion, 1 - figure on appearance
+        return {(task, shots): figure if task == "motion" else 1 - figure for task, shots in PROBE_TAGS}
+
+    for name, figure in motion.items():
+        rows = [
+            {"task": task, "features": "encoder", "shots": int(shots) if shots != "all" else shots, "mean": mean}
+            for (task, shots), mean in made_up(figure).items()
+        ]
+        ablation.record_hparams(str(log_dir / name), ablation.variant_config(options, name), name, {"results": rows})
+    columns, sessions = hparams_dashboard(str(log_dir), "probe/motion/all")
+    assert columns["metrics"] == set(PROBE_TAGS.values())
+    assert {"variant", "model", "steps", "units"} <= columns["hparams"]
+    assert [s["hparams"]["variant"] for s in sessions] == ["autoencoder", "future", "base"]
+    assert [s["hparams"]["model"] for s in sessions] == ["autoencoder", "future", "composite"]
+    assert [s["run"] for s in sessions] == [os.path.join(name, "hparams") for name in ("autoencoder", "future", "base")]
+    for session in sessions:
+        assert session["hparams"]["steps"] == 2
+        expected = {PROBE_TAGS[key]: mean for key, mean in made_up(motion[session["hparams"]["variant"]]).items()}
+        assert session["metrics"] == pytest.approx(expected, abs=1e-7)
+    _, by_appearance = hparams_dashboard(str(log_dir), "probe/appearance/1_shot")
+    assert [s["hparams"]["variant"] for s in by_appearance] == ["base", "future", "autoencoder"]
+
+
 @pytest.mark.large  # 8-19 s: trains and probes a tiny variant (training and the probe stay tested by default)
 def test_the_ablation_trains_and_probes_each_variant_once_and_plots_the_curves(tmp_path):
     """A variant trains with its own flags into its own run, is probed, and lands in the table
@@ -287,6 +330,22 @@ def test_the_ablation_trains_and_probes_each_variant_once_and_plots_the_curves(t
     assert open(tmp_path / "ablation" / "probe_curves.png", "rb").read(4) == b"\x89PNG"
     curves = ablation.probe_curves(str(tmp_path / "ablation" / "autoencoder"))
     assert [step for step, _ in curves["probe/motion/all"]] == [0, 2]
+    # TensorBoard's HParams dashboard over the ablation: the variant's session, its name and settings
+    # beside its final probe figures, the metrics its table sorts the variants by
+    columns, sessions = hparams_dashboard(str(tmp_path / "ablation"), "probe/motion/all")
+    assert {"variant", "model", "steps", "units"} <= columns["hparams"]
+    assert columns["metrics"] == set(PROBE_TAGS.values())
+    (session,) = sessions
+    assert session["run"] == os.path.join("autoencoder", "hparams")
+    assert {k: session["hparams"][k] for k in ("variant", "model", "steps")} == {
+        "variant": "autoencoder",
+        "model": "autoencoder",
+        "steps": 2,
+    }
+    (record,) = records
+    assert session["metrics"] == pytest.approx(
+        {PROBE_TAGS[r["task"], str(r["shots"])]: r["mean"] for r in record["results"]}, abs=1e-7
+    )
     before = (tmp_path / "ablation" / "ablation.json").read_bytes()
     assert cli.call(pretrain_ablation, argv) == 0  # finished variants are not trained again
     assert (tmp_path / "ablation" / "ablation.json").read_bytes() == before

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from helpers import generated_ucf, tree_hashes
+from helpers import generated_ucf, hparams_dashboard, tree_hashes
 
 from pipelines import action_datasets
 from pipelines import labelled_moving_mnist as lmm
@@ -198,6 +198,52 @@ def test_bad_input_is_named_at_start_up(pretrained_run, tmp_path):
 # -- the study --------------------------------------------------------------------------
 
 
+STUDY_SETTINGS = {"task", "labels_per_class", "init", "seed", "pool_size", "test_size", "head_steps"}
+
+
+def assert_study_sessions(log_dir, rows):
+    """TensorBoard's HParams dashboard over a study's --log_dir: a session per row of few_labels.json
+    (`<log_dir>/hparams/<task>_<init>_<labels>_<seed>`), its task, init, labels per class, seed and
+    head beside its accuracy, which the table sorts by (highest first)."""
+    from video_lstm.experiments import study as few_labels
+
+    columns, sessions = hparams_dashboard(log_dir, "accuracy/clip_top1")
+    assert columns["metrics"] == {"accuracy/clip_top1"}
+    assert STUDY_SETTINGS | {"head"} <= columns["hparams"]
+    found = {}
+    for session in sessions:
+        settings = session["hparams"]
+        key = (settings["task"], int(settings["labels_per_class"]), settings["init"], int(settings["seed"]))
+        task, count, init, seed = key
+        assert session["run"] == os.path.join("hparams", f"{task}_{init}_{count}_{seed}") and key not in found
+        assert settings.get("head") == ("probe" if settings["init"] in few_labels.ENCODER_INITS else None)
+        found[key] = session["metrics"]["accuracy/clip_top1"]
+    expected = {(r["task"], r["labels_per_class"], r["init"], r["seed"]): r["accuracy"] for r in rows}
+    assert found == pytest.approx(expected, abs=1e-7)
+    accuracies = [session["metrics"]["accuracy/clip_top1"] for session in sessions]
+    assert accuracies == sorted(accuracies, reverse=True)
+
+
+def test_every_row_of_the_study_is_an_hparams_session_the_dashboard_sorts_by_accuracy(tmp_path):
+    """`Study.add_row` (what `run_task` calls after each row's run; a run of a tiny study: the large
+    test below) records the row's HParams session. No training: made-up accuracies."""
+    from video_lstm.experiments import study as few_labels
+
+    inits, counts, seeds = few_labels.INITS, [1, 5], [0, 1]
+    study = few_labels.Study(str(tmp_path), make(**TINY), settings(), ["motion"], counts, seeds, inits, 60, 6, 2)
+    keys = [(init, count, seed) for init in inits for count in counts for seed in seeds]
+    accuracies = np.random.default_rng(0).permutation(len(keys)) / len(keys)  # neither the rows' order nor its reverse
+    for (init, count, seed), made_up in zip(keys, accuracies):
+        study.add_row("motion", count, init, seed, made_up)
+    rows = json.load(open(tmp_path / "few_labels.json"))
+    assert len(rows) == len(keys) and {row["init"] for row in rows} == set(inits)
+    assert_study_sessions(str(tmp_path), rows)
+    _, sessions = hparams_dashboard(str(tmp_path), "accuracy/clip_top1")
+    best = max(zip(accuracies, keys))[1]
+    shown = {k: sessions[0]["hparams"][k] for k in ("init", "labels_per_class", "seed", "pool_size", "test_size")}
+    assert shown == {"init": best[0], "labels_per_class": best[1], "seed": best[2], "pool_size": 60, "test_size": 6}
+
+
 @pytest.mark.large  # 14 s: a whole (tiny) study
 def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     from video_lstm import config as config_lib
@@ -218,6 +264,7 @@ def test_a_tiny_study_writes_the_table_the_plot_and_every_row(tmp_path):
     assert (tmp_path / "few_labels.md").read_text() == table
     assert open(tmp_path / "few_labels.png", "rb").read(4) == b"\x89PNG"
     assert json.load(open(tmp_path / "study.json"))["timings_s"]["total_s"] > 0
+    assert_study_sessions(str(tmp_path), rows)
     # A restarted study skips its finished rows (and reuses the pretraining).
     again = few_labels.Study(str(tmp_path), pretrain, settings(steps=2), ["appearance", "motion"], [1, None],
                              [0], few_labels.INITS, pool_size=60, test_size=6, head_steps=2)

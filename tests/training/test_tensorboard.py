@@ -8,41 +8,13 @@ import os
 
 import numpy as np
 import pytest
+from helpers import events, scalar_steps, session_hparams
 
 from video_lstm import config as config_lib
 from video_lstm.analysis import figures
 from video_lstm.training import hparams, summaries
 
 STEPS = 6
-
-
-def events(folder):
-    """An EventAccumulator of `folder`, everything kept."""
-    from tensorboard.backend.event_processing import event_accumulator as ea
-
-    accumulator = ea.EventAccumulator(folder, size_guidance={ea.SCALARS: 0, ea.TENSORS: 0, ea.IMAGES: 0})
-    accumulator.Reload()
-    return accumulator
-
-
-def scalar_steps(accumulator, tag):
-    """{step: value} of a scalar tag, written by tf.summary (tensors) or the package's writer (scalars)."""
-    tags = accumulator.Tags()
-    if tag in tags["scalars"]:
-        return {e.step: e.value for e in accumulator.Scalars(tag)}
-    from tensorboard.util import tensor_util
-
-    return {e.step: float(tensor_util.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)}
-
-
-def session_hparams(folder):
-    """{name: value} of the HParams session start in `folder`'s events."""
-    from tensorboard.plugins.hparams import metadata
-
-    content = events(folder).PluginTagToContent(metadata.PLUGIN_NAME)
-    info = metadata.parse_session_start_info_plugin_data(content[metadata.SESSION_START_INFO_TAG])
-    return {name: value.WhichOneof("kind") and getattr(value, value.WhichOneof("kind"))
-            for name, value in info.hparams.items()}
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +98,8 @@ def test_hparams_record_writes_a_session_with_and_without_tensorflow(tmp_path, k
 
 def test_finetune_ablation_and_study_record_their_hparams_through_the_one_function():
     """They call `hparams.record` (tested above) with their settings and figures; a run of each is
-    minutes of tests, so this reads that they do."""
+    minutes of tests, so this reads that they do (what the ablation's and the study's sessions show
+    in the dashboard: tests/analysis/test_probe.py and tests/classify/test_classify.py)."""
     from video_lstm.classify import run as classify_run
     from video_lstm.experiments import ablation, study
 
