@@ -94,9 +94,15 @@ def read_json(path):
         return json.load(f)
 
 
-def test_jax_only_run_trains_saves_and_evaluates(jax_run, no_tensorflow, tiny_flags):
+def test_jax_only_run_trains_saves_evaluates_and_resumes(jax_run, no_tensorflow, tiny_flags, tmp_path):
+    """One JAX process without TensorFlow runs every command after the fixture's run (a process
+    costs seconds of imports): `evaluate` of another size, a resume of the run, a run stopped at
+    step 2 and resumed to 4 (bit for bit the uninterrupted run's step-4 checkpoint: weights and
+    optimizer state; the batches are a function of seed and step), and the sources that need
+    TensorFlow, refused at start-up."""
     import cv2
 
+    h5py = pytest.importorskip("h5py")
     assert sorted(os.listdir(os.path.join(jax_run, "checkpoints"))) == [
         "ckpt-00000002.weights.h5", "ckpt-00000004.weights.h5"
     ]
@@ -107,12 +113,29 @@ def test_jax_only_run_trains_saves_and_evaluates(jax_run, no_tensorflow, tiny_fl
     assert image is not None and image.shape[0] > 4 * 32
     if importlib.util.find_spec("tensorboard") is not None:  # scalars without TensorFlow
         assert any(name.startswith("events.out.tfevents") for name in os.listdir(os.path.join(jax_run, "train")))
+    stopped = tmp_path / "stopped"
+    ran = calls(
+        no_tensorflow,
+        ("video_lstm.train", [f"--log_dir={stopped}", *tiny_flags, "--steps=2", "--eval_sequences=1"]),
+        ("video_lstm.train", [f"--log_dir={stopped}", *tiny_flags, "--steps=4", "--eval_sequences=1"]),
+        ("video_lstm.evaluate", [f"--log_dir={jax_run}", "--eval_sequences=3"]),
+        ("video_lstm.train", [f"--log_dir={jax_run}", *tiny_flags, "--steps=6"]),
+        ("video_lstm.train", [f"--log_dir={tmp_path}/tfds", "--test_set=tfds"]),
+        ("video_lstm.train", [f"--log_dir={tmp_path}/v", "--dataset=folder", f"--video_dir={tmp_path}"]))
+    (first, _, first_err), (second, _, second_err), (status, out, err), (resumed, _, resumed_err) = ran[:4]
+    (tfds, _, tfds_err), (folder, _, folder_err) = ran[4:]
+    # Stopped and resumed: the step-4 checkpoint of the uninterrupted run, bit for bit.
+    assert [first, second] == [0, 0], (first_err + second_err)[-2000:]
+    assert "ckpt-00000002.weights.h5 (step 2)" in second_err
+    name = os.path.join("checkpoints", "ckpt-00000004.weights.h5")
+    with h5py.File(os.path.join(jax_run, name), "r") as a, h5py.File(os.path.join(stopped, name), "r") as b:
+        arrays = []
+        a.visititems(lambda key, item: arrays.append(key) if isinstance(item, h5py.Dataset) else None)
+        assert any(key.startswith("optimizer") for key in arrays)
+        for key in arrays:
+            np.testing.assert_array_equal(a[key][()], b[key][()], err_msg=key)
     # evaluate, another size: its own file, the same keys; then resuming continues from the
     # newest .weights.h5 (optimizer state and step restored).
-    (status, out, err), (resumed, _, resumed_err) = calls(
-        no_tensorflow,
-        ("video_lstm.evaluate", [f"--log_dir={jax_run}", "--eval_sequences=3"]),
-        ("video_lstm.train", [f"--log_dir={jax_run}", *tiny_flags, "--steps=6"]))
     assert status == 0 and "metrics_generated_3.json" in out, err[-2000:]
     other = read_json(os.path.join(jax_run, "metrics_generated_3.json"))
     assert set(other) == set(metrics) and other["num_sequences"] == 3
@@ -120,23 +143,9 @@ def test_jax_only_run_trains_saves_and_evaluates(jax_run, no_tensorflow, tiny_fl
     assert "Resuming from" in resumed_err and "ckpt-00000004.weights.h5 (step 4)" in resumed_err
     assert "ckpt-00000006.weights.h5" in os.listdir(os.path.join(jax_run, "checkpoints"))
     assert read_json(os.path.join(jax_run, "metrics.json"))["step"] == 6
-
-
-def test_a_resumed_jax_run_ends_with_the_same_weights(jax_run, no_tensorflow, tiny_flags, tmp_path):
-    """Stopped at step 2 and resumed to 4: bit for bit the uninterrupted run's step-4 checkpoint
-    (weights and optimizer state; the batches are a function of seed and step)."""
-    h5py = pytest.importorskip("h5py")
-    ran = calls(no_tensorflow, *[("video_lstm.train", [f"--log_dir={tmp_path}", *tiny_flags, f"--steps={steps}",
-                                                       "--eval_sequences=1"]) for steps in (2, 4)])
-    assert [status for status, _, _ in ran] == [0, 0], ran[-1][2][-2000:]
-    assert "ckpt-00000002.weights.h5 (step 2)" in ran[1][2]
-    name = os.path.join("checkpoints", "ckpt-00000004.weights.h5")
-    with h5py.File(os.path.join(jax_run, name), "r") as a, h5py.File(os.path.join(tmp_path, name), "r") as b:
-        arrays = []
-        a.visititems(lambda key, item: arrays.append(key) if isinstance(item, h5py.Dataset) else None)
-        assert any(key.startswith("optimizer") for key in arrays)
-        for key in arrays:
-            np.testing.assert_array_equal(a[key][()], b[key][()], err_msg=key)
+    # Sources that need TensorFlow are refused at start-up.
+    assert tfds != 0 and "--test_set=tfds needs TensorFlow" in tfds_err, tfds_err[-2000:]
+    assert folder != 0 and "--dataset=folder needs TensorFlow" in folder_err, folder_err[-2000:]
 
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
@@ -154,15 +163,6 @@ def test_a_weights_checkpoint_refuses_another_optimizer(tmp_path):
     assert int(rundir.load(path, config).optimizer.iterations) == 3
     with pytest.raises(ValueError, match=r"no optimizer state for --optimizer=sgd"):
         rundir.load(path, config_lib.replace(config, optimizer="sgd"))
-
-
-def test_sources_that_need_tensorflow_fail_at_start_up(no_tensorflow, tmp_path):
-    (tfds, _, tfds_err), (folder, _, folder_err) = calls(
-        no_tensorflow,
-        ("video_lstm.train", [f"--log_dir={tmp_path}", "--test_set=tfds"]),
-        ("video_lstm.train", [f"--log_dir={tmp_path}/v", "--dataset=folder", f"--video_dir={tmp_path}"]))
-    assert tfds != 0 and "--test_set=tfds needs TensorFlow" in tfds_err, tfds_err[-2000:]
-    assert folder != 0 and "--dataset=folder needs TensorFlow" in folder_err, folder_err[-2000:]
 
 
 JAX_OUTPUTS = r"""

@@ -178,14 +178,15 @@ def test_bad_input_is_one_line_and_writes_nothing(run_dir, tmp_path, capsys):
     assert tree_hashes(run_dir) == before
 
 
-def test_probe_command_in_a_subprocess(run_dir):
+def test_probe_command_reads_the_checkpoint_it_is_given(run_dir, capsys):
+    """`--checkpoint` and `--baselines` through the command (in this process; its subprocess run
+    is the one without TensorFlow below)."""
     checkpoint = os.path.join(run_dir, "checkpoints", sorted(os.listdir(os.path.join(run_dir, "checkpoints")))[0])
-    result = subprocess.run([sys.executable, "-m", "video_lstm.probe", "--log_dir=" + run_dir, "--checkpoint=" +
-                             checkpoint, "--baselines=pixels", *SMALL], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "| appearance | encoder |" in result.stdout and "random" not in result.stdout
-    written = result.stdout.strip().splitlines()[-1].split("wrote ", 1)[1]
+    assert cli.call(probe_cli, ["--log_dir=" + run_dir, "--checkpoint=" + checkpoint, "--baselines=pixels",
+                                *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "| appearance | encoder |" in out and "random" not in out
+    written = out.strip().splitlines()[-1].split("wrote ", 1)[1]
     assert json.load(open(written))["step"] == 2
 
 
@@ -202,6 +203,7 @@ print("status", status)
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_probe_runs_where_tensorflow_cannot_be_imported(run_dir, tmp_path):
+    """The probe command's one subprocess run."""
     env = jax_environment(hide_tensorflow(tmp_path / "no_tensorflow"))
     result = subprocess.run([sys.executable, "-c", NO_TF, "--log_dir=" + run_dir, "--seeds=3", *SMALL[:3]],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)

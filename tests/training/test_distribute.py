@@ -112,7 +112,9 @@ def test_mirrored_over_two_devices_matches_one_device(tmp_path, small_mnist):
 
 def test_two_workers_match_one_worker_and_their_checkpoint_resumes_on_one(tmp_path, small_mnist):
     """2 workers x 2 rows = 1 worker x 4 rows, step for step; then the two-worker checkpoint
-    resumes on one worker. (One worker's checkpoint resumed on two: the killed-worker test.)"""
+    resumes on one worker. (One worker's checkpoint resumed on two: the killed-worker test.)
+    The workers are `python -m video_lstm.train --flagfile=...` run to the end: the train
+    command's subprocess smoke test (test_loop.py calls it in this process)."""
     config = tiny(steps=4, checkpoint_every=2, eval_sequences=4, weight_decay=1e-3, **small_mnist)
     log_dir = tmp_path / "two"
     assert finish(start_workers(tmp_path, config, log_dir)) == [0, 0], log_of(tmp_path, "job", 0)[-3000:]

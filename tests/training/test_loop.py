@@ -118,8 +118,8 @@ def test_tensorboard_gets_decoder_losses_rates_and_images(tmp_path):
     config, not from the device: `callbacks.learning_rate_of`)."""
     import tensorflow as tf
 
-    train_lib.train(tiny(steps=10, learning_rate=0.01, lr_decay_steps=5, lr_decay_rate=0.5), str(tmp_path),
-                    verbose=0)
+    config = tiny(steps=10, learning_rate=0.01, lr_decay_steps=5, lr_decay_rate=0.5, image_every=5)
+    train_lib.train(config, str(tmp_path), verbose=0)
     tags, rates = set(), {}
     for path in glob.glob(os.path.join(tmp_path, "train", "events.out.tfevents.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
@@ -354,16 +354,6 @@ def test_cli_missing_mnist_is_named(tmp_path, capsys):
                           f"--log_dir={tmp_path}")
     assert status != 0
     assert "mnist.npz" in err and "nowhere" in err
-
-
-def test_cli_trains_from_a_flagfile(tmp_path, small_mnist):
-    """The one subprocess run of python -m video_lstm.train (the others call it in-process)."""
-    flagfile = write_flagfile(tmp_path / "tiny.flags",
-                              tiny(steps=2, checkpoint_every=2, eval_sequences=4, **small_mnist))
-    result = subprocess.run([sys.executable, "-m", "video_lstm.train", f"--flagfile={flagfile}",
-                             f"--log_dir={tmp_path}/run"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert os.path.exists(tmp_path / "run" / "metrics.json")
 
 
 def test_cli_in_process_trains_and_a_second_call_resumes_its_run(tmp_path, capsys):
