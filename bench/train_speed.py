@@ -231,9 +231,20 @@ def measure(name, batch, steps, repeats, peaks):
     }
     for variant, variant_config in variants.items():
         row[f"ours_{variant}_seq_per_s"] = rates[variant]
+        row[f"ours_{variant}_precision"] = variant_config.precision
         row[f"ours_{variant}_roofline_fraction"] = roofline_fraction(
             rates[variant], gflop, peaks, variant_config.precision
         )
+    return row
+
+
+def rescale(row, old, new):
+    """`row` with its roofline figures against the peaks `new` instead of `old`."""
+    row = dict(row, float32_peak_gflops=new.float32, bfloat16_peak_gflops=new.bfloat16,
+               roofline_gflops=new.for_precision(row["precision"]))
+    for key in [k for k in row if k.endswith("roofline_fraction")]:
+        precision = row.get(key.replace("roofline_fraction", "precision"), row["precision"])
+        row[key] *= old.for_precision(precision) / new.for_precision(precision)
     return row
 
 
@@ -276,6 +287,13 @@ def main(argv):
     peaks = cpu.matmul_peaks(sizes=(256,)) if FLAGS.smoke else cpu.matmul_peaks()
     print(cpu.header(peaks))
     rows = [measure(name, batch, steps, repeats, peaks) for name in names for batch in batches]
+    if not FLAGS.smoke:  # a VM's neighbours can slow one measurement: the better of two, before and after
+        again = cpu.matmul_peaks()
+        best = cpu.Peaks(max(peaks.float32, again.float32), max(peaks.bfloat16, again.bfloat16))
+        if best != peaks:
+            print(f"(peaks measured again after the runs: {again.describe()}; the rooflines use the higher)")
+            rows = [rescale(row, peaks, best) for row in rows]
+            peaks = best
     print_table(rows)
     print(
         f"(roofline: each run against the matmul peak of its precision, float32 {peaks.float32:.1f} or "

@@ -112,6 +112,9 @@ class Config(Bookkeeping, OptimizerSettings, EncoderSettings):
 
     def model_kwargs(self):
         """Arguments of `models.build_model`: the kind, the precision and `core.settings.MODEL_ARGUMENTS`."""
+        if self.precision == "auto":
+            raise ValueError("--precision=auto is decided when a run starts (training.loop.resolve_precision); "
+                             "this config was not resolved")
         return dict(kind=self.model, dtype=self.precision, **{
             name: getattr(self, settings.MODEL_ARGUMENT_FIELDS.get(name, name)) for name in settings.MODEL_ARGUMENTS})
 
@@ -244,6 +247,9 @@ def validate(config):
         _at_least(config, name, 1)
     for name in ("checkpoint_every", "keep_checkpoints", "log_every", "image_every", "eval_sequences"):
         _at_least(config, name, 1)
+    if config.precision == "auto" and config.strategy == "multi_worker":
+        raise ValueError("--precision=auto with --strategy=multi_worker: each worker would decide on its own "
+                         "CPU; name the precision (float32 or mixed_bfloat16)")
     _at_least(config, "probe_every", 0)
     _at_least(config, "eval_every", 0)
     _at_least(config, "eval_every_sequences", 1)

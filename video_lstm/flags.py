@@ -42,7 +42,9 @@ HELP = {
     "eval_every_sequences": "Test sequences each --eval_every evaluation reads (the first ones of the test "
     "set, the same at every evaluation).",
     "precision": "Keras dtype policy: float32, or mixed_bfloat16 / mixed_float16 (weights stay "
-    "float32, matmuls in 16 bits; float16 adds loss scaling). See BUILD.md for measured speed.",
+    "float32, matmuls in 16 bits; float16 adds loss scaling), or auto: mixed_bfloat16 where this CPU's "
+    "bfloat16 matmuls measure 1.3x its float32 ones, else float32, decided when the run starts and "
+    "recorded (a resume keeps the run's). See docs/benchmarks.md for measured speed.",
     "strategy": "How training is spread: default (one device), mirrored (every GPU of this "
     "machine), multi_worker (the machines of TF_CONFIG; only the chief writes the log_dir) or tpu "
     "(TPU_NAME, 'local' on a TPU VM). --batch_size is the global batch; see docs/training.md.",

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import helpers
+import pytest
 
 from video_lstm.core import cpu
 
@@ -83,11 +84,16 @@ def test_describe_names_the_features_it_has_and_those_it_lacks():
     assert cpu.describe().startswith(cpu.features().model)
 
 
-def test_auto_precision_is_bfloat16_only_with_bfloat16_units():
-    assert cpu.auto_precision(cpu.parse_cpuinfo(XEON)) == "mixed_bfloat16"
-    assert cpu.auto_precision(cpu.parse_cpuinfo(SAPPHIRE_RAPIDS_FLAGS)) == "mixed_bfloat16"
+def test_auto_precision_is_bfloat16_only_where_the_units_measure_faster(monkeypatch):
+    faster = cpu.Peaks(float32=98.0, bfloat16=176.0)  # an EPYC with AVX512_BF16: 1.8x
+    slower = cpu.Peaks(float32=280.0, bfloat16=210.0)  # this project's Xeon VM with AVX512_BF16: 0.75x
+    assert cpu.auto_precision(cpu.parse_cpuinfo(XEON), faster) == "mixed_bfloat16"
+    assert cpu.auto_precision(cpu.parse_cpuinfo(SAPPHIRE_RAPIDS_FLAGS), faster) == "mixed_bfloat16"
+    assert cpu.auto_precision(cpu.parse_cpuinfo(XEON), slower) == "float32"
+    assert cpu.auto_precision(cpu.parse_cpuinfo(XEON), cpu.Peaks(100.0, 129.0)) == "float32"  # under 1.3x
+    # No units: float32 without measuring anything.
+    monkeypatch.setattr(cpu, "matmul_peaks", lambda *a, **k: pytest.fail("measured on a CPU without units"))
     assert cpu.auto_precision(cpu.parse_cpuinfo(EPYC)) == "float32"
-    assert cpu.auto_precision() == ("mixed_bfloat16" if cpu.features().has_bfloat16_units else "float32")
 
 
 def test_a_bfloat16_run_is_measured_against_the_bfloat16_peak():

@@ -12,6 +12,7 @@ import pytest
 from helpers import ROOT, tiny, tree_hashes, weights, write_flagfile
 
 from pipelines import sources
+from video_lstm import config as config_lib
 from video_lstm import evaluate as evaluate_entry
 from video_lstm import rundir
 from video_lstm import train as train_entry
@@ -71,6 +72,28 @@ def test_train_and_evaluate_writes_metrics_checkpoints_and_logs(tmp_path):
     assert glob.glob(os.path.join(log_dir, "train", "events.out.tfevents.*"))
     assert os.path.getsize(os.path.join(log_dir, "samples.png")) > 0
     assert rundir.load_config(log_dir) == tiny()
+    assert written["precision"] == "float32"
+
+
+def test_precision_auto_is_decided_at_the_start_recorded_and_kept_by_a_resume(tmp_path, monkeypatch):
+    """--precision=auto: the CPU decides a new run's precision (`cpu.auto_precision`), config.json
+    records the decision, and a resume keeps it whatever the CPU says then."""
+    from video_lstm.core import cpu
+    from video_lstm.core import lock as lock_lib
+
+    log_dir = str(tmp_path / "run")
+    monkeypatch.setattr(cpu, "auto_precision", lambda found=None, peaks=None: "mixed_bfloat16")
+    run = train_lib.setup(tiny(precision="auto", steps=1), log_dir)
+    lock_lib.release(log_dir)
+    assert run.config.precision == rundir.load_config(log_dir).precision == "mixed_bfloat16"
+    assert run.model.dtype_policy.name == "mixed_bfloat16"
+    monkeypatch.setattr(cpu, "auto_precision", lambda found=None, peaks=None: "float32")
+    assert train_lib.resolve_precision(tiny(precision="auto"), log_dir).precision == "mixed_bfloat16"
+    assert train_lib.resolve_precision(tiny(precision="auto"), str(tmp_path / "new")).precision == "float32"
+    with pytest.raises(ValueError, match="precision"):  # named, it must match the run's
+        rundir.check_resume(log_dir, tiny(precision="float32", steps=1))
+    with pytest.raises(ValueError, match="--precision=auto with --strategy=multi_worker"):
+        config_lib.make(precision="auto", strategy="multi_worker")
 
 
 def call(module, capsys, *args):

@@ -61,6 +61,7 @@ def evaluate(model, config, log_dir=None, step=None, batch_size=EVAL_BATCH_SIZE,
     result.update(
         step=step,
         model=config.model,
+        precision=config.precision,
         train_digits=rundir.data_description(log_dir).get("train_digits"),
         test_set=test.name,
         **test.info,

@@ -15,7 +15,7 @@ READOUTS = ("linear", "conv")
 
 # Training (video_lstm.training).
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")  # auto: core.cpu.auto_precision
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # video_lstm.training.distribute
 
 # Data (pipelines.sources): --dataset, and the sources' own choices.

@@ -12,8 +12,12 @@ benchmark figure and the faster precision. Hence:
 - `matmul_peaks()`: the measured float32 and bfloat16 GFLOP/s of large
   matmuls under TensorFlow (`matmul_gflops`, the one implementation; the
   roofline of a bfloat16 run is the bfloat16 peak, `Peaks.for_precision`);
-- `auto_precision()`: "mixed_bfloat16" where the CPU has bfloat16 units,
-  else "float32".
+- `auto_precision()`: what `--precision=auto` resolves to: "mixed_bfloat16"
+  where the CPU has bfloat16 units *and* its bfloat16 matmuls measure at least
+  `BFLOAT16_GAIN` times its float32 ones, else "float32". Units alone do not
+  decide: on a 2-core Intel Xeon VM with AVX512_BF16 (no AMX), TensorFlow's
+  bfloat16 matmul measured 180-240 GFLOP/s against 230-300 in float32, and the
+  paper-size step ran 0.92x in mixed_bfloat16 (docs/benchmarks.md).
 
 Importing this module imports neither TensorFlow nor Keras.
 """
@@ -32,6 +36,7 @@ FLAGS = (
     ("amx_bf16", ("amx_bf16", "amx_tile"), "amx"),
 )
 BFLOAT16_PRECISIONS = ("mixed_bfloat16", "bfloat16")
+BFLOAT16_GAIN = 1.3  # --precision=auto: mixed_bfloat16 only where its matmuls are this much faster
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,9 +110,15 @@ def describe(found=None):
     return f"{found.model}, {found.cores} cores: {' '.join(words)}"
 
 
-def auto_precision(found=None):
-    """ "mixed_bfloat16" where the CPU has bfloat16 units (AVX512_BF16 or AMX), else "float32"."""
-    return "mixed_bfloat16" if (found or features()).has_bfloat16_units else "float32"
+def auto_precision(found=None, peaks=None):
+    """What `--precision=auto` means on this CPU: "mixed_bfloat16" where it has bfloat16 units
+    (AVX512_BF16 or AMX) and its bfloat16 matmuls measure at least `BFLOAT16_GAIN` times its
+    float32 ones (`peaks`, measured here if None: a few seconds, only on a CPU with the units),
+    else "float32"."""
+    if not (found or features()).has_bfloat16_units:
+        return "float32"
+    peaks = peaks or matmul_peaks()
+    return "mixed_bfloat16" if peaks.bfloat16 >= BFLOAT16_GAIN * peaks.float32 else "float32"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +131,7 @@ class Peaks:
     def for_precision(self, precision):
         """The peak a run of `precision` (a `--precision` value) is measured against."""
         if precision == "auto":
-            precision = auto_precision()
+            precision = auto_precision(peaks=self)
         return self.bfloat16 if precision in BFLOAT16_PRECISIONS else self.float32
 
     def describe(self):
@@ -135,7 +146,7 @@ def header(peaks, found=None):
 DEFAULT_SIZES = (1024, 2048)
 
 
-def matmul_gflops(dtype="float32", sizes=DEFAULT_SIZES, repeats=3, budget_s=3.0):
+def matmul_gflops(dtype="float32", sizes=DEFAULT_SIZES, repeats=3, budget_s=10.0):
     """Best GFLOP/s of (n, n) @ (n, n) matmuls of `dtype` under TensorFlow, eager and XLA.
 
     Each size in `sizes` (ascending) is run by `tf.matmul` and by it under
@@ -165,7 +176,7 @@ def matmul_gflops(dtype="float32", sizes=DEFAULT_SIZES, repeats=3, budget_s=3.0)
     return best
 
 
-def matmul_peaks(sizes=DEFAULT_SIZES, repeats=3, budget_s=3.0):
+def matmul_peaks(sizes=DEFAULT_SIZES, repeats=3, budget_s=10.0):
     """`Peaks`: `matmul_gflops` in float32 and in bfloat16 (a few seconds each)."""
     return Peaks(
         float32=matmul_gflops("float32", sizes, repeats, budget_s),
