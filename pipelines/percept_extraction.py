@@ -100,6 +100,7 @@ from pipelines import (  # (no Beam import)
     corpus,
     fingerprints,
     flow,
+    percept_engines,
     percept_networks,
     percept_records,
     video_decode,
@@ -156,6 +157,7 @@ def _check_options(o):
     for name, choices in {**CHOICES, **settings.PERCEPT_CHOICES}.items():
         if getattr(o, name) not in choices:
             raise ValueError(f"--{name}={getattr(o, name)!r}; expected one of {list(choices)}")
+    percept_engines.check(o.percept_engine, o.percept_precision)
     corpus.check_listing(o)
     if not o.out:
         raise ValueError("--out is required (the cache folder to write)")
@@ -193,6 +195,8 @@ def _settings(o, dataset, dim):
     }
     if o.stream == "flow":
         extraction.update(flow_method=o.flow_method, flow_bound=o.flow_bound)
+    if o.percept_engine != "tensorflow":  # (caches written before engines: TensorFlow's)
+        extraction["engine"] = o.percept_engine
     if o.percept_weights == "random":
         extraction["seed"] = o.seed
     if o.dataset == "folder" and o.subset != "all":
@@ -310,7 +314,8 @@ def video_percepts(network, path, o):
     if o.stream == "flow":
         frames = flow.flow_frames(frames, method=o.flow_method, bound=o.flow_bound)
     rows = [
-        percept_networks.extract(network, chunk, batch_frames=o.batch_frames, dtype=o.percept_precision)
+        percept_networks.extract(network, chunk, batch_frames=o.batch_frames, dtype=o.percept_precision,
+                                 engine=o.percept_engine)
         for chunk in _chunks(frames, o.batch_frames)
     ]
     count = sum(len(r) for r in rows)

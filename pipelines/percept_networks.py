@@ -34,6 +34,7 @@ import warnings
 import numpy as np
 from absl import logging
 
+from pipelines import percept_engines
 from video_lstm.core import settings
 from video_lstm.core.choices import PERCEPT_NETWORKS
 
@@ -132,21 +133,27 @@ class PerceptNetwork:
         module = getattr(keras.applications, self.spec.preprocessing)
         return module.preprocess_input(frames)
 
-    def frames_to_percepts(self, dtype="float32"):
-        """A compiled function: uint8 frames (N, H, W, 3) -> float32 percepts (N, D), computed in `dtype`."""
+    def frames_to_percepts(self, dtype="float32", engine="tensorflow"):
+        """A compiled function: uint8 frames (N, H, W, 3) -> float32 percepts (N, D), computed in
+        `dtype` by `engine` (`percept_engines.ENGINES`; the preprocessing is TensorFlow's for all)."""
         if dtype not in DTYPES:
             raise ValueError(f"dtype={dtype!r}; expected one of {list(DTYPES)}")
-        if dtype not in self._compiled:
+        if (dtype, engine) not in self._compiled:
             # here: keeps TensorFlow out of `import pipelines.percept_networks`
             import tensorflow as tf
 
-            model = self.model if dtype == "float32" else _mixed_bfloat16_twin(self.model)
+            if engine == "tensorflow":
+                model = self.model if dtype == "float32" else _mixed_bfloat16_twin(self.model)
 
-            def run(frames):
-                return tf.cast(model(self.preprocess(frames), training=False), tf.float32)
+                def run(frames):
+                    return tf.cast(model(self.preprocess(frames), training=False), tf.float32)
 
-            self._compiled[dtype] = tf.function(run, reduce_retracing=True)
-        return self._compiled[dtype]
+                self._compiled[dtype, engine] = tf.function(run, reduce_retracing=True)
+            else:
+                convnet = percept_engines.compile_network(self.model, self.input_size, engine, dtype)
+                preprocess = tf.function(self.preprocess, reduce_retracing=True)
+                self._compiled[dtype, engine] = lambda frames: tf.constant(convnet(preprocess(frames).numpy()))
+        return self._compiled[dtype, engine]
 
 
 def _mixed_bfloat16_twin(model):
@@ -286,7 +293,7 @@ def _check_batch_frames(batch_frames):
         raise ValueError(f"batch_frames={batch_frames}; expected >= 1")
 
 
-def extract(network, clips, batch_frames=32, dtype="float32"):
+def extract(network, clips, batch_frames=32, dtype="float32", engine="tensorflow"):
     """Percepts of clips, eagerly: each frame through `network`, `batch_frames` at a time.
 
     Args:
@@ -296,6 +303,7 @@ def extract(network, clips, batch_frames=32, dtype="float32"):
         batch_frames: frames per call of the network (frames of several clips
             go together; memory grows with it).
         dtype: "float32" or "bfloat16", the precision the network computes in.
+        engine: what runs the network (`percept_engines.ENGINES`).
 
     Returns:
         np.ndarray float32 (batch, T, D), or (T, D) for one clip.
@@ -306,7 +314,7 @@ def extract(network, clips, batch_frames=32, dtype="float32"):
     clips = tf.convert_to_tensor(clips)
     _check_clips(clips.shape, clips.dtype.as_numpy_dtype)
     _check_batch_frames(batch_frames)
-    run = network.frames_to_percepts(dtype)
+    run = network.frames_to_percepts(dtype, engine)
     leading = tf.shape(clips)[:-3]  # (batch, T) or (T,)
     frames = tf.reshape(clips, tf.concat([[-1], tf.shape(clips)[-3:]], 0))  # (batch * T, H, W, 3)
     chunks = [run(frames[start : start + batch_frames]) for start in range(0, frames.shape[0], batch_frames)]
@@ -314,7 +322,7 @@ def extract(network, clips, batch_frames=32, dtype="float32"):
     return tf.reshape(percepts, tf.concat([leading, [network.dim]], 0)).numpy()
 
 
-def percept_stage(dataset, network, batch_frames=32, dtype="float32"):
+def percept_stage(dataset, network, batch_frames=32, dtype="float32", engine="tensorflow"):
     """A tf.data transformation: clips -> percepts, the network fed `batch_frames` frames at a time.
 
     Elements of `dataset` are uint8 clips, batches (batch, T, H, W, 3) or
@@ -330,7 +338,7 @@ def percept_stage(dataset, network, batch_frames=32, dtype="float32"):
     Args:
         dataset: a tf.data.Dataset of uint8 clips.
         network: a `PerceptNetwork`.
-        batch_frames, dtype: as in `extract`.
+        batch_frames, dtype, engine: as in `extract`.
 
     Returns:
         A tf.data.Dataset of float32 percepts, (batch, T, D) or (T, D) per element.
@@ -343,11 +351,11 @@ def percept_stage(dataset, network, batch_frames=32, dtype="float32"):
         raise ValueError(f"percept_stage needs a dataset of clip tensors; its elements are {spec}")
     _check_clips(spec.shape, spec.dtype.as_numpy_dtype)
     _check_batch_frames(batch_frames)
-    network.frames_to_percepts(dtype)  # an unknown dtype fails here, not in tf.data's thread
+    network.frames_to_percepts(dtype, engine)  # an unknown dtype fails here, not in tf.data's thread
 
     def percepts(clips):  # (batch, T, H, W, 3) -> (batch, T, D)
         features = tf.py_function(
-            lambda c: extract(network, c, batch_frames, dtype), [clips], tf.float32
+            lambda c: extract(network, c, batch_frames, dtype, engine), [clips], tf.float32
         )
         features.set_shape(clips.shape[:2].concatenate([network.dim]))
         return features

@@ -33,8 +33,8 @@ SCRIPT = textwrap.dedent("""
         network = percept_networks.PerceptNetwork(name=name, weights=weights, model=model)
         original = network.frames_to_percepts
 
-        def frames_to_percepts(dtype="float32"):
-            run = original(dtype)
+        def frames_to_percepts(dtype="float32", engine="tensorflow"):
+            run = original(dtype, engine)
 
             def slow(frames):
                 time.sleep(0.3)  # the stage is busy whenever the trainer stops reading it

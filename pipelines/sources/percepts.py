@@ -33,7 +33,7 @@ import threading
 import numpy as np
 from absl import logging
 
-from pipelines import percept_networks, percept_records
+from pipelines import percept_engines, percept_networks, percept_records
 from pipelines.sources import DataSource, InputSpec, LazyClips, StepwiseSource, TestSet, check_choices
 from pipelines.sources import videos as videos_source
 from pipelines.video_decode import covering_clip_starts
@@ -279,9 +279,11 @@ class InlineSource(DataSource):
 
     def extract(self, clips):
         """uint8 (n, T, S, S, 3) -> float32 (n, T, D)."""
-        return percept_networks.extract(self.network, clips, dtype=self.config.data.percept_precision)
+        data = self.config.data
+        return percept_networks.extract(self.network, clips, dtype=data.percept_precision, engine=data.percept_engine)
 
     def check(self):
+        percept_engines.check(self.config.data.percept_engine, self.config.data.percept_precision)
         self.videos.check()
 
     def skipped(self):
@@ -289,14 +291,17 @@ class InlineSource(DataSource):
 
     def describe(self):
         data = self.config.data
+        engine = {} if data.percept_engine == "tensorflow" else {"engine": data.percept_engine}  # runs before it
         return {"dataset": "percepts", "percepts_from": "videos", "network": data.percept_network,
-                "weights": data.percept_weights, "precision": data.percept_precision, "stream": "rgb",
+                "weights": data.percept_weights, "precision": data.percept_precision, **engine, "stream": "rgb",
                 "videos": self.videos.describe()}
 
     def train_clips(self, start_step=0, num_steps=None, rows=None):
         self.videos.train_videos  # list (and check) the videos before the stream starts
         clips = self.videos.raw_train_clips(start_step, num_steps, rows)  # the network sees only these rows
-        return percept_networks.percept_stage(clips, self.network, dtype=self.config.data.percept_precision)
+        data = self.config.data
+        return percept_networks.percept_stage(clips, self.network, dtype=data.percept_precision,
+                                              engine=data.percept_engine)
 
     def decoded(self):
         return self.videos.decoded()

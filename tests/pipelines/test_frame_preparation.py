@@ -225,7 +225,7 @@ def test_extract_percepts_reports_the_same_decode_status(truncated, tmp_path, ca
 
     root, cut, decoded = truncated
     options = argparse.Namespace(frame_stride=2, stream="rgb", batch_frames=8, percept_precision="float32",
-                                 min_frames=1)
+                                 percept_engine="tensorflow", min_frames=1)
     caplog.set_level(logging.WARNING, logger="absl")
     percepts, index, partial = extract_percepts.video_percepts(tiny_network(), cut, options)
     assert partial == {"status": "partial", "frames_read": decoded, "frames_declared": 40}

@@ -22,7 +22,7 @@ import cv2
 import helpers
 import numpy as np
 import pytest
-from helpers import moving_shapes, write_video
+from helpers import moving_shapes, tiny_network, write_video
 
 from pipelines import fingerprints, flow, percept_records, video_decode
 from pipelines import percept_extraction as ep
@@ -499,3 +499,24 @@ def test_a_changed_video_has_its_shard_extracted_again_and_refused_entries_are_n
 def _file_hashes_of(out):
     return {name: hashlib.sha256(open(os.path.join(out, name), "rb").read()).hexdigest()
             for name in sorted(os.listdir(out)) if os.path.isfile(os.path.join(out, name)) and name != ep.LOCK}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("tf2onnx") is None,
+                    reason="the [onnx] extra is not installed")
+def test_an_extraction_by_onnxruntime_records_its_engine_and_a_resume_by_another_is_refused(video_dir, tmp_path):
+    """--percept_engine=onnxruntime: the cache holds TensorFlow's percepts to float32 round-off,
+    its manifest names the engine, and resuming it with another engine is refused by name."""
+    network = tiny_network("inception_v3")
+    _extract(network, video_dir, tmp_path / "tf", min_frames=1)
+    _extract(network, video_dir, tmp_path / "ort", min_frames=1, percept_engine="onnxruntime")
+    def extraction(out):
+        return json.loads((out / percept_records.MANIFEST).read_text())["extraction"]
+
+    assert "engine" not in extraction(tmp_path / "tf")  # as caches were written before engines
+    assert extraction(tmp_path / "ort")["engine"] == "onnxruntime"
+    by_tf, by_ort = _records(tmp_path / "tf", 1), _records(tmp_path / "ort", 1)
+    assert sorted(by_tf) == sorted(by_ort) and by_tf
+    for name, record in by_tf.items():
+        np.testing.assert_allclose(by_ort[name]["percepts"], record["percepts"], rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="other settings.*engine"):
+        ep.prepare(_options(video_dir, tmp_path / "ort", min_frames=1), network=network)

@@ -5,14 +5,16 @@ about 15 GFLOP a frame, so every test runs one or two frames and each network
 is built once for the module.
 """
 
+import importlib.util
 import logging
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_network
 
-from pipelines import percept_networks
+from pipelines import percept_engines, percept_networks
 from video_lstm.core.choices import PERCEPT_NETWORKS
 
 
@@ -174,3 +176,52 @@ def test_random_weights_warn_in_one_line(caplog):
     warnings = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "\n" not in warnings[0]
     assert "random weights" in warnings[0] and "meaningless" in warnings[0] and "not the paper's" in warnings[0]
+
+
+def _engine_installed(engine):
+    modules = percept_engines.NEEDS[engine][0]
+    return all(importlib.util.find_spec(name) is not None for name in modules)
+
+
+ENGINES = [pytest.param(engine, marks=pytest.mark.skipif(not _engine_installed(engine),
+                                                         reason=f"{engine} is not installed"))
+           for engine in ("onnxruntime", "openvino")]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_engine_gives_tensorflows_percepts(engine):
+    """A stand-in network through ONNX Runtime / OpenVINO: TensorFlow's percepts to float32
+    round-off (the real architectures: the large test below)."""
+    network = tiny_network("vgg16")
+    clips = random_clips((2, 3, 40, 48, 3))
+    expected = percept_networks.extract(network, clips)
+    actual = percept_networks.extract(network, clips, engine=engine)
+    assert actual.dtype == np.float32 and actual.shape == expected.shape == (2, 3, 4096)
+    assert_close(actual, expected)
+    if engine == "openvino":  # in bfloat16 where asked (its CPU plugin: the bfloat16 units, if any)
+        half = percept_networks.extract(network, clips, dtype="bfloat16", engine=engine)
+        assert np.corrcoef(half.ravel(), expected.ravel())[0, 1] > 0.999
+
+
+@pytest.mark.large  # converts the real networks: OpenVINO both in seconds; tf2onnx InceptionV3 in 25 s and 8 GB
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_engine_gives_tensorflows_percepts_of_the_real_networks(networks, engine):
+    clip = random_clips((1, 4, 64, 64, 3), seed=5)
+    names = ["inception_v3"] if engine == "onnxruntime" else list(networks)  # tf2onnx: VGG16 needs 24 GB
+    for name in names:
+        network = networks[name]
+        assert_close(percept_networks.extract(network, clip, engine=engine), percept_networks.extract(network, clip))
+
+
+def test_an_engine_is_checked_at_start_up(monkeypatch):
+    percept_engines.check("tensorflow", "bfloat16")
+    with pytest.raises(ValueError, match=r"--percept_engine=nope; expected one of tensorflow, onnxruntime, openvino"):
+        percept_engines.check("nope", "float32")
+    monkeypatch.setitem(percept_engines.NEEDS, "onnxruntime", (("no_such_module_here",), "onnx"))
+    with pytest.raises(ValueError, match=r"--percept_engine=onnxruntime needs no_such_module_here: "
+                                         r"pip install -e '\.\[onnx\]'"):
+        percept_engines.check("onnxruntime", "float32")
+    monkeypatch.setitem(percept_engines.NEEDS, "onnxruntime", ((), "onnx"))  # as if installed
+    with pytest.raises(ValueError, match=r"--percept_engine=onnxruntime computes in float32; "
+                                         r"--percept_precision=bfloat16 needs"):
+        percept_engines.check("onnxruntime", "bfloat16")

@@ -285,10 +285,13 @@ class PerceptNetwork:
     percept_network: str = "vgg16"
     percept_weights: str = "imagenet"
     percept_precision: str = "float32"
+    percept_engine: str = "tensorflow"
 
 
 LISTING_CHOICES = {"dataset": choices.VIDEO_LISTINGS, "subset": LISTING_SUBSETS}
-PERCEPT_CHOICES = {"percept_network": choices.PERCEPT_NETWORKS, "percept_precision": PERCEPT_PRECISIONS}
+PERCEPT_ENGINES = ("tensorflow", "onnxruntime", "openvino")  # pipelines.percept_engines runs them
+PERCEPT_CHOICES = {"percept_network": choices.PERCEPT_NETWORKS, "percept_precision": PERCEPT_PRECISIONS,
+                   "percept_engine": PERCEPT_ENGINES}
 
 LISTING_HELP = {
     "video_dir": "The folder of the videos: UCF-101's / HMDB-51's class folders (as in their archives), or any "
@@ -310,4 +313,6 @@ PERCEPT_HELP = {
     "percept_weights": "Its weights: imagenet (Keras' file, cached or downloaded), random (drawn from --seed: "
     "meaningless features, for tests and speed) or the path of a weights file.",
     "percept_precision": "The precision the percept network computes in.",
+    "percept_engine": "What runs the percept network: tensorflow (the Keras model), onnxruntime (float32) or "
+    "openvino (its ONNX graph; float32 or bfloat16). Recorded; a resume with another engine is refused.",
 }
