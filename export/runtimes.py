@@ -32,6 +32,7 @@ from absl import app
 
 from export import saved_model
 from export.onnx_encoder import RuntimeExportError
+from pipelines import percept_engines
 from video_lstm.core import atomic, export_layout
 
 FORMATS = ("saved_model", "onnx", "openvino", "litert")
@@ -189,8 +190,8 @@ def write_openvino(model, frame_shape, directory, batch_size=None, input_length=
         for name, proto in _onnx_models(model, frame_shape):
             onnx_path = os.path.join(scratch, name + ".onnx")
             onnx.save(proto, onnx_path)
-            ov.save_model(ov.convert_model(onnx_path), os.path.join(directory, name + SUFFIX["openvino"]),
-                          compress_to_fp16=False)
+            converted = percept_engines.openvino_convert(onnx_path)
+            ov.save_model(converted, os.path.join(directory, name + SUFFIX["openvino"]), compress_to_fp16=False)
     return {"onnx": onnx.__version__, "openvino": ov.__version__}
 
 

@@ -84,13 +84,24 @@ def _onnxruntime(proto):
     return run
 
 
+def openvino_convert(source):
+    """`openvino.convert_model(source)`: the one call of OpenVINO's converter (here and in
+    `export.runtimes`). It sends OpenVINO's usage telemetry from a forked copy of this process
+    (`openvino_telemetry`, a `multiprocessing.Process` killed after a timeout when there is no
+    network): `opt_in_out --opt_out` (OpenVINO's tool) turns that off; the tests turn it off in
+    tests/conftest.py, since the fork of a pytest-xdist worker took the worker down."""
+    import openvino as ov
+
+    return ov.convert_model(source)
+
+
 def _openvino(model, input_size, dtype):
     import openvino as ov
     import tensorflow as tf
 
     spec = tf.TensorSpec((None, input_size, input_size, 3), tf.float32, name="frames")
     function = tf.function(lambda frames: model(frames, training=False), input_signature=[spec])
-    converted = ov.convert_model(function.get_concrete_function())
+    converted = openvino_convert(function.get_concrete_function())
     compiled = ov.Core().compile_model(converted, "CPU", {"INFERENCE_PRECISION_HINT": OPENVINO_PRECISION[dtype]})
     output = compiled.outputs[0]
 

@@ -4,6 +4,20 @@ import pytest
 from helpers import rendered_digits_drawn_once
 
 
+def _no_openvino_telemetry():
+    """OpenVINO's converter (`percept_engines.openvino_convert`) sends usage telemetry from a
+    forked copy of the process; in a pytest-xdist worker that fork took the worker down and left
+    the run hanging. The tests send none."""
+    try:
+        from openvino_telemetry.backend import backend_ga4
+    except ImportError:
+        return
+    backend_ga4.GA4Backend.send = lambda self, message: None
+
+
+_no_openvino_telemetry()
+
+
 @pytest.fixture(autouse=True)
 def _rendered_digits_drawn_once(request):
     """Every Moving MNIST source of rendered digits draws a bank of 10,000 + 2,000 glyphs

@@ -313,6 +313,7 @@ PERCEPT_HELP = {
     "percept_weights": "Its weights: imagenet (Keras' file, cached or downloaded), random (drawn from --seed: "
     "meaningless features, for tests and speed) or the path of a weights file.",
     "percept_precision": "The precision the percept network computes in.",
-    "percept_engine": "What runs the percept network: tensorflow (the Keras model), onnxruntime (float32) or "
-    "openvino (its ONNX graph; float32 or bfloat16). Recorded; a resume with another engine is refused.",
+    "percept_engine": "What runs the percept network: tensorflow (the Keras model), onnxruntime (its tf2onnx graph, "
+    "float32) or openvino (OpenVINO's conversion of it, float32 or bfloat16). Recorded; a resume with another "
+    "engine is refused.",
 }
