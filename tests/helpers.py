@@ -280,6 +280,16 @@ def tiny(**overrides):
     return config_lib.make(**values)
 
 
+def random_clip(input_length, future_length, size, batch=2, seed=0):
+    """A model's inputs, seeded: {"frames": float32 (batch, input_length, size, size, 1),
+    "future_frames": (batch, future_length, size, size, 1)}, uniform in [0, 1)."""
+    rng = np.random.default_rng(seed)
+    return {
+        "frames": rng.uniform(size=(batch, input_length, size, size, 1)).astype("float32"),
+        "future_frames": rng.uniform(size=(batch, future_length, size, size, 1)).astype("float32"),
+    }
+
+
 def write_flagfile(path, config):
     """A flagfile that gives `config` (with a comment line, as ours have)."""
     lines = [

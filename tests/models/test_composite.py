@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import random_clip
 
 from video_lstm.models import Autoencoder, CompositeModel, FrameDecoder, FuturePredictor, build_model
 
@@ -13,11 +14,7 @@ T_IN, T_OUT, SIZE = 3, 4, 6
 
 
 def clip(batch=2, seed=0, size=SIZE):
-    rng = np.random.default_rng(seed)
-    return {
-        "frames": rng.uniform(size=(batch, T_IN, size, size, 1)).astype("float32"),
-        "future_frames": rng.uniform(size=(batch, T_OUT, size, size, 1)).astype("float32"),
-    }
+    return random_clip(T_IN, T_OUT, size, batch, seed)
 
 
 def small(kind="composite", **kwargs):

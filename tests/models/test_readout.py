@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import random_clip
 
 from video_lstm import config as config_lib
 from video_lstm.models import build_model
@@ -18,11 +19,7 @@ T_IN, T_OUT, SIZE = 3, 2, 16
 
 
 def clip(batch=2, seed=0, size=SIZE):
-    rng = np.random.default_rng(seed)
-    return {
-        "frames": rng.uniform(size=(batch, T_IN, size, size, 1)).astype("float32"),
-        "future_frames": rng.uniform(size=(batch, T_OUT, size, size, 1)).astype("float32"),
-    }
+    return random_clip(T_IN, T_OUT, size, batch, seed)
 
 
 def small(kind="composite", **kwargs):
